@@ -1,0 +1,33 @@
+"""Agent-based model of the Jakarta-Tokyo city-staff exchange and Jakarta's service quality."""
+
+from sim.config import (
+    BehaviorConfig,
+    ModelConfig,
+    NetworkConfig,
+    ProgramConfig,
+    ScenarioConfig,
+    config_from_dict,
+    config_to_dict,
+    validate_config,
+)
+from sim.errors import ConfigError, DataError, UserError
+from sim.model import ExchangeModel
+from sim.runner import run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BehaviorConfig",
+    "ConfigError",
+    "DataError",
+    "ExchangeModel",
+    "ModelConfig",
+    "NetworkConfig",
+    "ProgramConfig",
+    "ScenarioConfig",
+    "UserError",
+    "config_from_dict",
+    "config_to_dict",
+    "run",
+    "validate_config",
+]

@@ -1,0 +1,13 @@
+"""Errors raised for user mistakes: each carries a one-line message meant to be shown as is."""
+
+
+class UserError(Exception):
+    """A mistake in the user's input; the message names the setting or file/line and what is allowed."""
+
+
+class ConfigError(UserError):
+    """A setting has a value outside what the model allows."""
+
+
+class DataError(UserError):
+    """A data file (departments, practices, rosters, ties) is malformed."""

@@ -1,0 +1,66 @@
+"""Departments: implementation of practices, standard procedures, and service quality.
+
+A department's implementation of a practice moves toward a target set by its staff at home:
+relevance x leader-weighted mean proficiency, and zero unless at least one manager (section
+head or above) at home is proficient. Past the practice's institutionalisation threshold it
+becomes standard procedure (SOP): it then decays more slowly, protects staff from forgetting and
+is taught to new hires; it stops being an SOP if implementation falls below half the threshold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import rules
+from sim.organisation import STAFF
+
+
+def per_department(model, values: np.ndarray) -> np.ndarray:
+    """Sum of `values` (rows over posts) within each department (posts are contiguous)."""
+    return np.add.reduceat(values, model.organisation.dept_start[:-1], axis=0)
+
+
+def adoption_target(model) -> np.ndarray:
+    """float (D, P): the implementation level each department's staff can currently sustain.
+
+    relevance x sum over rank levels of (level weight x mean proficiency of that level's staff
+    at home), the level weights normalised over the levels the department has; zero unless a
+    manager at home is proficient. Staff abroad count as zero: their level's mean drops.
+    """
+    s, b, org = model.state, model.config.behavior, model.organisation
+    home = ~s.abroad
+    p = s.proficiency
+    level_sum = model.rank_groups @ (p * home[:, None])  # (D*4, P)
+    n_levels = len(b.leader_weights)
+    mean = (level_sum / model.posts_per_rank_group[:, None]).reshape(-1, n_levels, p.shape[1])
+    weighted = np.einsum("dlp,dl->dp", mean, model.level_weights)
+    managers = (org.rank > STAFF) & home
+    proficient_managers = managers[:, None] & (p >= b.proficiency_threshold)
+    led = per_department(model, proficient_managers.astype(np.int32)) > 0
+    return model.relevance * weighted * led
+
+
+def update_departments(model) -> None:
+    b, deps, cat = model.config.behavior, model.departments, model.catalogue
+    target = adoption_target(model)
+    deps.implementation = np.clip(
+        rules.implementation_step(
+            deps.implementation,
+            target,
+            b.adoption_speed,
+            b.implementation_decay,
+            deps.sop,
+            b.sop_decay_factor,
+        ),
+        0.0,
+        1.0,
+    )
+    threshold = cat.institutionalisation[None, :]
+    deps.sop = (deps.sop | (deps.implementation >= threshold)) & ~(
+        deps.implementation < 0.5 * threshold
+    )
+    gain = rules.quality_gain(cat.impact, model.relevance, deps.implementation)
+    absent_share = deps.absent / model.organisation.headcount
+    deps.quality = rules.service_quality(
+        model.baseline_quality, gain, absent_share, b.absence_penalty
+    )

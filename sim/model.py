@@ -1,0 +1,285 @@
+"""The Jakarta-Tokyo staff-exchange model (Mesa).
+
+One step is one month:
+1. the program sends a cohort to Tokyo and/or starts an expert visit when due, and pays for
+   this month's staff-months abroad;
+2. every staff member lives the month (engine: `vectorised` arrays or `reference` agents):
+   training abroad or with experts, learning from colleagues, forgetting, returning, turnover;
+3. rotation (mutasi) moves a share of staff to other posts of the same rank when due;
+4. departments update implementation, standard procedures and service quality;
+5. reporters record the month.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import scipy.sparse as sp
+
+from sim import engine, institutions, program, rules
+from sim.agents import StaffAgent
+from sim.config import ModelConfig, validate_config
+from sim.errors import ConfigError
+from sim.network import build_ties, cross_department_ties
+from sim.organisation import DOMAINS, build_organisation, load_departments
+from sim.practices import load_practices
+from sim.reporters import Recorder
+from sim.state import PERSONAL, DepartmentState, StaffState
+
+#: Independent random streams, one per process, so that changing one lever (e.g. cohort size 0)
+#: does not shift the draws of the others (common random numbers across scenarios).
+STREAMS = ("network", "init", "selection", "experts", "contacts", "transfer", "turnover", "rotation")
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(f"seed = {seed!r}: must be a non-negative integer")
+    return int(seed)
+
+
+class ExchangeModel(mesa.Model):
+    """Staff of Jakarta's departments, a Tokyo exchange program, and the city's service quality."""
+
+    def __init__(self, config: ModelConfig | None = None, seed: int = 0) -> None:
+        config = validate_config(config if config is not None else ModelConfig())
+        seed = _check_seed(seed)
+        super().__init__(seed=seed)
+        self.config = config
+        self.seed = seed
+        sequences = np.random.SeedSequence(seed).spawn(len(STREAMS))
+        self.streams = {
+            name: np.random.default_rng(seq) for name, seq in zip(STREAMS, sequences, strict=True)
+        }
+        self._build_structure()
+        self.ties = build_ties(self.organisation, config.network, self.streams["network"])
+        self._derive_network_measures()
+        self.state = self._initial_staff()
+        n_dep, n_pr = self.organisation.n_departments, self.catalogue.n
+        self.departments = DepartmentState(
+            implementation=np.zeros((n_dep, n_pr)),
+            sop=np.zeros((n_dep, n_pr), dtype=bool),
+            quality=self.baseline_quality.copy(),
+            absent=np.zeros(n_dep, dtype=np.int64),
+        )
+        self.month = 0
+        self.spread_next = 0
+        self.expert_next = 0
+        self.totals = dict.fromkeys(
+            (
+                "departures",
+                "staff_months_abroad",
+                "expert_visits",
+                "cost",
+                "exits",
+                "rotations",
+                "cohort_shortfall",
+            ),
+            0.0,
+        )
+        self.monthly_exit = float(rules.monthly_probability(config.behavior.turnover_rate))
+        StaffAgent.create_agents(self, self.n_staff, index=list(range(self.n_staff)))
+        self.recorder = Recorder(self)
+        self.recorder.record(self)
+
+    # --- construction ----------------------------------------------------------------------
+    def _build_structure(self) -> None:
+        cfg = self.config
+        sc = cfg.scenario
+        deps = load_departments(sc.departments_file)
+        ids = list(deps["id"])
+        catalogue = load_practices(sc.practices_file, department_ids=ids)
+        if sc.practices:
+            catalogue = catalogue.subset(list(sc.practices))
+        self.catalogue = catalogue
+        self.organisation = org = build_organisation(
+            deps, sc.scale, sc.min_department_size, sc.section_span, sc.division_span
+        )
+        self.n_staff = org.n_staff
+        p = cfg.program
+        for key in ("target_departments", "expert_departments"):
+            names = getattr(p, key)
+            for name in names:
+                if name not in ids:
+                    raise ConfigError(
+                        f"program.{key}: unknown department {name!r}; allowed: {', '.join(ids)}"
+                    )
+        self.target_mask = None
+        if p.target_departments:
+            self.target_mask = np.isin(np.array(ids), p.target_departments)
+        bureaus = sorted(set(deps["tokyo_bureau"]) | catalogue.known_bureaus())
+        if p.placement is not None and p.placement not in bureaus:
+            raise ConfigError(
+                f"program.placement = {p.placement!r}: unknown Tokyo bureau; "
+                f"allowed: {', '.join(bureaus)}"
+            )
+        self.bureaus = bureaus
+        self.taught = catalogue.taught(bureaus)
+        self.bureau_of_department = np.array([bureaus.index(b) for b in deps["tokyo_bureau"]])
+        domains = list(deps["domain"])
+        self.domain_of_department = np.array([DOMAINS.index(d) for d in domains])
+        self.relevance = catalogue.relevance(ids, domains)
+        self.tacitness = rules.effective_tacitness(
+            catalogue.tacitness, cfg.behavior.tacitness_scale
+        )
+        self.baseline_quality = org.departments["baseline_quality"].to_numpy(dtype=float)
+        self.service_weight = org.departments["weight"].to_numpy(dtype=float)
+        # rank levels: posts of department d and rank r form group 4d + r
+        groups = org.dept.astype(np.int64) * 4 + org.rank
+        self.rank_groups = sp.csr_array(
+            (np.ones(org.n_staff), (groups, np.arange(org.n_staff))),
+            shape=(4 * org.n_departments, org.n_staff),
+        )
+        posts = np.bincount(groups, minlength=4 * org.n_departments).reshape(-1, 4)
+        self.posts_per_rank_group = np.maximum(posts, 1).reshape(-1)
+        lw = np.asarray(cfg.behavior.leader_weights, dtype=float)[None, :] * (posts > 0)
+        total = lw.sum(axis=1, keepdims=True)
+        self.level_weights = np.divide(lw, total, out=np.zeros_like(lw), where=total > 0)
+        if p.expert_departments:
+            self.expert_order = np.array([ids.index(x) for x in p.expert_departments])
+        else:
+            self.expert_order = np.argsort(-self.service_weight, kind="stable")
+
+    def _derive_network_measures(self) -> None:
+        org, ties = self.organisation, self.ties
+        rank = org.rank
+        owner = np.repeat(np.arange(ties.n), ties.degree)
+        up = rules.upward_factor(rank[ties.indices], rank[owner], self.config.behavior.power_distance)
+        self.upward_ties = sp.csr_array(
+            (ties.weights * up, ties.indices, ties.indptr), shape=(ties.n, ties.n)
+        )
+        # "most central" = brokers: most cross-department ties, then most ties, then at random
+        cross = cross_department_ties(ties, org.dept)
+        tiebreak = self.streams["network"].random(ties.n)
+        order = np.lexsort((tiebreak, ties.degree, cross))
+        self.centrality = np.empty(ties.n)
+        self.centrality[order] = np.arange(ties.n)
+
+    def _initial_staff(self) -> StaffState:
+        b, org = self.config.behavior, self.organisation
+        rng = self.streams["init"]
+        n, n_pr = org.n_staff, self.catalogue.n
+        mean = self.catalogue.prior[None, :] * b.initial_knowledge * self.relevance[org.dept]
+        proficiency = np.clip(mean * rng.uniform(0.0, 2.0, size=(n, n_pr)), 0.0, 1.0)
+        return StaffState(
+            proficiency=proficiency.astype(np.float32),
+            base_capacity=rules.draw_beta(rng, b.capacity_mean, b.capacity_sd, n).astype(
+                np.float32
+            ),
+            willingness=rules.draw_beta(rng, b.willingness_mean, b.willingness_sd, n).astype(
+                np.float32
+            ),
+            tenure=rng.integers(0, 30 * 12, size=n).astype(np.int32),
+            exchanges=np.zeros(n, dtype=np.int16),
+            abroad=np.zeros(n, dtype=bool),
+            months_left=np.zeros(n, dtype=np.int16),
+            placement=np.zeros(n, dtype=np.int16),
+            expert_months_left=np.zeros(n, dtype=np.int16),
+            expert_bureau=np.zeros(n, dtype=np.int16),
+        )
+
+    # --- helpers used by the program, the engines and the reporters --------------------------
+    def effective_capacity(self) -> np.ndarray:
+        s = self.state
+        return rules.effective_capacity(
+            s.base_capacity, s.proficiency.mean(axis=1), self.config.behavior.absorptive_gain
+        )
+
+    def placement_of(self, rows: np.ndarray) -> np.ndarray:
+        p = self.config.program
+        if p.placement is not None:
+            return np.full(rows.size, self.bureaus.index(p.placement))
+        return self.bureau_of_department[self.organisation.dept[rows]]
+
+    def hire(self, rows: np.ndarray) -> None:
+        """The holders of `rows` leave; new hires take the posts with what the SOPs teach."""
+        if rows.size == 0:
+            return
+        b, s, deps = self.config.behavior, self.state, self.departments
+        rng = self.streams["turnover"]
+        d = self.organisation.dept[rows]
+        s.proficiency[rows] = rules.new_hire_proficiency(
+            deps.implementation[d], deps.sop[d], b.new_hire_sop_level
+        )
+        s.base_capacity[rows] = rules.draw_beta(rng, b.capacity_mean, b.capacity_sd, rows.size)
+        s.willingness[rows] = rules.draw_beta(
+            rng, b.willingness_mean, b.willingness_sd, rows.size
+        )
+        s.tenure[rows] = 0
+        s.exchanges[rows] = 0
+        s.expert_months_left[rows] = 0
+        self.totals["exits"] += rows.size
+
+    # --- the month --------------------------------------------------------------------------
+    def step(self) -> None:
+        self.month += 1
+        self.run_program()
+        self.take_snapshot()
+        if self.config.engine == "reference":
+            self.agents.do("step")
+        else:
+            engine.staff_month(self)
+        self.rotate()
+        institutions.update_departments(self)
+        self.recorder.record(self)
+
+    def run_program(self) -> None:
+        cfg, t = self.config, self.month
+        p = cfg.program
+        if program.departure_due(t, p, cfg.horizon):
+            cohort, shortfall = program.select_cohort(self, self.streams["selection"])
+            program.depart(self, cohort)
+            self.totals["departures"] += cohort.size
+            self.totals["cohort_shortfall"] += shortfall
+        if program.expert_visit_due(t, p, cfg.horizon):
+            program.start_expert_visit(self, self.streams["experts"])
+            self.totals["expert_visits"] += p.experts_per_visit
+            self.totals["cost"] += p.experts_per_visit * p.cost_per_expert_visit
+        abroad = self.state.abroad
+        self.departments.absent = np.bincount(
+            self.organisation.dept[abroad], minlength=self.organisation.n_departments
+        )
+        n_abroad = int(abroad.sum())
+        self.totals["staff_months_abroad"] += n_abroad
+        self.totals["cost"] += n_abroad * p.cost_per_staff_month
+
+    def take_snapshot(self) -> None:
+        """Freeze start-of-month proficiency and presence: every colleague is read from here."""
+        s = self.state
+        self.snapshot = s.proficiency.copy()
+        self.home_at_start = ~s.abroad
+        if self.config.behavior.mechanism == "threshold" and self.ties.well_mixed:
+            prof = (self.snapshot >= self.config.behavior.proficiency_threshold)
+            prof &= self.home_at_start[:, None]
+            self.proficient_at_start_count = prof.sum(axis=0)
+            self.proficient_level_sum = (self.snapshot * prof).sum(axis=0)
+
+    def rotate(self) -> None:
+        """Mutasi: a share of staff at home swap posts with others of the same rank."""
+        b = self.config.behavior
+        if b.rotation_share <= 0 or self.month % b.rotation_interval:
+            return
+        s, rng, org = self.state, self.streams["rotation"], self.organisation
+        candidates = np.flatnonzero(~s.abroad & (s.expert_months_left == 0))
+        k = int(round(b.rotation_share * candidates.size))
+        if k < 2:
+            return
+        movers = np.sort(rng.choice(candidates, size=k, replace=False))
+        moved = 0
+        for r in np.unique(org.rank[movers]):
+            group = movers[org.rank[movers] == r]
+            dest = rng.permutation(group)
+            for name in PERSONAL:
+                arr = getattr(s, name)
+                arr[dest] = arr[group]
+            moved += int((org.dept[dest] != org.dept[group]).sum())
+        self.totals["rotations"] += moved
+
+    # --- results ----------------------------------------------------------------------------
+    def results(self):
+        """pandas DataFrame, one row per month 0..current month (see sim.reporters)."""
+        return self.recorder.frame(self.month)
+
+    def release(self) -> None:
+        """Let Python free this model (Mesa 3.3.1 keeps every model alive in Agent._ids)."""
+        mesa.Agent._ids.pop(self, None)
+

@@ -1,0 +1,233 @@
+"""The organisation: departments, their staff posts, ranks and reporting lines.
+
+Departments come from a CSV (the packaged Jakarta file by default). Every department is expanded
+into posts ordered as head, then per division its head followed by its sections (section head,
+then that section's staff), so that neighbouring posts are team-mates: the ring lattice of
+`sim.network` then ties each person to their own team first. No randomness here.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import DataError
+
+STAFF, SECTION_HEAD, DIVISION_HEAD, HEAD = 0, 1, 2, 3
+RANK_NAMES = ("staff", "section_head", "division_head", "head")
+DOMAINS = (
+    "public_services",
+    "infrastructure",
+    "social_welfare",
+    "environment",
+    "disaster_safety",
+    "governance",
+    "economy",
+)
+DEPARTMENT_COLUMNS = (
+    "id",
+    "name",
+    "kind",
+    "domain",
+    "headcount",
+    "baseline_quality",
+    "weight",
+    "tokyo_bureau",
+    "related",
+    "source",
+)
+_REQUIRED = ("id", "name", "domain", "headcount", "baseline_quality", "weight", "tokyo_bureau")
+
+
+def packaged_file(name: str) -> Path:
+    """Path of a data file shipped in sim/data."""
+    return Path(str(resources.files("sim") / "data" / name))
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """Departments and posts. Arrays are indexed by post (row) 0..n-1; departments by 0..D-1."""
+
+    departments: pd.DataFrame  # one row per department, scaled `headcount`
+    dept: np.ndarray  # int32 (n,): department of each post
+    rank: np.ndarray  # int8 (n,): STAFF..HEAD
+    supervisor: np.ndarray  # int32 (n,): post of the supervisor, -1 for heads
+    dept_start: np.ndarray  # int64 (D+1,): posts of department d are dept_start[d]:dept_start[d+1]
+    related: tuple[tuple[int, ...], ...]  # related department indices
+
+    @property
+    def n_staff(self) -> int:
+        return int(self.dept.size)
+
+    @property
+    def n_departments(self) -> int:
+        return len(self.departments)
+
+    @property
+    def department_ids(self) -> list[str]:
+        return list(self.departments["id"])
+
+    @property
+    def domain_of_department(self) -> np.ndarray:
+        """int (D,): index into DOMAINS."""
+        return np.array([DOMAINS.index(d) for d in self.departments["domain"]])
+
+    @property
+    def headcount(self) -> np.ndarray:
+        return self.departments["headcount"].to_numpy(dtype=np.int64)
+
+
+def load_departments(path: str | Path | None = None) -> pd.DataFrame:
+    """Read and check a departments CSV; errors name the file, line and column."""
+    path = Path(path) if path is not None else packaged_file("departments.csv")
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read departments file ({exc.strerror})") from None
+    rows = [r for r in rows if r and any(c.strip() for c in r)]
+    if not rows:
+        raise DataError(f"{path}: empty file; expected a header with {', '.join(_REQUIRED)}")
+    header = [c.strip() for c in rows[0]]
+    missing = [c for c in _REQUIRED if c not in header]
+    if missing:
+        raise DataError(f"{path}:1: missing column(s) {', '.join(missing)}")
+    if len(rows) == 1:
+        raise DataError(f"{path}: no departments after the header line")
+    records = []
+    seen: dict[str, int] = {}
+    for lineno, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}:{lineno}: {len(row)} fields, header has {len(header)} "
+                "(quote fields that contain commas)"
+            )
+        rec = dict(zip(header, (c.strip() for c in row), strict=True))
+        _check_department(path, lineno, header, rec, seen)
+        records.append(rec)
+    ids = set(seen)
+    for rec in records:
+        lineno = seen[rec["id"]]
+        for other in rec["related_list"]:
+            if other not in ids:
+                col = header.index("related") + 1
+                raise DataError(
+                    f"{path}:{lineno}: column related (col {col}): unknown department id {other!r}"
+                )
+            if other == rec["id"]:
+                raise DataError(f"{path}:{lineno}: department {other!r} lists itself as related")
+    df = pd.DataFrame(records)
+    df["headcount"] = df["headcount"].astype(np.int64)
+    df["baseline_quality"] = df["baseline_quality"].astype(float)
+    df["weight"] = df["weight"].astype(float)
+    return df.reset_index(drop=True)
+
+
+def _check_department(path, lineno, header, rec, seen) -> None:
+    def bad(col: str, msg: str) -> DataError:
+        return DataError(f"{path}:{lineno}: column {col} (col {header.index(col) + 1}): {msg}")
+
+    did = rec["id"]
+    if not did:
+        raise bad("id", "empty id")
+    if did in seen:
+        raise bad("id", f"duplicate id {did!r} (first on line {seen[did]})")
+    seen[did] = lineno
+    if rec["domain"] not in DOMAINS:
+        raise bad("domain", f"{rec['domain']!r} is not one of {', '.join(DOMAINS)}")
+    try:
+        hc = int(rec["headcount"])
+    except ValueError:
+        raise bad("headcount", f"{rec['headcount']!r} is not a whole number") from None
+    if hc < 1:
+        raise bad("headcount", f"{hc} must be a positive whole number")
+    rec["headcount"] = hc
+    for col, low, high in (("baseline_quality", 0.0, 1.0), ("weight", 0.0, np.inf)):
+        try:
+            v = float(rec[col])
+        except ValueError:
+            raise bad(col, f"{rec[col]!r} is not a number") from None
+        if not (low <= v <= high) or (col == "weight" and v <= 0):
+            allowed = "in [0, 1]" if col == "baseline_quality" else "a positive number"
+            raise bad(col, f"{v} must be {allowed}")
+        rec[col] = v
+    if not rec["tokyo_bureau"]:
+        raise bad("tokyo_bureau", "empty bureau id")
+    rel = rec.get("related", "")
+    rec["related_list"] = [r.strip() for r in rel.split(";") if r.strip()] if rel else []
+
+
+def scaled_headcounts(headcount: np.ndarray, scale: float, min_size: int) -> np.ndarray:
+    """Headcount per department at `scale`, never below `min_size` (nor above the full count)."""
+    scaled = np.rint(np.asarray(headcount, dtype=float) * scale).astype(np.int64)
+    floor = np.minimum(min_size, headcount)
+    return np.maximum(scaled, floor)
+
+
+def department_posts(n: int, section_span: int, division_span: int):
+    """Ranks and supervisors (local indices) of one department of n posts, team-ordered.
+
+    Returns (rank int8 (n,), supervisor int64 (n,)) with the head at 0 (supervisor -1).
+    """
+    rank = np.zeros(n, dtype=np.int8)
+    sup = np.zeros(n, dtype=np.int64)
+    rank[0], sup[0] = HEAD, -1
+    rest = n - 1
+    if rest < 3:  # too small for sections: everyone reports to the head
+        return rank, sup
+    n_sections = max(1, round(rest / (section_span + 1)))
+    n_divisions = max(1, -(-n_sections // division_span))
+    n_staff = rest - n_sections - n_divisions
+    if n_staff < n_sections:  # very small department: one division, one section
+        n_sections, n_divisions = 1, 1
+        n_staff = rest - 2
+    staff_per_section = np.diff(np.linspace(0, n_staff, n_sections + 1).round().astype(int))
+    sections_per_division = np.array_split(np.arange(n_sections), n_divisions)
+    pos = 1
+    for secs in sections_per_division:
+        div = pos
+        rank[div], sup[div] = DIVISION_HEAD, 0
+        pos += 1
+        for s in secs:
+            head = pos
+            rank[head], sup[head] = SECTION_HEAD, div
+            k = staff_per_section[s]
+            sup[head + 1 : head + 1 + k] = head  # rank stays STAFF
+            pos += 1 + k
+    assert pos == n
+    return rank, sup
+
+
+def build_organisation(
+    departments: pd.DataFrame,
+    scale: float = 1.0,
+    min_department_size: int = 5,
+    section_span: int = 10,
+    division_span: int = 4,
+) -> Organisation:
+    """Expand departments into posts at the given scale."""
+    deps = departments.copy()
+    deps["full_headcount"] = deps["headcount"]
+    deps["headcount"] = scaled_headcounts(deps["headcount"].to_numpy(), scale, min_department_size)
+    sizes = deps["headcount"].to_numpy()
+    start = np.concatenate([[0], np.cumsum(sizes)])
+    ranks, sups = [], []
+    for d, n in enumerate(sizes):
+        r, s = department_posts(int(n), section_span, division_span)
+        ranks.append(r)
+        sups.append(np.where(s >= 0, s + start[d], -1))
+    ids = list(deps["id"])
+    related = tuple(tuple(ids.index(x) for x in rel) for rel in deps["related_list"])
+    return Organisation(
+        departments=deps.drop(columns=["related_list"]),
+        dept=np.repeat(np.arange(len(sizes), dtype=np.int32), sizes),
+        rank=np.concatenate(ranks).astype(np.int8),
+        supervisor=np.concatenate(sups).astype(np.int32),
+        dept_start=start,
+        related=related,
+    )

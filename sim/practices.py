@@ -1,0 +1,192 @@
+"""Tokyo's practice repertoire: what Jakarta staff can learn, where, and what it is worth.
+
+The catalogue is a YAML file (the packaged `sim/data/practices.yaml` by default). Each practice has
+a tacitness in [0, 1], an impact (maximum relative service-quality gain when fully implemented by a
+department of relevance 1), an institutionalisation threshold (implementation level at which it
+becomes standard procedure), Jakarta's prior proficiency, and relevance per domain with optional
+per-department overrides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from sim.errors import DataError
+from sim.organisation import DOMAINS, packaged_file
+
+PRACTICE_KEYS = (
+    "id",
+    "name",
+    "description",
+    "tokyo_bureaus",
+    "tacitness",
+    "impact",
+    "institutionalisation",
+    "jakarta_prior",
+    "relevance",
+    "relevance_departments",
+    "source",
+)
+_REQUIRED = ("id", "tokyo_bureaus", "tacitness", "impact", "institutionalisation", "relevance")
+_OPTIONAL_DEFAULTS = {"name": "", "description": "", "jakarta_prior": 0.0, "source": ""}
+ALL_BUREAUS = "all"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Practices as arrays over P practices (order of the file, or of the requested subset)."""
+
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
+    tacitness: np.ndarray  # float (P,)
+    impact: np.ndarray  # float (P,)
+    institutionalisation: np.ndarray  # float (P,)
+    prior: np.ndarray  # float (P,)
+    bureaus: tuple[frozenset[str] | None, ...]  # None = taught in every bureau
+    relevance_domain: tuple[dict[str, float], ...]
+    relevance_department: tuple[dict[str, float], ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def relevance(self, department_ids: list[str], department_domains: list[str]) -> np.ndarray:
+        """float (D, P): relevance of each practice to each department."""
+        rel = np.zeros((len(department_ids), self.n))
+        for k in range(self.n):
+            for d, (did, dom) in enumerate(zip(department_ids, department_domains, strict=True)):
+                rel[d, k] = self.relevance_department[k].get(did, self.relevance_domain[k][dom])
+        return rel
+
+    def taught(self, bureau_ids: list[str]) -> np.ndarray:
+        """bool (B, P): whether a trainee placed in each bureau can learn each practice."""
+        out = np.zeros((len(bureau_ids), self.n), dtype=bool)
+        for k, where in enumerate(self.bureaus):
+            for b, bid in enumerate(bureau_ids):
+                out[b, k] = where is None or bid in where
+        return out
+
+    def known_bureaus(self) -> set[str]:
+        return set().union(*(b for b in self.bureaus if b is not None))
+
+    def subset(self, ids: list[str], source: str = "scenario.practices") -> Catalogue:
+        """The catalogue restricted to `ids`, in that order."""
+        for pid in ids:
+            if pid not in self.ids:
+                raise DataError(
+                    f"{source}: unknown practice {pid!r}; allowed: {', '.join(self.ids)}"
+                )
+        if len(set(ids)) != len(ids):
+            raise DataError(f"{source}: practice listed twice in {ids!r}")
+        idx = [self.ids.index(p) for p in ids]
+        return Catalogue(
+            ids=tuple(self.ids[i] for i in idx),
+            names=tuple(self.names[i] for i in idx),
+            tacitness=self.tacitness[idx],
+            impact=self.impact[idx],
+            institutionalisation=self.institutionalisation[idx],
+            prior=self.prior[idx],
+            bureaus=tuple(self.bureaus[i] for i in idx),
+            relevance_domain=tuple(self.relevance_domain[i] for i in idx),
+            relevance_department=tuple(self.relevance_department[i] for i in idx),
+        )
+
+
+def _line_of(text: str, pid: str) -> int:
+    for i, line in enumerate(text.splitlines(), start=1):
+        if line.strip().lstrip("- ").startswith("id:") and line.split("id:", 1)[1].strip() == pid:
+            return i
+    return 0
+
+
+def load_practices(path: str | Path | None = None, department_ids=None) -> Catalogue:
+    """Read and check a practice catalogue; errors name the file, line (of the entry) and key."""
+    path = Path(path) if path is not None else packaged_file("practices.yaml")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read practices file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise DataError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        raise DataError(f"{path}: empty file; expected a 'practices:' list")
+    entries = data.get("practices") if isinstance(data, dict) else data
+    if not isinstance(entries, list) or not entries:
+        raise DataError(f"{path}: expected a non-empty list under 'practices:'")
+    cols: dict[str, list] = {k: [] for k in PRACTICE_KEYS}
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(entries, start=1):
+        pid = entry.get("id") if isinstance(entry, dict) else None
+        line = _line_of(text, str(pid)) if pid is not None else 0
+        where = f"{path}:{line}" if line else f"{path}: entry {i}"
+
+        def bad(key: str, msg: str, where=where, pid=pid) -> DataError:
+            return DataError(f"{where}: practice {pid!r}, key {key}: {msg}")
+
+        if not isinstance(entry, dict):
+            raise DataError(f"{where}: entry {i} is not a mapping of keys")
+        for key in _REQUIRED:
+            if key not in entry:
+                raise bad(key, "missing")
+        unknown = set(entry) - set(PRACTICE_KEYS)
+        if unknown:
+            raise bad(sorted(unknown)[0], f"unknown key; allowed: {', '.join(PRACTICE_KEYS)}")
+        if not isinstance(pid, str) or not pid:
+            raise bad("id", f"{pid!r} must be a non-empty name")
+        if pid in seen:
+            raise bad("id", f"duplicate id (first at entry {seen[pid]})")
+        seen[pid] = i
+        rec = {**_OPTIONAL_DEFAULTS, "relevance_departments": {}, **entry}
+        for key in ("tacitness", "impact", "institutionalisation", "jakarta_prior"):
+            v = rec[key]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
+                raise bad(key, f"{v!r} must be a number in [0, 1]")
+        where_taught = rec["tokyo_bureaus"]
+        if (
+            not isinstance(where_taught, list)
+            or not where_taught
+            or not all(isinstance(b, str) for b in where_taught)
+        ):
+            raise bad("tokyo_bureaus", f"{where_taught!r} must be a non-empty list of bureau ids")
+        rel = rec["relevance"]
+        if not isinstance(rel, dict):
+            raise bad("relevance", "must map each domain to a number in [0, 1]")
+        for dom in DOMAINS:
+            if dom not in rel:
+                raise bad("relevance", f"domain {dom} missing")
+        for dom, v in rel.items():
+            if dom not in DOMAINS:
+                raise bad("relevance", f"unknown domain {dom!r}; allowed: {', '.join(DOMAINS)}")
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
+                raise bad("relevance", f"{dom} = {v!r} must be a number in [0, 1]")
+        reld = rec["relevance_departments"] or {}
+        if not isinstance(reld, dict):
+            raise bad("relevance_departments", "must map department ids to numbers in [0, 1]")
+        for did, v in reld.items():
+            if department_ids is not None and did not in department_ids:
+                raise bad("relevance_departments", f"unknown department id {did!r}")
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
+                raise bad("relevance_departments", f"{did} = {v!r} must be a number in [0, 1]")
+        for key in PRACTICE_KEYS:
+            cols[key].append(rec[key] if key != "relevance_departments" else reld)
+    return Catalogue(
+        ids=tuple(cols["id"]),
+        names=tuple(str(n) for n in cols["name"]),
+        tacitness=np.array(cols["tacitness"], dtype=float),
+        impact=np.array(cols["impact"], dtype=float),
+        institutionalisation=np.array(cols["institutionalisation"], dtype=float),
+        prior=np.array(cols["jakarta_prior"], dtype=float),
+        bureaus=tuple(
+            None if ALL_BUREAUS in b else frozenset(b) for b in cols["tokyo_bureaus"]
+        ),
+        relevance_domain=tuple(dict(r) for r in cols["relevance"]),
+        relevance_department=tuple(dict(r) for r in cols["relevance_departments"]),
+    )

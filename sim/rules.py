@@ -1,0 +1,80 @@
+"""The model's rules as small formulas shared by both engines.
+
+Each function works on scalars (reference engine, one agent) and on numpy arrays (vectorised
+engine, all agents at once), so the two engines cannot drift apart in their arithmetic.
+All proficiencies, capacities, rates and shares are in [0, 1]; time is in months.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def effective_capacity(base, mean_proficiency, absorptive_gain):
+    """Absorptive capacity grows with related prior knowledge (Cohen & Levinthal 1990)."""
+    return np.clip(base * (1.0 + absorptive_gain * mean_proficiency), 0.0, 1.0)
+
+
+def effective_tacitness(tacitness, scale):
+    return np.clip(tacitness * scale, 0.0, 1.0)
+
+
+def learning_rate(base_rate, capacity, tacitness, tacitness_weight):
+    """Share of the remaining gap learnt in one month of training (abroad or from an expert)."""
+    return np.clip(base_rate * capacity * (1.0 - tacitness_weight * tacitness), 0.0, 1.0)
+
+
+def learn(proficiency, rate):
+    """One month of training: close `rate` of the gap to full proficiency."""
+    return proficiency + (1.0 - proficiency) * rate
+
+
+def upward_factor(sender_rank, receiver_rank, power_distance):
+    """Knowledge flowing up the hierarchy (junior to senior) is damped by power distance."""
+    return np.where(sender_rank < receiver_rank, 1.0 - power_distance, 1.0)
+
+
+def gap_increment(receiver, sender, rate):
+    """Gap mechanism: the receiver closes `rate` of the gap to a more proficient sender."""
+    return rate * np.maximum(sender - receiver, 0.0)
+
+
+def forgetting_share(rate, use_protection, implementation, is_sop, sop_factor):
+    """Monthly share of proficiency lost: less if the department uses the practice or has an SOP."""
+    return rate * (1.0 - use_protection * implementation) * np.where(is_sop, sop_factor, 1.0)
+
+
+def monthly_probability(yearly):
+    """Monthly probability of an event with the given yearly probability."""
+    return 1.0 - (1.0 - yearly) ** (1.0 / 12.0)
+
+
+def new_hire_proficiency(implementation, is_sop, level):
+    """New hires learn what the department's standard procedures teach."""
+    return level * implementation * is_sop
+
+
+def draw_beta(rng: np.random.Generator, mean: float, sd: float, size=None):
+    """Beta draws with the given mean and standard deviation (constant `mean` when sd is 0)."""
+    if sd <= 0:
+        return np.full(size, mean) if size is not None else mean
+    nu = mean * (1.0 - mean) / sd**2 - 1.0
+    return rng.beta(mean * nu, (1.0 - mean) * nu, size=size)
+
+
+def implementation_step(implementation, target, speed, decay, is_sop, sop_decay_factor):
+    """Implementation moves up toward its target at `speed`, down at a slower decay rate."""
+    up = implementation + speed * (target - implementation)
+    down_rate = decay * np.where(is_sop, sop_decay_factor, 1.0)
+    down = implementation - down_rate * (implementation - target)
+    return np.where(target >= implementation, up, down)
+
+
+def quality_gain(impact, relevance, implementation):
+    """Combined relative gain of independent practices: 1 - prod(1 - impact*relevance*impl)."""
+    return 1.0 - np.prod(1.0 - impact * relevance * implementation, axis=-1)
+
+
+def service_quality(baseline, gain, absent_share, absence_penalty):
+    """Quality = baseline + gain on the headroom, minus the work lost to staff abroad; in [0, 1]."""
+    return np.clip(baseline + (1.0 - baseline) * gain - absence_penalty * absent_share, 0.0, 1.0)

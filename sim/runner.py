@@ -1,0 +1,25 @@
+"""A model run as a pure function: config and seed in, monthly table out."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.config import ModelConfig
+from sim.model import ExchangeModel
+
+
+def run(config: ModelConfig | None = None, seed: int = 0) -> pd.DataFrame:
+    """Simulate `config.horizon` months with `seed`; one row per month 0..horizon.
+
+    Columns: month, service_index, index_<domain>, mean_proficiency, staff_abroad,
+    expert_trainees, cumulative departures / staff_months_abroad / expert_visits / cost (IDR
+    million) / exits / rotations / cohort_shortfall, adoption_<practice> (share of staff
+    proficient) and sop_<practice> (departments where it is standard procedure).
+    """
+    model = ExchangeModel(config, seed=seed)
+    try:
+        for _ in range(model.config.horizon):
+            model.step()
+        return model.results()
+    finally:
+        model.release()
