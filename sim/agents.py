@@ -19,7 +19,7 @@ from sim.organisation import RANK_NAMES
 
 
 class StaffAgent(mesa.Agent):
-    """One staff member: department, rank, tenure, capacity, willingness, proficiency per practice."""
+    """One staff member: department, rank, tenure, capacity, willingness, proficiencies."""
 
     def __init__(self, model, index: int) -> None:
         super().__init__(model)
@@ -111,7 +111,9 @@ class StaffAgent(mesa.Agent):
         if s.expert_months_left[i] == 0:
             return
         b = m.config.behavior
-        rate = rules.learning_rate(b.expert_learning_rate, capacity, m.tacitness, 1.0)
+        rate = rules.learning_rate(
+            b.expert_learning_rate, capacity, m.tacitness, b.abroad_tacitness_weight
+        )
         taught = m.taught[s.expert_bureau[i]]
         p = s.proficiency[i]
         p[:] = np.where(taught, rules.learn(p, rate), p)

@@ -130,10 +130,10 @@ class BehaviorConfig:
     tacitness_scale: float = 1.0
     #: Share of the remaining gap learnt per month in Tokyo at capacity 1, [0, 1].
     abroad_learning_rate: float = 0.4
-    #: How much tacitness slows learning abroad (side by side), [0, 1].
+    #: How much tacitness slows learning side by side (in Tokyo, or with a visiting expert), [0, 1].
     abroad_tacitness_weight: float = 0.3
     #: Share of the gap learnt per month from a visiting expert at capacity 1, [0, 1].
-    expert_learning_rate: float = 0.25
+    expert_learning_rate: float = 0.4
     #: Mean and standard deviation of base absorptive capacity (Beta distributed), in [0, 1].
     capacity_mean: float = 0.5
     capacity_sd: float = 0.15
@@ -194,7 +194,7 @@ _SECTIONS = {
 
 
 def config_from_dict(data: dict[str, Any] | None) -> ModelConfig:
-    """Build a ModelConfig from nested dicts (e.g. an OmegaConf container); unknown keys are errors."""
+    """Build a ModelConfig from nested dicts (e.g. an OmegaConf container); unknown keys fail."""
     data = dict(data or {})
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
@@ -239,9 +239,7 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_num(v: Any) -> bool:
-    return (
-        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(float(v))
-    )
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
 def _int_at_least(key: str, v: Any, low: int) -> None:

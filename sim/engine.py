@@ -55,7 +55,9 @@ def train_with_experts(model, capacity: np.ndarray) -> None:
     rows = np.flatnonzero(s.expert_months_left > 0)
     if rows.size == 0:
         return
-    rate = rules.learning_rate(b.expert_learning_rate, capacity[rows, None], model.tacitness, 1.0)
+    rate = rules.learning_rate(
+        b.expert_learning_rate, capacity[rows, None], model.tacitness, b.abroad_tacitness_weight
+    )
     rate = rate * model.taught[s.expert_bureau[rows]]
     s.proficiency[rows] = rules.learn(s.proficiency[rows], rate)
     s.expert_months_left[rows] -= 1

@@ -2,7 +2,7 @@
 
 
 class UserError(Exception):
-    """A mistake in the user's input; the message names the setting or file/line and what is allowed."""
+    """A mistake in the user's input; the message names the setting or file/line and the fix."""
 
 
 class ConfigError(UserError):

@@ -28,7 +28,16 @@ from sim.state import PERSONAL, DepartmentState, StaffState
 
 #: Independent random streams, one per process, so that changing one lever (e.g. cohort size 0)
 #: does not shift the draws of the others (common random numbers across scenarios).
-STREAMS = ("network", "init", "selection", "experts", "contacts", "transfer", "turnover", "rotation")
+STREAMS = (
+    "network",
+    "init",
+    "selection",
+    "experts",
+    "contacts",
+    "transfer",
+    "turnover",
+    "rotation",
+)
 
 
 def _check_seed(seed) -> int:
@@ -143,7 +152,9 @@ class ExchangeModel(mesa.Model):
         org, ties = self.organisation, self.ties
         rank = org.rank
         owner = np.repeat(np.arange(ties.n), ties.degree)
-        up = rules.upward_factor(rank[ties.indices], rank[owner], self.config.behavior.power_distance)
+        up = rules.upward_factor(
+            rank[ties.indices], rank[owner], self.config.behavior.power_distance
+        )
         self.upward_ties = sp.csr_array(
             (ties.weights * up, ties.indices, ties.indptr), shape=(ties.n, ties.n)
         )
@@ -201,9 +212,7 @@ class ExchangeModel(mesa.Model):
             deps.implementation[d], deps.sop[d], b.new_hire_sop_level
         )
         s.base_capacity[rows] = rules.draw_beta(rng, b.capacity_mean, b.capacity_sd, rows.size)
-        s.willingness[rows] = rules.draw_beta(
-            rng, b.willingness_mean, b.willingness_sd, rows.size
-        )
+        s.willingness[rows] = rules.draw_beta(rng, b.willingness_mean, b.willingness_sd, rows.size)
         s.tenure[rows] = 0
         s.exchanges[rows] = 0
         s.expert_months_left[rows] = 0
@@ -248,7 +257,7 @@ class ExchangeModel(mesa.Model):
         self.snapshot = s.proficiency.copy()
         self.home_at_start = ~s.abroad
         if self.config.behavior.mechanism == "threshold" and self.ties.well_mixed:
-            prof = (self.snapshot >= self.config.behavior.proficiency_threshold)
+            prof = self.snapshot >= self.config.behavior.proficiency_threshold
             prof &= self.home_at_start[:, None]
             self.proficient_at_start_count = prof.sum(axis=0)
             self.proficient_level_sum = (self.snapshot * prof).sum(axis=0)
@@ -282,4 +291,3 @@ class ExchangeModel(mesa.Model):
     def release(self) -> None:
         """Let Python free this model (Mesa 3.3.1 keeps every model alive in Agent._ids)."""
         mesa.Agent._ids.pop(self, None)
-

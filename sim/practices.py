@@ -184,9 +184,7 @@ def load_practices(path: str | Path | None = None, department_ids=None) -> Catal
         impact=np.array(cols["impact"], dtype=float),
         institutionalisation=np.array(cols["institutionalisation"], dtype=float),
         prior=np.array(cols["jakarta_prior"], dtype=float),
-        bureaus=tuple(
-            None if ALL_BUREAUS in b else frozenset(b) for b in cols["tokyo_bureaus"]
-        ),
+        bureaus=tuple(None if ALL_BUREAUS in b else frozenset(b) for b in cols["tokyo_bureaus"]),
         relevance_domain=tuple(dict(r) for r in cols["relevance"]),
         relevance_department=tuple(dict(r) for r in cols["relevance_departments"]),
     )

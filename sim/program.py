@@ -117,7 +117,7 @@ def depart(model, cohort: np.ndarray) -> None:
 
 
 def start_expert_visit(model, rng: np.random.Generator) -> int:
-    """Bring `experts_per_visit` experts to the next department in turn; returns trainees trained."""
+    """Bring `experts_per_visit` experts to the next department in turn; return the trainees."""
     p, s, org = model.config.program, model.state, model.organisation
     d = int(model.expert_order[model.expert_next % model.expert_order.size])
     model.expert_next += 1

@@ -102,7 +102,15 @@ class Recorder:
         for k, pid in enumerate(self.practices):
             cols[f"sop_{pid}"] = self.sop[: upto + 1, k]
         df = pd.DataFrame(cols)
-        for k in ("staff_abroad", "expert_trainees", "departures", "staff_months_abroad",
-                  "expert_visits", "exits", "rotations", "cohort_shortfall"):
+        for k in (
+            "staff_abroad",
+            "expert_trainees",
+            "departures",
+            "staff_months_abroad",
+            "expert_visits",
+            "exits",
+            "rotations",
+            "cohort_shortfall",
+        ):
             df[k] = df[k].astype(np.int64)
         return df

@@ -1,0 +1,32 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11 and make:
+#   make test   - create .venv, install, lint and run the test suite
+#   make demo   - create .venv, install, run the default sweep (see README)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install test lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (mesa 3.3 line); set PYTHON=/path/to/python3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,analysis]'
+	@touch $(STAMP)
+
+lint: install
+	$(BIN)/ruff check sim tests
+	$(BIN)/ruff format --check sim tests
+
+format: install
+	$(BIN)/ruff format sim tests
+	$(BIN)/ruff check --fix sim tests
+
+test: install lint
+	$(BIN)/python -m pytest -n 2 -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,236 @@
+"""Each mechanism on a hand-checkable case, on both engines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import ExchangeModel, NetworkConfig, ProgramConfig
+from sim.organisation import HEAD, STAFF
+
+from .conftest import practice, quiet_behavior, tiny_config
+
+ENGINES = ["vectorised", "reference"]
+
+
+def pair(tmp_path, engine, tacitness=0.0, **behavior):
+    """A department of two: its head (post 0) and one staff member (post 1), tied."""
+    cfg = tiny_config(
+        tmp_path,
+        [{"id": "d", "headcount": 2}],
+        [practice("a", tacitness=tacitness)],
+        behavior=quiet_behavior(**behavior),
+        engine=engine,
+    )
+    model = ExchangeModel(cfg, seed=1)
+    assert list(model.organisation.rank) == [HEAD, STAFF]
+    return model
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_gap_downward_closes_rate_share_of_gap(tmp_path, engine):
+    m = pair(tmp_path, engine)
+    m.state.proficiency[:, 0] = [1.0, 0.0]
+    m.step()
+    # transfer_rate 0.5 x capacity 0.5 x strength 1 x willingness 0.6 x (1 - tacitness 0)
+    assert m.state.proficiency[1, 0] == pytest.approx(0.15, abs=1e-6)
+    assert m.state.proficiency[0, 0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_gap_upward_damped_by_power_distance(tmp_path, engine):
+    m = pair(tmp_path, engine, power_distance=0.4)
+    m.state.proficiency[:, 0] = [0.0, 1.0]
+    m.step()
+    assert m.state.proficiency[0, 0] == pytest.approx(0.15 * 0.6, abs=1e-6)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_gap_slowed_by_tacitness(tmp_path, engine):
+    m = pair(tmp_path, engine, tacitness=0.5)
+    m.state.proficiency[:, 0] = [0.8, 0.2]
+    m.step()
+    assert m.state.proficiency[1, 0] == pytest.approx(0.2 + 0.15 * 0.5 * 0.6, abs=1e-6)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_contagion_copies_a_proficient_sender_only(tmp_path, engine):
+    m = pair(tmp_path, engine, mechanism="contagion", contagion_prob=1.0, willingness_mean=1.0)
+    m.state.proficiency[:, 0] = [0.8, 0.1]
+    m.step()
+    assert m.state.proficiency[1, 0] == pytest.approx(0.8)
+    m2 = pair(tmp_path, engine, mechanism="contagion", contagion_prob=1.0, willingness_mean=1.0)
+    m2.state.proficiency[:, 0] = [0.45, 0.1]  # below the 0.5 proficiency threshold
+    m2.step()
+    assert m2.state.proficiency[1, 0] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("threshold", "expected"), [(0.5, {1, 5}), (0.6, set())])
+def test_threshold_needs_enough_proficient_ties(tmp_path, engine, threshold, expected):
+    cfg = tiny_config(
+        tmp_path,
+        [{"id": "d", "headcount": 6}],
+        [practice("a")],
+        network=NetworkConfig(team_neighbours=2, rewiring=0.0, supervisor_ties=False),
+        behavior=quiet_behavior(
+            mechanism="threshold", threshold_share=threshold, contagion_prob=1.0, power_distance=0
+        ),
+        engine=engine,
+    )
+    m = ExchangeModel(cfg, seed=3)
+    m.state.proficiency[0, 0] = 0.9  # ring 0-1-2-3-4-5-0: posts 1 and 5 see one of two ties
+    m.step()
+    adopted = set(np.flatnonzero(m.state.proficiency[:, 0] >= 0.5)) - {0}
+    assert adopted == expected
+    for i in expected:
+        assert m.state.proficiency[i, 0] == pytest.approx(0.9)
+
+
+def solo(tmp_path, engine, practices, program=None, **behavior):
+    cfg = tiny_config(
+        tmp_path,
+        [{"id": "d", "headcount": 1, "tokyo_bureau": "construction"}],
+        practices,
+        program=program or ProgramConfig(cohort_size=0),
+        behavior=quiet_behavior(**behavior),
+        engine=engine,
+    )
+    return ExchangeModel(cfg, seed=5)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_learning_abroad_only_what_the_bureau_teaches(tmp_path, engine):
+    program = ProgramConfig(cohort_size=1, frequency=12, duration=2, min_tenure=0)
+    m = solo(
+        tmp_path,
+        engine,
+        [
+            practice("a", tokyo_bureaus=["construction"], tacitness=0.5),
+            practice("b", tokyo_bureaus=["fire_department"]),
+        ],
+        program,
+    )
+    rate = 0.4 * 0.5 * (1 - 0.3 * 0.5)  # abroad rate x capacity x (1 - weight x tacitness)
+    m.step()
+    assert m.state.abroad[0] and m.state.months_left[0] == 1
+    assert m.state.proficiency[0] == pytest.approx([rate, 0.0], abs=1e-6)
+    m.step()
+    assert not m.state.abroad[0]
+    assert m.state.proficiency[0, 0] == pytest.approx(rate + (1 - rate) * rate, abs=1e-6)
+    df = m.results()
+    assert list(df.staff_abroad) == [0, 1, 1]
+    assert df.cost.iloc[-1] == pytest.approx(2 * 80.0)
+    assert df.staff_months_abroad.iloc[-1] == 2
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_forgetting_slower_under_standard_procedure(tmp_path, engine):
+    m = solo(tmp_path, engine, [practice("a"), practice("b")], forgetting_rate=0.1)
+    m.state.proficiency[0] = [0.5, 0.5]
+    m.departments.implementation[0] = [0.0, 0.6]
+    m.departments.sop[0] = [False, True]
+    m.step()
+    expected_b = 0.5 * (1 - 0.1 * (1 - 0.5 * 0.6) * 0.25)
+    assert m.state.proficiency[0] == pytest.approx([0.45, expected_b], abs=1e-6)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_turnover_replaces_staff_with_sop_trained_hires(tmp_path, engine):
+    m = solo(tmp_path, engine, [practice("a"), practice("b")], turnover_rate=1.0)
+    m.state.proficiency[0] = [0.9, 0.9]
+    m.state.tenure[0] = 100
+    m.departments.implementation[0] = [0.6, 0.6]
+    m.departments.sop[0] = [True, False]
+    m.step()
+    assert m.state.proficiency[0] == pytest.approx([0.5 * 0.6, 0.0])
+    assert m.state.tenure[0] == 0
+    assert m.results().exits.iloc[-1] == 1
+
+
+def five(tmp_path, engine, **behavior):
+    """head, division head, section head, two staff."""
+    cfg = tiny_config(
+        tmp_path,
+        [{"id": "d", "headcount": 5, "baseline_quality": 0.5}],
+        [practice("a", impact=0.2, institutionalisation=0.4)],
+        behavior=quiet_behavior(transfer_rate=0.0, **behavior),
+        engine=engine,
+    )
+    m = ExchangeModel(cfg, seed=2)
+    assert list(m.organisation.rank) == [3, 2, 1, 0, 0]
+    return m
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_implementation_follows_leaders(tmp_path, engine):
+    m = five(tmp_path, engine)
+    m.state.proficiency[0, 0] = 1.0  # the head: level weight 0.2 of 1.0
+    m.step()
+    assert m.departments.implementation[0, 0] == pytest.approx(0.1 * 0.2)
+    m2 = five(tmp_path, engine)
+    m2.state.proficiency[3:, 0] = 1.0  # only staff proficient: no manager, no adoption
+    m2.step()
+    assert m2.departments.implementation[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_standard_procedure_threshold_and_hysteresis(tmp_path, engine):
+    m = five(tmp_path, engine)
+    m.state.proficiency[:, 0] = 1.0  # target 1.0
+    m.departments.implementation[0, 0] = 0.35
+    m.step()  # 0.35 + 0.1 * 0.65 = 0.415 >= 0.4
+    assert m.departments.sop[0, 0]
+    m.state.proficiency[:, 0] = 0.0  # target 0: slow decay as an SOP, kept above 0.2
+    m.step()
+    assert m.departments.implementation[0, 0] == pytest.approx(0.415 * (1 - 0.05 * 0.2))
+    assert m.departments.sop[0, 0]
+    m.departments.implementation[0, 0] = 0.19
+    m.step()
+    assert not m.departments.sop[0, 0]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_service_quality_from_implementation_and_absence(tmp_path, engine):
+    m = five(tmp_path, engine)
+    m.departments.implementation[0, 0] = 0.5
+    m.state.proficiency[:, 0] = 0.5 * np.array([1, 1, 1, 1, 1])  # target = implementation
+    m.step()
+    # gain = 0.2 x relevance 1 x 0.5 = 0.1 on the headroom 0.5
+    assert m.departments.quality[0] == pytest.approx(0.5 + 0.5 * 0.1)
+    assert m.results().service_index.iloc[-1] == pytest.approx(0.55)
+
+
+def test_absence_lowers_quality(tmp_path):
+    program = ProgramConfig(cohort_size=1, frequency=12, duration=3, min_tenure=0)
+    cfg = tiny_config(
+        tmp_path,
+        [{"id": "d", "headcount": 4, "baseline_quality": 0.5}],
+        [practice("a")],
+        program=program,
+    )
+    df = ExchangeModel(cfg, seed=1)
+    df.step()
+    # one of four abroad: 0.5 x 1/4 lost
+    assert df.departments.quality[0] == pytest.approx(0.5 - 0.5 * 0.25)
+
+
+def test_rotation_swaps_people_between_posts_of_the_same_rank(small_jakarta):
+    small_jakarta.behavior.rotation_share = 1.0
+    small_jakarta.behavior.rotation_interval = 1
+    small_jakarta.program.cohort_size = 0
+    m = ExchangeModel(small_jakarta, seed=4)
+    before = m.state.copy()
+    m.rotate()  # month 0 is a multiple of every interval
+    rank = m.organisation.rank
+    for r in range(4):
+        assert sorted(m.state.base_capacity[rank == r]) == sorted(before.base_capacity[rank == r])
+    moved = (m.state.base_capacity != before.base_capacity).mean()
+    assert moved > 0.9
+    # a person's proficiency row travels with them
+    i = int(np.flatnonzero(m.state.base_capacity != before.base_capacity)[0])
+    j = np.flatnonzero(
+        (before.base_capacity == m.state.base_capacity[i]) & (before.tenure == m.state.tenure[i])
+    )
+    assert any(np.array_equal(before.proficiency[k], m.state.proficiency[i]) for k in j)
+    assert m.totals["rotations"] > 0
