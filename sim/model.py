@@ -96,7 +96,11 @@ class ExchangeModel(mesa.Model):
         sc = cfg.scenario
         deps = load_departments(sc.departments_file)
         ids = list(deps["id"])
-        catalogue = load_practices(sc.practices_file, department_ids=ids)
+        # a custom catalogue must name only departments that exist; the packaged one may name
+        # Jakarta departments that a custom organisation lacks (those overrides do not apply)
+        catalogue = load_practices(
+            sc.practices_file, department_ids=ids if sc.practices_file is not None else None
+        )
         if sc.practices:
             catalogue = catalogue.subset(list(sc.practices))
         self.catalogue = catalogue

@@ -1,0 +1,149 @@
+"""The public API: run(), reproducibility, reporters, selection policies, clean-up."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+from sim import ConfigError, DataError, ExchangeModel, ModelConfig, ScenarioConfig, run
+from sim.network import cross_department_ties
+from sim.organisation import DOMAINS, STAFF
+from sim.program import eligible, select_cohort
+
+
+def test_run_returns_one_row_per_month_with_the_documented_columns(small_jakarta):
+    df = run(small_jakarta, seed=1)
+    assert list(df.month) == list(range(small_jakarta.horizon + 1))
+    for col in ("service_index", "staff_abroad", "cost", "mean_proficiency", "departures"):
+        assert col in df
+    assert {f"index_{d}" for d in DOMAINS} <= set(df.columns)
+    assert len(df.filter(like="adoption_").columns) == 13
+    assert df.cost.iloc[-1] > 0 and df.staff_abroad.max() == small_jakarta.program.cohort_size
+
+
+def test_same_seed_identical_other_seed_different(small_jakarta):
+    a, b, c = run(small_jakarta, 3), run(small_jakarta, 3), run(small_jakarta, 4)
+    assert a.equals(b)
+    assert not a.equals(c)
+
+
+def test_model_is_freed_after_release(small_jakarta):
+    m = ExchangeModel(small_jakarta, seed=0)
+    m.step()
+    ref = weakref.ref(m)
+    m.release()
+    del m
+    gc.collect()
+    assert ref() is None
+
+
+def test_agents_expose_state_rows(small_jakarta):
+    m = ExchangeModel(small_jakarta, seed=0)
+    agent = next(iter(m.agents))
+    i = agent.index
+    assert agent.department == m.organisation.department_ids[m.organisation.dept[i]]
+    assert agent.proficiency is not None and agent.proficiency.shape == (m.catalogue.n,)
+    m.state.proficiency[i, 0] = 0.75
+    assert agent.proficiency[0] == pytest.approx(0.75)
+    assert 0 <= agent.capacity <= 1 and not agent.abroad and agent.exchanges_done == 0
+    m.release()
+
+
+def cohort(cfg, policy, seed=0, **program):
+    cfg.program.selection = policy
+    cfg.program.min_tenure = 0
+    for k, v in program.items():
+        setattr(cfg.program, k, v)
+    m = ExchangeModel(cfg, seed=seed)
+    chosen, shortfall = select_cohort(m, m.streams["selection"])
+    return m, chosen, shortfall
+
+
+def test_policy_capacity_picks_the_highest_capacity(small_jakarta):
+    m, chosen, _ = cohort(small_jakarta, "capacity", cohort_size=15)
+    cap = m.effective_capacity()
+    assert cap[chosen].min() >= np.sort(cap)[-15]
+
+
+def test_policy_managers_picks_managers_highest_rank_first(small_jakarta):
+    m, chosen, _ = cohort(small_jakarta, "managers", cohort_size=20)
+    rank = m.organisation.rank
+    assert (rank[chosen] > STAFF).all()
+    n_heads = int((rank == 3).sum())
+    assert (rank[chosen] == 3).sum() == min(20, n_heads)
+
+
+def test_policy_central_picks_brokers(small_jakarta):
+    m, chosen, _ = cohort(small_jakarta, "central", cohort_size=10)
+    cross = cross_department_ties(m.ties, m.organisation.dept)
+    assert cross[chosen].min() >= np.sort(cross)[-10]
+
+
+def test_policy_targeted_stays_in_targets(small_jakarta):
+    m, chosen, _ = cohort(
+        small_jakarta, "targeted", cohort_size=10, target_departments=["bpbd", "fire_rescue"]
+    )
+    ids = {m.organisation.department_ids[d] for d in m.organisation.dept[chosen]}
+    assert ids <= {"bpbd", "fire_rescue"} and len(chosen) == 10
+
+
+def test_policy_spread_takes_one_per_department_in_turn(small_jakarta):
+    m, chosen, _ = cohort(small_jakarta, "spread", cohort_size=30)
+    depts = m.organisation.dept[chosen]
+    assert len(set(depts)) == 30  # 30 distinct departments out of 47
+    _, again, _ = cohort(small_jakarta, "spread", cohort_size=5)
+    # a second model starts from the first department again
+    assert sorted(m.organisation.dept[again]) == list(range(5))
+    more = select_cohort(m, m.streams["selection"])[0]  # same model continues at the 31st
+    assert sorted(m.organisation.dept[more]) == list(range(30, 35))
+
+
+def test_shortfall_when_too_few_are_eligible(small_jakarta):
+    m, chosen, shortfall = cohort(
+        small_jakarta, "targeted", cohort_size=500, target_departments=["bpbd"]
+    )
+    assert len(chosen) == eligible(m).sum() and shortfall == 500 - len(chosen)
+
+
+def test_scale_shrinks_departments_but_keeps_a_minimum():
+    full = ExchangeModel(ModelConfig(scenario=ScenarioConfig(scale=1.0), horizon=12), 0)
+    small = ExchangeModel(ModelConfig(scenario=ScenarioConfig(scale=0.01), horizon=12), 0)
+    assert 59_000 <= full.n_staff <= 61_000
+    hc = small.organisation.headcount
+    assert hc.min() >= 5
+    big = full.organisation.headcount
+    assert hc[np.argmax(big)] == round(big.max() * 0.01)
+    full.release()
+    small.release()
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("program", "cohort_size", -1, "program.cohort_size = -1: must be a non-negative integer"),
+        ("program", "selection", "lottery", "program.selection = 'lottery': unknown name"),
+        ("behavior", "forgetting_rate", 1.5, "behavior.forgetting_rate = 1.5: must be a number in"),
+        ("behavior", "mechanism", "osmosis", "behavior.mechanism = 'osmosis': unknown name"),
+        ("program", "duration", 200, "program.duration = 200: must be shorter than horizon"),
+        ("scenario", "scale", 0, "scenario.scale = 0: must be a number in (0, 1]"),
+    ],
+)
+def test_bad_settings_raise_one_line_errors(section, key, value, message):
+    cfg = ModelConfig()
+    setattr(getattr(cfg, section), key, value)
+    with pytest.raises(ConfigError) as err:
+        ExchangeModel(cfg)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_unknown_department_and_practice_names():
+    cfg = ModelConfig(scenario=ScenarioConfig(scale=0.01))
+    cfg.program.target_departments = ["atlantis"]
+    with pytest.raises(ConfigError, match="program.target_departments: unknown department 'atl"):
+        ExchangeModel(cfg)
+    cfg = ModelConfig(scenario=ScenarioConfig(scale=0.01, practices=["teleportation"]))
+    with pytest.raises(DataError, match="scenario.practices: unknown practice 'teleportation'"):
+        ExchangeModel(cfg)
