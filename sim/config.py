@@ -54,7 +54,8 @@ class NetworkConfig:
     rewiring: float = 0.05
     #: Tie every person to their supervisor.
     supervisor_ties: bool = True
-    #: Mean number of cross-department ties per manager (section head and above), >= 0.
+    #: Cross-department ties each manager (section head and above) starts, >= 0; managers also
+    #: receive ties, so a manager's mean number of cross ties is about twice this.
     cross_ties_per_manager: float = 2.0
     #: Relative chance that a cross tie goes to a department listed as related, >= 0.
     related_affinity: float = 6.0
@@ -78,9 +79,9 @@ class ProgramConfig:
     frequency: int = 12
     #: Months each cohort spends in Tokyo, >= 1 and < horizon.
     duration: int = 6
-    #: Month of the first departure, >= 1.
+    #: Month of the first departure and of the first expert visit, >= 1.
     start: int = 1
-    #: Last month a cohort may leave; None = the horizon.
+    #: Last month a cohort may leave or an expert visit start; None = the horizon.
     end: int | None = None
     #: One of SELECTION_POLICIES.
     selection: str = "random"
@@ -124,7 +125,8 @@ class BehaviorConfig:
     threshold_share: float = 0.3
     #: Proficiency that counts as "proficient" (adoption), (0, 1].
     proficiency_threshold: float = 0.5
-    #: Upward transfer (junior to senior) is multiplied by 1 - power_distance, [0, 1].
+    #: Upward transfer (junior to senior) is multiplied by 1 - power_distance, [0, 1]
+    #: (the well-mixed threshold rule counts everyone alike: it has no ties to weigh).
     power_distance: float = 0.4
     #: Multiplier on every practice's tacitness (clipped to [0, 1]), >= 0.
     tacitness_scale: float = 1.0
@@ -144,13 +146,14 @@ class BehaviorConfig:
     willingness_sd: float = 0.15
     #: Multiplier on the catalogue's starting proficiency (jakarta_prior), >= 0.
     initial_knowledge: float = 1.0
-    #: Monthly loss share of unused proficiency, [0, 1].
+    #: Monthly loss share of proficiency of staff at home, reduced where the department
+    #: implements the practice (use_protection) and where it is standard procedure, [0, 1].
     forgetting_rate: float = 0.01
     #: How much a department's implementation of a practice protects it from forgetting, [0, 1].
     use_protection: float = 0.5
     #: Forgetting multiplier once the practice is standard procedure, [0, 1].
     sop_forgetting_factor: float = 0.25
-    #: Yearly exit probability (replaced at once by a new hire), [0, 1].
+    #: Yearly exit probability of staff at home (replaced at once by a new hire), [0, 1].
     turnover_rate: float = 0.05
     #: Months between rotation rounds (mutasi), >= 1.
     rotation_interval: int = 12

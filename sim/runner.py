@@ -11,10 +11,11 @@ from sim.model import ExchangeModel
 def run(config: ModelConfig | None = None, seed: int = 0) -> pd.DataFrame:
     """Simulate `config.horizon` months with `seed`; one row per month 0..horizon.
 
-    Columns: month, service_index, index_<domain>, mean_proficiency, staff_abroad,
-    expert_trainees, cumulative departures / staff_months_abroad / expert_visits / cost (IDR
-    million) / exits / rotations / cohort_shortfall, adoption_<practice> (share of staff
-    proficient) and sop_<practice> (departments where it is standard procedure).
+    Columns: month, service_index, index_<domain>, mean_proficiency, staff_abroad (this month),
+    expert_trainees (still in training at the end of the month), cumulative departures /
+    staff_months_abroad / expert_visits (expert-visits: experts x visits) / cost (IDR million) /
+    exits / rotations / cohort_shortfall, adoption_<practice> (share of staff proficient) and
+    sop_<practice> (departments where it is standard procedure).
     """
     model = ExchangeModel(config, seed=seed)
     try:
