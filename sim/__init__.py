@@ -12,7 +12,7 @@ from sim.config import (
 )
 from sim.errors import ConfigError, DataError, UserError
 from sim.model import ExchangeModel
-from sim.runner import run
+from sim.runner import RunResult, run, run_detailed
 
 __version__ = "0.1.0"
 
@@ -28,6 +28,8 @@ __all__ = [
     "UserError",
     "config_from_dict",
     "config_to_dict",
+    "RunResult",
     "run",
+    "run_detailed",
     "validate_config",
 ]

@@ -292,6 +292,20 @@ class ExchangeModel(mesa.Model):
         """pandas DataFrame, one row per month 0..current month (see sim.reporters)."""
         return self.recorder.frame(self.month)
 
+    def department_results(self):
+        """pandas DataFrame, one row per month and department (see Recorder.department_frame)."""
+        return self.recorder.department_frame(self.month)
+
+    def department_ties(self) -> np.ndarray:
+        """int (D, D): number of ties between each pair of departments (diagonal: inside)."""
+        org, ties = self.organisation, self.ties
+        if ties.indices.size == 0:
+            return np.zeros((org.n_departments,) * 2, dtype=np.int64)
+        owner = np.repeat(np.arange(ties.n), ties.degree)
+        n_dep = org.n_departments
+        flat = org.dept[owner].astype(np.int64) * n_dep + org.dept[ties.indices]
+        return np.bincount(flat, minlength=n_dep * n_dep).reshape(n_dep, n_dep)
+
     def release(self) -> None:
         """Let Python free this model (Mesa 3.3.1 keeps every model alive in Agent._ids)."""
         mesa.Agent._ids.pop(self, None)

@@ -51,6 +51,23 @@ def expert_trainees(model) -> int:
     return int((model.state.expert_months_left > 0).sum())
 
 
+def department_implementation(model) -> np.ndarray:
+    """float (D,): relevance-weighted mean implementation of all practices, in [0, 1]."""
+    rel = model.relevance
+    return (rel * model.departments.implementation).sum(axis=1) / np.maximum(rel.sum(axis=1), 1e-12)
+
+
+def department_proficient_share(model) -> np.ndarray:
+    """float (D,): share of (staff, practice) pairs proficient, relevance-weighted, in [0, 1]."""
+    from sim.institutions import per_department
+
+    prof = model.state.proficiency >= model.config.behavior.proficiency_threshold
+    counts = per_department(model, prof.astype(np.float64))  # (D, P)
+    share = counts / model.organisation.headcount[:, None]
+    rel = model.relevance
+    return (rel * share).sum(axis=1) / np.maximum(rel.sum(axis=1), 1e-12)
+
+
 class Recorder:
     """Preallocated monthly table of the reporters above, months 0..horizon."""
 
@@ -77,6 +94,12 @@ class Recorder:
         }
         self.adoption = np.zeros((rows, len(self.practices)))
         self.sop = np.zeros((rows, len(self.practices)), dtype=np.int64)
+        n_dep = model.organisation.n_departments
+        self.department_ids = list(model.organisation.department_ids)
+        self.department_domains = list(model.organisation.departments["domain"])
+        self.dept_quality = np.zeros((rows, n_dep))
+        self.dept_implementation = np.zeros((rows, n_dep))
+        self.dept_proficient = np.zeros((rows, n_dep))
 
     def record(self, model) -> None:
         t = model.month
@@ -91,6 +114,9 @@ class Recorder:
             sc[name][t] = v
         self.adoption[t] = adoption_shares(model)
         self.sop[t] = institutionalised_counts(model)
+        self.dept_quality[t] = model.departments.quality
+        self.dept_implementation[t] = department_implementation(model)
+        self.dept_proficient[t] = department_proficient_share(model)
 
     def frame(self, upto: int):
         import pandas as pd
@@ -114,3 +140,20 @@ class Recorder:
         ):
             df[k] = df[k].astype(np.int64)
         return df
+
+    def department_frame(self, upto: int):
+        """Long table: month, department, domain, quality, implementation, proficient_share."""
+        import pandas as pd
+
+        months = np.arange(upto + 1)
+        n_dep = len(self.department_ids)
+        return pd.DataFrame(
+            {
+                "month": np.repeat(months, n_dep),
+                "department": np.tile(self.department_ids, months.size),
+                "domain": np.tile(self.department_domains, months.size),
+                "quality": self.dept_quality[: upto + 1].ravel(),
+                "implementation": self.dept_implementation[: upto + 1].ravel(),
+                "proficient_share": self.dept_proficient[: upto + 1].ravel(),
+            }
+        )

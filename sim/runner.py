@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 from sim.config import ModelConfig
@@ -17,10 +20,24 @@ def run(config: ModelConfig | None = None, seed: int = 0) -> pd.DataFrame:
     exits / rotations / cohort_shortfall, adoption_<practice> (share of staff proficient) and
     sop_<practice> (departments where it is standard procedure).
     """
+    return run_detailed(config, seed).months
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one run reports: monthly city table, monthly department table, tie counts."""
+
+    months: pd.DataFrame
+    departments: pd.DataFrame
+    department_ties: np.ndarray  # int (D, D)
+
+
+def run_detailed(config: ModelConfig | None = None, seed: int = 0) -> RunResult:
+    """Like `run`, plus the per-department monthly table and the department tie counts."""
     model = ExchangeModel(config, seed=seed)
     try:
         for _ in range(model.config.horizon):
             model.step()
-        return model.results()
+        return RunResult(model.results(), model.department_results(), model.department_ties())
     finally:
         model.release()
