@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test lint format bench clean
+.PHONY: install test lint format demo bench clean
 
 install: $(STAMP)
 
@@ -18,15 +18,18 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lint: install
-	$(BIN)/ruff check sim tests
-	$(BIN)/ruff format --check sim tests
+	$(BIN)/ruff check sim tests experiments
+	$(BIN)/ruff format --check sim tests experiments
 
 format: install
-	$(BIN)/ruff format sim tests
-	$(BIN)/ruff check --fix sim tests
+	$(BIN)/ruff format sim tests experiments
+	$(BIN)/ruff check --fix sim tests experiments
 
 test: install lint
 	$(BIN)/python -m pytest -n 2 -q
+
+demo: install
+	$(BIN)/python experiments/run.py -m +experiment=cohort_frequency hydra.launcher.n_jobs=-1
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

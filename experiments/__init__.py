@@ -1,0 +1,1 @@
+"""Experiment scripts: Hydra runs, aggregation, figures and reports (outside the model)."""

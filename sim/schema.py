@@ -1,0 +1,44 @@
+"""Hydra schema: the run configuration as a dataclass registered in Hydra's ConfigStore.
+
+`configs/config.yaml` composes the YAML groups (scenario, program, behavior, network, experiment)
+onto this schema, so a mistyped key or a wrong type is refused by Hydra before anything runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+
+from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig
+
+
+@dataclass
+class RunConfig:
+    """One sweep job: a model configuration, replicated."""
+
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    program: ProgramConfig = field(default_factory=ProgramConfig)
+    behavior: BehaviorConfig = field(default_factory=BehaviorConfig)
+    #: Months simulated, >= 1.
+    horizon: int = 120
+    #: "vectorised" or "reference".
+    engine: str = "vectorised"
+    #: Replicates per job, >= 1; replicate r uses seed + r in every job (common random numbers).
+    replicates: int = 10
+    #: Base seed, >= 0.
+    seed: int = 0
+    #: Gain in service index (0-1 scale) whose first month is reported as months_to_target.
+    target_gain: float = 0.01
+    #: Name of the experiment (folder name of its sweeps).
+    experiment: str = "default"
+    #: Show a progress bar over replicates.
+    progress: bool = True
+
+
+def register() -> None:
+    ConfigStore.instance().store(name="run_schema", node=RunConfig)
+
+
+register()
