@@ -29,7 +29,7 @@ test: install lint
 	$(BIN)/python -m pytest -n 2 -q
 
 demo: install
-	$(BIN)/python experiments/run.py -m +experiment=cohort_frequency hydra.launcher.n_jobs=-1
+	$(BIN)/python experiments/run.py -m +experiment=cohort_frequency
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

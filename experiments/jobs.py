@@ -8,12 +8,16 @@ same seed.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from sim import ModelConfig, run_detailed
+from sim import ModelConfig, run, run_detailed
 
 #: Program settings always written as columns, so any sweep over them can be tabulated.
 LEVER_COLUMNS = (
@@ -32,6 +36,31 @@ def no_exchange(config: ModelConfig) -> ModelConfig:
     """The same configuration without cohorts or expert visits."""
     program = dataclasses.replace(config.program, cohort_size=0, experts_per_visit=0)
     return dataclasses.replace(config, program=program)
+
+
+def baseline_index(
+    config: ModelConfig, seed: int, cache_dir: Path | None, code_version: str
+) -> np.ndarray:
+    """Monthly service index of the no-exchange run with this seed.
+
+    Every job of a sweep needs the same baselines, so they are cached in the sweep folder under
+    a key made of the full no-exchange configuration, the seed and the code version.
+    """
+    base = no_exchange(config)
+    if cache_dir is None:
+        return run(base, seed).service_index.to_numpy()
+    blob = json.dumps(
+        {"config": dataclasses.asdict(base), "seed": seed, "code": code_version}, sort_keys=True
+    )
+    path = Path(cache_dir) / f"{hashlib.sha256(blob.encode()).hexdigest()[:24]}.npy"
+    if path.exists():
+        return np.load(path)
+    index = run(base, seed).service_index.to_numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+    np.save(tmp, index)
+    os.replace(tmp, path)
+    return index
 
 
 def lever_values(config: ModelConfig) -> dict:
@@ -57,20 +86,20 @@ def run_job(
     label: str,
     extra_columns: dict | None = None,
     progress: bool = True,
+    cache_dir: Path | None = None,
+    code_version: str = "",
 ) -> dict[str, pd.DataFrame]:
     """Run the replicates; returns tables timeseries, summary, departments, department_ties."""
     tag = {"scenario": label, **lever_values(config), **(extra_columns or {})}
     series, summaries, departments = [], [], []
     ties = None
-    baseline_cfg = no_exchange(config)
     for r in tqdm(range(replicates), desc=label, disable=not progress, leave=False):
         s = seed + r
         result = run_detailed(config, s)
-        base = run_detailed(baseline_cfg, s).months
         df = result.months
         df.insert(0, "seed", s)
         df.insert(0, "replicate", r)
-        df["baseline_index"] = base.service_index.to_numpy()
+        df["baseline_index"] = baseline_index(config, s, cache_dir, code_version)
         df["gain"] = df.service_index - df.baseline_index
         series.append(df)
         dep = result.departments

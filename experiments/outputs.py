@@ -68,6 +68,13 @@ def git_commit() -> str | None:
         return None
 
 
+def code_version() -> str:
+    """Package version and git commit: results from different code are never mixed."""
+    import sim
+
+    return f"{sim.__version__}@{git_commit()}"
+
+
 def provenance(**extra) -> dict:
     """Versions and environment needed to reproduce a result."""
     import hydra

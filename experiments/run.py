@@ -18,11 +18,18 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from threadpoolctl import threadpool_limits
 
 from experiments.jobs import LEVER_COLUMNS, run_job
-from experiments.outputs import atomic_write_text, provenance, write_json, write_table
+from experiments.outputs import (
+    atomic_write_text,
+    code_version,
+    provenance,
+    write_json,
+    write_table,
+)
 from sim import ModelConfig, UserError, config_from_dict, validate_config
 from sim.schema import RunConfig
 
@@ -78,6 +85,7 @@ def main(cfg: DictConfig) -> None:
         for k, v in design.items()
         if k.rsplit(".", 1)[-1] not in LEVER_COLUMNS
     }
+    multirun = hc.mode == RunMode.MULTIRUN
     started = time.perf_counter()
     with threadpool_limits(1):  # one BLAS thread per worker: the workers already fill the cores
         tables = run_job(
@@ -88,6 +96,8 @@ def main(cfg: DictConfig) -> None:
             label=scenario_label(design),
             extra_columns=extra,
             progress=cfg.progress,
+            cache_dir=Path(hc.sweep.dir) / ".baselines" if multirun else None,
+            code_version=code_version(),
         )
     atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     tables["department_ties"].to_csv(out / "department_ties.csv")

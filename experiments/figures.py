@@ -1,0 +1,558 @@
+"""Figures of a program-design sweep, saved as PNG and SVG for the report.
+
+Units: the service index is in [0, 1]; gains are in index points (1 point = 0.01 of the index);
+costs are in IDR billion (the tables carry IDR million); time is in years (months / 12). Figures
+are drawn on `matplotlib.figure.Figure` objects made directly (rendered by Agg), so no pyplot
+state is touched and every figure is freed after saving.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import matplotlib
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib import colors, patheffects
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
+from scipy import stats
+
+#: Index points per unit of service index.
+POINTS = 100.0
+#: Okabe-Ito colours (colour-blind safe; yellow replaced by Tol's wine for thin lines).
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000", "#882255")
+#: Colours of the seven service domains (Okabe-Ito, yellow kept: bars have dark edges).
+DOMAIN_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442")
+BASELINE_COLOUR = "#6E6E6E"
+FRONTIER_COLOUR = "#D55E00"
+#: More designs than this: the index curves show the top 5 and the lowest-ranked only.
+MAX_CURVES = 8
+STYLE = {
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.fontsize": 10,
+    "figure.titlesize": 13,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "svg.hashsalt": "figures",
+}
+_LEVER_FORMATS = {
+    "cohort_size": "{} staff",
+    "frequency": "every {} months",
+    "duration": "{} months in Tokyo",
+    "selection": "{} selection",
+    "start": "starting month {}",
+    "experts_per_visit": "{} experts per visit",
+    "expert_frequency": "experts every {} months",
+    "target_departments": "to {}",
+}
+
+
+@dataclass
+class SweepTables:
+    """Tables of a sweep; service index in [0, 1], money in IDR million, time in months.
+
+    Every table has a `scenario` label and one column per lever. timeseries: the monthly model
+    output plus replicate, seed, baseline_index and gain; summary: final_index, gain, mean_gain,
+    months_to_target, staff_months_abroad, expert_visits, cost, cost_per_point per replicate;
+    scenarios: n, gain_mean/sd/ci_low/ci_high, final_index_mean, cost_mean,
+    staff_months_abroad_mean, cost_per_point, months_to_target_median, rank; departments:
+    replicate, month, department, domain, quality, implementation, proficient_share.
+    """
+
+    timeseries: pd.DataFrame  # one row per (scenario, replicate, month)
+    summary: pd.DataFrame  # one row per (scenario, replicate)
+    scenarios: pd.DataFrame  # one row per scenario (means and 95% CIs)
+    departments: pd.DataFrame  # one row per (scenario, replicate, month, department)
+    department_ties: pd.DataFrame  # square D x D, index and columns = department ids (tie counts)
+    levers: list[str]  # lever columns that vary across scenarios
+    meta: dict  # free-text facts: horizon, replicates, scale, seeds, command, ...
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers shared by the figures (and the report)
+
+
+def format_value(v) -> str:
+    """A lever value as text: whole floats without decimals."""
+    if isinstance(v, float | np.floating) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def short_label(row: pd.Series | dict, levers: list[str]) -> str:
+    """Plain-words label of a design from its lever values, e.g. '10 staff, every 12 months'."""
+    if not levers:
+        return str(row["scenario"])
+    return ", ".join(
+        _LEVER_FORMATS.get(k, k.replace("_", " ") + " {}").format(format_value(row[k]))
+        for k in levers
+    )
+
+
+def design_labels(tables: SweepTables) -> dict[str, str]:
+    """Scenario label -> plain-words label."""
+    return {r["scenario"]: short_label(r, tables.levers) for _, r in tables.scenarios.iterrows()}
+
+
+def ranked(tables: SweepTables) -> pd.DataFrame:
+    """Scenarios ordered by rank (1 = largest mean gain), ties by cost."""
+    return tables.scenarios.sort_values(["rank", "cost_mean", "scenario"]).reset_index(drop=True)
+
+
+def best_scenario(tables: SweepTables) -> str:
+    return str(ranked(tables).iloc[0]["scenario"])
+
+
+def lowest_scenario(tables: SweepTables) -> str:
+    """The design with the smallest mean gain (the closest to no exchange)."""
+    return str(tables.scenarios.sort_values(["gain_mean", "cost_mean"]).iloc[0]["scenario"])
+
+
+def shown_scenarios(scenarios: pd.DataFrame, limit: int = MAX_CURVES) -> list[str]:
+    """Scenario labels by rank; with more than `limit`, the top 5 and the lowest-ranked."""
+    order = scenarios.sort_values(["rank", "cost_mean", "scenario"])["scenario"].tolist()
+    return order if len(order) <= limit else order[:5] + order[-1:]
+
+
+def horizon_months(tables: SweepTables) -> int:
+    return int(tables.timeseries["month"].max())
+
+
+def mean_ci(df: pd.DataFrame, by: str | list[str], column: str) -> pd.DataFrame:
+    """Mean and t-based 95% CI of `column` across rows of each `by` group (NaN CI if n < 2)."""
+    g = df.groupby(by, sort=True)[column].agg(["mean", "std", "count"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf(0.975, g["count"] - 1) * g["std"] / np.sqrt(g["count"])
+    return g.assign(low=g["mean"] - half, high=g["mean"] + half).reset_index()
+
+
+def efficient_frontier(scenarios: pd.DataFrame) -> pd.DataFrame:
+    """Designs no other design dominates (cost_mean <= and gain_mean >= with one strict).
+
+    Rows with a missing cost or gain are left out; the result is sorted by cost (IDR million).
+    """
+    d = scenarios.dropna(subset=["cost_mean", "gain_mean"])
+    c, g = d["cost_mean"].to_numpy(float), d["gain_mean"].to_numpy(float)
+    no_worse = (c[None, :] <= c[:, None]) & (g[None, :] >= g[:, None])
+    better = (c[None, :] < c[:, None]) | (g[None, :] > g[:, None])
+    dominated = (no_worse & better).any(axis=1)
+    return d[~dominated].sort_values(["cost_mean", "gain_mean"]).reset_index(drop=True)
+
+
+def pretty(name: str) -> str:
+    """'disaster_safety' -> 'Disaster safety'."""
+    text = str(name).replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+@cache
+def _packaged_names() -> tuple[dict[str, str], dict[str, str]]:
+    """English names of the packaged departments and practices, by id (empty if unreadable)."""
+    try:
+        from sim.organisation import load_departments
+        from sim.practices import load_practices
+
+        deps = load_departments()
+        cat = load_practices()
+    except Exception:  # names are cosmetic: fall back to ids
+        return {}, {}
+    dep_names = {}
+    for pid, name in zip(deps["id"], deps["name"], strict=True):
+        inner = name[name.rfind("(") + 1 : name.rfind(")")] if name.endswith(")") else name
+        inner = inner.rsplit(": ", 1)[-1].removesuffix(" City Administration")
+        dep_names[pid] = textwrap.shorten(inner, 36, placeholder="…")
+    return dep_names, dict(zip(cat.ids, cat.names, strict=True))
+
+
+def department_name(dep_id: str) -> str:
+    """Short English name of a packaged department, else its id."""
+    return _packaged_names()[0].get(dep_id, str(dep_id))
+
+
+def practice_name(practice_id: str) -> str:
+    """Name of a packaged practice, else its id in words."""
+    return _packaged_names()[1].get(practice_id, pretty(practice_id))
+
+
+def _years(months) -> np.ndarray:
+    return np.asarray(months, dtype=float) / 12.0
+
+
+def _fmt_years(months: int) -> str:
+    return f"{months / 12:g} years" if months % 12 == 0 else f"{months} months"
+
+
+def _halo(width: float = 3.0) -> list:
+    """White outline that keeps text readable over lines and markers."""
+    return [patheffects.withStroke(linewidth=width, foreground="white")]
+
+
+def _repel(fig: Figure, labels: list, pad: float = 1.5, rounds: int = 100) -> None:
+    """Move annotations (offsets in points) apart vertically until their texts do not overlap."""
+    if len(labels) < 2:
+        return
+    fig.draw_without_rendering()
+    to_points = 72.0 / fig.dpi
+    boxes = [Text.get_window_extent(t).padded(pad) for t in labels]
+    for _ in range(rounds):
+        moved = False
+        for i, j in itertools.combinations(range(len(labels)), 2):
+            a, b = boxes[i], boxes[j]
+            if not a.overlaps(b):
+                continue
+            half = (min(a.y1, b.y1) - max(a.y0, b.y0)) / 2 + 0.5
+            up, down = (i, j) if a.y0 + a.y1 >= b.y0 + b.y1 else (j, i)
+            for k, dy in ((up, half), (down, -half)):
+                x, y = labels[k].xyann
+                labels[k].xyann = (x, y + dy * to_points)
+                boxes[k] = boxes[k].translated(0, dy)
+            moved = True
+        if not moved:
+            return
+
+
+# ---------------------------------------------------------------------------------------------
+# the figures: each returns a new Figure (or None when it does not apply)
+
+
+def plot_index_curves(tables: SweepTables) -> Figure:
+    """Service index (0-1) and gain over no exchange (index points) per design over the years."""
+    ts, labels = tables.timeseries, design_labels(tables)
+    rank = tables.scenarios.set_index("scenario")["rank"]
+    shown = shown_scenarios(tables.scenarios)
+    fig = Figure(figsize=(11, 7.5), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    base = ts.drop_duplicates(["seed", "month"]).groupby("month")["baseline_index"].mean()
+    dashed = dict(ls="--", lw=2, color=BASELINE_COLOUR, zorder=5)
+    top.plot(_years(base.index), base.to_numpy(), label="No exchange", **dashed)
+    bottom.axhline(0, **dashed)
+    for colour, sc in zip(PALETTE, shown, strict=False):
+        d = ts[ts["scenario"] == sc]
+        for ax, column, k in ((top, "service_index", 1.0), (bottom, "gain", POINTS)):
+            s = mean_ci(d, "month", column)
+            x = _years(s["month"])
+            label = f"{rank[sc]}. {labels[sc]}" if ax is top else None
+            ax.plot(x, s["mean"] * k, color=colour, lw=1.8, label=label)
+            ax.fill_between(x, s["low"] * k, s["high"] * k, color=colour, alpha=0.15, lw=0)
+    top.set_ylabel("City service index (0–1)")
+    bottom.set_ylabel("Gain over no exchange\n(index points; 1 point = 0.01)")
+    bottom.set_xlabel("Years since the start of the program")
+    bottom.set_xlim(0, _years(horizon_months(tables)))
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    top.set_title("Service index: mean of replicates, band = 95% CI", loc="left")
+    bottom.set_title("Gain over the no-exchange run with the same seeds", loc="left")
+    n = len(tables.scenarios)
+    which = f"top 5 of {n} designs and the lowest-ranked" if len(shown) < n else f"{n} designs"
+    fig.suptitle(f"City service index over time, {which}")
+    fig.legend(loc="outside right upper", title="Rank. design", frameon=False)
+    return fig
+
+
+def plot_gain_heatmap(tables: SweepTables) -> Figure | None:
+    """Mean final gain (index points) by cohort size x frequency; None without both levers."""
+    if not {"cohort_size", "frequency"} <= set(tables.levers):
+        return None
+    grid = tables.scenarios.pivot_table(
+        index="cohort_size", columns="frequency", values="gain_mean", aggfunc="mean"
+    )
+    grid = grid.sort_index().sort_index(axis=1) * POINTS
+    values = grid.to_numpy(float)
+    nrows, ncols = values.shape
+    size = (max(6.5, 1.4 * ncols + 4), max(4.0, 0.8 * nrows + 2.2))
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.subplots()
+    ax.grid(False)
+    im = ax.imshow(values, cmap="viridis", aspect="auto", origin="lower")
+    lo, hi = np.nanmin(values), np.nanmax(values)
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            dark = hi > lo and (v - lo) / (hi - lo) < 0.6
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white" if dark else "black")
+    ax.set_xticks(range(ncols), [format_value(v) for v in grid.columns])
+    ax.set_yticks(range(nrows), [format_value(v) for v in grid.index])
+    ax.set_xlabel("Frequency (months between departures; fewer = more often)")
+    ax.set_ylabel("Cohort size (simulated staff per departure)")
+    fig.colorbar(im, ax=ax, label="Gain at the end (index points)")
+    title = f"Mean gain after {_fmt_years(horizon_months(tables))} by cohort size and frequency"
+    others = [k for k in tables.levers if k not in ("cohort_size", "frequency")]
+    if others:
+        title += "\n(averaged over " + ", ".join(pretty(k).lower() for k in others) + ")"
+    ax.set_title(title)
+    return fig
+
+
+def plot_gain_vs_cost(tables: SweepTables) -> Figure:
+    """Mean final gain (index points, 95% CI) against mean cost (IDR billion), with the frontier."""
+    sc, labels = tables.scenarios, design_labels(tables)
+    front = efficient_frontier(sc)
+    fig = Figure(figsize=(10, 6.5), layout="constrained")
+    ax = fig.subplots()
+    x, y = sc["cost_mean"] / 1000, sc["gain_mean"] * POINTS
+    err = np.vstack([y - sc["gain_ci_low"] * POINTS, sc["gain_ci_high"] * POINTS - y])
+    ax.errorbar(
+        x,
+        y,
+        yerr=np.nan_to_num(err),
+        fmt="o",
+        ms=6,
+        color=PALETTE[0],
+        ecolor="#8FB3D9",
+        elinewidth=1.5,
+        capsize=3,
+        label="Design (mean, 95% CI)",
+        zorder=3,
+    )
+    fx, fy = front["cost_mean"] / 1000, front["gain_mean"] * POINTS
+    ax.step(fx, fy, where="post", color=FRONTIER_COLOUR, lw=1.5, zorder=2)
+    ax.plot(
+        fx,
+        fy,
+        "D",
+        ms=10,
+        mfc="none",
+        mec=FRONTIER_COLOUR,
+        mew=2,
+        zorder=4,
+        label="Efficient: no other design gains more for the same or less money",
+    )
+    ax.axhline(0, color=BASELINE_COLOUR, ls="--", lw=1)
+    ax.margins(x=0.08, y=0.12)
+    # one label per distinct point (designs with the same cost and gain share it), placed left of
+    # points in the right third so that it stays inside the axes
+    shown = sc if len(sc) <= 15 else sc[sc["scenario"].isin(front["scenario"])]
+    groups = shown.groupby([shown["cost_mean"].round(6), shown["gain_mean"].round(9)])
+    right = x.min() + 0.67 * (x.max() - x.min())
+    texts = []
+    for (cost, gain), g in groups:
+        left = cost / 1000 > right
+        texts.append(
+            ax.annotate(
+                "\n".join(labels[s] for s in g["scenario"]),
+                (cost / 1000, gain * POINTS),
+                xytext=(-9 if left else 9, 0),
+                textcoords="offset points",
+                fontsize=9,
+                ha="right" if left else "left",
+                va="center",
+                path_effects=_halo(),
+                arrowprops=dict(arrowstyle="-", color="#555555", lw=0.6, shrinkA=0, shrinkB=5),
+            )
+        )
+    ax.set_xlabel("Cost over the whole horizon (IDR billion, mean of replicates)")
+    ax.set_ylabel("Gain at the end (index points; 1 point = 0.01)")
+    ax.set_title(
+        f"Gain after {_fmt_years(horizon_months(tables))} against cost: "
+        f"{len(front)} of {len(sc)} designs are efficient"
+    )
+    fig.legend(loc="outside lower center", ncols=2, frameon=False)
+    _repel(fig, texts)
+    return fig
+
+
+def plot_adoption(tables: SweepTables) -> Figure:
+    """Share of staff proficient in each practice (%) over the years, best vs lowest-gain design."""
+    ts, labels = tables.timeseries, design_labels(tables)
+    practices = [c.removeprefix("adoption_") for c in ts.columns if c.startswith("adoption_")]
+    best, low = best_scenario(tables), lowest_scenario(tables)
+    designs = [(best, PALETTE[0], "-", "Best design")]
+    if low != best:
+        designs.append((low, PALETTE[1], "--", "Lowest-gain design"))
+    ncols = 4
+    nrows = max(1, math.ceil(len(practices) / ncols))
+    fig = Figure(figsize=(12, 2.4 * nrows + 1.4), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
+    means = {
+        sc: ts[ts["scenario"] == sc].groupby("month").mean(numeric_only=True) for sc, *_ in designs
+    }
+    axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
+    for k, (ax, pid) in enumerate(zip(axes, practices, strict=False)):
+        for sc, colour, ls, _ in designs:
+            m = means[sc]
+            ax.plot(_years(m.index), m[f"adoption_{pid}"] * 100, color=colour, ls=ls, lw=1.8)
+        ax.set_title("\n".join(textwrap.wrap(practice_name(pid), 30)), fontsize=10)
+        if k + ncols >= len(practices):  # nothing drawn below: show the years here
+            ax.xaxis.set_tick_params(labelbottom=True)
+    handles = [
+        Line2D([], [], color=c, ls=ls, lw=2, label=f"{role}:\n{labels[sc]}")
+        for sc, c, ls, role in designs
+    ]
+    spare = axes[len(practices) :]
+    for ax in spare:
+        ax.set_axis_off()
+    if len(spare):
+        spare[0].legend(handles=handles, loc="center left", frameon=False)
+    else:
+        fig.legend(handles=handles, loc="outside upper right", frameon=False)
+    fig.supxlabel("Years since the start of the program")
+    fig.supylabel("Staff proficient in the practice (% of all staff)")
+    fig.suptitle("Adoption of each Tokyo practice (mean of replicates)")
+    return fig
+
+
+def plot_departments_end(tables: SweepTables) -> Figure:
+    """Change in each department's quality (index points), first to last month, best design."""
+    best, labels = best_scenario(tables), design_labels(tables)
+    dep = tables.departments[tables.departments["scenario"] == best]
+    first, last = dep["month"].min(), dep["month"].max()
+    q = dep[dep["month"].isin([first, last])].pivot_table(
+        index=["replicate", "department", "domain"], columns="month", values="quality"
+    )
+    change = ((q[last] - q[first]) * POINTS).groupby(level=["department", "domain"]).mean()
+    change = change.reset_index(name="change").sort_values("change")
+    domains = sorted(change["domain"].unique())
+    colour = dict(zip(domains, itertools.cycle(DOMAIN_COLOURS)))
+    fig = Figure(figsize=(10, 0.24 * len(change) + 2.0), layout="constrained")
+    ax = fig.subplots()
+    ypos = np.arange(len(change))
+    ax.barh(
+        ypos,
+        change["change"],
+        color=[colour[d] for d in change["domain"]],
+        edgecolor="#333333",
+        linewidth=0.4,
+    )
+    ax.set_yticks(ypos, [department_name(d) for d in change["department"]], fontsize=9)
+    ax.set_ylim(-0.7, len(change) - 0.3)
+    ax.grid(axis="y", visible=False)
+    ax.axvline(0, color="#333333", lw=0.8)
+    ax.set_xlabel(f"Change in service quality, month {first} to month {last} (index points)")
+    fig.suptitle(
+        f"Department quality change under the best design: {labels[best]}\n"
+        "mean of replicates; below zero = worse at the end (e.g. staff away in Tokyo that month)"
+    )
+    handles = [Patch(color=colour[d], label=pretty(d)) for d in domains]
+    fig.legend(
+        handles=handles, title="Service domain", loc="outside lower center", ncols=4, frameon=False
+    )
+    return fig
+
+
+def plot_network(tables: SweepTables) -> Figure:
+    """Department tie network at four moments, coloured by proficient share (%), best design."""
+    best, labels = best_scenario(tables), design_labels(tables)
+    ties = tables.department_ties
+    ids = [str(i) for i in ties.index]
+    counts = ties.to_numpy(dtype=float)
+    cross = (counts + counts.T) / 2
+    np.fill_diagonal(cross, 0)
+    graph = nx.Graph()
+    graph.add_nodes_from(ids)
+    for i, j in zip(*np.nonzero(np.triu(cross)), strict=True):
+        graph.add_edge(ids[i], ids[j], weight=float(np.log1p(cross[i, j])))
+    pos = nx.spring_layout(graph, seed=20251128, weight="weight")
+    logw = np.array([w for *_, w in graph.edges(data="weight")])
+    widths = 0.2 + 2.8 * logw / logw.max() if logw.size else 1.0
+    inside = np.diag(counts)
+    node_size = 40 + 1100 * inside / max(inside.max(), 1)
+    radius = dict(zip(ids, np.sqrt(node_size) / 2, strict=True))  # points
+    largest = [ids[k] for k in np.argsort(-inside, kind="stable")[:10]]
+
+    dep = tables.departments
+    dep = dep[dep["scenario"] == best]
+    dep = dep[dep["replicate"] == dep["replicate"].min()]
+    share = dep.pivot_table(index="month", columns="department", values="proficient_share") * 100
+    share.columns = share.columns.astype(str)
+    h = horizon_months(tables)
+    available = share.index.to_numpy()
+    moments = [int(available[np.abs(available - m).argmin()]) for m in (0, h / 3, 2 * h / 3, h)]
+    norm = colors.PowerNorm(0.5, vmin=0, vmax=max(float(share.loc[moments].to_numpy().max()), 1))
+
+    fig = Figure(figsize=(12, 10.5), layout="constrained")
+    axes = fig.subplots(2, 2).ravel()
+    texts = []
+    for ax, month in zip(axes, moments, strict=True):
+        nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, edge_color="#9A9A9A", alpha=0.25)
+        nodes = nx.draw_networkx_nodes(
+            graph,
+            pos,
+            ax=ax,
+            node_size=node_size,
+            cmap="viridis",
+            node_color=share.loc[month, ids].to_numpy(),
+            edgecolors="#333333",
+            linewidths=0.5,
+        )
+        nodes.set_norm(norm)
+        for dep_id in largest:
+            texts.append(
+                ax.annotate(
+                    department_name(dep_id),
+                    pos[dep_id],
+                    xytext=(0, radius[dep_id] + 3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=8.5,
+                    path_effects=_halo(2.5),
+                    arrowprops=dict(
+                        arrowstyle="-",
+                        color="#333333",
+                        lw=0.5,
+                        shrinkA=0,
+                        shrinkB=radius[dep_id],
+                    ),
+                )
+            )
+        ax.set_title(f"Month {month} (year {month / 12:.1f})")
+        ax.set_axis_off()
+    fig.colorbar(
+        nodes,
+        ax=axes.tolist(),
+        shrink=0.6,
+        label="Staff proficient in their department's practices (%, square-root scale)",
+    )
+    fig.suptitle(
+        f"Department network under the best design ({labels[best]}), first replicate\n"
+        "circle area: department size (ties inside it); line width: cross-department ties (log)"
+    )
+    _repel(fig, texts)
+    return fig
+
+
+#: Figure name -> function, in report order.
+FIGURES: tuple[tuple[str, Callable[[SweepTables], Figure | None]], ...] = (
+    ("index_curves", plot_index_curves),
+    ("gain_heatmap", plot_gain_heatmap),
+    ("gain_vs_cost", plot_gain_vs_cost),
+    ("adoption", plot_adoption),
+    ("departments_end", plot_departments_end),
+    ("network", plot_network),
+)
+
+
+def make_figures(tables: SweepTables, out_dir: Path) -> dict[str, Path]:
+    """Draw every applicable figure into `out_dir` as <name>.png (150 dpi) and <name>.svg.
+
+    Returns figure name -> PNG path (the gain heatmap only when cohort size and frequency vary).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    with matplotlib.rc_context(STYLE):
+        for name, plot in FIGURES:
+            fig = plot(tables)
+            if fig is None:
+                continue
+            try:
+                png = out_dir / f"{name}.png"
+                fig.savefig(png, dpi=150, metadata={"Software": None})
+                fig.savefig(png.with_suffix(".svg"), metadata={"Date": None})
+            finally:
+                fig.clear()
+            paths[name] = png
+    return paths
