@@ -77,6 +77,10 @@ def scenario_table(summary: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
     return out.sort_values(["rank", "cost_mean"]).reset_index(drop=True)
 
 
+def read_first(dirs: list[Path], name: str) -> pd.DataFrame:
+    return pd.read_parquet(dirs[0] / f"{name}.parquet")
+
+
 def load_sweep(sweep_dir: Path):
     """Read every complete job of a sweep into one SweepTables."""
     from omegaconf import OmegaConf
@@ -102,7 +106,11 @@ def load_sweep(sweep_dir: Path):
         "scenario": str(cfg.scenario.name),
         "seeds": f"{cfg.seed}..{cfg.seed + cfg.replicates - 1}",
         "mechanism": str(cfg.behavior.mechanism),
+        "target_gain": float(cfg.target_gain),
     }
+    first = read_first(dirs, "timeseries")
+    if "staff" in first:
+        meta["n_staff"] = int(first.staff.iloc[0])
     return SweepTables(
         timeseries=read("timeseries"),
         summary=summary,
@@ -135,6 +143,17 @@ def aggregate(sweep_dir: Path, title: str | None = None) -> Path | None:
     return write_report(tables, figures, out / "report.html", name)
 
 
+def print_ranking(sweep_dir: Path, top: int = 5) -> None:
+    """The best designs of an aggregated sweep, one line each, for the terminal."""
+    scen = pd.read_parquet(Path(sweep_dir) / "aggregate" / "scenarios.parquet")
+    print("best designs (gain in the final year, index points x100, 95% CI; cost IDR billion):")
+    for _, r in scen.head(top).iterrows():
+        print(
+            f"  {r['rank']:>2}. {r.scenario:<40} {100 * r.gain_mean:6.2f} "
+            f"[{100 * r.gain_ci_low:.2f}, {100 * r.gain_ci_high:.2f}]  {r.cost_mean / 1000:8.1f}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sweep_dir", type=Path, help="folder of a multirun (holds job folders)")
@@ -146,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     report = aggregate(args.sweep_dir, args.title)
     if report is None:
         return 1
+    print_ranking(args.sweep_dir)
     print(f"report: {report}")
     return 0
 

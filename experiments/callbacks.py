@@ -10,9 +10,10 @@ from omegaconf import DictConfig
 
 class AggregateOnMultirunEnd(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        from experiments.aggregate import aggregate
+        from experiments.aggregate import aggregate, print_ranking
 
         sweep_dir = Path(config.hydra.sweep.dir)
         report = aggregate(sweep_dir)
         if report is not None:
+            print_ranking(sweep_dir)
             print(f"report: {report}")

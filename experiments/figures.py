@@ -67,7 +67,8 @@ class SweepTables:
     """Tables of a sweep; service index in [0, 1], money in IDR million, time in months.
 
     Every table has a `scenario` label and one column per lever. timeseries: the monthly model
-    output plus replicate, seed, baseline_index and gain; summary: final_index, gain, mean_gain,
+    output plus replicate, seed, baseline_index and gain; summary: final_index, gain (mean of
+    the final year), final_month_gain, mean_gain,
     months_to_target, staff_months_abroad, expert_visits, cost, cost_per_point per replicate;
     scenarios: n, gain_mean/sd/ci_low/ci_high, final_index_mean, cost_mean,
     staff_months_abroad_mean, cost_per_point, months_to_target_median, rank; departments:
@@ -287,7 +288,7 @@ def plot_gain_heatmap(tables: SweepTables) -> Figure | None:
     ax.set_yticks(range(nrows), [format_value(v) for v in grid.index])
     ax.set_xlabel("Frequency (months between departures; fewer = more often)")
     ax.set_ylabel("Cohort size (simulated staff per departure)")
-    fig.colorbar(im, ax=ax, label="Gain at the end (index points)")
+    fig.colorbar(im, ax=ax, label="Gain in the final year (index points)")
     title = f"Mean gain after {_fmt_years(horizon_months(tables))} by cohort size and frequency"
     others = [k for k in tables.levers if k not in ("cohort_size", "frequency")]
     if others:
@@ -354,7 +355,7 @@ def plot_gain_vs_cost(tables: SweepTables) -> Figure:
             )
         )
     ax.set_xlabel("Cost over the whole horizon (IDR billion, mean of replicates)")
-    ax.set_ylabel("Gain at the end (index points; 1 point = 0.01)")
+    ax.set_ylabel("Gain in the final year (index points; 1 point = 0.01)")
     ax.set_title(
         f"Gain after {_fmt_years(horizon_months(tables))} against cost: "
         f"{len(front)} of {len(sc)} designs are efficient"

@@ -82,14 +82,14 @@ CAPTIONS = {
     "gain_heatmap": (
         "Gain by cohort size and frequency",
         "Each cell is one combination of how many staff leave per cohort (rows) and how many "
-        "months pass between departures (columns); the number is the mean gain at the end of "
-        "the period in index points, and brighter cells mean larger gains. Read along a row to "
+        "months pass between departures (columns); the number is the mean gain over the final "
+        "year in index points, and brighter cells mean larger gains. Read along a row to "
         "see what sending the same cohort more or less often does.",
     ),
     "gain_vs_cost": (
         "Gain against cost",
         "Each point is one design: its total cost (IDR billion; further right is dearer) "
-        "against its gain at the end (higher is better), with a bar for the 95% confidence "
+        "against its gain in the final year (higher is better), with a bar for the 95% confidence "
         "interval. Designs ringed by a diamond and joined by the stepped line are efficient: no "
         "other design gains more for the same or less money. Designs below or right of that line "
         "cost more for less.",
@@ -295,7 +295,8 @@ def ranked_table(tables: SweepTables) -> str:
         cells += [f"<td>{escape(v)}</td>" for v in numbers]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     note = _p(
-        "Rank 1 has the largest mean gain at the end of the period. Cost per index point is the "
+        "Rank 1 has the largest mean gain over the final year (the mean of the last 12 months, "
+        "which evens out months when a cohort happens to be away). Cost per index point is the "
         "mean cost divided by the mean gain; it is left out when the gain is not positive. "
         'Months to target is the median over replicates; "not reached" means that in at least '
         "half of the replicates the gain never reached the target.",

@@ -95,7 +95,7 @@ def main(cfg: DictConfig) -> None:
             target_gain=cfg.target_gain,
             label=scenario_label(design),
             extra_columns=extra,
-            progress=cfg.progress,
+            progress=cfg.progress and not multirun,  # parallel bars would interleave
             cache_dir=Path(hc.sweep.dir) / ".baselines" if multirun else None,
             code_version=code_version(),
         )

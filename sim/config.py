@@ -170,8 +170,9 @@ class BehaviorConfig:
     leader_weights: list[float] = field(default_factory=lambda: [0.2, 0.3, 0.3, 0.2])
     #: New hires start at this share of the department's implementation of each SOP, [0, 1].
     new_hire_sop_level: float = 0.5
-    #: Quality lost per unit share of a department's staff absent abroad, [0, 1].
-    absence_penalty: float = 0.5
+    #: Quality lost per unit share of a department's staff absent abroad, [0, 1]
+    #: (0.25: colleagues cover about three quarters of an absent person's work).
+    absence_penalty: float = 0.25
 
 
 @dataclass

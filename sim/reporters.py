@@ -81,6 +81,7 @@ class Recorder:
                 "service_index",
                 *[f"index_{d}" for d in self.domains],
                 "mean_proficiency",
+                "staff",
                 "staff_abroad",
                 "expert_trainees",
                 "departures",
@@ -108,6 +109,7 @@ class Recorder:
         for name, v in domain_indices(model).items():
             sc[f"index_{name}"][t] = v
         sc["mean_proficiency"][t] = mean_proficiency(model)
+        sc["staff"][t] = model.n_staff
         sc["staff_abroad"][t] = staff_abroad(model)
         sc["expert_trainees"][t] = expert_trainees(model)
         for name, v in model.totals.items():

@@ -14,7 +14,8 @@ from sim.model import ExchangeModel
 def run(config: ModelConfig | None = None, seed: int = 0) -> pd.DataFrame:
     """Simulate `config.horizon` months with `seed`; one row per month 0..horizon.
 
-    Columns: month, service_index, index_<domain>, mean_proficiency, staff_abroad (this month),
+    Columns: month, service_index, index_<domain>, mean_proficiency, staff (headcount, constant),
+    staff_abroad (this month),
     expert_trainees (still in training at the end of the month), cumulative departures /
     staff_months_abroad / expert_visits (expert-visits: experts x visits) / cost (IDR million) /
     exits / rotations / cohort_shortfall, adoption_<practice> (share of staff proficient) and

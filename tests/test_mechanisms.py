@@ -208,6 +208,7 @@ def test_absence_lowers_quality(tmp_path):
         [{"id": "d", "headcount": 4, "baseline_quality": 0.5}],
         [practice("a")],
         program=program,
+        behavior=quiet_behavior(absence_penalty=0.5),
     )
     df = ExchangeModel(cfg, seed=1)
     df.step()
