@@ -146,7 +146,10 @@ def aggregate(sweep_dir: Path, title: str | None = None) -> Path | None:
 def print_ranking(sweep_dir: Path, top: int = 5) -> None:
     """The best designs of an aggregated sweep, one line each, for the terminal."""
     scen = pd.read_parquet(Path(sweep_dir) / "aggregate" / "scenarios.parquet")
-    print("best designs (gain in the final year, index points x100, 95% CI; cost IDR billion):")
+    print(
+        "best designs: gain in the final year in index points (1 point = 0.01 of the 0-1 "
+        "index), its 95% CI, and cost in IDR billion"
+    )
     for _, r in scen.head(top).iterrows():
         print(
             f"  {r['rank']:>2}. {r.scenario:<40} {100 * r.gain_mean:6.2f} "

@@ -30,7 +30,7 @@ class RunConfig:
     #: Base seed, >= 0.
     seed: int = 0
     #: Gain in service index (0-1 scale) whose first month is reported as months_to_target.
-    target_gain: float = 0.01
+    target_gain: float = 0.005
     #: Name of the experiment (folder name of its sweeps).
     experiment: str = "default"
     #: Show a progress bar over replicates.
