@@ -289,7 +289,7 @@ def plot_gain_heatmap(tables: SweepTables) -> Figure | None:
     ax.set_xlabel("Frequency (months between departures; fewer = more often)")
     ax.set_ylabel("Cohort size (simulated staff per departure)")
     fig.colorbar(im, ax=ax, label="Gain in the final year (index points)")
-    title = f"Mean gain after {_fmt_years(horizon_months(tables))} by cohort size and frequency"
+    title = "Mean gain in the final year by cohort size and frequency"
     others = [k for k in tables.levers if k not in ("cohort_size", "frequency")]
     if others:
         title += "\n(averaged over " + ", ".join(pretty(k).lower() for k in others) + ")"

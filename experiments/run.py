@@ -39,7 +39,7 @@ NOT_DESIGN = ("experiment", "+experiment", "replicates", "seed", "progress")
 
 def to_model_config(cfg: DictConfig | RunConfig) -> ModelConfig:
     data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
-    keys = ("scenario", "network", "program", "behavior", "horizon", "engine")
+    keys = ("scenario", "network", "program", "behavior", "horizon", "engine", "record_staff_every")
     model = {k: data[k] for k in keys}
     return validate_config(config_from_dict(model))
 

@@ -187,6 +187,8 @@ class ModelConfig:
     horizon: int = 120
     #: "vectorised" (default, numpy over state arrays) or "reference" (per-agent Mesa stepping).
     engine: str = "vectorised"
+    #: Record every staff member's state every this many months (0 = never: aggregates only).
+    record_staff_every: int = 0
 
 
 _SECTIONS = {
@@ -216,10 +218,10 @@ def config_from_dict(data: dict[str, Any] | None) -> ModelConfig:
                         f"{key}.{sub}: unknown setting; allowed: {', '.join(sorted(names))}"
                     )
             kwargs[key] = cls(**{k: _plain(v) for k, v in value.items()})
-        elif key in ("horizon", "engine"):
+        elif key in ("horizon", "engine", "record_staff_every"):
             kwargs[key] = value
         else:
-            allowed = ", ".join([*_SECTIONS, "horizon", "engine"])
+            allowed = ", ".join([*_SECTIONS, "horizon", "engine", "record_staff_every"])
             raise ConfigError(f"{key}: unknown setting; allowed: {allowed}")
     return ModelConfig(**kwargs)
 
@@ -290,6 +292,7 @@ def validate_config(config: ModelConfig) -> ModelConfig:
         raise ConfigError(f"config = {type(config).__name__}: must be a sim.ModelConfig")
     _int_at_least("horizon", config.horizon, 1)
     _choice("engine", config.engine, ENGINES)
+    _int_at_least("record_staff_every", config.record_staff_every, 0)
 
     s = config.scenario
     if not isinstance(s.name, str) or not s.name:

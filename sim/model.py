@@ -23,7 +23,7 @@ from sim.errors import ConfigError
 from sim.network import build_ties, cross_department_ties
 from sim.organisation import DOMAINS, build_organisation, load_departments
 from sim.practices import load_practices
-from sim.reporters import Recorder
+from sim.reporters import Recorder, staff_snapshot
 from sim.state import PERSONAL, DepartmentState, StaffState
 
 #: Independent random streams, one per process, so that changing one lever (e.g. cohort size 0)
@@ -89,6 +89,8 @@ class ExchangeModel(mesa.Model):
         StaffAgent.create_agents(self, self.n_staff, index=list(range(self.n_staff)))
         self.recorder = Recorder(self)
         self.recorder.record(self)
+        self.staff_log: list[dict] = []
+        self.record_staff()
 
     # --- construction ----------------------------------------------------------------------
     def _build_structure(self) -> None:
@@ -234,6 +236,12 @@ class ExchangeModel(mesa.Model):
         self.rotate()
         institutions.update_departments(self)
         self.recorder.record(self)
+        self.record_staff()
+
+    def record_staff(self) -> None:
+        every = self.config.record_staff_every
+        if every and self.month % every == 0:
+            self.staff_log.append(staff_snapshot(self))
 
     def run_program(self) -> None:
         cfg, t = self.config, self.month
@@ -291,6 +299,15 @@ class ExchangeModel(mesa.Model):
     def results(self):
         """pandas DataFrame, one row per month 0..current month (see sim.reporters)."""
         return self.recorder.frame(self.month)
+
+    def staff_results(self):
+        """Per-agent records (one row per staff member and recorded month); needs
+        `record_staff_every` > 0, else an empty table."""
+        import pandas as pd
+
+        if not self.staff_log:
+            return pd.DataFrame()
+        return pd.concat([pd.DataFrame(r) for r in self.staff_log], ignore_index=True)
 
     def department_results(self):
         """pandas DataFrame, one row per month and department (see Recorder.department_frame)."""

@@ -159,3 +159,22 @@ class Recorder:
                 "proficient_share": self.dept_proficient[: upto + 1].ravel(),
             }
         )
+
+
+def staff_snapshot(model) -> dict:
+    """Every staff member's state now (for opt-in per-agent records)."""
+    s, org = model.state, model.organisation
+    row = {
+        "month": np.full(model.n_staff, model.month),
+        "post": np.arange(model.n_staff),
+        "department": np.asarray(org.department_ids)[org.dept],
+        "rank": org.rank.copy(),
+        "tenure": s.tenure.copy(),
+        "capacity": model.effective_capacity(),
+        "willingness": s.willingness.copy(),
+        "abroad": s.abroad.copy(),
+        "exchanges": s.exchanges.copy(),
+    }
+    for k, pid in enumerate(model.catalogue.ids):
+        row[f"proficiency_{pid}"] = s.proficiency[:, k].copy()
+    return row

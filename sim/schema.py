@@ -25,6 +25,8 @@ class RunConfig:
     horizon: int = 120
     #: "vectorised" or "reference".
     engine: str = "vectorised"
+    #: Record every staff member's state every this many months (0 = aggregates only).
+    record_staff_every: int = 0
     #: Replicates per job, >= 1; replicate r uses seed + r in every job (common random numbers).
     replicates: int = 10
     #: Base seed, >= 0.

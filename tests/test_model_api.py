@@ -147,3 +147,20 @@ def test_unknown_department_and_practice_names():
     cfg = ModelConfig(scenario=ScenarioConfig(scale=0.01, practices=["teleportation"]))
     with pytest.raises(DataError, match="scenario.practices: unknown practice 'teleportation'"):
         ExchangeModel(cfg)
+
+
+def test_per_agent_records_only_when_asked(small_jakarta):
+    m = ExchangeModel(small_jakarta, seed=0)
+    for _ in range(12):
+        m.step()
+    assert m.staff_results().empty
+    small_jakarta.record_staff_every = 6
+    m = ExchangeModel(small_jakarta, seed=0)
+    for _ in range(12):
+        m.step()
+    staff = m.staff_results()
+    assert sorted(staff.month.unique()) == [0, 6, 12]
+    assert len(staff) == 3 * m.n_staff
+    last = staff[staff.month == 12]
+    assert np.allclose(last.filter(like="proficiency_").to_numpy(), m.state.proficiency)
+    m.release()
