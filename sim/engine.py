@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import rules
+from sim import kernels, rules
 from sim.network import sample_contacts
 
 
@@ -17,15 +17,20 @@ def staff_month(model) -> None:
     s, b = model.state, model.config.behavior
     snapshot, home = model.snapshot, model.home_at_start
     capacity = rules.effective_capacity(
-        s.base_capacity, snapshot.mean(axis=1), b.absorptive_gain
-    ).astype(np.float32)
+        s.base_capacity, kernels.row_means(snapshot), np.float32(b.absorptive_gain)
+    )
     s.tenure += 1
     abroad = np.flatnonzero(s.abroad)
     learn_abroad(model, abroad, capacity)
     train_with_experts(model, capacity)
     at_home = np.flatnonzero(home)
+    forget_share = forgetting_shares(model)
     if b.mechanism == "threshold":
         observe_colleagues(model, at_home)
+    elif b.mechanism == "gap" and not model.ties.well_mixed:
+        # the default: one compiled pass samples contacts, applies the gap rule and forgetting
+        close_gaps_and_forget(model, at_home, capacity, forget_share)
+        forget_share = None
     else:
         contacts, strength = sample_contacts(
             model.ties, at_home, b.contacts_per_month, model.streams["contacts"]
@@ -34,7 +39,8 @@ def staff_month(model) -> None:
             close_gaps(model, at_home, contacts, strength, capacity)
         else:
             catch_practices(model, at_home, contacts, strength)
-    forget(model, at_home)
+    if forget_share is not None:
+        kernels.forget(model.state.proficiency, at_home, forget_share, model.organisation.dept)
     count_down_exchanges(model, abroad)
     leave_or_stay(model, at_home)
 
@@ -73,7 +79,34 @@ def _sender_factor(model, rows, contacts, strength) -> tuple[np.ndarray, np.ndar
     return j, (strength * s.willingness[j] * up * valid).astype(np.float32)
 
 
+def close_gaps_and_forget(model, rows, capacity, forget_share) -> None:
+    s, b, ties = model.state, model.config.behavior, model.ties
+    u = model.streams["contacts"].random((rows.size, b.contacts_per_month))
+    alias_keep, alias = ties.alias
+    kernels.close_gaps_and_forget(
+        s.proficiency,
+        model.snapshot,
+        rows,
+        u,
+        ties.indptr,
+        ties.indices,
+        ties.weights,
+        alias_keep,
+        alias,
+        model.home_at_start,
+        s.willingness,
+        model.organisation.rank,
+        capacity,
+        (1.0 - model.tacitness).astype(np.float32),
+        float(b.transfer_rate),
+        np.float32(1.0 - b.power_distance),
+        forget_share.astype(np.float32),
+        model.organisation.dept,
+    )
+
+
 def close_gaps(model, rows, contacts, strength, capacity) -> None:
+    """Gap rule for given contacts (well-mixed organisations; forgetting follows separately)."""
     s, b = model.state, model.config.behavior
     j, sender = _sender_factor(model, rows, contacts, strength)
     rate = (b.transfer_rate * capacity[rows, None] * sender).astype(np.float32)
@@ -130,18 +163,16 @@ def observe_colleagues(model, rows) -> None:
     s.proficiency[rows] = np.where(adopt, np.maximum(p, level), p)
 
 
-def forget(model, rows) -> None:
-    s, b = model.state, model.config.behavior
-    d = model.organisation.dept[rows]
-    deps = model.departments
-    share = rules.forgetting_share(
+def forgetting_shares(model) -> np.ndarray:
+    """float (D, P): this month's forgetting share of staff at home, by department."""
+    b, deps = model.config.behavior, model.departments
+    return rules.forgetting_share(
         b.forgetting_rate,
         b.use_protection,
-        deps.implementation[d],
-        deps.sop[d],
+        deps.implementation,
+        deps.sop,
         b.sop_forgetting_factor,
     )
-    s.proficiency[rows] *= (1.0 - share).astype(np.float32)
 
 
 def count_down_exchanges(model, rows) -> None:

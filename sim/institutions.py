@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import rules
-from sim.organisation import STAFF
+from sim import kernels, rules
 
 
-def per_department(model, values: np.ndarray) -> np.ndarray:
-    """Sum of `values` (rows over posts) within each department (posts are contiguous)."""
-    return np.add.reduceat(values, model.organisation.dept_start[:-1], axis=0)
+def tally(model) -> None:
+    """Per-department sums of this month's staff state (one compiled pass), kept on the model:
+    `level_sum` (4D, P), `led` (D, P), `proficient_count` (D, P), `proficiency_total` (P,)."""
+    s, org = model.state, model.organisation
+    model.level_sum, model.led, model.proficient_count, model.proficiency_total = (
+        kernels.department_sums(
+            s.proficiency,
+            org.dept,
+            org.rank,
+            ~s.abroad,
+            np.float32(model.config.behavior.proficiency_threshold),
+            org.n_departments,
+        )
+    )
 
 
 def adoption_target(model) -> np.ndarray:
@@ -27,21 +37,15 @@ def adoption_target(model) -> np.ndarray:
     at home), the level weights normalised over the levels the department has; zero unless a
     manager at home is proficient. Staff abroad count as zero: their level's mean drops.
     """
-    s, b, org = model.state, model.config.behavior, model.organisation
-    home = ~s.abroad
-    p = s.proficiency
-    level_sum = model.rank_groups @ (p * home[:, None])  # (D*4, P)
-    n_levels = len(b.leader_weights)
-    mean = (level_sum / model.posts_per_rank_group[:, None]).reshape(-1, n_levels, p.shape[1])
+    n_pr = model.catalogue.n
+    mean = (model.level_sum / model.posts_per_rank_group[:, None]).reshape(-1, 4, n_pr)
     weighted = np.einsum("dlp,dl->dp", mean, model.level_weights)
-    managers = (org.rank > STAFF) & home
-    proficient_managers = managers[:, None] & (p >= b.proficiency_threshold)
-    led = per_department(model, proficient_managers.astype(np.int32)) > 0
-    return model.relevance * weighted * led
+    return model.relevance * weighted * model.led
 
 
 def update_departments(model) -> None:
     b, deps, cat = model.config.behavior, model.departments, model.catalogue
+    tally(model)
     target = adoption_target(model)
     deps.implementation = np.clip(
         rules.implementation_step(

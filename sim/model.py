@@ -87,6 +87,7 @@ class ExchangeModel(mesa.Model):
         )
         self.monthly_exit = float(rules.monthly_probability(config.behavior.turnover_rate))
         StaffAgent.create_agents(self, self.n_staff, index=list(range(self.n_staff)))
+        institutions.tally(self)
         self.recorder = Recorder(self)
         self.recorder.record(self)
         self.staff_log: list[dict] = []
@@ -140,10 +141,6 @@ class ExchangeModel(mesa.Model):
         self.service_weight = org.departments["weight"].to_numpy(dtype=float)
         # rank levels: posts of department d and rank r form group 4d + r
         groups = org.dept.astype(np.int64) * 4 + org.rank
-        self.rank_groups = sp.csr_array(
-            (np.ones(org.n_staff), (groups, np.arange(org.n_staff))),
-            shape=(4 * org.n_departments, org.n_staff),
-        )
         posts = np.bincount(groups, minlength=4 * org.n_departments).reshape(-1, 4)
         self.posts_per_rank_group = np.maximum(posts, 1).reshape(-1)
         lw = np.asarray(cfg.behavior.leader_weights, dtype=float)[None, :] * (posts > 0)

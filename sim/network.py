@@ -10,11 +10,13 @@ often to related departments and to the same domain. Ties are undirected; a tie'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from sim import kernels
 from sim.config import NetworkConfig
 from sim.organisation import STAFF, Organisation
 
@@ -27,6 +29,11 @@ class Ties:
     indices: np.ndarray  # int32 (nnz,)
     weights: np.ndarray  # float32 (nnz,)
     well_mixed: bool = False
+
+    @cached_property
+    def alias(self) -> tuple[np.ndarray, np.ndarray]:
+        """Alias tables per row (keep probability, alias edge) for O(1) contact sampling."""
+        return kernels.alias_tables(self.indptr, self.weights)
 
     @property
     def n(self) -> int:
@@ -161,19 +168,14 @@ def sample_contacts(
     """
     rows = np.asarray(rows, dtype=np.int64)
     u = rng.random((rows.size, m))
-    if not ties.well_mixed and ties.indices.size == 0:
-        return np.full((rows.size, m), -1, dtype=np.int64), np.zeros((rows.size, m), np.float32)
     if ties.well_mixed:
         j = (u * (ties.n - 1)).astype(np.int64)
         j += j >= rows[:, None]
         return j, np.ones(j.shape, dtype=np.float32)
-    cw = np.concatenate([[0.0], np.cumsum(ties.weights, dtype=np.float64)])
-    lo, hi = ties.indptr[rows], ties.indptr[rows + 1]
-    base = cw[lo][:, None]
-    total = (cw[hi] - cw[lo])[:, None]
-    pos = np.searchsorted(cw, base + u * total, side="right") - 1
-    pos = np.clip(pos, lo[:, None], np.maximum(hi - 1, lo)[:, None])
-    empty = (hi == lo)[:, None]
-    contacts = np.where(empty, -1, ties.indices[np.minimum(pos, ties.indices.size - 1)])
-    strength = np.where(empty, 0.0, ties.weights[np.minimum(pos, ties.weights.size - 1)])
-    return contacts.astype(np.int64), strength.astype(np.float32)
+    contacts = np.empty((rows.size, m), dtype=np.int64)
+    strength = np.empty((rows.size, m), dtype=np.float32)
+    keep, alias = ties.alias
+    kernels.sample_contacts(
+        ties.indptr, ties.indices, ties.weights, keep, alias, rows, u, contacts, strength
+    )
+    return contacts, strength

@@ -1,6 +1,7 @@
 """Model-level reporters: plain functions of a model, recorded once per month.
 
-Only aggregates are recorded (no per-agent rows), so recording costs the same at any scale.
+Only aggregates are recorded (no per-agent rows unless asked), so recording costs little at any
+scale. Proficiency counts come from the month's department tally (`institutions.tally`).
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ def domain_indices(model) -> dict[str, float]:
 
 def adoption_shares(model) -> np.ndarray:
     """float (P,): share of all staff proficient in each practice."""
-    prof = model.state.proficiency >= model.config.behavior.proficiency_threshold
-    return prof.mean(axis=0)
+    return model.proficient_count.sum(axis=0) / model.n_staff
 
 
 def institutionalised_counts(model) -> np.ndarray:
@@ -39,7 +39,7 @@ def institutionalised_counts(model) -> np.ndarray:
 
 
 def mean_proficiency(model) -> float:
-    return float(model.state.proficiency.mean())
+    return float(model.proficiency_total.sum() / model.state.proficiency.size)
 
 
 def staff_abroad(model) -> int:
@@ -59,11 +59,7 @@ def department_implementation(model) -> np.ndarray:
 
 def department_proficient_share(model) -> np.ndarray:
     """float (D,): share of (staff, practice) pairs proficient, relevance-weighted, in [0, 1]."""
-    from sim.institutions import per_department
-
-    prof = model.state.proficiency >= model.config.behavior.proficiency_threshold
-    counts = per_department(model, prof.astype(np.float64))  # (D, P)
-    share = counts / model.organisation.headcount[:, None]
+    share = model.proficient_count / model.organisation.headcount[:, None]
     rel = model.relevance
     return (rel * share).sum(axis=1) / np.maximum(rel.sum(axis=1), 1e-12)
 

@@ -1,0 +1,191 @@
+"""Compiled (numba) loops for the hot paths of the vectorised engine.
+
+Each kernel is one pass over the staff arrays, doing only the necessary memory traffic: contact
+sampling from the CSR ties, peer learning by the gap rule fused with forgetting, and the
+per-department sums that institutions and reporters need. Random numbers are drawn by numpy in
+batches before the call, so kernels are deterministic functions of their inputs. The formulas are
+those of `sim.rules` (written out inline because numba cannot call numpy-generic helpers).
+Compiled code is cached on disk (`cache=True`), so only the first run on a machine compiles.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True)
+def alias_tables(indptr, weights):
+    """Walker/Vose alias tables per CSR row, so that a tie can be drawn in O(1) with
+    probability proportional to its strength: (keep probability (nnz,), alias edge (nnz,))."""
+    nnz = weights.size
+    keep = np.ones(nnz, dtype=np.float64)
+    alias = np.arange(nnz)
+    small = np.empty(nnz, dtype=np.int64)
+    large = np.empty(nnz, dtype=np.int64)
+    scaled = np.empty(nnz, dtype=np.float64)
+    for i in range(indptr.size - 1):
+        lo, hi = indptr[i], indptr[i + 1]
+        deg = hi - lo
+        if deg == 0:
+            continue
+        total = 0.0
+        for e in range(lo, hi):
+            total += weights[e]
+        ns = 0
+        nl = 0
+        for e in range(lo, hi):
+            scaled[e] = weights[e] * deg / total
+            if scaled[e] < 1.0:
+                small[ns] = e
+                ns += 1
+            else:
+                large[nl] = e
+                nl += 1
+        while ns > 0 and nl > 0:
+            ns -= 1
+            s_ = small[ns]
+            g = large[nl - 1]
+            keep[s_] = scaled[s_]
+            alias[s_] = g
+            scaled[g] = scaled[g] + scaled[s_] - 1.0
+            if scaled[g] < 1.0:
+                nl -= 1
+                small[ns] = g
+                ns += 1
+        # what is left has scaled weight 1 up to rounding: always kept
+    return keep, alias
+
+
+@nb.njit(cache=True)
+def sample_contacts(indptr, indices, weights, keep, alias, rows, u, contacts, strength):
+    """Fill contacts/strength (len(rows), m) with ties drawn with probability proportional to
+    strength (alias method: one uniform per draw); -1 and 0 when a post has no ties."""
+    m = u.shape[1]
+    for r in range(rows.size):
+        i = rows[r]
+        lo = indptr[i]
+        deg = indptr[i + 1] - lo
+        for c in range(m):
+            if deg == 0:
+                contacts[r, c] = -1
+                strength[r, c] = 0.0
+                continue
+            x = u[r, c] * deg
+            slot = min(int(x), deg - 1)
+            e = lo + slot
+            if x - slot >= keep[e]:
+                e = alias[e]
+            contacts[r, c] = indices[e]
+            strength[r, c] = weights[e]
+
+
+@nb.njit(cache=True)
+def row_means(values):
+    """float32 (n,): mean of each row."""
+    n, k = values.shape
+    out = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        acc = 0.0
+        for j in range(k):
+            acc += values[i, j]
+        out[i] = acc / k
+    return out
+
+
+@nb.njit(cache=True)
+def close_gaps_and_forget(
+    proficiency,
+    snapshot,
+    rows,
+    u,
+    indptr,
+    indices,
+    weights,
+    alias_keep,
+    alias,
+    home,
+    willingness,
+    rank,
+    capacity,
+    keep,
+    transfer_rate,
+    upward,
+    forget_share,
+    dept,
+):
+    """Gap rule then forgetting for each receiver in `rows`, in place, drawing its m contacts
+    (m = u.shape[1]) from its ties as `sample_contacts` does.
+
+    increment_k = transfer_rate * capacity_i * strength * willingness_j * upward(j, i)
+                  * (1 - tacitness_k) * max(s_jk - p_ik, 0), averaged over the m contacts;
+    then p_ik *= 1 - forget_share[dept_i, k]. Arithmetic in float32, like the state.
+    """
+    m = u.shape[1]
+    n_pr = proficiency.shape[1]
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    inv_m = np.float32(1.0 / m)
+    delta = np.zeros(n_pr, dtype=np.float32)
+    for r in range(rows.size):
+        i = rows[r]
+        lo = indptr[i]
+        deg = indptr[i + 1] - lo
+        for k in range(n_pr):
+            delta[k] = zero
+        base = np.float32(transfer_rate * capacity[i])
+        for c in range(m):
+            if deg == 0:
+                break
+            x = u[r, c] * deg
+            slot = min(int(x), deg - 1)
+            e = lo + slot
+            if x - slot >= alias_keep[e]:
+                e = alias[e]
+            j = indices[e]
+            if not home[j]:
+                continue
+            rate = base * weights[e] * willingness[j]
+            if rank[j] < rank[i]:
+                rate *= upward
+            for k in range(n_pr):
+                delta[k] += rate * keep[k] * max(snapshot[j, k] - proficiency[i, k], zero)
+        d = dept[i]
+        for k in range(n_pr):
+            value = proficiency[i, k] + delta[k] * inv_m
+            proficiency[i, k] = value * (one - forget_share[d, k])
+
+
+@nb.njit(cache=True)
+def forget(proficiency, rows, forget_share, dept):
+    for r in range(rows.size):
+        i = rows[r]
+        d = dept[i]
+        for k in range(proficiency.shape[1]):
+            proficiency[i, k] *= 1.0 - forget_share[d, k]
+
+
+@nb.njit(cache=True)
+def department_sums(proficiency, dept, rank, home, theta, n_departments):
+    """One pass over staff: level_sum (4D, P) of proficiency of staff at home by department and
+    rank level, led (D, P) a proficient manager is at home, proficient (D, P) staff proficient,
+    total (P,) proficiency summed over all staff."""
+    n, n_pr = proficiency.shape
+    total = np.zeros(n_pr, dtype=np.float64)
+    level_sum = np.zeros((4 * n_departments, n_pr), dtype=np.float64)
+    led = np.zeros((n_departments, n_pr), dtype=np.bool_)
+    proficient = np.zeros((n_departments, n_pr), dtype=np.int64)
+    for i in range(n):
+        d = dept[i]
+        g = 4 * d + rank[i]
+        for k in range(n_pr):
+            p = proficiency[i, k]
+            total[k] += p
+            good = p >= theta
+            if good:
+                proficient[d, k] += 1
+            if home[i]:
+                level_sum[g, k] += p
+                if good and rank[i] > 0:
+                    led[d, k] = True
+    return level_sum, led, proficient, total
