@@ -18,18 +18,21 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lint: install
-	$(BIN)/ruff check sim tests experiments
-	$(BIN)/ruff format --check sim tests experiments
+	$(BIN)/ruff check sim tests experiments benchmarks
+	$(BIN)/ruff format --check sim tests experiments benchmarks
 
 format: install
-	$(BIN)/ruff format sim tests experiments
-	$(BIN)/ruff check --fix sim tests experiments
+	$(BIN)/ruff format sim tests experiments benchmarks
+	$(BIN)/ruff check --fix sim tests experiments benchmarks
 
 test: install lint
 	$(BIN)/python -m pytest -n 2 -q
 
 demo: install
 	$(BIN)/python experiments/run.py -m +experiment=cohort_frequency
+
+bench: install
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

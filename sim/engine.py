@@ -15,9 +15,9 @@ from sim.network import sample_contacts
 
 def staff_month(model) -> None:
     s, b = model.state, model.config.behavior
-    snapshot, home = model.snapshot, model.home_at_start
+    home = model.home_at_start
     capacity = rules.effective_capacity(
-        s.base_capacity, kernels.row_means(snapshot), np.float32(b.absorptive_gain)
+        s.base_capacity, model.mean_proficiency_at_start, np.float32(b.absorptive_gain)
     )
     s.tenure += 1
     abroad = np.flatnonzero(s.abroad)
@@ -97,7 +97,7 @@ def close_gaps_and_forget(model, rows, capacity, forget_share) -> None:
         s.willingness,
         model.organisation.rank,
         capacity,
-        (1.0 - model.tacitness).astype(np.float32),
+        model.explicitness,
         float(b.transfer_rate),
         np.float32(1.0 - b.power_distance),
         forget_share.astype(np.float32),

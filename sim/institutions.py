@@ -64,7 +64,7 @@ def update_departments(model) -> None:
         deps.implementation < 0.5 * threshold
     )
     gain = rules.quality_gain(cat.impact, model.relevance, deps.implementation)
-    absent_share = deps.absent / model.organisation.headcount
+    absent_share = deps.absent / model.headcount
     deps.quality = rules.service_quality(
         model.baseline_quality, gain, absent_share, b.absence_penalty
     )

@@ -81,16 +81,19 @@ def sample_contacts(indptr, indices, weights, keep, alias, rows, u, contacts, st
 
 
 @nb.njit(cache=True)
-def row_means(values):
-    """float32 (n,): mean of each row."""
+def snapshot_with_means(values):
+    """A copy of `values` (n, k) and the float32 (n,) mean of each row, in one pass."""
     n, k = values.shape
-    out = np.empty(n, dtype=np.float32)
+    copy = np.empty_like(values)
+    means = np.empty(n, dtype=np.float32)
     for i in range(n):
         acc = 0.0
         for j in range(k):
-            acc += values[i, j]
-        out[i] = acc / k
-    return out
+            v = values[i, j]
+            copy[i, j] = v
+            acc += v
+        means[i] = acc / k
+    return copy, means
 
 
 @nb.njit(cache=True)

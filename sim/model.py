@@ -16,14 +16,14 @@ import mesa
 import numpy as np
 import scipy.sparse as sp
 
-from sim import engine, institutions, program, rules
+from sim import engine, institutions, kernels, program, rules
 from sim.agents import StaffAgent
 from sim.config import ModelConfig, validate_config
 from sim.errors import ConfigError
 from sim.network import build_ties, cross_department_ties
 from sim.organisation import DOMAINS, build_organisation, load_departments
 from sim.practices import load_practices
-from sim.reporters import Recorder, staff_snapshot
+from sim.reporters import Recorder, domain_weights, staff_snapshot
 from sim.state import PERSONAL, DepartmentState, StaffState
 
 #: Independent random streams, one per process, so that changing one lever (e.g. cohort size 0)
@@ -137,8 +137,13 @@ class ExchangeModel(mesa.Model):
         self.tacitness = rules.effective_tacitness(
             catalogue.tacitness, cfg.behavior.tacitness_scale
         )
+        self.explicitness = (1.0 - self.tacitness).astype(np.float32)  # 1 - tacitness
+        self.headcount = org.headcount
+        rel_total = self.relevance.sum(axis=1, keepdims=True)
+        self.relevance_share = self.relevance / np.where(rel_total > 0, rel_total, 1.0)
         self.baseline_quality = org.departments["baseline_quality"].to_numpy(dtype=float)
         self.service_weight = org.departments["weight"].to_numpy(dtype=float)
+        self.domain_weight_matrix = domain_weights(self)
         # rank levels: posts of department d and rank r form group 4d + r
         groups = org.dept.astype(np.int64) * 4 + org.rank
         posts = np.bincount(groups, minlength=4 * org.n_departments).reshape(-1, 4)
@@ -263,7 +268,7 @@ class ExchangeModel(mesa.Model):
     def take_snapshot(self) -> None:
         """Freeze start-of-month proficiency and presence: every colleague is read from here."""
         s = self.state
-        self.snapshot = s.proficiency.copy()
+        self.snapshot, self.mean_proficiency_at_start = kernels.snapshot_with_means(s.proficiency)
         self.home_at_start = ~s.abroad
         if self.config.behavior.mechanism == "threshold" and self.ties.well_mixed:
             prof = self.snapshot >= self.config.behavior.proficiency_threshold

@@ -79,7 +79,8 @@ class Organisation:
 
     @property
     def headcount(self) -> np.ndarray:
-        return self.departments["headcount"].to_numpy(dtype=np.int64)
+        """int (D,): posts per department (from the post boundaries, no pandas lookup)."""
+        return np.diff(self.dept_start)
 
 
 def load_departments(path: str | Path | None = None) -> pd.DataFrame:

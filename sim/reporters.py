@@ -17,15 +17,18 @@ def service_index(model) -> float:
     return float(w @ model.departments.quality / w.sum())
 
 
+def domain_weights(model) -> tuple[list[str], np.ndarray]:
+    """Domains present and the (domains, D) matrix of normalised service weights."""
+    w, dom = model.service_weight, model.domain_of_department
+    names = [name for k, name in enumerate(DOMAINS) if (dom == k).any()]
+    mat = np.array([np.where(dom == DOMAINS.index(name), w, 0.0) for name in names])
+    return names, mat / mat.sum(axis=1, keepdims=True)
+
+
 def domain_indices(model) -> dict[str, float]:
     """Service index per domain present in the organisation, in [0, 1]."""
-    w, q, dom = model.service_weight, model.departments.quality, model.domain_of_department
-    out = {}
-    for k, name in enumerate(DOMAINS):
-        mask = dom == k
-        if mask.any():
-            out[name] = float(w[mask] @ q[mask] / w[mask].sum())
-    return out
+    names, mat = model.domain_weight_matrix
+    return dict(zip(names, (mat @ model.departments.quality).tolist(), strict=True))
 
 
 def adoption_shares(model) -> np.ndarray:
@@ -53,15 +56,13 @@ def expert_trainees(model) -> int:
 
 def department_implementation(model) -> np.ndarray:
     """float (D,): relevance-weighted mean implementation of all practices, in [0, 1]."""
-    rel = model.relevance
-    return (rel * model.departments.implementation).sum(axis=1) / np.maximum(rel.sum(axis=1), 1e-12)
+    return (model.relevance_share * model.departments.implementation).sum(axis=1)
 
 
 def department_proficient_share(model) -> np.ndarray:
     """float (D,): share of (staff, practice) pairs proficient, relevance-weighted, in [0, 1]."""
-    share = model.proficient_count / model.organisation.headcount[:, None]
-    rel = model.relevance
-    return (rel * share).sum(axis=1) / np.maximum(rel.sum(axis=1), 1e-12)
+    share = model.proficient_count / model.headcount[:, None]
+    return (model.relevance_share * share).sum(axis=1)
 
 
 class Recorder:

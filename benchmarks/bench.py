@@ -1,0 +1,256 @@
+"""Speed and memory benchmarks (`make bench`): prints a table and writes benchmarks/latest.json.
+
+1. Full scale: Jakarta at 60,000 staff, all practices, 240 months, default engine: model
+   construction and the run timed separately, peak memory of the process.
+2. Side by side in one process: the same mid-size scenario on the reference (per-agent) engine
+   and on the default engine, and the ratio.
+3. Sweep throughput: 12 designs x 10 replicates on the laptop scenario with 1 and 2 worker
+   processes (joblib/loky, as the sweep launcher uses), including worker start-up.
+4. Memory across runs: resident memory after 1 and after 200 consecutive runs in one process.
+
+Each part runs in a fresh Python process so that its timings and peak memory are its own.
+Numba's compiled kernels are cached on disk; the first run on a machine compiles them, and part 0
+measures that once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process, MB."""
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def part_compile() -> dict:
+    """Import and first call of every kernel (compiles them if the disk cache is empty)."""
+    t0 = time.perf_counter()
+    from sim import ModelConfig, ScenarioConfig, run
+
+    run(ModelConfig(scenario=ScenarioConfig(scale=0.01), horizon=12), 0)
+    return {"first_tiny_run_s": time.perf_counter() - t0}
+
+
+def part_full_scale(months: int = 240) -> dict:
+    from sim import ExchangeModel, ModelConfig
+
+    ExchangeModel(ModelConfig(horizon=12), 0).release()  # warm imports and kernel loading
+    cfg = ModelConfig(horizon=months)
+    t0 = time.perf_counter()
+    model = ExchangeModel(cfg, seed=0)
+    t1 = time.perf_counter()
+    for _ in range(months):
+        model.step()
+    t2 = time.perf_counter()
+    out = {
+        "staff": model.n_staff,
+        "practices": model.catalogue.n,
+        "months": months,
+        "construction_s": t1 - t0,
+        "run_s": t2 - t1,
+        "ms_per_month": 1000 * (t2 - t1) / months,
+        "peak_memory_mb": peak_mb(),
+    }
+    model.release()
+    return out
+
+
+def part_side_by_side(scale: float = 0.05, months: int = 60) -> dict:
+    from sim import ModelConfig, ScenarioConfig, run
+
+    times = {}
+    for engine in ("vectorised", "reference"):
+        cfg = ModelConfig(scenario=ScenarioConfig(scale=scale), horizon=months, engine=engine)
+        run(ModelConfig(scenario=ScenarioConfig(scale=0.01), horizon=12, engine=engine), 0)
+        t0 = time.perf_counter()
+        df = run(cfg, seed=1)
+        times[engine] = time.perf_counter() - t0
+    return {
+        "staff": int(df.staff.iloc[0]),
+        "months": months,
+        "reference_s": times["reference"],
+        "vectorised_s": times["vectorised"],
+        "speedup": times["reference"] / times["vectorised"],
+    }
+
+
+def _sweep_task(cohort: int, frequency: int, seed: int) -> float:
+    from threadpoolctl import threadpool_limits
+
+    from sim import ModelConfig, ProgramConfig, ScenarioConfig, run
+
+    cfg = ModelConfig(
+        scenario=ScenarioConfig(scale=0.05),
+        program=ProgramConfig(cohort_size=cohort, frequency=frequency),
+    )
+    with threadpool_limits(1):
+        return float(run(cfg, seed).service_index.iloc[-1])
+
+
+def part_sweep(workers: int) -> dict:
+    from joblib import Parallel, delayed
+
+    designs = [(c, f) for c in (0, 5, 10, 20) for f in (6, 12, 24)]
+    tasks = [(c, f, r) for c, f in designs for r in range(10)]
+    t0 = time.perf_counter()
+    Parallel(n_jobs=workers, backend="loky")(delayed(_sweep_task)(*t) for t in tasks)
+    return {"workers": workers, "runs": len(tasks), "wall_s": time.perf_counter() - t0}
+
+
+def part_memory(runs: int = 200) -> dict:
+    import gc
+
+    from sim import ModelConfig, ScenarioConfig, run
+
+    cfg = ModelConfig(scenario=ScenarioConfig(scale=0.05), horizon=60)
+    run(cfg, 0)
+    gc.collect()
+    after_1 = rss_mb()
+    peak_1 = peak_mb()
+    for seed in range(1, runs):
+        run(cfg, seed)
+    gc.collect()
+    return {
+        "runs": runs,
+        "rss_after_1_mb": after_1,
+        "rss_after_n_mb": rss_mb(),
+        "peak_after_1_mb": peak_1,
+        "peak_after_n_mb": peak_mb(),
+    }
+
+
+def repeated(name: str, times: int = 3) -> dict:
+    """Run a part `times` times in fresh processes; keep every timing, report min and median.
+
+    The machines this runs on (shared VMs) vary by about +-30% from one process to the next,
+    so one timing says little; the minimum is the machine's undisturbed speed.
+    """
+    runs = [run_part(name) for _ in range(times)]
+    out = dict(runs[0])
+    for key in ("construction_s", "run_s", "reference_s", "vectorised_s", "wall_s"):
+        if key in out:
+            values = sorted(r[key] for r in runs)
+            out[key] = values[0]
+            out[f"{key}_median"] = values[len(values) // 2]
+            out[f"{key}_all"] = values
+    if "speedup" in out:
+        out["speedup"] = out["reference_s"] / out["vectorised_s"]
+    out["peak_memory_mb"] = max(r.get("peak_memory_mb", 0) for r in runs) or None
+    return out
+
+
+PARTS = {
+    "compile": part_compile,
+    "full_scale": part_full_scale,
+    "side_by_side": part_side_by_side,
+    "sweep_1": lambda: part_sweep(1),
+    "sweep_2": lambda: part_sweep(2),
+    "memory": part_memory,
+}
+
+
+def run_part(name: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__)), "--part", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark part {name} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    import numpy
+
+    import sim
+
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "numpy": numpy.__version__,
+        "sim": sim.__version__,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=sorted(PARTS), help="run one part (internal)")
+    parser.add_argument("--out", type=Path, default=HERE / "latest.json")
+    args = parser.parse_args()
+    if args.part:
+        print(json.dumps(PARTS[args.part]()))
+        return 0
+    results = {"machine": machine()}
+    for name in PARTS:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        results[name] = repeated(name) if name in ("full_scale", "side_by_side") else run_part(name)
+    fs, sbs, mem = results["full_scale"], results["side_by_side"], results["memory"]
+    s1, s2 = results["sweep_1"], results["sweep_2"]
+    speedup = s1["wall_s"] / s2["wall_s"]
+    rows = [
+        ("kernel compile / first tiny run", f"{results['compile']['first_tiny_run_s']:.2f} s", ""),
+        (
+            f"full scale construction ({fs['staff']:,} staff)",
+            f"{fs['construction_s']:.2f} s",
+            "<= 3 s",
+        ),
+        (
+            f"full scale run ({fs['months']} months), min / median of 3",
+            f"{fs['run_s']:.2f} / {fs['run_s_median']:.2f} s",
+            "<= 2 s (1 s)",
+        ),
+        ("full scale peak memory", f"{fs['peak_memory_mb']:.0f} MB", "<= 1000 MB"),
+        (
+            f"reference engine ({sbs['staff']:,} staff, {sbs['months']} months)",
+            f"{sbs['reference_s']:.2f} s",
+            "",
+        ),
+        ("default engine, same scenario", f"{sbs['vectorised_s']:.3f} s", ""),
+        ("default / reference speed-up", f"{sbs['speedup']:.0f}x", ">= 200x"),
+        (f"sweep {s1['runs']} runs, 1 worker", f"{s1['wall_s']:.1f} s", ""),
+        (f"sweep {s2['runs']} runs, 2 workers", f"{s2['wall_s']:.1f} s", ""),
+        ("sweep speed-up 2 vs 1 workers", f"{speedup:.2f}x", ">= 1.8x"),
+        ("resident memory after 1 run", f"{mem['rss_after_1_mb']:.0f} MB", ""),
+        (
+            f"resident memory after {mem['runs']} runs",
+            f"{mem['rss_after_n_mb']:.0f} MB",
+            "no growth",
+        ),
+    ]
+    results["summary"] = {"sweep_speedup": speedup}
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    m = results["machine"]
+    print(f"{m['date']}  {m['processor']}, {m['cores']} cores, Python {m['python']}")
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'value':>10}  target")
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value:>10}  {target}")
+    print(f"written: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
