@@ -9,6 +9,7 @@ departments.parquet, figures/*.png|svg and report.html. Runs by itself at the en
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -28,6 +29,17 @@ def job_dirs(sweep_dir: Path) -> list[Path]:
         (p.parent for p in Path(sweep_dir).glob("*/summary.parquet")),
         key=lambda p: (len(p.name), p.name),
     )
+
+
+def failed_jobs(sweep_dir: Path) -> pd.DataFrame:
+    """Jobs that recorded an error and have no complete results: job, label, error."""
+    rows = []
+    for err in sorted(Path(sweep_dir).glob("*/error.json")):
+        if (err.parent / "summary.parquet").exists():
+            continue
+        data = json.loads(err.read_text())
+        rows.append({"job": err.parent.name, "scenario": data.get("label"), "error": data["error"]})
+    return pd.DataFrame(rows, columns=["job", "scenario", "error"])
 
 
 def t_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
@@ -128,12 +140,21 @@ def aggregate(sweep_dir: Path, title: str | None = None) -> Path | None:
     from experiments.report import write_report
 
     sweep_dir = Path(sweep_dir)
+    failed = failed_jobs(sweep_dir)
+    for _, f in failed.iterrows():
+        print(f"failed job {f.job} ({f.scenario}): {f.error}", file=sys.stderr)
     if not job_dirs(sweep_dir):
         print(f"{sweep_dir}: no finished job to aggregate", file=sys.stderr)
         return None
     tables = load_sweep(sweep_dir)
     out = sweep_dir / "aggregate"
     out.mkdir(exist_ok=True)
+    write_table(failed, out / "failed_jobs")
+    if len(failed):
+        tables.meta["failed_jobs"] = (
+            f"{len(failed)} job(s) failed and are not in the tables: "
+            + "; ".join(f"{f.scenario}: {f.error}" for _, f in failed.iterrows())
+        )
     write_table(tables.timeseries, out / "timeseries")
     write_table(tables.summary, out / "summary")
     write_table(tables.scenarios, out / "scenarios")

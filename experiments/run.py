@@ -6,14 +6,23 @@
     python experiments/run.py -m +experiment=cohort_frequency   # a preset sweep
 
 Each job writes into its Hydra output directory: timeseries (.parquet, .csv), summary (.parquet,
-.csv), departments.parquet, department_ties.csv, config.yaml and provenance.json. At the end of
-a multirun the sweep is aggregated into <sweep dir>/aggregate/ with figures and report.html.
+.csv), departments.parquet, department_ties.csv, config.yaml, job.json and provenance.json;
+summary.parquet is written last and marks the job complete. A sweep's folder is named after its
+command line (results/sweeps/<experiment>/<key>), so running the same command again resumes it:
+finished jobs with the same configuration and code version are skipped. A job that fails writes
+error.json and the sweep goes on; the aggregate lists failed jobs. At the end of a multirun the
+sweep is aggregated into <sweep dir>/aggregate/ with figures and report.html.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import hydra
@@ -35,6 +44,10 @@ from sim.schema import RunConfig
 
 #: Overrides that do not change the design (left out of a job's scenario label).
 NOT_DESIGN = ("experiment", "+experiment", "replicates", "seed", "progress")
+#: Settings that do not change results (left out of a job's key).
+NOT_RESULT = ("progress",)
+#: Testing hook: a job whose scenario label contains this text raises (see README).
+FAULT_ENV = "EXCHANGE_FAULT_INJECTION"
 
 
 def to_model_config(cfg: DictConfig | RunConfig) -> ModelConfig:
@@ -67,53 +80,137 @@ def check_settings(cfg: DictConfig) -> None:
         raise UserError(f"replicates = {cfg.replicates!r}: must be an integer >= 1")
     if not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise UserError(f"seed = {cfg.seed!r}: must be a non-negative integer")
+    if not 0 <= cfg.target_gain <= 1:
+        raise UserError(f"target_gain = {cfg.target_gain!r}: must be a number in [0, 1]")
 
 
-@hydra.main(version_base="1.3", config_path="../configs", config_name="config")
-def main(cfg: DictConfig) -> None:
+def job_key(cfg: DictConfig, version: str) -> str:
+    """Identity of a job's results: its resolved settings and the code version."""
+    data = OmegaConf.to_container(cfg, resolve=True)
+    for key in NOT_RESULT:
+        data.pop(key, None)
+    blob = json.dumps({"config": data, "code": version}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def previous_result(out: Path, key: str) -> str:
+    """'done' if `out` holds complete results with this key, 'other' if with another key (they
+    are then moved aside, never overwritten), 'none' otherwise. Leftover temporary files of an
+    interrupted job are removed."""
+    for tmp in out.glob(".*.tmp*"):
+        tmp.unlink(missing_ok=True)
+    if not (out / "summary.parquet").exists():
+        return "none"
     try:
-        check_settings(cfg)
-        model_cfg = to_model_config(cfg)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    hc = HydraConfig.get()
-    out = Path(hc.runtime.output_dir)
-    design = design_overrides(list(hc.overrides.task))
+        old = json.loads((out / "job.json").read_text())["key"]
+    except (OSError, ValueError, KeyError):
+        old = "unknown"
+    if old == key:
+        return "done"
+    aside = out / f"superseded-{old}"
+    aside.mkdir(exist_ok=True)
+    for item in out.iterdir():
+        if item.is_file():
+            shutil.move(str(item), aside / item.name)
+    print(
+        f"warning: {out} held results of another configuration or code version; moved to {aside}",
+        file=sys.stderr,
+    )
+    return "other"
+
+
+def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[str]) -> None:
+    version = code_version()
+    key = job_key(cfg, version)
+    design = design_overrides(overrides)
+    label = scenario_label(design)
+    if previous_result(out, key) == "done":
+        print(f"{label}: already done, skipped ({out})")
+        return
+    (out / "error.json").unlink(missing_ok=True)
     extra = {
         (k if "." in k else f"{k}_preset"): v  # a group override such as scenario=small
         for k, v in design.items()
         if k.rsplit(".", 1)[-1] not in LEVER_COLUMNS
     }
-    multirun = hc.mode == RunMode.MULTIRUN
+    job = {"key": key, "code_version": version, "label": label, "extra_columns": extra}
     started = time.perf_counter()
-    with threadpool_limits(1):  # one BLAS thread per worker: the workers already fill the cores
-        tables = run_job(
-            model_cfg,
-            replicates=cfg.replicates,
-            seed=cfg.seed,
-            target_gain=cfg.target_gain,
-            label=scenario_label(design),
-            extra_columns=extra,
-            progress=cfg.progress and not multirun,  # parallel bars would interleave
-            cache_dir=Path(hc.sweep.dir) / ".baselines" if multirun else None,
-            code_version=code_version(),
+    try:
+        fault = os.environ.get(FAULT_ENV)
+        if fault and fault in label:
+            raise RuntimeError(f"fault injected by {FAULT_ENV}={fault!r}")
+        with threadpool_limits(1):  # one BLAS thread per worker: the workers fill the cores
+            tables = run_job(
+                to_model_config(cfg),
+                replicates=cfg.replicates,
+                seed=cfg.seed,
+                target_gain=cfg.target_gain,
+                label=label,
+                extra_columns=extra,
+                progress=cfg.progress and not multirun,  # parallel bars would interleave
+                cache_dir=Path(HydraConfig.get().sweep.dir) / ".baselines" if multirun else None,
+                code_version=version,
+            )
+    except Exception as err:  # a failing job is recorded; the other jobs go on
+        write_json(
+            out / "error.json",
+            {**job, "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()},
         )
+        print(f"error: {label}: {type(err).__name__}: {err} (details: {out / 'error.json'})")
+        return
     atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    tables["department_ties"].to_csv(out / "department_ties.csv")
+    atomic_write_text(out / "department_ties.csv", tables["department_ties"].to_csv())
     write_table(tables["departments"], out / "departments", csv=False)
     write_table(tables["timeseries"], out / "timeseries")
+    write_json(out / "job.json", job)
     write_json(
         out / "provenance.json",
         provenance(
             seeds=[cfg.seed + r for r in range(cfg.replicates)],
-            overrides=list(hc.overrides.task),
+            overrides=overrides,
             wall_time_s=round(time.perf_counter() - started, 3),
         ),
     )
     write_table(tables["summary"], out / "summary")  # written last: marks the job complete
-    print(f"{scenario_label(design)}: results in {out}")
+    print(f"{label}: results in {out}")
+
+
+@hydra.main(version_base="1.3", config_path="../configs", config_name="config")
+def main(cfg: DictConfig) -> None:
+    hc = HydraConfig.get()
+    run_and_write(
+        cfg,
+        Path(hc.runtime.output_dir),
+        multirun=hc.mode == RunMode.MULTIRUN,
+        overrides=list(hc.overrides.task),
+    )
+
+
+def sweep_dir_override(argv: list[str], experiment: str) -> str:
+    """`hydra.sweep.dir=results/sweeps/<experiment>/<key of the command line>`."""
+    from experiments.preflight import split_argv
+
+    _, overrides, _ = split_argv(argv)
+    relevant = sorted(o for o in overrides if not o.startswith(("hydra", "progress")))
+    key = hashlib.sha256("\n".join(relevant).encode()).hexdigest()[:10]
+    return f"hydra.sweep.dir=results/sweeps/{experiment}/{key}"
+
+
+def cli(argv: list[str]) -> int:
+    """Check every job first (a bad setting writes nothing), then hand over to Hydra."""
+    from experiments.preflight import check_command, experiment_name, split_argv
+
+    problem = check_command(argv)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    multirun, overrides, runs = split_argv(argv)
+    if multirun and runs and not any(o.startswith("hydra.sweep.dir=") for o in overrides):
+        argv = [*argv, sweep_dir_override(argv, experiment_name(overrides))]
+    sys.argv = [sys.argv[0], *argv]
+    main()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli(sys.argv[1:]))

@@ -18,11 +18,11 @@ import scipy.sparse as sp
 
 from sim import engine, institutions, kernels, program, rules
 from sim.agents import StaffAgent
-from sim.config import ModelConfig, validate_config
+from sim.config import ModelConfig
 from sim.errors import ConfigError
+from sim.inputs import prepare
 from sim.network import build_ties, cross_department_ties
-from sim.organisation import DOMAINS, build_organisation, load_departments
-from sim.practices import load_practices
+from sim.organisation import DOMAINS, build_organisation
 from sim.reporters import Recorder, domain_weights, staff_snapshot
 from sim.state import PERSONAL, DepartmentState, StaffState
 
@@ -50,7 +50,7 @@ class ExchangeModel(mesa.Model):
     """Staff of Jakarta's departments, a Tokyo exchange program, and the city's service quality."""
 
     def __init__(self, config: ModelConfig | None = None, seed: int = 0) -> None:
-        config = validate_config(config if config is not None else ModelConfig())
+        config = config if config is not None else ModelConfig()
         seed = _check_seed(seed)
         super().__init__(seed=seed)
         self.config = config
@@ -96,38 +96,18 @@ class ExchangeModel(mesa.Model):
     # --- construction ----------------------------------------------------------------------
     def _build_structure(self) -> None:
         cfg = self.config
-        sc = cfg.scenario
-        deps = load_departments(sc.departments_file)
+        sc, p = cfg.scenario, cfg.program
+        inputs = prepare(cfg)
+        deps, catalogue, bureaus = inputs.departments, inputs.catalogue, inputs.bureaus
         ids = list(deps["id"])
-        # a custom catalogue must name only departments that exist; the packaged one may name
-        # Jakarta departments that a custom organisation lacks (those overrides do not apply)
-        catalogue = load_practices(
-            sc.practices_file, department_ids=ids if sc.practices_file is not None else None
-        )
-        if sc.practices:
-            catalogue = catalogue.subset(list(sc.practices))
         self.catalogue = catalogue
         self.organisation = org = build_organisation(
             deps, sc.scale, sc.min_department_size, sc.section_span, sc.division_span
         )
         self.n_staff = org.n_staff
-        p = cfg.program
-        for key in ("target_departments", "expert_departments"):
-            names = getattr(p, key)
-            for name in names:
-                if name not in ids:
-                    raise ConfigError(
-                        f"program.{key}: unknown department {name!r}; allowed: {', '.join(ids)}"
-                    )
         self.target_mask = None
         if p.target_departments:
             self.target_mask = np.isin(np.array(ids), p.target_departments)
-        bureaus = sorted(set(deps["tokyo_bureau"]) | catalogue.known_bureaus())
-        if p.placement is not None and p.placement not in bureaus:
-            raise ConfigError(
-                f"program.placement = {p.placement!r}: unknown Tokyo bureau; "
-                f"allowed: {', '.join(bureaus)}"
-            )
         self.bureaus = bureaus
         self.taught = catalogue.taught(bureaus)
         self.bureau_of_department = np.array([bureaus.index(b) for b in deps["tokyo_bureau"]])

@@ -1,0 +1,72 @@
+"""Loading and checking a configuration's inputs: data files and the names settings refer to.
+
+`prepare(config)` is what the model builds on; `check(config)` runs the same checks without
+building anything, so that a sweep can refuse a bad setting before any job starts or writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sim.config import ModelConfig, validate_config
+from sim.errors import ConfigError
+from sim.organisation import load_departments, scaled_headcounts
+from sim.practices import Catalogue, load_practices
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The departments table, the practice catalogue and the Tokyo bureaus of a configuration."""
+
+    departments: pd.DataFrame
+    catalogue: Catalogue
+    bureaus: list[str]
+
+
+def prepare(config: ModelConfig) -> Inputs:
+    """Validate the settings, load the data files and check every name the settings use."""
+    validate_config(config)
+    sc, p = config.scenario, config.program
+    deps = load_departments(sc.departments_file)
+    ids = list(deps["id"])
+    # a custom catalogue must name only departments that exist; the packaged one may name
+    # Jakarta departments that a custom organisation lacks (those overrides do not apply)
+    catalogue = load_practices(
+        sc.practices_file, department_ids=ids if sc.practices_file is not None else None
+    )
+    if sc.practices:
+        catalogue = catalogue.subset(list(sc.practices))
+    for key in ("target_departments", "expert_departments"):
+        for name in getattr(p, key):
+            if name not in ids:
+                raise ConfigError(
+                    f"program.{key}: unknown department {name!r}; allowed: {', '.join(ids)}"
+                )
+    bureaus = sorted(set(deps["tokyo_bureau"]) | catalogue.known_bureaus())
+    if p.placement is not None and p.placement not in bureaus:
+        raise ConfigError(
+            f"program.placement = {p.placement!r}: unknown Tokyo bureau; "
+            f"allowed: {', '.join(bureaus)}"
+        )
+    sizes = scaled_headcounts(deps["headcount"].to_numpy(), sc.scale, sc.min_department_size)
+    pool = (
+        sizes[deps["id"].isin(p.target_departments).to_numpy()] if p.target_departments else sizes
+    )
+    if p.cohort_size > pool.sum():
+        where = (
+            f"the target departments ({', '.join(p.target_departments)})"
+            if (p.target_departments)
+            else "the organisation"
+        )
+        raise ConfigError(
+            f"program.cohort_size = {p.cohort_size}: larger than the {int(pool.sum())} staff of "
+            f"{where} at scale {sc.scale}"
+        )
+    return Inputs(departments=deps, catalogue=catalogue, bureaus=bureaus)
+
+
+def check(config: ModelConfig) -> None:
+    """Raise a UserError (one line) if `config` cannot run; build nothing."""
+    prepare(config)
