@@ -134,8 +134,9 @@ def load_sweep(sweep_dir: Path):
     )
 
 
-def aggregate(sweep_dir: Path, title: str | None = None) -> Path | None:
-    """Aggregate a sweep folder; returns the report path (None if no job finished)."""
+def aggregate(sweep_dir: Path, title: str | None = None, figures: bool = True) -> Path | None:
+    """Aggregate a sweep folder; returns the report path (None if no job finished or
+    `figures` is False: then only the tables are written)."""
     from experiments.figures import make_figures
     from experiments.report import write_report
 
@@ -159,9 +160,11 @@ def aggregate(sweep_dir: Path, title: str | None = None) -> Path | None:
     write_table(tables.summary, out / "summary")
     write_table(tables.scenarios, out / "scenarios")
     write_table(tables.departments, out / "departments", csv=False)
-    figures = make_figures(tables, out / "figures")
+    if not figures:
+        return None
+    drawn = make_figures(tables, out / "figures")
     name = title or f"Jakarta–Tokyo staff exchange: {sweep_dir.parent.name} sweep"
-    return write_report(tables, figures, out / "report.html", name)
+    return write_report(tables, drawn, out / "report.html", name)
 
 
 def print_ranking(sweep_dir: Path, top: int = 5) -> None:

@@ -13,7 +13,8 @@ class AggregateOnMultirunEnd(Callback):
         from experiments.aggregate import aggregate, print_ranking
 
         sweep_dir = Path(config.hydra.sweep.dir)
-        report = aggregate(sweep_dir)
-        if report is not None:
+        report = aggregate(sweep_dir, figures=bool(config.get("report", True)))
+        if (sweep_dir / "aggregate" / "scenarios.parquet").exists():
             print_ranking(sweep_dir)
+        if report is not None:
             print(f"report: {report}")

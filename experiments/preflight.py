@@ -94,8 +94,11 @@ def check_command(argv: list[str]) -> str | None:
 
 
 def _hydra_message(err: BaseException) -> str:
-    """Hydra's error, reduced to one line that names the setting."""
-    line = first_line(err)
+    """Hydra's error, reduced to one line that names the setting and what is allowed."""
+    import dataclasses
+    import re
+
+    line = first_line(err).rstrip(".")
     cause = err.__cause__ or err.__context__
     detail = first_line(cause) if cause is not None else ""
     key = getattr(cause, "full_key", None) or getattr(err, "full_key", None)
@@ -103,7 +106,24 @@ def _hydra_message(err: BaseException) -> str:
         line = f"{line}: {detail}"
     if key and key not in line:
         line = f"{key}: {line}"
+    options = getattr(err, "options", None)
+    if options:  # a config group option that does not exist
+        line = f"{line}; available: {', '.join(options)}"
+    missing = re.search(r"Key '(\w+)' not in '(\w+)'", line)
+    if missing:
+        sections = {c.__name__: c for c in _config_classes()}
+        cls = sections.get(missing.group(2))
+        if cls is not None:
+            names = ", ".join(f.name for f in dataclasses.fields(cls))
+            line = f"{line}; allowed: {names}"
     return line
+
+
+def _config_classes():
+    from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig
+    from sim.schema import RunConfig
+
+    return (BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, RunConfig)
 
 
 def experiment_name(overrides: list[str]) -> str:

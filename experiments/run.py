@@ -43,9 +43,9 @@ from sim import ModelConfig, UserError, config_from_dict, validate_config
 from sim.schema import RunConfig
 
 #: Overrides that do not change the design (left out of a job's scenario label).
-NOT_DESIGN = ("experiment", "+experiment", "replicates", "seed", "progress")
+NOT_DESIGN = ("experiment", "+experiment", "replicates", "seed", "progress", "report")
 #: Settings that do not change results (left out of a job's key).
-NOT_RESULT = ("progress",)
+NOT_RESULT = ("progress", "report")
 #: Testing hook: a job whose scenario label contains this text raises (see README).
 FAULT_ENV = "EXCHANGE_FAULT_INJECTION"
 
@@ -191,7 +191,7 @@ def sweep_dir_override(argv: list[str], experiment: str) -> str:
     from experiments.preflight import split_argv
 
     _, overrides, _ = split_argv(argv)
-    relevant = sorted(o for o in overrides if not o.startswith(("hydra", "progress")))
+    relevant = sorted(o for o in overrides if not o.startswith(("hydra", "progress", "report")))
     key = hashlib.sha256("\n".join(relevant).encode()).hexdigest()[:10]
     return f"hydra.sweep.dir=results/sweeps/{experiment}/{key}"
 

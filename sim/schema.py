@@ -37,6 +37,8 @@ class RunConfig:
     experiment: str = "default"
     #: Show a progress bar over replicates.
     progress: bool = True
+    #: After a sweep, draw the figures and write report.html (tables are always written).
+    report: bool = True
 
 
 def register() -> None:

@@ -33,7 +33,7 @@ def sweeps(tmp_path_factory) -> dict[str, Path]:
     out = {}
     for launcher, extra in (
         ("basic", ["hydra/launcher=basic"]),
-        ("joblib", ["hydra.launcher.n_jobs=2"]),
+        ("joblib", ["hydra.launcher.n_jobs=2", "report=false"]),
     ):
         sweep = tmp_path_factory.mktemp(launcher) / "sweep"
         proc = hydra_run("-m", *GRID, *COMMON, *extra, f"hydra.sweep.dir={sweep}")
