@@ -26,6 +26,7 @@ import traceback
 from pathlib import Path
 
 import hydra
+import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -119,14 +120,16 @@ def previous_result(out: Path, key: str) -> str:
     return "other"
 
 
-def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[str]) -> None:
+def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[str]) -> float:
+    """Run (or skip, if done) one job and write its files; return its mean gain over replicates
+    (the objective an optimising sweeper maximises; NaN for a failed job)."""
     version = code_version()
     key = job_key(cfg, version)
     design = design_overrides(overrides)
     label = scenario_label(design)
     if previous_result(out, key) == "done":
         print(f"{label}: already done, skipped ({out})")
-        return
+        return float(pd.read_parquet(out / "summary.parquet").gain.mean())
     (out / "error.json").unlink(missing_ok=True)
     extra = {
         (k if "." in k else f"{k}_preset"): v  # a group override such as scenario=small
@@ -157,7 +160,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
             {**job, "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()},
         )
         print(f"error: {label}: {type(err).__name__}: {err} (details: {out / 'error.json'})")
-        return
+        return float("nan")
     atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     atomic_write_text(out / "department_ties.csv", tables["department_ties"].to_csv())
     write_table(tables["departments"], out / "departments", csv=False)
@@ -173,12 +176,13 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
     )
     write_table(tables["summary"], out / "summary")  # written last: marks the job complete
     print(f"{label}: results in {out}")
+    return float(tables["summary"].gain.mean())
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="config")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
-    run_and_write(
+    return run_and_write(
         cfg,
         Path(hc.runtime.output_dir),
         multirun=hc.mode == RunMode.MULTIRUN,

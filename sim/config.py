@@ -159,6 +159,8 @@ class BehaviorConfig:
     rotation_interval: int = 12
     #: Share of staff at home rotated each round (within rank), [0, 1].
     rotation_share: float = 0.05
+    #: Multiplier on every practice's institutionalisation threshold (clipped to [0, 1]), >= 0.
+    institutionalisation_scale: float = 1.0
     #: Share of the way implementation moves toward its target each month, [0, 1].
     adoption_speed: float = 0.1
     #: Monthly decay share of implementation above its target, [0, 1].
@@ -385,6 +387,7 @@ def validate_config(config: ModelConfig) -> ModelConfig:
             f"behavior.proficiency_threshold = {b.proficiency_threshold!r}: must be in (0, 1]"
         )
     _num_at_least("behavior.tacitness_scale", b.tacitness_scale, 0.0)
+    _num_at_least("behavior.institutionalisation_scale", b.institutionalisation_scale, 0.0)
     _num_at_least("behavior.absorptive_gain", b.absorptive_gain, 0.0)
     _num_at_least("behavior.initial_knowledge", b.initial_knowledge, 0.0)
     _int_at_least("behavior.rotation_interval", b.rotation_interval, 1)

@@ -59,7 +59,7 @@ def update_departments(model) -> None:
         0.0,
         1.0,
     )
-    threshold = cat.institutionalisation[None, :]
+    threshold = model.sop_threshold[None, :]
     deps.sop = (deps.sop | (deps.implementation >= threshold)) & ~(
         deps.implementation < 0.5 * threshold
     )

@@ -118,6 +118,9 @@ class ExchangeModel(mesa.Model):
             catalogue.tacitness, cfg.behavior.tacitness_scale
         )
         self.explicitness = (1.0 - self.tacitness).astype(np.float32)  # 1 - tacitness
+        self.sop_threshold = np.clip(
+            catalogue.institutionalisation * cfg.behavior.institutionalisation_scale, 0.0, 1.0
+        )
         self.headcount = org.headcount
         rel_total = self.relevance.sum(axis=1, keepdims=True)
         self.relevance_share = self.relevance / np.where(rel_total > 0, rel_total, 1.0)
