@@ -89,6 +89,45 @@ def scenario_table(summary: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
     return out.sort_values(["rank", "cost_mean"]).reset_index(drop=True)
 
 
+def reference_scenario(summary: pd.DataFrame, reference: str | None) -> str | None:
+    """Label of the scenario whose levers match `reference` ("key=value,key=value")."""
+    if not reference:
+        return None
+    mask = pd.Series(True, index=summary.index)
+    for pair in reference.split(","):
+        key, _, value = pair.strip().partition("=")
+        key = key.strip().rsplit(".", 1)[-1]
+        if key not in summary:
+            raise ValueError(f"reference = {reference!r}: {key!r} is not a lever of this sweep")
+        mask &= summary[key].astype(str) == value.strip()
+    labels = summary.loc[mask, "scenario"].unique()
+    if len(labels) != 1:
+        raise ValueError(
+            f"reference = {reference!r}: matches {len(labels)} designs of this sweep, not one"
+        )
+    return str(labels[0])
+
+
+def paired_differences(summary: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Per scenario: mean gain minus the reference's on the same seeds, with a 95% t interval
+    of the paired differences and the share of seeds on which the scenario does better."""
+    ref = summary[summary.scenario == reference].set_index("seed").gain
+    rows = []
+    for label, g in summary.groupby("scenario", sort=False):
+        diff = g.set_index("seed").gain - ref.reindex(g.seed).to_numpy()
+        mean, low, high = t_interval(diff.to_numpy())
+        rows.append(
+            {
+                "scenario": label,
+                "diff_vs_reference": mean,
+                "diff_ci_low": low,
+                "diff_ci_high": high,
+                "better_than_reference_share": float((diff > 0).mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def read_first(dirs: list[Path], name: str) -> pd.DataFrame:
     return pd.read_parquet(dirs[0] / f"{name}.parquet")
 
@@ -123,10 +162,23 @@ def load_sweep(sweep_dir: Path):
     first = read_first(dirs, "timeseries")
     if "staff" in first:
         meta["n_staff"] = int(first.staff.iloc[0])
+    scenarios = scenario_table(summary, levers)
+    try:
+        reference = reference_scenario(summary, cfg.get("reference"))
+    except ValueError as err:
+        print(f"warning: {err}; no paired comparison", file=sys.stderr)
+        reference = None
+    if reference is not None:
+        scenarios = scenarios.merge(paired_differences(summary, reference), on="scenario")
+        meta["reference"] = reference
+    if cfg.get("budget") is not None and cfg.budget.get("staff_months_per_year") is not None:
+        meta["budget"] = f"{cfg.budget.staff_months_per_year:g} staff-months abroad per year"
+    elif cfg.get("budget") is not None and cfg.budget.get("money_per_year") is not None:
+        meta["budget"] = f"IDR {cfg.budget.money_per_year:g} million per year"
     return SweepTables(
         timeseries=read("timeseries"),
         summary=summary,
-        scenarios=scenario_table(summary, levers),
+        scenarios=scenarios,
         departments=read("departments"),
         department_ties=ties,
         levers=levers,

@@ -525,9 +525,75 @@ def plot_network(tables: SweepTables) -> Figure:
     return fig
 
 
+def plot_ranked_designs(tables: SweepTables) -> Figure | None:
+    """Each design's gain (index points, 95% CI), ranked; with a reference design, the paired
+    difference from it on the same seeds. Drawn for sweeps with a reference design."""
+    sc = tables.scenarios
+    if "diff_vs_reference" not in sc:
+        return None
+    labels = design_labels(tables)
+    order = sc.sort_values("diff_vs_reference").reset_index(drop=True)
+    fig = Figure(figsize=(13, 0.35 * len(order) + 2.6), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
+    y = np.arange(len(order))
+    for ax, (mean, low, high), title in (
+        (left, ("gain_mean", "gain_ci_low", "gain_ci_high"), "Gain over no exchange"),
+        (right, ("diff_vs_reference", "diff_ci_low", "diff_ci_high"), "Minus the reference"),
+    ):
+        m = order[mean] * POINTS
+        err = np.vstack([m - order[low] * POINTS, order[high] * POINTS - m])
+        ax.errorbar(m, y, xerr=np.nan_to_num(err), fmt="o", color=PALETTE[0], capsize=3)
+        ax.axvline(0, color="grey", lw=1, ls="--")
+        ax.set_title(title)
+        ax.set_xlabel("Index points, final year (95% CI)")
+    left.set_yticks(y, [labels[s_] for s_ in order.scenario])
+    budget = tables.meta.get("budget")
+    fig.suptitle(
+        "Designs ranked"
+        + (f" at an equal budget of {budget}" if budget else "")
+        + f"\nreference: {labels[tables.meta['reference']]} (paired on the same seeds)"
+    )
+    return fig
+
+
+def plot_duration_tradeoff(tables: SweepTables) -> Figure | None:
+    """Gain against months per stay (many short stays vs few long ones), one line per
+    combination of the other levers. Drawn when duration is a lever."""
+    sc = tables.scenarios
+    if "duration" not in tables.levers:
+        return None
+    others = [k for k in tables.levers if k not in ("duration", "cohort_size")]
+    fig = Figure(figsize=(9, 5.5), layout="constrained")
+    ax = fig.subplots()
+    groups = sc.groupby(others, sort=True) if others else [((), sc)]
+    for i, (key, g) in enumerate(groups):
+        g = g.sort_values("duration")
+        key = key if isinstance(key, tuple) else (key,)
+        name = (
+            ", ".join(f"{pretty(k)} {format_value(v)}" for k, v in zip(others, key, strict=True))
+            or "gain"
+        )
+        colour = PALETTE[i % len(PALETTE)]
+        ax.plot(g.duration, g.gain_mean * POINTS, "o-", color=colour, label=name)
+        ax.fill_between(
+            g.duration, g.gain_ci_low * POINTS, g.gain_ci_high * POINTS, color=colour, alpha=0.15
+        )
+    ax.set_xlabel("Months per stay in Tokyo (the cohort shrinks as stays get longer)")
+    ax.set_ylabel("Gain in the final year (index points), 95% CI")
+    ax.axhline(0, color="grey", lw=1, ls="--")
+    budget = tables.meta.get("budget")
+    ax.set_title(
+        "Many short stays or few long ones?" + (f" Equal budget: {budget}" if budget else "")
+    )
+    ax.legend(frameon=False, fontsize="small")
+    return fig
+
+
 #: Figure name -> function, in report order.
 FIGURES: tuple[tuple[str, Callable[[SweepTables], Figure | None]], ...] = (
     ("index_curves", plot_index_curves),
+    ("ranked_designs", plot_ranked_designs),
+    ("duration_tradeoff", plot_duration_tradeoff),
     ("gain_heatmap", plot_gain_heatmap),
     ("gain_vs_cost", plot_gain_vs_cost),
     ("adoption", plot_adoption),

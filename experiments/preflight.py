@@ -58,8 +58,26 @@ def job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
     primary = compose("config", overrides=fixed, return_hydra_config=True)
     params = OmegaConf.select(primary, "hydra.sweeper.params") or {}
     in_config = [f"{k}={v}" for k, v in params.items()]
-    jobs = BasicSweeper.split_arguments(parser.parse_overrides(in_config + overrides), None)
-    return [list(job) for batch in jobs for job in batch]
+    if "BasicSweeper" in str(OmegaConf.select(primary, "hydra.sweeper._target_") or ""):
+        jobs = BasicSweeper.split_arguments(parser.parse_overrides(in_config + overrides), None)
+        return [list(job) for batch in jobs for job in batch]
+    # another sweeper (e.g. Optuna) picks the jobs itself: check every value of each swept
+    # setting (both ends of an interval), one setting at a time
+    swept = [o for o in parser.parse_overrides(in_config + overrides) if o.is_sweep_override()]
+    jobs = [fixed]
+    for o in swept:
+        jobs += [[*fixed, f"{o.get_key_element()}={v}"] for v in _values(o)]
+    return jobs
+
+
+def _values(override) -> list[str]:
+    """The values a sweep override can take, or the two ends of an interval."""
+    from hydra.core.override_parser.types import IntervalSweep
+
+    sweep = override.value()
+    if isinstance(sweep, IntervalSweep):
+        return [str(sweep.start), str(sweep.end)]
+    return list(override.sweep_string_iterator())
 
 
 def first_line(exc: BaseException) -> str:

@@ -71,6 +71,19 @@ dt { font-weight: 600; } dd { margin: 0; }
 
 #: Figure name -> (heading, "how to read this" caption).
 CAPTIONS = {
+    "ranked_designs": (
+        "Designs ranked against a reference",
+        "Left: each design's gain over no exchange in the final year, with its 95% confidence "
+        "interval. Right: how much more (or less) it gains than the reference design on the "
+        "same random seeds; an interval that does not cross the dashed zero line means the "
+        "difference is clear with this many replicates.",
+    ),
+    "duration_tradeoff": (
+        "Many short stays or few long ones",
+        "Each line keeps the other levers fixed and varies how long each person stays in Tokyo; "
+        "with a fixed budget, longer stays mean fewer people. The shaded band is the 95% "
+        "confidence interval.",
+    ),
     "index_curves": (
         "City service index over time",
         "The top panel shows the city service index (0 to 1) under each design, averaged over "

@@ -44,18 +44,54 @@ from sim import ModelConfig, UserError, config_from_dict, validate_config
 from sim.schema import RunConfig
 
 #: Overrides that do not change the design (left out of a job's scenario label).
-NOT_DESIGN = ("experiment", "+experiment", "replicates", "seed", "progress", "report")
+NOT_DESIGN = ("experiment", "+experiment", "replicates", "seed", "progress", "report", "reference")
 #: Settings that do not change results (left out of a job's key).
-NOT_RESULT = ("progress", "report")
+NOT_RESULT = ("progress", "report", "reference")
 #: Testing hook: a job whose scenario label contains this text raises (see README).
 FAULT_ENV = "EXCHANGE_FAULT_INJECTION"
 
 
 def to_model_config(cfg: DictConfig | RunConfig) -> ModelConfig:
+    """The model configuration of a job, with the cohort size derived from the budget if set."""
     data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
     keys = ("scenario", "network", "program", "behavior", "horizon", "engine", "record_staff_every")
-    model = {k: data[k] for k in keys}
-    return validate_config(config_from_dict(model))
+    model = validate_config(config_from_dict({k: data[k] for k in keys}))
+    budget = data.get("budget") or {}
+    yearly = budget_staff_months(budget, model.program.cost_per_staff_month)
+    if yearly is not None:
+        model.program.cohort_size = cohort_for_budget(
+            yearly, model.program.frequency, model.program.duration
+        )
+        validate_config(model)
+    return model
+
+
+def budget_staff_months(budget: dict, cost_per_staff_month: float) -> float | None:
+    """Staff-months abroad per year a design may spend (None: no budget)."""
+    months, money = budget.get("staff_months_per_year"), budget.get("money_per_year")
+    share = budget.get("share", 1.0)
+    if months is not None and money is not None:
+        raise UserError("budget: give staff_months_per_year or money_per_year, not both")
+    if money is not None:
+        if money < 0 or cost_per_staff_month <= 0:
+            raise UserError(
+                f"budget.money_per_year = {money!r}: must be >= 0 with a positive "
+                "program.cost_per_staff_month"
+            )
+        months = money / cost_per_staff_month
+    if months is None:
+        return None
+    if months < 0:
+        raise UserError(f"budget.staff_months_per_year = {months!r}: must be >= 0")
+    if not 0 < share <= 1:
+        raise UserError(f"budget.share = {share!r}: must be a number in (0, 1]")
+    return months * share
+
+
+def cohort_for_budget(staff_months_per_year: float, frequency: int, duration: int) -> int:
+    """Cohort size whose stays, `duration` months every `frequency` months, spend the budget
+    (rounded to the nearest person; the actual spend is in the job's summary)."""
+    return int(round(staff_months_per_year * frequency / (12 * duration)))
 
 
 def design_overrides(overrides: list[str]) -> dict[str, str]:

@@ -14,6 +14,18 @@ from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioCon
 
 
 @dataclass
+class BudgetConfig:
+    """Equal-budget designs: derive each design's cohort size from a yearly budget."""
+
+    #: Staff-months abroad per year the program may spend; None = cohort_size as given.
+    staff_months_per_year: float | None = None
+    #: Alternatively a yearly budget in IDR million (converted with program.cost_per_staff_month).
+    money_per_year: float | None = None
+    #: Share of the budget a design spends, in (0, 1] (a lever for optimisation).
+    share: float = 1.0
+
+
+@dataclass
 class RunConfig:
     """One sweep job: a model configuration, replicated."""
 
@@ -21,6 +33,7 @@ class RunConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     program: ProgramConfig = field(default_factory=ProgramConfig)
     behavior: BehaviorConfig = field(default_factory=BehaviorConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
     #: Months simulated, >= 1.
     horizon: int = 120
     #: "vectorised" or "reference".
@@ -33,6 +46,9 @@ class RunConfig:
     seed: int = 0
     #: Gain in service index (0-1 scale) whose first month is reported as months_to_target.
     target_gain: float = 0.005
+    #: Reference design for paired comparisons in the aggregate, as lever=value pairs separated
+    #: by commas (e.g. "duration=6,frequency=12,selection=random"); None = no reference.
+    reference: str | None = None
     #: Name of the experiment (folder name of its sweeps).
     experiment: str = "default"
     #: Show a progress bar over replicates.
