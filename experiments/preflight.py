@@ -116,6 +116,13 @@ def _hydra_message(err: BaseException) -> str:
     import dataclasses
     import re
 
+    from hydra.errors import OverrideParseException
+
+    if isinstance(err, OverrideParseException):
+        return (
+            f"cannot read the override {err.override!r} ({first_line(err)}); "
+            "quote a value that contains '=' or ',': key='a=1,b=2'"
+        )
     line = first_line(err).rstrip(".")
     cause = err.__cause__ or err.__context__
     detail = first_line(cause) if cause is not None else ""

@@ -109,7 +109,16 @@ def design_overrides(overrides: list[str]) -> dict[str, str]:
 def scenario_label(design: dict[str, str]) -> str:
     if not design:
         return "as configured"
-    return ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in design.items())
+    return ", ".join(f"{k.rsplit('.', 1)[-1]}={_short(v)}" for k, v in design.items())
+
+
+def _short(value: str) -> str:
+    """A float from a sampler (0.7693540895275148) as 3 significant digits; others unchanged."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return value if "." not in value or len(value) <= 6 else f"{number:.3g}"
 
 
 def check_settings(cfg: DictConfig) -> None:

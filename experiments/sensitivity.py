@@ -606,6 +606,7 @@ def analyse(args: argparse.Namespace, designs, base: ModelConfig) -> dict:
 
 def write_outputs(out: Path, result: dict, settings: dict, heading: str) -> None:
     """Tables, figure and settings.json (written last), each atomically."""
+    out.mkdir(parents=True, exist_ok=True)
     write_table(result["samples"], out / "samples")
     for name in ("morris", "sobol", "ranking"):
         if result.get(name) is not None:

@@ -1,0 +1,128 @@
+"""Equal-budget designs, paired comparisons, Optuna search and the submitit launcher."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from omegaconf import OmegaConf
+
+from experiments.run import budget_staff_months, cohort_for_budget, to_model_config
+from sim import UserError
+from sim.schema import RunConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["scenario=small", "horizon=24", "replicates=2", "progress=false", "report=false"]
+
+
+def hydra(*args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "run.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+@pytest.mark.parametrize(
+    ("months", "frequency", "duration", "cohort"),
+    [(60, 12, 6, 10), (60, 6, 3, 10), (60, 24, 12, 10), (60, 12, 1, 60), (24, 6, 6, 2)],
+)
+def test_cohort_spends_the_budget(months, frequency, duration, cohort):
+    assert cohort_for_budget(months, frequency, duration) == cohort
+    # cohort x duration x departures per year = staff-months per year
+    assert cohort * duration * 12 / frequency == pytest.approx(months)
+
+
+def test_budget_in_money_and_share():
+    assert budget_staff_months({"money_per_year": 4800}, 80.0) == pytest.approx(60)
+    assert budget_staff_months({"staff_months_per_year": 60, "share": 0.5}, 80.0) == 30
+    assert budget_staff_months({}, 80.0) is None
+    with pytest.raises(UserError, match="not both"):
+        budget_staff_months({"money_per_year": 1, "staff_months_per_year": 1}, 80.0)
+    with pytest.raises(UserError, match=r"budget.share = 0: must be a number in \(0, 1\]"):
+        budget_staff_months({"staff_months_per_year": 60, "share": 0}, 80.0)
+
+
+def test_budget_overrides_the_cohort_size():
+    cfg = OmegaConf.structured(RunConfig)
+    cfg.budget.staff_months_per_year = 60
+    cfg.program.frequency, cfg.program.duration, cfg.program.cohort_size = 6, 3, 99
+    assert to_model_config(cfg).program.cohort_size == 10
+
+
+def test_equal_budget_sweep_spends_the_same_and_pairs_with_the_reference(tmp_path):
+    hydra(
+        "-m",
+        "program.duration=3,6",
+        "program.frequency=6,12",
+        "budget.staff_months_per_year=24",
+        "reference='duration=6,frequency=12'",
+        "program.min_tenure=0",
+        *SMALL,
+        "hydra/launcher=basic",
+        f"hydra.sweep.dir={tmp_path}",
+    )
+    summary = pd.read_parquet(tmp_path / "aggregate" / "summary.parquet")
+    # 2 years x 24 staff-months a year, whatever the design
+    assert (summary.staff_months_abroad == 48).all()
+    assert sorted(summary.cohort_size.unique()) == [2, 4, 8]
+    scen = pd.read_parquet(tmp_path / "aggregate" / "scenarios.parquet")
+    ref = summary[(summary.duration == 6) & (summary.frequency == 12)].set_index("seed").gain
+    for _, row in scen.iterrows():
+        g = summary[summary.scenario == row.scenario].set_index("seed").gain
+        diff = (g - ref).to_numpy()
+        assert row.diff_vs_reference == pytest.approx(diff.mean())
+        assert row.better_than_reference_share == pytest.approx((diff > 0).mean())
+    reference_row = scen[(scen.duration == 6) & (scen.frequency == 12)].iloc[0]
+    assert reference_row.diff_vs_reference == 0
+
+
+def test_optuna_search_returns_the_best_design(tmp_path):
+    hydra(
+        "-m",
+        "+experiment=optimise",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.n_jobs=1",
+        *SMALL,
+        f"hydra.sweep.dir={tmp_path}",
+    )
+    best = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
+    jobs = [pd.read_parquet(p) for p in tmp_path.glob("[0-9]*/summary.parquet")]
+    assert len(jobs) == 3
+    values = [j.gain.mean() for j in jobs]
+    assert best["best_value"] == pytest.approx(max(values))
+    assert set(best["best_params"]) == {
+        "program.frequency",
+        "program.duration",
+        "program.selection",
+        "budget.share",
+    }
+    # every trial stays within the budget of 60 staff-months a year (2 years here)
+    assert all((j.staff_months_abroad <= 60 * 2 + 1e-9).all() for j in jobs)
+
+
+def test_submitit_local_launcher_gives_the_same_results(tmp_path):
+    args = ["-m", "program.cohort_size=0,8", "program.min_tenure=0", *SMALL]
+    hydra(*args, "hydra/launcher=local_processes", f"hydra.sweep.dir={tmp_path / 'submitit'}")
+    hydra(*args, "hydra/launcher=basic", f"hydra.sweep.dir={tmp_path / 'basic'}")
+
+    def tables(sweep):
+        frames = [pd.read_parquet(p) for p in sorted(sweep.glob("[0-9]*/timeseries.parquet"))]
+        return pd.concat(frames).sort_values(["scenario", "replicate", "month"])
+
+    a, b = tables(tmp_path / "submitit"), tables(tmp_path / "basic")
+    assert len(a) == 2 * 2 * 25
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+    assert (tmp_path / "submitit" / "aggregate" / "scenarios.csv").exists()
+    assert np.isfinite(
+        pd.read_csv(tmp_path / "submitit" / "aggregate" / "scenarios.csv").gain_mean
+    ).all()
