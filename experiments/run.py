@@ -16,6 +16,7 @@ sweep is aggregated into <sweep dir>/aggregate/ with figures and report.html.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -54,7 +55,7 @@ FAULT_ENV = "EXCHANGE_FAULT_INJECTION"
 def to_model_config(cfg: DictConfig | RunConfig) -> ModelConfig:
     """The model configuration of a job, with the cohort size derived from the budget if set."""
     data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
-    keys = ("scenario", "network", "program", "behavior", "horizon", "engine", "record_staff_every")
+    keys = [f.name for f in dataclasses.fields(ModelConfig)]
     model = validate_config(config_from_dict({k: data[k] for k in keys}))
     budget = data.get("budget") or {}
     yearly = budget_staff_months(budget, model.program.cost_per_staff_month)

@@ -23,7 +23,7 @@ from sim.errors import ConfigError
 from sim.inputs import prepare
 from sim.network import build_ties, cross_department_ties
 from sim.organisation import DOMAINS, build_organisation
-from sim.reporters import Recorder, domain_weights, staff_snapshot
+from sim.reporters import TOTALS, Recorder, domain_weights, staff_snapshot
 from sim.state import PERSONAL, DepartmentState, StaffState
 
 #: Independent random streams, one per process, so that changing one lever (e.g. cohort size 0)
@@ -73,18 +73,7 @@ class ExchangeModel(mesa.Model):
         self.month = 0
         self.spread_next = 0
         self.expert_next = 0
-        self.totals = dict.fromkeys(
-            (
-                "departures",
-                "staff_months_abroad",
-                "expert_visits",
-                "cost",
-                "exits",
-                "rotations",
-                "cohort_shortfall",
-            ),
-            0.0,
-        )
+        self.totals = dict.fromkeys(TOTALS, 0.0)
         self.monthly_exit = float(rules.monthly_probability(config.behavior.turnover_rate))
         StaffAgent.create_agents(self, self.n_staff, index=list(range(self.n_staff)))
         institutions.tally(self)

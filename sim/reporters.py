@@ -65,6 +65,18 @@ def department_proficient_share(model) -> np.ndarray:
     return (model.relevance_share * share).sum(axis=1)
 
 
+#: Cumulative totals the model keeps (`model.totals`) and records every month.
+TOTALS = (
+    "departures",
+    "staff_months_abroad",
+    "expert_visits",
+    "cost",
+    "exits",
+    "rotations",
+    "cohort_shortfall",
+)
+
+
 class Recorder:
     """Preallocated monthly table of the reporters above, months 0..horizon."""
 
@@ -81,13 +93,7 @@ class Recorder:
                 "staff",
                 "staff_abroad",
                 "expert_trainees",
-                "departures",
-                "staff_months_abroad",
-                "expert_visits",
-                "cost",
-                "exits",
-                "rotations",
-                "cohort_shortfall",
+                *TOTALS,
             )
         }
         self.adoption = np.zeros((rows, len(self.practices)))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from hydra.core.config_store import ConfigStore
 
-from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig
+from sim.config import ModelConfig
 
 
 @dataclass
@@ -26,20 +26,10 @@ class BudgetConfig:
 
 
 @dataclass
-class RunConfig:
-    """One sweep job: a model configuration, replicated."""
+class RunConfig(ModelConfig):
+    """One sweep job: a model configuration (all of ModelConfig), replicated."""
 
-    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
-    network: NetworkConfig = field(default_factory=NetworkConfig)
-    program: ProgramConfig = field(default_factory=ProgramConfig)
-    behavior: BehaviorConfig = field(default_factory=BehaviorConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
-    #: Months simulated, >= 1.
-    horizon: int = 120
-    #: "vectorised" or "reference".
-    engine: str = "vectorised"
-    #: Record every staff member's state every this many months (0 = aggregates only).
-    record_staff_every: int = 0
     #: Replicates per job, >= 1; replicate r uses seed + r in every job (common random numbers).
     replicates: int = 10
     #: Base seed, >= 0.
