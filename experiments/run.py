@@ -57,6 +57,7 @@ def to_model_config(cfg: DictConfig | RunConfig) -> ModelConfig:
     data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
     keys = [f.name for f in dataclasses.fields(ModelConfig)]
     model = validate_config(config_from_dict({k: data[k] for k in keys}))
+    resolve_data_paths(model)
     budget = data.get("budget") or {}
     yearly = budget_staff_months(budget, model.program.cost_per_staff_month)
     if yearly is not None:
@@ -65,6 +66,26 @@ def to_model_config(cfg: DictConfig | RunConfig) -> ModelConfig:
         )
         validate_config(model)
     return model
+
+
+#: Where relative data-file paths of a scenario are looked up, in order (after the working
+#: directory): the scenario configs' folder, then the project folder.
+DATA_SEARCH = (Path(__file__).resolve().parents[1] / "configs" / "scenario",
+               Path(__file__).resolve().parents[1])  # fmt: skip
+DATA_FILES = ("departments_file", "practices_file", "roster_file", "ties_file")
+
+
+def resolve_data_paths(model: ModelConfig) -> None:
+    """Make the scenario's relative file paths absolute: the working directory first, then
+    DATA_SEARCH; a path found nowhere is left as it is (and reported when read)."""
+    for key in DATA_FILES:
+        value = getattr(model.scenario, key)
+        if value is None or Path(value).is_absolute():
+            continue
+        for base in (Path.cwd(), *DATA_SEARCH):
+            if (base / value).exists():
+                setattr(model.scenario, key, str((base / value).resolve()))
+                break
 
 
 def budget_staff_months(budget: dict, cost_per_staff_month: float) -> float | None:

@@ -29,6 +29,11 @@ class ScenarioConfig:
     departments_file: str | None = None
     #: YAML of practices; None = the packaged Tokyo catalogue (sim/data/practices.yaml).
     practices_file: str | None = None
+    #: CSV of staff (id, department, rank, tenure, ...) replacing generated staff; None = generate.
+    roster_file: str | None = None
+    #: Edge list CSV (source, target, weight) or GraphML of ties between roster staff; None =
+    #: generate ties. Needs a roster.
+    ties_file: str | None = None
     #: Share of each department's full headcount to simulate, in (0, 1].
     scale: float = 1.0
     #: Smallest department after scaling (staff); at least 1.
@@ -305,7 +310,17 @@ def validate_config(config: ModelConfig) -> ModelConfig:
     _int_at_least("scenario.section_span", s.section_span, 1)
     _int_at_least("scenario.division_span", s.division_span, 1)
     _str_list("scenario.practices", s.practices)
-    for key in ("departments_file", "practices_file"):
+    if s.ties_file is not None and s.roster_file is None:
+        raise ConfigError(
+            f"scenario.ties_file = {s.ties_file!r}: ties name staff ids, so they need "
+            "scenario.roster_file"
+        )
+    if s.roster_file is not None and s.scale != 1.0:
+        raise ConfigError(
+            f"scenario.scale = {s.scale!r}: a roster is simulated as it is; allowed with a "
+            "roster: 1.0"
+        )
+    for key in ("departments_file", "practices_file", "roster_file", "ties_file"):
         v = getattr(s, key)
         if v is not None and (not isinstance(v, str) or not v):
             raise ConfigError(f"scenario.{key} = {v!r}: must be a file path or null")

@@ -12,8 +12,10 @@ import pandas as pd
 
 from sim.config import ModelConfig, validate_config
 from sim.errors import ConfigError
+from sim.network import Ties
 from sim.organisation import load_departments, scaled_headcounts
 from sim.practices import Catalogue, load_practices
+from sim.roster import Roster, load_roster, load_ties
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class Inputs:
     departments: pd.DataFrame
     catalogue: Catalogue
     bureaus: list[str]
+    roster: Roster | None = None
+    ties: Ties | None = None
 
 
 def prepare(config: ModelConfig) -> Inputs:
@@ -64,7 +68,12 @@ def prepare(config: ModelConfig) -> Inputs:
             f"program.cohort_size = {p.cohort_size}: larger than the {int(pool.sum())} staff of "
             f"{where} at scale {sc.scale}"
         )
-    return Inputs(departments=deps, catalogue=catalogue, bureaus=bureaus)
+    roster = ties = None
+    if sc.roster_file is not None:
+        roster = load_roster(sc.roster_file, deps, catalogue.ids)
+        if sc.ties_file is not None:
+            ties = load_ties(sc.ties_file, roster.ids)
+    return Inputs(departments=deps, catalogue=catalogue, bureaus=bureaus, roster=roster, ties=ties)
 
 
 def check(config: ModelConfig) -> None:

@@ -24,6 +24,7 @@ from sim.inputs import prepare
 from sim.network import build_ties, cross_department_ties
 from sim.organisation import DOMAINS, build_organisation
 from sim.reporters import TOTALS, Recorder, domain_weights, staff_snapshot
+from sim.roster import organisation_from_roster
 from sim.state import PERSONAL, DepartmentState, StaffState
 
 #: Independent random streams, one per process, so that changing one lever (e.g. cohort size 0)
@@ -37,6 +38,7 @@ STREAMS = (
     "transfer",
     "turnover",
     "rotation",
+    "ranking",
 )
 
 
@@ -60,7 +62,10 @@ class ExchangeModel(mesa.Model):
             name: np.random.default_rng(seq) for name, seq in zip(STREAMS, sequences, strict=True)
         }
         self._build_structure()
-        self.ties = build_ties(self.organisation, config.network, self.streams["network"])
+        if self.inputs.ties is not None:
+            self.ties = self.inputs.ties
+        else:
+            self.ties = build_ties(self.organisation, config.network, self.streams["network"])
         self._derive_network_measures()
         self.state = self._initial_staff()
         n_dep, n_pr = self.organisation.n_departments, self.catalogue.n
@@ -90,9 +95,15 @@ class ExchangeModel(mesa.Model):
         deps, catalogue, bureaus = inputs.departments, inputs.catalogue, inputs.bureaus
         ids = list(deps["id"])
         self.catalogue = catalogue
-        self.organisation = org = build_organisation(
-            deps, sc.scale, sc.min_department_size, sc.section_span, sc.division_span
-        )
+        self.inputs = inputs
+        if inputs.roster is not None:
+            self.organisation = org = organisation_from_roster(deps, inputs.roster)
+            self.staff_ids = inputs.roster.ids
+        else:
+            self.organisation = org = build_organisation(
+                deps, sc.scale, sc.min_department_size, sc.section_span, sc.division_span
+            )
+            self.staff_ids = None
         self.n_staff = org.n_staff
         self.target_mask = None
         if p.target_departments:
@@ -140,7 +151,7 @@ class ExchangeModel(mesa.Model):
         )
         # "most central" = brokers: most cross-department ties, then most ties, then at random
         cross = cross_department_ties(ties, org.dept)
-        tiebreak = self.streams["network"].random(ties.n)
+        tiebreak = self.streams["ranking"].random(ties.n)
         order = np.lexsort((tiebreak, ties.degree, cross))
         self.centrality = np.empty(ties.n)
         self.centrality[order] = np.arange(ties.n)
@@ -151,7 +162,7 @@ class ExchangeModel(mesa.Model):
         n, n_pr = org.n_staff, self.catalogue.n
         mean = self.catalogue.prior[None, :] * b.initial_knowledge * self.relevance[org.dept]
         proficiency = np.clip(mean * rng.uniform(0.0, 2.0, size=(n, n_pr)), 0.0, 1.0)
-        return StaffState(
+        state = StaffState(
             proficiency=proficiency.astype(np.float32),
             base_capacity=rules.draw_beta(rng, b.capacity_mean, b.capacity_sd, n).astype(
                 np.float32
@@ -167,6 +178,18 @@ class ExchangeModel(mesa.Model):
             expert_months_left=np.zeros(n, dtype=np.int16),
             expert_bureau=np.zeros(n, dtype=np.int16),
         )
+        roster = self.inputs.roster
+        if roster is not None:  # what the roster gives replaces the draws (made all the same)
+            state.tenure[:] = roster.tenure
+            for given, target in ((roster.capacity, state.base_capacity),
+                                  (roster.willingness, state.willingness)):  # fmt: skip
+                known = ~np.isnan(given)
+                target[known] = given[known]
+            for k, pid in enumerate(self.catalogue.ids):
+                given = roster.proficiency[pid]
+                known = ~np.isnan(given)
+                state.proficiency[known, k] = given[known]
+        return state
 
     # --- helpers used by the program, the engines and the reporters --------------------------
     def effective_capacity(self) -> np.ndarray:

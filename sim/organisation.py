@@ -41,7 +41,17 @@ DEPARTMENT_COLUMNS = (
     "related",
     "source",
 )
-_REQUIRED = ("id", "name", "domain", "headcount", "baseline_quality", "weight", "tokyo_bureau")
+_REQUIRED = ("id", "name", "domain", "headcount", "baseline_quality")
+#: Tokyo counterpart bureau of a department whose file gives none, by service domain.
+DEFAULT_BUREAU = {
+    "public_services": "ward_office",
+    "infrastructure": "construction",
+    "social_welfare": "social_welfare",
+    "environment": "environment",
+    "disaster_safety": "general_affairs",
+    "governance": "general_affairs",
+    "economy": "industrial_labor",
+}
 
 
 def packaged_file(name: str) -> Path:
@@ -98,6 +108,12 @@ def load_departments(path: str | Path | None = None) -> pd.DataFrame:
     missing = [c for c in _REQUIRED if c not in header]
     if missing:
         raise DataError(f"{path}:1: missing column(s) {', '.join(missing)}")
+    allowed = (*DEPARTMENT_COLUMNS, "share_section_heads", "share_division_heads")
+    extra = [c for c in header if c not in allowed]
+    if extra:
+        raise DataError(
+            f"{path}:1: unknown column(s) {', '.join(extra)}; allowed: {', '.join(allowed)}"
+        )
     if len(rows) == 1:
         raise DataError(f"{path}: no departments after the header line")
     records = []
@@ -148,7 +164,24 @@ def _check_department(path, lineno, header, rec, seen) -> None:
     if hc < 1:
         raise bad("headcount", f"{hc} must be a positive whole number")
     rec["headcount"] = hc
+    rec.setdefault("weight", "1")
+    if not rec.get("tokyo_bureau"):
+        rec["tokyo_bureau"] = DEFAULT_BUREAU[rec["domain"]]
+    for col in ("share_section_heads", "share_division_heads"):
+        if rec.get(col, "") == "":
+            rec[col] = None
+            continue
+        try:
+            v = float(rec[col])
+        except ValueError:
+            raise bad(col, f"{rec[col]!r} is not a number") from None
+        if not 0.0 <= v <= 0.5:
+            raise bad(col, f"{v} must be a share in [0, 0.5]")
+        rec[col] = v
     for col, low, high in (("baseline_quality", 0.0, 1.0), ("weight", 0.0, np.inf)):
+        if col not in header:
+            rec[col] = float(rec[col])
+            continue
         try:
             v = float(rec[col])
         except ValueError:
@@ -157,8 +190,6 @@ def _check_department(path, lineno, header, rec, seen) -> None:
             allowed = "in [0, 1]" if col == "baseline_quality" else "a positive number"
             raise bad(col, f"{v} must be {allowed}")
         rec[col] = v
-    if not rec["tokyo_bureau"]:
-        raise bad("tokyo_bureau", "empty bureau id")
     rel = rec.get("related", "")
     rec["related_list"] = [r.strip() for r in rel.split(";") if r.strip()] if rel else []
 
@@ -170,7 +201,13 @@ def scaled_headcounts(headcount: np.ndarray, scale: float, min_size: int) -> np.
     return np.maximum(scaled, floor)
 
 
-def department_posts(n: int, section_span: int, division_span: int):
+def department_posts(
+    n: int,
+    section_span: int,
+    division_span: int,
+    share_section_heads: float | None = None,
+    share_division_heads: float | None = None,
+):
     """Ranks and supervisors (local indices) of one department of n posts, team-ordered.
 
     Returns (rank int8 (n,), supervisor int64 (n,)) with the head at 0 (supervisor -1).
@@ -182,7 +219,11 @@ def department_posts(n: int, section_span: int, division_span: int):
     if rest < 3:  # too small for sections: everyone reports to the head
         return rank, sup
     n_sections = max(1, round(rest / (section_span + 1)))
+    if share_section_heads is not None:  # the department's own rank split
+        n_sections = max(1, round(share_section_heads * n))
     n_divisions = max(1, -(-n_sections // division_span))
+    if share_division_heads is not None:
+        n_divisions = max(1, min(n_sections, round(share_division_heads * n)))
     n_staff = rest - n_sections - n_divisions
     if n_staff < n_sections:  # very small department: one division, one section
         n_sections, n_divisions = 1, 1
@@ -218,8 +259,15 @@ def build_organisation(
     sizes = deps["headcount"].to_numpy()
     start = np.concatenate([[0], np.cumsum(sizes)])
     ranks, sups = [], []
-    for d, n in enumerate(sizes):
-        r, s = department_posts(int(n), section_span, division_span)
+    shares = zip(
+        deps.get("share_section_heads", [None] * len(deps)),
+        deps.get("share_division_heads", [None] * len(deps)),
+        strict=True,
+    )
+    for d, (n, (sec, div)) in enumerate(zip(sizes, shares, strict=True)):
+        sec = None if sec is None or pd.isna(sec) else float(sec)
+        div = None if div is None or pd.isna(div) else float(div)
+        r, s = department_posts(int(n), section_span, division_span, sec, div)
         ranks.append(r)
         sups.append(np.where(s >= 0, s + start[d], -1))
     ids = list(deps["id"])

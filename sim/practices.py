@@ -103,6 +103,46 @@ def _line_of(text: str, pid: str) -> int:
     return 0
 
 
+def _csv_entries(path: Path, text: str) -> tuple[list[dict], dict[str, int]]:
+    """Practices from a CSV: the YAML keys as columns, `tokyo_bureaus` separated by ';',
+    `relevance_<domain>` columns, and `relevance_departments` as 'dept:0.8;dept2:1'."""
+    import csv
+    import io
+
+    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    if len(rows) < 2:
+        raise DataError(f"{path}: empty file; expected a header and one row per practice")
+    header = [c.strip() for c in rows[0]]
+    entries, lines = [], {}
+    numbers = ("tacitness", "impact", "institutionalisation", "jakarta_prior")
+    for lineno, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(f"{path}:{lineno}: {len(row)} fields, header has {len(header)}")
+        rec = dict(zip(header, (c.strip() for c in row), strict=True))
+        entry: dict = {}
+        for key, value in rec.items():
+            if key.startswith("relevance_") and key != "relevance_departments":
+                entry.setdefault("relevance", {})[key.removeprefix("relevance_")] = _num(value)
+            elif key == "tokyo_bureaus":
+                entry[key] = [b.strip() for b in value.split(";") if b.strip()]
+            elif key == "relevance_departments":
+                pairs = [p.split(":") for p in value.split(";") if p.strip()]
+                entry[key] = {d.strip(): _num(v) for d, v in pairs}
+            else:
+                entry[key] = _num(value) if key in numbers else value
+        entries.append(entry)
+        lines[str(rec.get("id"))] = lineno
+    return entries, lines
+
+
+def _num(text: str):
+    """A number from a CSV cell, or the text itself (reported as not a number later)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def load_practices(path: str | Path | None = None, department_ids=None) -> Catalogue:
     """Read and check a practice catalogue; errors name the file, line (of the entry) and key."""
     path = Path(path) if path is not None else packaged_file("practices.yaml")
@@ -110,22 +150,27 @@ def load_practices(path: str | Path | None = None, department_ids=None) -> Catal
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DataError(f"{path}: cannot read practices file ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise DataError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    if data is None:
-        raise DataError(f"{path}: empty file; expected a 'practices:' list")
-    entries = data.get("practices") if isinstance(data, dict) else data
+    lines: dict[str, int] = {}
+    if path.suffix.lower() == ".csv":
+        entries, lines = _csv_entries(path, text)
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", exc)
+            raise DataError(f"{path}{where}: not valid YAML ({problem})") from None
+        if data is None:
+            raise DataError(f"{path}: empty file; expected a 'practices:' list")
+        entries = data.get("practices") if isinstance(data, dict) else data
     if not isinstance(entries, list) or not entries:
         raise DataError(f"{path}: expected a non-empty list under 'practices:'")
     cols: dict[str, list] = {k: [] for k in PRACTICE_KEYS}
     seen: dict[str, int] = {}
     for i, entry in enumerate(entries, start=1):
         pid = entry.get("id") if isinstance(entry, dict) else None
-        line = _line_of(text, str(pid)) if pid is not None else 0
+        line = lines.get(str(pid)) or (_line_of(text, str(pid)) if pid is not None else 0)
         where = f"{path}:{line}" if line else f"{path}: entry {i}"
 
         def bad(key: str, msg: str, where=where, pid=pid) -> DataError:
