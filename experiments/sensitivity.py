@@ -49,11 +49,9 @@ import time
 import warnings
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from matplotlib.figure import Figure
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
@@ -359,7 +357,7 @@ def morris_table(names: list[str], x: pd.DataFrame, y: pd.DataFrame, seed: int) 
             num_resamples=RESAMPLES,
             conf_level=CONFIDENCE,
             num_levels=MORRIS_LEVELS,
-            seed=seed,
+            seed=np.random.default_rng(seed),
         )
         df = pd.DataFrame(
             {
@@ -388,7 +386,7 @@ def sobol_table(names: list[str], y: pd.DataFrame, seed: int) -> pd.DataFrame:
                 calc_second_order=False,
                 num_resamples=RESAMPLES,
                 conf_level=CONFIDENCE,
-                seed=seed,
+                seed=np.random.default_rng(seed),  # SALib ignores seed=0
             )
         df = pd.DataFrame(
             {"parameter": names, **{k: np.asarray(si[k], dtype=float) for k in _SOBOL_KEYS}}
@@ -474,7 +472,7 @@ def _sobol_panel(ax, df: pd.DataFrame, title: str) -> None:
             label={"S1": "S1 (first order)", "ST": "ST (total, with interactions)"}[key],
         )
     ax.set_yticks(y, df.parameter)
-    ax.set_xlim(left=0)
+    ax.axvline(0, color="#333333", lw=0.8)  # small samples can give slightly negative S1
     ax.set_xlabel("share of the outcome's variance")
     ax.set_title(title, loc="left")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
@@ -488,15 +486,17 @@ def draw_figure(
     stem: Path,
 ) -> list[Path]:
     """sensitivity.png/.svg: a row per method (Morris, Sobol), a column per outcome."""
+    import matplotlib  # only the main process draws: workers need not import it
+    from matplotlib.figure import Figure
+
     rows = [(name, df) for name, df in (("morris", morris), ("sobol", sobol)) if df is not None]
-    n_par = max(df.parameter.nunique() for _, df in rows)
+    heights = [0.32 * df.parameter.nunique() + 1.5 for _, df in rows]
     paths = []
     with matplotlib.rc_context(STYLE):
-        fig = Figure(
-            figsize=(5.2 * len(outcomes), sum(0.3 * n_par + 1.6 for _ in rows) + 0.6),
-            layout="constrained",
+        fig = Figure(figsize=(5.2 * len(outcomes), sum(heights) + 0.7), layout="constrained")
+        axes = fig.subplots(
+            len(rows), len(outcomes), squeeze=False, gridspec_kw={"height_ratios": heights}
         )
-        axes = fig.subplots(len(rows), len(outcomes), squeeze=False)
         for i, (method, df) in enumerate(rows):
             for j, outcome in enumerate(outcomes):
                 part = df[df.outcome == outcome]
@@ -507,13 +507,12 @@ def draw_figure(
                     _sobol_panel(axes[i, j], part, f"Sobol indices: {label}")
         fig.suptitle(heading)
         for ext in ("png", "svg"):
-            path = stem.with_suffix(f".{ext}")
-            buf = _render(fig, ext)
-            paths.append(atomic_write_bytes(path, buf))
+            paths.append(atomic_write_bytes(stem.with_suffix(f".{ext}"), _render(fig, ext)))
     return paths
 
 
-def _render(fig: Figure, ext: str) -> bytes:
+def _render(fig, ext: str) -> bytes:
+    """The figure as PNG (150 dpi) or SVG bytes, without a date (reproducible files)."""
     import io
 
     buf = io.BytesIO()
@@ -550,9 +549,9 @@ def summary_lines(
     if ranking is not None:
         r = ranking.iloc[0]
         lines.append(
-            f"Design A ({labels[0]}) beats design B ({labels[1]}) in "
-            f"{100 * r.share_a_beats_b:.0f}% of the {r.parameter_sets} sampled parameter sets "
-            f"({r.stage} sample); difference A \u2212 B {POINTS * r.difference_mean:+.3f} index "
+            f"Design A beats design B in {100 * r.share_a_beats_b:.0f}% of the "
+            f"{r.parameter_sets} sampled parameter sets ({r.stage} sample; A: {labels[0]}; "
+            f"B: {labels[1]}); difference A \u2212 B {POINTS * r.difference_mean:+.3f} index "
             f"points on average, 95% of sets in [{POINTS * r.difference_p2_5:+.3f}, "
             f"{POINTS * r.difference_p97_5:+.3f}]"
         )
@@ -625,7 +624,47 @@ def prepare(argv: list[str]) -> tuple[argparse.Namespace, list[str], list[str] |
     return args, design, versus
 
 
+def settings_record(
+    argv: list[str],
+    args: argparse.Namespace,
+    designs: list[tuple[list[str], str, ModelConfig] | None],
+    result: dict,
+    started: float,
+) -> dict:
+    """Everything needed to reproduce the analysis (settings.json); wall time in seconds."""
+    stages = result["samples"].stage.value_counts(sort=False)
+    runs_per_replicate = 3 if designs[1] is not None else 2
+    described = [
+        None if d is None else {"overrides": d[0], "label": d[1], "config": config_to_dict(d[2])}
+        for d in designs
+    ]
+    return {
+        "command": ["experiments/sensitivity.py", *argv],
+        "overrides": args.overrides,
+        "design_a": described[0],
+        "design_b": described[1],
+        "outcomes": {k: OUTCOME_LABELS[k] for k in result["outcomes"]},
+        "outcome_definition": "mean over the last 12 months of (service index of the design - "
+        "service index of the no-exchange run, same seed and behaviour), mean over replicates; "
+        "index units (0-1)",
+        "ranges": {n: list(PARAMETERS[n]) for n in (args.parameters or PARAMETERS)},
+        "method": args.method,
+        "morris": {"trajectories": args.trajectories, "levels": MORRIS_LEVELS},
+        "sobol": {"n": args.sobol_n, "top": args.top, "parameters": result["sobol_parameters"]},
+        "parameter_sets": {str(k): int(v) for k, v in stages.items()},
+        "replicates": args.replicates,
+        "seeds": list(range(args.replicates)),
+        "sampling_seed": args.seed,
+        "model_runs": int(len(result["samples"]) * args.replicates * runs_per_replicate),
+        "workers": args.workers,
+        "code_version": code_version(),
+        "wall_time_s": round(time.perf_counter() - started, 2),
+        "provenance": provenance(),
+    }
+
+
 def main(argv: list[str]) -> int:
+    """Check, run the stages, write the outputs, print a summary; the exit code (2: bad input)."""
     started = time.perf_counter()
     try:
         args, design, versus = prepare(argv)
@@ -642,35 +681,15 @@ def main(argv: list[str]) -> int:
 
     result = analyse(args, (config_a, config_b), config_a)
     result["ranking"] = ranking_table(result["samples"]) if config_b is not None else None
-    years = config_a.horizon / 12
-    heading = f"Sensitivity of the gain in service index after {years:g} years (final-year mean)"
-    heading += f"\nA: {labels[0]}" + (f"   B: {labels[1]}" if labels[1] else "")
-    stages = result["samples"].stage.value_counts(sort=False)
-    settings = {
-        "command": ["experiments/sensitivity.py", *argv],
-        "overrides": args.overrides,
-        "design_a": {"overrides": design, "label": labels[0], "config": config_to_dict(config_a)},
-        "design_b": None
-        if config_b is None
-        else {"overrides": versus, "label": labels[1], "config": config_to_dict(config_b)},
-        "outcomes": {k: OUTCOME_LABELS[k] for k in result["outcomes"]},
-        "outcome_definition": "mean over the last 12 months of (service index of the design - "
-        "service index of the no-exchange run, same seed and behaviour), mean over replicates; "
-        "index units (0-1)",
-        "ranges": {n: list(PARAMETERS[n]) for n in (args.parameters or PARAMETERS)},
-        "method": args.method,
-        "morris": {"trajectories": args.trajectories, "levels": MORRIS_LEVELS},
-        "sobol": {"n": args.sobol_n, "top": args.top, "parameters": result["sobol_parameters"]},
-        "parameter_sets": {str(k): int(v) for k, v in stages.items()},
-        "replicates": args.replicates,
-        "seeds": list(range(args.replicates)),
-        "sampling_seed": args.seed,
-        "model_runs": int(len(result["samples"]) * args.replicates * (3 if config_b else 2)),
-        "workers": args.workers,
-        "code_version": code_version(),
-        "wall_time_s": round(time.perf_counter() - started, 2),
-        "provenance": provenance(),
-    }
+    heading = (
+        f"Sensitivity of the gain in service index after {config_a.horizon / 12:g} years "
+        f"(final-year mean)\nA: {labels[0]}" + (f"   B: {labels[1]}" if labels[1] else "")
+    )
+    designs = [
+        (design, labels[0], config_a),
+        None if config_b is None else (versus, labels[1], config_b),
+    ]
+    settings = settings_record(argv, args, designs, result, started)
     write_outputs(out, result, settings, heading)
     for line in summary_lines(result["morris"], result["sobol"], result["ranking"], labels):
         print(line)
