@@ -130,11 +130,15 @@ def build_ties(org: Organisation, cfg: NetworkConfig, rng: np.random.Generator) 
     parts.append(cross)
     wparts.append(np.full(len(cross), cfg.cross_weight))
     edges = np.concatenate(parts).astype(np.int64)
-    w = np.concatenate(wparts)
-    # symmetrise; a pair tied twice (team and supervisor) keeps its strongest tie
-    rows = np.concatenate([edges[:, 0], edges[:, 1]])
-    cols = np.concatenate([edges[:, 1], edges[:, 0]])
-    ww = np.concatenate([w, w])
+    return ties_from_edges(n, edges[:, 0], edges[:, 1], np.concatenate(wparts))
+
+
+def ties_from_edges(n: int, source, target, weight) -> Ties:
+    """Undirected CSR ties over n posts from an edge list; self-ties are dropped and a pair
+    listed twice (e.g. team and supervisor) keeps its strongest tie."""
+    rows = np.concatenate([source, target]).astype(np.int64)
+    cols = np.concatenate([target, source]).astype(np.int64)
+    ww = np.concatenate([weight, weight])
     keep = rows != cols
     rows, cols, ww = rows[keep], cols[keep], ww[keep]
     order = np.lexsort((-ww, cols, rows))

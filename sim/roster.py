@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import DataError
-from sim.network import Ties
+from sim.network import Ties, ties_from_edges
 from sim.organisation import HEAD, RANK_NAMES, STAFF, Organisation
 
 ROSTER_REQUIRED = ("id", "department", "rank", "tenure")
@@ -204,17 +204,7 @@ def load_ties(path, staff_ids: list[str]) -> Ties:
     if not edges:
         raise DataError(f"{path}: no ties")
     src, dst, w = (np.array(x) for x in zip(*edges, strict=True))
-    rows = np.concatenate([src, dst])
-    cols = np.concatenate([dst, src])
-    ww = np.concatenate([w, w])
-    order = np.lexsort((-ww, cols, rows))
-    rows, cols, ww = rows[order], cols[order], ww[order]
-    first = np.ones(rows.size, dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols, ww = rows[first], cols[first], ww[first]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    return Ties(indptr=indptr, indices=cols.astype(np.int32), weights=ww.astype(np.float32))
+    return ties_from_edges(n, src, dst, w)
 
 
 def _csv_edges(path: Path, index: dict[str, int]) -> list[tuple[int, int, float]]:
