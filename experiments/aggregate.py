@@ -145,6 +145,10 @@ def load_sweep(sweep_dir: Path):
         [pd.read_parquet(d / f"{name}.parquet") for d in dirs], ignore_index=True
     )
     summary = read("summary")
+    # an optimising sweeper may run the same design twice: identical configuration and seeds
+    # give identical results, so keep one copy rather than counting its seeds twice
+    repeated = summary.duplicated(["scenario", "replicate", "seed"])
+    summary = summary[~repeated].reset_index(drop=True)
     levers = varying_levers(summary)
     cfg = OmegaConf.load(dirs[0] / "config.yaml")
     ties = pd.read_csv(dirs[0] / "department_ties.csv", index_col=0)
@@ -175,11 +179,15 @@ def load_sweep(sweep_dir: Path):
         meta["budget"] = f"{cfg.budget.staff_months_per_year:g} staff-months abroad per year"
     elif cfg.get("budget") is not None and cfg.budget.get("money_per_year") is not None:
         meta["budget"] = f"IDR {cfg.budget.money_per_year:g} million per year"
+    if repeated.any():
+        meta["repeated_designs"] = f"{int(repeated.sum())} repeated replicate(s) counted once"
     return SweepTables(
-        timeseries=read("timeseries"),
+        timeseries=read("timeseries").drop_duplicates(["scenario", "replicate", "month"]),
         summary=summary,
         scenarios=scenarios,
-        departments=read("departments"),
+        departments=read("departments").drop_duplicates(
+            ["scenario", "replicate", "month", "department"]
+        ),
         department_ties=ties,
         levers=levers,
         meta=meta,

@@ -130,3 +130,19 @@ def test_bad_setting_is_one_line_and_exits_non_zero(tmp_path):
     assert proc.returncode != 0
     assert "program.cohort_size = -3: must be a non-negative integer" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_design_run_twice_counts_once(sweeps, tmp_path):
+    """An optimising sweeper can repeat a design: its replicates are not counted twice."""
+    import shutil
+
+    from experiments.aggregate import aggregate
+
+    sweep = tmp_path / "sweep"
+    shutil.copytree(sweeps["basic"], sweep)
+    shutil.copytree(sweep / "0", sweep / "9")  # job 9 repeats job 0
+    aggregate(sweep, figures=False)
+    scen = pd.read_csv(sweep / "aggregate" / "scenarios.csv")
+    assert len(scen) == 4 and (scen.n == 3).all()
+    summary = pd.read_parquet(sweep / "aggregate" / "summary.parquet")
+    assert len(summary) == 4 * 3
