@@ -12,6 +12,8 @@ One step is one month:
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import mesa
 import numpy as np
 import scipy.sparse as sp
@@ -139,16 +141,18 @@ class ExchangeModel(mesa.Model):
         else:
             self.expert_order = np.argsort(-self.service_weight, kind="stable")
 
-    def _derive_network_measures(self) -> None:
-        org, ties = self.organisation, self.ties
-        rank = org.rank
+    @cached_property
+    def upward_ties(self) -> sp.csr_array:
+        """Tie strengths damped where knowledge would flow up the hierarchy (threshold rule)."""
+        ties, rank = self.ties, self.organisation.rank
         owner = np.repeat(np.arange(ties.n), ties.degree)
         up = rules.upward_factor(
             rank[ties.indices], rank[owner], self.config.behavior.power_distance
         )
-        self.upward_ties = sp.csr_array(
-            (ties.weights * up, ties.indices, ties.indptr), shape=(ties.n, ties.n)
-        )
+        return sp.csr_array((ties.weights * up, ties.indices, ties.indptr), shape=(ties.n, ties.n))
+
+    def _derive_network_measures(self) -> None:
+        org, ties = self.organisation, self.ties
         # "most central" = brokers: most cross-department ties, then most ties, then at random
         cross = cross_department_ties(ties, org.dept)
         tiebreak = self.streams["ranking"].random(ties.n)
