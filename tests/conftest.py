@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,26 @@ import yaml
 
 from sim import BehaviorConfig, ModelConfig, NetworkConfig, ProgramConfig, ScenarioConfig
 from sim.organisation import DEPARTMENT_COLUMNS, DOMAINS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_script(
+    script: str, *args: str, cwd: Path = ROOT, env: dict | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
+    """Run experiments/<script> with this Python, as a user would; with `check`, a non-zero exit
+    fails the test and shows the end of its error output."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / script), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
 
 
 def write_departments(path: Path, rows: list[dict]) -> Path:

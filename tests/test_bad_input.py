@@ -3,8 +3,6 @@ value and what is allowed, exits non-zero, and leaves no output folder or file b
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,9 +10,7 @@ import yaml
 
 from experiments.run import cli
 
-from .conftest import practice, write_departments, write_practices
-
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import practice, run_script, write_departments, write_practices
 
 CASES = [
     # (command-line arguments, expected part of the message)
@@ -163,13 +159,7 @@ def test_duplicate_practice_and_broken_yaml(tmp_path, monkeypatch, capsys):
     [["program.cohort_size=-3"], ["-m", "program.selection=random,nobody"]],
 )
 def test_the_script_itself_exits_2_with_one_line(tmp_path, args):
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "run.py"), *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_script("run.py", *args, cwd=tmp_path, check=False)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
     assert "Traceback" not in proc.stderr

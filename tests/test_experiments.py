@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +11,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import ROOT, run_script
+
 GRID = ["program.cohort_size=0,8", "program.frequency=3,12"]
 COMMON = ["scenario=small", "replicates=3", "horizon=18", "progress=false", "program.min_tenure=0"]
 
 
 def hydra_run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "run.py"), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return proc
+    return run_script("run.py", *args, cwd=cwd, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -115,13 +108,7 @@ def test_launchers_give_identical_results(sweeps):
 
 
 def test_aggregate_script_on_demand(sweeps, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "aggregate.py"), str(sweeps["joblib"])],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_script("aggregate.py", str(sweeps["joblib"]))
     assert (sweeps["joblib"] / "aggregate" / "report.html").exists()
 
 

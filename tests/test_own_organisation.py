@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import networkx as nx
@@ -17,7 +15,8 @@ from sim import ExchangeModel, ModelConfig, ScenarioConfig, run
 from sim.export import export_organisation
 from sim.organisation import SECTION_HEAD, department_posts
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import ROOT, run_script
+
 CITY = ROOT / "examples" / "fictional_city"
 
 
@@ -67,23 +66,16 @@ def test_roster_values_replace_the_draws():
 
 
 def test_fictional_city_through_the_entry_point(tmp_path):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "experiments" / "run.py"),
-            "scenario=fictional_city",
-            "replicates=2",
-            "horizon=24",
-            "program.cohort_size=4",
-            "progress=false",
-            f"hydra.run.dir={tmp_path / 'run'}",
-        ],  # fmt: skip
+    run_script(
+        "run.py",
+        "scenario=fictional_city",
+        "replicates=2",
+        "horizon=24",
+        "program.cohort_size=4",
+        "progress=false",
+        f"hydra.run.dir={tmp_path / 'run'}",
         cwd=tmp_path,  # relative data paths are found from any working directory
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
     ts = pd.read_parquet(tmp_path / "run" / "timeseries.parquet")
     assert (ts.staff == 240).all() and ts.cost.iloc[-1] > 0
     assert {"adoption_flood_management", "adoption_kaizen"} <= set(ts.columns)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,20 +14,13 @@ from experiments.run import budget_staff_months, cohort_for_budget, to_model_con
 from sim import UserError
 from sim.schema import RunConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import run_script
+
 SMALL = ["scenario=small", "horizon=24", "replicates=2", "progress=false", "report=false"]
 
 
 def hydra(*args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "run.py"), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
+    return run_script("run.py", *args)
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ import pytest
 
 from sim import ModelConfig, ScenarioConfig, run
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "experiments" / "run.py"
+from .conftest import ROOT, run_script
+
 COMMON = [
     "scenario=small",
     "replicates=2",
@@ -30,16 +30,7 @@ COMMON = [
 
 
 def hydra(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **(env or {})},
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
+    return run_script("run.py", *args, env=env)
 
 
 def by_scenario(sweep: Path) -> dict[str, pd.DataFrame]:
@@ -70,23 +61,13 @@ def test_same_results_alone_in_any_order_and_any_number_of_workers(tmp_path):
 
 def test_rerun_reproduces_a_job_exactly(tmp_path):
     hydra("program.cohort_size=8", *COMMON, f"hydra.run.dir={tmp_path / 'job'}")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "rerun.py"), str(tmp_path / "job")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0 and proc.stdout.startswith("identical: "), proc.stderr
+    proc = run_script("rerun.py", str(tmp_path / "job"))
+    assert proc.stdout.startswith("identical: "), proc.stdout
     # a tampered result is caught
     ts = pd.read_parquet(tmp_path / "job" / "timeseries.parquet")
     ts.loc[5, "service_index"] += 1e-12
     ts.to_parquet(tmp_path / "job" / "timeseries.parquet", index=False)
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "rerun.py"), str(tmp_path / "job")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_script("rerun.py", str(tmp_path / "job"), check=False)
     assert proc.returncode == 1 and "DIFFERENT: column service_index, row 5" in proc.stdout
 
 
@@ -127,7 +108,7 @@ def test_sweep_killed_part_way_resumes_to_the_uninterrupted_result(tmp_path):
             "horizon=96", "progress=false", "report=false", "hydra/launcher=basic"]  # fmt: skip
     killed = tmp_path / "killed"
     proc = subprocess.Popen(
-        [sys.executable, str(SCRIPT), *grid, f"hydra.sweep.dir={killed}"],
+        [sys.executable, str(ROOT / "experiments" / "run.py"), *grid, f"hydra.sweep.dir={killed}"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
