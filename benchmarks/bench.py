@@ -108,7 +108,7 @@ def _sweep_task(cohort: int, frequency: int, seed: int) -> float:
 
     cfg = ModelConfig(
         scenario=ScenarioConfig(scale=0.05),
-        program=ProgramConfig(cohort_size=cohort, frequency=frequency),
+        program=ProgramConfig(cohort_size=cohort, months_between_cohorts=frequency),
     )
     with threadpool_limits(1):
         return float(run(cfg, seed).service_index.iloc[-1])

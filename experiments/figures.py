@@ -57,7 +57,7 @@ _LEVER_FORMATS = {
     "selection": "{} selection",
     "start": "starting month {}",
     "experts_per_visit": "{} experts per visit",
-    "expert_frequency": "experts every {} months",
+    "months_between_expert_visits": "experts every {} months",
     "target_departments": "to {}",
 }
 

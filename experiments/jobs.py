@@ -30,7 +30,7 @@ LEVER_COLUMNS = (
     "selection",
     "start",
     "experts_per_visit",
-    "expert_frequency",
+    "months_between_expert_visits",
     "target_departments",
 )
 

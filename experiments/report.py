@@ -35,7 +35,7 @@ LEVER_WORDS = {
     "selection": "selection policy (who is chosen to go)",
     "start": "start (month of the first departure)",
     "experts_per_visit": "Tokyo experts per visit to Jakarta",
-    "expert_frequency": "months between expert visits",
+    "months_between_expert_visits": "months between expert visits",
     "target_departments": "target departments",
 }
 #: Meta keys the "What was run" sentences already use.

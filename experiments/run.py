@@ -1,8 +1,8 @@
 """Run one program design for R replicates (or a sweep of designs with -m).
 
     python experiments/run.py                                   # current practice, laptop scale
-    python experiments/run.py program.cohort_size=20 program.frequency=6
-    python experiments/run.py -m program.cohort_size=0,5,10,20 program.frequency=6,12,24
+    python experiments/run.py program.cohort_size=20 program.months_between_cohorts=6
+    python experiments/run.py -m program.cohort_size=0,5,10,20 program.months_between_cohorts=6,12,24
     python experiments/run.py -m +experiment=cohort_frequency   # a preset sweep
 
 Each job writes into its Hydra output directory: timeseries (.parquet, .csv), summary (.parquet,
@@ -62,7 +62,7 @@ def to_model_config(cfg: DictConfig | RunConfig) -> ModelConfig:
     yearly = budget_staff_months(budget, model.program.cost_per_staff_month)
     if yearly is not None:
         model.program.cohort_size = cohort_for_budget(
-            yearly, model.program.frequency, model.program.duration
+            yearly, model.program.months_between_cohorts, model.program.duration
         )
         validate_config(model)
     return model

@@ -2,8 +2,8 @@
 
     python experiments/sensitivity.py scenario=small horizon=24 --trajectories 4 --sobol-n 16
     python experiments/sensitivity.py scenario=laptop \\
-        --design program.cohort_size=20 program.frequency=12 \\
-        --versus program.cohort_size=20 program.frequency=12 program.selection=managers
+        --design program.cohort_size=20 program.months_between_cohorts=12 \\
+        --versus program.cohort_size=20 program.months_between_cohorts=12 program.selection=managers
 
 Positional arguments are Hydra overrides composed from configs/ exactly like a run (put them
 before the options, or after `--`); `--design` and `--versus` take program settings only.

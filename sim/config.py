@@ -76,12 +76,17 @@ class NetworkConfig:
 
 @dataclass
 class ProgramConfig:
-    """The exchange program: the policy levers (months are model steps, 1-based)."""
+    """The exchange program: the policy levers (months are model steps, 1-based).
 
-    #: Staff sent per cohort, >= 0 (0 = no exchange).
+    Counts of people are real Jakarta staff at every `scenario.scale`: a cohort of 10 is 10 of
+    the city's staff, and costs are real money. At scale < 1 the model sends the simulated
+    equivalent (see `sim.program.scaled_group`).
+    """
+
+    #: Jakarta staff (real people) sent per cohort, >= 0 (0 = no exchange).
     cohort_size: int = 10
-    #: Months between departures, >= 1.
-    frequency: int = 12
+    #: Months from one cohort's departure to the next, >= 1 (12 = one cohort a year).
+    months_between_cohorts: int = 12
     #: Months each cohort spends in Tokyo, >= 1 and < horizon.
     duration: int = 6
     #: Month of the first departure and of the first expert visit, >= 1.
@@ -100,15 +105,17 @@ class ProgramConfig:
     max_exchanges_per_person: int = 1
     #: Tokyo experts per visit, >= 0 (0 = no visits).
     experts_per_visit: int = 0
-    #: Months between expert visits, >= 1.
-    expert_frequency: int = 12
+    #: Months from the start of one expert visit to the next, >= 1.
+    months_between_expert_visits: int = 12
     #: Months each visit lasts, >= 1.
     expert_duration: int = 3
     #: Departments visited in turn; empty = all departments, highest service weight first.
     expert_departments: list[str] = field(default_factory=list)
-    #: Jakarta trainees per visiting expert, >= 1; up to half are the department's managers.
+    #: Jakarta staff (real people) trained per visiting expert, >= 1; up to half are the
+    #: department's managers.
     trainees_per_expert: int = 10
-    #: Cost of one staff-month in Tokyo (travel, allowance, host fee), IDR million, >= 0.
+    #: Cost of one real staff member's month in Tokyo (travel, allowance, host fee), IDR
+    #: million, >= 0.
     cost_per_staff_month: float = 80.0
     #: Cost of one expert for one visit, IDR million, >= 0.
     cost_per_expert_visit: float = 250.0
@@ -198,6 +205,19 @@ class ModelConfig:
     record_staff_every: int = 0
 
 
+#: Settings renamed since earlier versions: old name -> new name (named in the error message).
+RENAMED = {
+    "program.frequency": "program.months_between_cohorts",
+    "program.expert_frequency": "program.months_between_expert_visits",
+}
+
+
+def renamed_hint(key: str) -> str:
+    """'; renamed to <new>' when `key` is an old setting name, else ''."""
+    new = RENAMED.get(key)
+    return f"; renamed to {new}" if new else ""
+
+
 _SECTIONS = {
     "scenario": ScenarioConfig,
     "network": NetworkConfig,
@@ -222,7 +242,8 @@ def config_from_dict(data: dict[str, Any] | None) -> ModelConfig:
             for sub in value:
                 if sub not in names:
                     raise ConfigError(
-                        f"{key}.{sub}: unknown setting; allowed: {', '.join(sorted(names))}"
+                        f"{key}.{sub}: unknown setting{renamed_hint(f'{key}.{sub}')}; "
+                        f"allowed: {', '.join(sorted(names))}"
                     )
             kwargs[key] = cls(**{k: _plain(v) for k, v in value.items()})
         elif key in ("horizon", "engine", "record_staff_every"):
@@ -343,7 +364,7 @@ def validate_config(config: ModelConfig) -> ModelConfig:
 
     p = config.program
     _int_at_least("program.cohort_size", p.cohort_size, 0)
-    _int_at_least("program.frequency", p.frequency, 1)
+    _int_at_least("program.months_between_cohorts", p.months_between_cohorts, 1)
     _int_at_least("program.duration", p.duration, 1)
     if p.duration >= config.horizon:
         raise ConfigError(
@@ -365,7 +386,7 @@ def validate_config(config: ModelConfig) -> ModelConfig:
     _int_at_least("program.min_tenure", p.min_tenure, 0)
     _int_at_least("program.max_exchanges_per_person", p.max_exchanges_per_person, 1)
     _int_at_least("program.experts_per_visit", p.experts_per_visit, 0)
-    _int_at_least("program.expert_frequency", p.expert_frequency, 1)
+    _int_at_least("program.months_between_expert_visits", p.months_between_expert_visits, 1)
     _int_at_least("program.expert_duration", p.expert_duration, 1)
     _str_list("program.expert_departments", p.expert_departments)
     _int_at_least("program.trainees_per_expert", p.trainees_per_expert, 1)

@@ -13,7 +13,7 @@ import pandas as pd
 from sim.config import ModelConfig, validate_config
 from sim.errors import ConfigError
 from sim.network import Ties
-from sim.organisation import load_departments, scaled_headcounts
+from sim.organisation import load_departments
 from sim.practices import Catalogue, load_practices
 from sim.roster import Roster, load_roster, load_ties
 
@@ -54,19 +54,20 @@ def prepare(config: ModelConfig) -> Inputs:
             f"program.placement = {p.placement!r}: unknown Tokyo bureau; "
             f"allowed: {', '.join(bureaus)}"
         )
-    sizes = scaled_headcounts(deps["headcount"].to_numpy(), sc.scale, sc.min_department_size)
+    # program counts are real staff: compare them with the departments' real headcounts
+    sizes = deps["headcount"].to_numpy()
     pool = (
         sizes[deps["id"].isin(p.target_departments).to_numpy()] if p.target_departments else sizes
     )
     if p.cohort_size > pool.sum():
         where = (
             f"the target departments ({', '.join(p.target_departments)})"
-            if (p.target_departments)
+            if p.target_departments
             else "the organisation"
         )
         raise ConfigError(
-            f"program.cohort_size = {p.cohort_size}: larger than the {int(pool.sum())} staff of "
-            f"{where} at scale {sc.scale}"
+            f"program.cohort_size = {p.cohort_size}: larger than the {int(pool.sum()):,} staff "
+            f"of {where}"
         )
     roster = ties = None
     if sc.roster_file is not None:

@@ -2,7 +2,8 @@
 
 One step is one month:
 1. the program sends a cohort to Tokyo and/or starts an expert visit when due, and pays for
-   this month's staff-months abroad;
+   this month's staff-months abroad (program counts and costs are of real staff; at scale < 1
+   the simulated cohort is their scaled equivalent, see `sim.program.scaled_group`);
 2. every staff member lives the month (engine: `vectorised` arrays or `reference` agents):
    training abroad or with experts, learning from colleagues, forgetting, returning, turnover;
 3. rotation (mutasi) moves a share of staff to other posts of the same rank when due;
@@ -41,6 +42,10 @@ STREAMS = (
     "turnover",
     "rotation",
     "ranking",
+    # appended last so that the streams above keep their seeds: how many simulated people stand
+    # for a real cohort or a visit's trainees at scale < 1 (stochastic rounding)
+    "cohort_rounding",
+    "visit_rounding",
 )
 
 
@@ -81,6 +86,11 @@ class ExchangeModel(mesa.Model):
         self.spread_next = 0
         self.expert_next = 0
         self.totals = dict.fromkeys(TOTALS, 0.0)
+        # real staff away: (first month, real people, months) of each cohort and visit group
+        self.cohorts_abroad: list[tuple[int, int, int]] = []
+        self.visit_groups: list[tuple[int, int, int]] = []
+        self.real_abroad = 0
+        self.real_trainees = 0
         self.monthly_exit = float(rules.monthly_probability(config.behavior.turnover_rate))
         StaffAgent.create_agents(self, self.n_staff, index=list(range(self.n_staff)))
         institutions.tally(self)
@@ -124,6 +134,16 @@ class ExchangeModel(mesa.Model):
             catalogue.institutionalisation * cfg.behavior.institutionalisation_scale, 0.0, 1.0
         )
         self.headcount = org.headcount
+        #: float (D,): real staff of each department (the departments file's headcount)
+        self.full_headcount = org.departments["full_headcount"].to_numpy(dtype=float)
+        #: float (D,): simulated posts per real staff member (1 at full scale)
+        self.simulated_per_real = self.headcount / self.full_headcount
+        #: float (D,): real staff each simulated post stands for (1 at full scale)
+        self.real_per_post = self.full_headcount / self.headcount
+        self.real_staff = float(self.full_headcount.sum())
+        pool = self.target_mask if self.target_mask is not None else slice(None)
+        #: simulated per real staff of the departments cohorts are drawn from
+        self.cohort_ratio = float(self.headcount[pool].sum() / self.full_headcount[pool].sum())
         rel_total = self.relevance.sum(axis=1, keepdims=True)
         self.relevance_share = self.relevance / np.where(rel_total > 0, rel_total, 1.0)
         self.baseline_quality = org.departments["baseline_quality"].to_numpy(dtype=float)
@@ -223,7 +243,7 @@ class ExchangeModel(mesa.Model):
         s.tenure[rows] = 0
         s.exchanges[rows] = 0
         s.expert_months_left[rows] = 0
-        self.totals["exits"] += rows.size
+        self.totals["exits"] += float(self.real_per_post[d].sum())
 
     # --- the month --------------------------------------------------------------------------
     def step(self) -> None:
@@ -245,24 +265,32 @@ class ExchangeModel(mesa.Model):
             self.staff_log.append(staff_snapshot(self))
 
     def run_program(self) -> None:
+        """Departures and visits due this month; real staff away and this month's cost."""
         cfg, t = self.config, self.month
         p = cfg.program
         if program.departure_due(t, p, cfg.horizon):
-            cohort, shortfall = program.select_cohort(self, self.streams["selection"])
+            u = self.streams["cohort_rounding"].random()
+            cohort, real = program.select_cohort(self, u, self.streams["selection"])
             program.depart(self, cohort)
-            self.totals["departures"] += cohort.size
-            self.totals["cohort_shortfall"] += shortfall
+            self.cohorts_abroad.append((t, real, p.duration))
+            self.totals["departures"] += real
+            self.totals["cohort_shortfall"] += p.cohort_size - real
         if program.expert_visit_due(t, p, cfg.horizon):
-            program.start_expert_visit(self, self.streams["experts"])
+            u = self.streams["visit_rounding"].random()
+            real = program.start_expert_visit(self, u, self.streams["experts"])
+            self.visit_groups.append((t, real, p.expert_duration))
             self.totals["expert_visits"] += p.experts_per_visit
             self.totals["cost"] += p.experts_per_visit * p.cost_per_expert_visit
+        self.cohorts_abroad = [g for g in self.cohorts_abroad if t < g[0] + g[2]]
+        self.visit_groups = [g for g in self.visit_groups if t < g[0] + g[2]]
+        self.real_abroad = sum(g[1] for g in self.cohorts_abroad)
+        self.real_trainees = sum(g[1] for g in self.visit_groups)
         abroad = self.state.abroad
         self.departments.absent = np.bincount(
             self.organisation.dept[abroad], minlength=self.organisation.n_departments
         )
-        n_abroad = int(abroad.sum())
-        self.totals["staff_months_abroad"] += n_abroad
-        self.totals["cost"] += n_abroad * p.cost_per_staff_month
+        self.totals["staff_months_abroad"] += self.real_abroad
+        self.totals["cost"] += self.real_abroad * p.cost_per_staff_month
 
     def take_snapshot(self) -> None:
         """Freeze start-of-month proficiency and presence: every colleague is read from here."""
@@ -293,7 +321,8 @@ class ExchangeModel(mesa.Model):
             for name in PERSONAL:
                 arr = getattr(s, name)
                 arr[dest] = arr[group]
-            moved += int((org.dept[dest] != org.dept[group]).sum())
+            changed = dest[org.dept[dest] != org.dept[group]]
+            moved += float(self.real_per_post[org.dept[changed]].sum())
         self.totals["rotations"] += moved
 
     # --- results ----------------------------------------------------------------------------

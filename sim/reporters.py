@@ -2,6 +2,9 @@
 
 Only aggregates are recorded (no per-agent rows unless asked), so recording costs little at any
 scale. Proficiency counts come from the month's department tally (`institutions.tally`).
+Counts of people are real staff at every scale: program counts come from the program's real
+ledger, and counts of simulated staff are weighted by the real staff each post stands for
+(`model.real_per_post`, 1 at full scale).
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ def domain_indices(model) -> dict[str, float]:
 
 
 def adoption_shares(model) -> np.ndarray:
-    """float (P,): share of all staff proficient in each practice."""
-    return model.proficient_count.sum(axis=0) / model.n_staff
+    """float (P,): share of the city's real staff proficient in each practice, in [0, 1]
+    (each department's simulated share weighted by its real headcount)."""
+    real = model.proficient_count * model.real_per_post[:, None]
+    return real.sum(axis=0) / model.real_staff
 
 
 def institutionalised_counts(model) -> np.ndarray:
@@ -46,12 +51,18 @@ def mean_proficiency(model) -> float:
 
 
 def staff_abroad(model) -> int:
-    """Staff who spent this month in Tokyo (counted before those finishing return home)."""
+    """Real staff who spent this month in Tokyo (counted before those finishing return home)."""
+    return int(model.real_abroad)
+
+
+def simulated_abroad(model) -> int:
+    """Simulated staff who spent this month in Tokyo (equals staff_abroad at full scale)."""
     return int(model.departments.absent.sum())
 
 
 def expert_trainees(model) -> int:
-    return int((model.state.expert_months_left > 0).sum())
+    """Real staff in training with visiting Tokyo experts this month."""
+    return int(model.real_trainees)
 
 
 def department_implementation(model) -> np.ndarray:
@@ -65,7 +76,9 @@ def department_proficient_share(model) -> np.ndarray:
     return (model.relevance_share * share).sum(axis=1)
 
 
-#: Cumulative totals the model keeps (`model.totals`) and records every month.
+#: Cumulative totals the model keeps (`model.totals`) and records every month: real staff
+#: sent, real staff-months in Tokyo, expert-visits, cost (IDR million), exits and rotations (real
+#: staff; estimates at scale < 1, so not whole numbers there) and cohort places left empty.
 TOTALS = (
     "departures",
     "staff_months_abroad",
@@ -73,6 +86,18 @@ TOTALS = (
     "cost",
     "exits",
     "rotations",
+    "cohort_shortfall",
+)
+#: Columns of the city table that are whole numbers at every scale.
+INTEGER_COLUMNS = (
+    "staff",
+    "simulated_staff",
+    "staff_abroad",
+    "simulated_abroad",
+    "expert_trainees",
+    "departures",
+    "staff_months_abroad",
+    "expert_visits",
     "cohort_shortfall",
 )
 
@@ -91,7 +116,9 @@ class Recorder:
                 *[f"index_{d}" for d in self.domains],
                 "mean_proficiency",
                 "staff",
+                "simulated_staff",
                 "staff_abroad",
+                "simulated_abroad",
                 "expert_trainees",
                 *TOTALS,
             )
@@ -112,8 +139,10 @@ class Recorder:
         for name, v in domain_indices(model).items():
             sc[f"index_{name}"][t] = v
         sc["mean_proficiency"][t] = mean_proficiency(model)
-        sc["staff"][t] = model.n_staff
+        sc["staff"][t] = model.real_staff
+        sc["simulated_staff"][t] = model.n_staff
         sc["staff_abroad"][t] = staff_abroad(model)
+        sc["simulated_abroad"][t] = simulated_abroad(model)
         sc["expert_trainees"][t] = expert_trainees(model)
         for name, v in model.totals.items():
             sc[name][t] = v
@@ -133,16 +162,7 @@ class Recorder:
         for k, pid in enumerate(self.practices):
             cols[f"sop_{pid}"] = self.sop[: upto + 1, k]
         df = pd.DataFrame(cols)
-        for k in (
-            "staff_abroad",
-            "expert_trainees",
-            "departures",
-            "staff_months_abroad",
-            "expert_visits",
-            "exits",
-            "rotations",
-            "cohort_shortfall",
-        ):
+        for k in INTEGER_COLUMNS:
             df[k] = df[k].astype(np.int64)
         return df
 

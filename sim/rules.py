@@ -54,6 +54,13 @@ def new_hire_proficiency(implementation, is_sop, level):
     return level * implementation * is_sop
 
 
+def stochastic_round(x: float, u: float) -> int:
+    """Unbiased whole number for a non-negative count `x`: floor(x), plus 1 with probability
+    frac(x) (u is a uniform draw in [0, 1)); E = x, variance frac(x)(1 - frac(x)) <= 1/4."""
+    whole = int(np.floor(x))
+    return whole + int(u < x - whole)
+
+
 def draw_beta(rng: np.random.Generator, mean: float, sd: float, size=None):
     """Beta draws with the given mean and standard deviation (constant `mean` when sd is 0)."""
     if sd <= 0:

@@ -15,7 +15,10 @@ from .conftest import practice, run_script, write_departments, write_practices
 CASES = [
     # (command-line arguments, expected part of the message)
     (["program.cohort_size=-1"], "program.cohort_size = -1: must be a non-negative integer"),
-    (["program.frequency=0"], "program.frequency = 0: must be an integer >= 1"),
+    (
+        ["program.months_between_cohorts=0"],
+        "program.months_between_cohorts = 0: must be an integer >= 1",
+    ),
     (["program.duration=0"], "program.duration = 0: must be an integer >= 1"),
     (["horizon=0"], "horizon = 0: must be an integer >= 1"),
     (["program.duration=120"], "program.duration = 120: must be shorter than horizon = 120"),

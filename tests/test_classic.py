@@ -38,7 +38,7 @@ def test_well_mixed_contagion_with_random_training_is_bass(tmp_path):
         network=NetworkConfig(kind="well_mixed"),
         program=ProgramConfig(
             cohort_size=round(p * n),
-            frequency=1,
+            months_between_cohorts=1,
             duration=1,
             min_tenure=0,
             max_exchanges_per_person=1000,
@@ -125,7 +125,7 @@ def test_an_empty_program_equals_no_program_for_the_same_seed(small_jakarta):
     """Common random numbers: a lever that does nothing changes nothing."""
     small_jakarta.program.cohort_size = 0
     a = run(small_jakarta, seed=9)
-    small_jakarta.program.frequency = 7  # irrelevant without cohorts
+    small_jakarta.program.months_between_cohorts = 7  # irrelevant without cohorts
     small_jakarta.program.selection = "managers"
     b = run(small_jakarta, seed=9)
     assert a.equals(b)

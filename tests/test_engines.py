@@ -33,12 +33,12 @@ def small_org(tmp_path, mechanism: str, engine: str) -> ModelConfig:
         network=NetworkConfig(team_neighbours=4, rewiring=0.2),
         program=ProgramConfig(
             cohort_size=4,
-            frequency=3,
+            months_between_cohorts=3,
             duration=2,
             min_tenure=0,
             selection="managers",
             experts_per_visit=1,
-            expert_frequency=6,
+            months_between_expert_visits=6,
             max_exchanges_per_person=3,
         ),
         behavior=BehaviorConfig(

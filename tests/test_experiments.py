@@ -13,7 +13,7 @@ from scipy import stats
 
 from .conftest import ROOT, run_script
 
-GRID = ["program.cohort_size=0,8", "program.frequency=3,12"]
+GRID = ["program.cohort_size=0,8", "program.months_between_cohorts=3,12"]
 COMMON = ["scenario=small", "replicates=3", "horizon=18", "progress=false", "program.min_tenure=0"]
 
 

@@ -101,7 +101,7 @@ def solo(tmp_path, engine, practices, program=None, **behavior):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_learning_abroad_only_what_the_bureau_teaches(tmp_path, engine):
-    program = ProgramConfig(cohort_size=1, frequency=12, duration=2, min_tenure=0)
+    program = ProgramConfig(cohort_size=1, months_between_cohorts=12, duration=2, min_tenure=0)
     m = solo(
         tmp_path,
         engine,
@@ -202,7 +202,7 @@ def test_service_quality_from_implementation_and_absence(tmp_path, engine):
 
 
 def test_absence_lowers_quality(tmp_path):
-    program = ProgramConfig(cohort_size=1, frequency=12, duration=3, min_tenure=0)
+    program = ProgramConfig(cohort_size=1, months_between_cohorts=12, duration=3, min_tenure=0)
     cfg = tiny_config(
         tmp_path,
         [{"id": "d", "headcount": 4, "baseline_quality": 0.5}],

@@ -11,7 +11,8 @@ import pytest
 from sim import ConfigError, DataError, ExchangeModel, ModelConfig, ScenarioConfig, run
 from sim.network import cross_department_ties
 from sim.organisation import DOMAINS, STAFF
-from sim.program import eligible, select_cohort
+from sim.program import POLICIES, POOLS, eligible, scaled_group, select_cohort
+from sim.rules import stochastic_round
 
 
 def test_run_returns_one_row_per_month_with_the_documented_columns(small_jakarta):
@@ -21,7 +22,9 @@ def test_run_returns_one_row_per_month_with_the_documented_columns(small_jakarta
         assert col in df
     assert {f"index_{d}" for d in DOMAINS} <= set(df.columns)
     assert len(df.filter(like="adoption_").columns) == 13
+    # program counts are real staff at any scale: the cohort of 10 is 10 of Jakarta's staff
     assert df.cost.iloc[-1] > 0 and df.staff_abroad.max() == small_jakarta.program.cohort_size
+    assert df.staff.iloc[0] == 60_000 and df.simulated_staff.iloc[0] < 2_000
 
 
 def test_same_seed_identical_other_seed_different(small_jakarta):
@@ -52,24 +55,27 @@ def test_agents_expose_state_rows(small_jakarta):
     m.release()
 
 
-def cohort(cfg, policy, seed=0, **program):
+def cohort(cfg, policy, size, seed=0, **program):
+    """`size` simulated staff chosen by `policy` from the eligible pool of a fresh model."""
     cfg.program.selection = policy
     cfg.program.min_tenure = 0
     for k, v in program.items():
         setattr(cfg.program, k, v)
     m = ExchangeModel(cfg, seed=seed)
-    chosen, shortfall = select_cohort(m, m.streams["selection"])
-    return m, chosen, shortfall
+    pool = np.flatnonzero(eligible(m))
+    pool = POOLS[policy](m, pool) if policy in POOLS else pool
+    chosen = np.asarray(POLICIES[policy](m, pool, min(size, pool.size), m.streams["selection"]))
+    return m, chosen
 
 
 def test_policy_capacity_picks_the_highest_capacity(small_jakarta):
-    m, chosen, _ = cohort(small_jakarta, "capacity", cohort_size=15)
+    m, chosen = cohort(small_jakarta, "capacity", 15)
     cap = m.effective_capacity()
     assert cap[chosen].min() >= np.sort(cap)[-15]
 
 
 def test_policy_managers_picks_managers_highest_rank_first(small_jakarta):
-    m, chosen, _ = cohort(small_jakarta, "managers", cohort_size=20)
+    m, chosen = cohort(small_jakarta, "managers", 20)
     rank = m.organisation.rank
     assert (rank[chosen] > STAFF).all()
     n_heads = int((rank == 3).sum())
@@ -77,35 +83,64 @@ def test_policy_managers_picks_managers_highest_rank_first(small_jakarta):
 
 
 def test_policy_central_picks_brokers(small_jakarta):
-    m, chosen, _ = cohort(small_jakarta, "central", cohort_size=10)
+    m, chosen = cohort(small_jakarta, "central", 10)
     cross = cross_department_ties(m.ties, m.organisation.dept)
     assert cross[chosen].min() >= np.sort(cross)[-10]
 
 
 def test_policy_targeted_stays_in_targets(small_jakarta):
-    m, chosen, _ = cohort(
-        small_jakarta, "targeted", cohort_size=10, target_departments=["bpbd", "fire_rescue"]
-    )
+    m, chosen = cohort(small_jakarta, "targeted", 10, target_departments=["bpbd", "fire_rescue"])
     ids = {m.organisation.department_ids[d] for d in m.organisation.dept[chosen]}
     assert ids <= {"bpbd", "fire_rescue"} and len(chosen) == 10
 
 
 def test_policy_spread_takes_one_per_department_in_turn(small_jakarta):
-    m, chosen, _ = cohort(small_jakarta, "spread", cohort_size=30)
+    m, chosen = cohort(small_jakarta, "spread", 30)
     depts = m.organisation.dept[chosen]
     assert len(set(depts)) == 30  # 30 distinct departments out of 47
-    _, again, _ = cohort(small_jakarta, "spread", cohort_size=5)
+    _, again = cohort(small_jakarta, "spread", 5)
     # a second model starts from the first department again
     assert sorted(m.organisation.dept[again]) == list(range(5))
-    more = select_cohort(m, m.streams["selection"])[0]  # same model continues at the 31st
+    pool = np.flatnonzero(eligible(m))
+    more = POLICIES["spread"](m, pool, 5, m.streams["selection"])  # continues at the 31st
     assert sorted(m.organisation.dept[more]) == list(range(30, 35))
 
 
-def test_shortfall_when_too_few_are_eligible(small_jakarta):
-    m, chosen, shortfall = cohort(
-        small_jakarta, "targeted", cohort_size=5, target_departments=["bpbd"], min_tenure=180
-    )
-    assert 0 < len(chosen) == eligible(m).sum() < 5 and shortfall == 5 - len(chosen)
+def test_shortfall_when_too_few_are_eligible():
+    """At full scale a cohort larger than the eligible pool sends the pool, in real staff."""
+    cfg = ModelConfig(scenario=ScenarioConfig(scale=1.0), horizon=12)
+    cfg.program.selection, cfg.program.target_departments = "targeted", ["bpbd"]
+    m = ExchangeModel(cfg, seed=0)
+    bpbd = m.organisation.department_ids.index("bpbd")
+    lo, hi = m.organisation.dept_start[bpbd], m.organisation.dept_start[bpbd + 1]
+    m.state.tenure[lo:hi] = 0
+    m.state.tenure[lo : lo + 3] = 100  # only three of the agency's staff have served long enough
+    cfg.program.cohort_size = 5
+    chosen, real = select_cohort(m, 0.5, m.streams["selection"])
+    assert len(chosen) == eligible(m).sum() == 3 and real == 3
+    m.release()
+
+
+@pytest.mark.parametrize(
+    ("real", "ratio", "available", "u", "expected"),
+    [
+        (10, 1.0, 100, 0.99, (10, 10)),  # full scale: the cohort itself
+        (10, 0.05, 100, 0.49, (1, 10)),  # half a person: one person when u < 0.5 ...
+        (10, 0.05, 100, 0.50, (0, 10)),  # ... none otherwise; it still stands for 10 real staff
+        (30, 0.05, 100, 0.0, (2, 30)),  # 1.5 -> 2 when u < 0.5
+        (10, 1.0, 4, 0.3, (4, 4)),  # the pool runs short at full scale: 4 go
+        (100, 0.05, 3, 0.3, (3, 60)),  # 5 wanted, 3 available: they stand for 60 real staff
+    ],
+)
+def test_scaled_group_by_hand(real, ratio, available, u, expected):
+    assert scaled_group(real, ratio, available, u) == expected
+
+
+def test_stochastic_rounding_is_unbiased():
+    rng = np.random.default_rng(1)
+    draws = [stochastic_round(2.3, u) for u in rng.random(20_000)]
+    assert set(draws) == {2, 3}
+    assert np.mean(draws) == pytest.approx(2.3, abs=0.01)
 
 
 def test_scale_shrinks_departments_but_keeps_a_minimum():

@@ -46,7 +46,7 @@ def test_budget_in_money_and_share():
 def test_budget_overrides_the_cohort_size():
     cfg = OmegaConf.structured(RunConfig)
     cfg.budget.staff_months_per_year = 60
-    cfg.program.frequency, cfg.program.duration, cfg.program.cohort_size = 6, 3, 99
+    cfg.program.months_between_cohorts, cfg.program.duration, cfg.program.cohort_size = 6, 3, 99
     assert to_model_config(cfg).program.cohort_size == 10
 
 
@@ -54,9 +54,9 @@ def test_equal_budget_sweep_spends_the_same_and_pairs_with_the_reference(tmp_pat
     hydra(
         "-m",
         "program.duration=3,6",
-        "program.frequency=6,12",
+        "program.months_between_cohorts=6,12",
         "budget.staff_months_per_year=24",
-        "reference='duration=6,frequency=12'",
+        "reference='duration=6,months_between_cohorts=12'",
         "program.min_tenure=0",
         *SMALL,
         "hydra/launcher=basic",
@@ -67,13 +67,17 @@ def test_equal_budget_sweep_spends_the_same_and_pairs_with_the_reference(tmp_pat
     assert (summary.staff_months_abroad == 48).all()
     assert sorted(summary.cohort_size.unique()) == [2, 4, 8]
     scen = pd.read_parquet(tmp_path / "aggregate" / "scenarios.parquet")
-    ref = summary[(summary.duration == 6) & (summary.frequency == 12)].set_index("seed").gain
+    ref = (
+        summary[(summary.duration == 6) & (summary.months_between_cohorts == 12)]
+        .set_index("seed")
+        .gain
+    )
     for _, row in scen.iterrows():
         g = summary[summary.scenario == row.scenario].set_index("seed").gain
         diff = (g - ref).to_numpy()
         assert row.diff_vs_reference == pytest.approx(diff.mean())
         assert row.better_than_reference_share == pytest.approx((diff > 0).mean())
-    reference_row = scen[(scen.duration == 6) & (scen.frequency == 12)].iloc[0]
+    reference_row = scen[(scen.duration == 6) & (scen.months_between_cohorts == 12)].iloc[0]
     assert reference_row.diff_vs_reference == 0
 
 
@@ -92,7 +96,7 @@ def test_optuna_search_returns_the_best_design(tmp_path):
     values = [j.gain.mean() for j in jobs]
     assert best["best_value"] == pytest.approx(max(values))
     assert set(best["best_params"]) == {
-        "program.frequency",
+        "program.months_between_cohorts",
         "program.duration",
         "program.selection",
         "budget.share",
