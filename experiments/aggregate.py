@@ -1,160 +1,166 @@
-"""Combine the jobs of a sweep into tidy tables, a scenario summary, figures and a report.
+"""Combine the jobs of a sweep (or one run) into tables, figures and a report.
 
-    python experiments/aggregate.py results/sweeps/cohort_frequency/2026-11-28_12-00-00
+    python experiments/aggregate.py results/sweeps/cohort_frequency/<key>
+    python experiments/aggregate.py results/runs/default/<date_time>      # one design
 
-Writes into <sweep dir>/aggregate/: timeseries, summary and scenarios (.parquet and .csv),
-departments.parquet, figures/*.png|svg and report.html. Runs by itself at the end of a multirun.
+Reads exactly the jobs of the sweep's current definition (`sweep.json`; every numbered job
+folder when there is none) and writes <folder>/aggregate/: timeseries, summary, designs,
+effects, comparisons (.parquet and .csv), baseline.parquet, departments.parquet, failed_jobs,
+provenance.json, figures/*.png|svg and report.html. The folder is built aside and put in place
+whole, so a failed aggregation leaves no report at all rather than a stale one. Runs by itself at
+the end of `experiments/run.py`. Exit code 0 on success, 1 when the aggregation failed or jobs
+are missing from it, 2 for a folder that is not a sweep or run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import shutil
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
+from experiments import identity, sweep
+from experiments.figures import make_figures
 from experiments.jobs import LEVER_COLUMNS
-from experiments.outputs import write_table
+from experiments.outputs import git_commit, write_json, write_table
+from experiments.report import write_report
+from experiments.tables import (
+    POINTS,
+    SweepTables,
+    design_labels,
+    design_table,
+    effects_table,
+    judge,
+    paired_comparisons,
+    reference_design,
+    versus_reference,
+)
 
-CONFIDENCE = 0.95
-
-
-def job_dirs(sweep_dir: Path) -> list[Path]:
-    """Job folders with complete results (summary.parquet is written last)."""
-    return sorted(
-        (p.parent for p in Path(sweep_dir).glob("*/summary.parquet")),
-        key=lambda p: (len(p.name), p.name),
-    )
-
-
-def failed_jobs(sweep_dir: Path) -> pd.DataFrame:
-    """Jobs that recorded an error and have no complete results: job, label, error."""
-    rows = []
-    for err in sorted(Path(sweep_dir).glob("*/error.json")):
-        if (err.parent / "summary.parquet").exists():
-            continue
-        data = json.loads(err.read_text())
-        rows.append({"job": err.parent.name, "scenario": data.get("label"), "error": data["error"]})
-    return pd.DataFrame(rows, columns=["job", "scenario", "error"])
+AGGREGATE = "aggregate"
 
 
-def t_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
-    """Mean and two-sided t confidence interval across replicates (NaN bounds if n < 2)."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    n = values.size
-    if n == 0:
-        return float("nan"), float("nan"), float("nan")
-    mean = float(values.mean())
-    if n < 2:
-        return mean, float("nan"), float("nan")
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
-    return mean, mean - half, mean + half
+class AggregationError(Exception):
+    """The aggregation could not be made; the message is one line naming the cause."""
 
 
 def varying_levers(summary: pd.DataFrame) -> list[str]:
-    """Lever columns whose value differs between scenarios (in a stable order)."""
-    fixed = ["scenario", "replicate", "seed"]
+    """Lever columns (and other swept settings) whose value differs between designs."""
+    start = summary.columns.get_loc("design_id") + 1
+    end = summary.columns.get_loc("replicate")
     candidates = [c for c in LEVER_COLUMNS if c in summary]
-    metric_start = summary.columns.get_loc("replicate")
-    candidates += [c for c in summary.columns[:metric_start] if c not in candidates + fixed]
+    candidates += [c for c in summary.columns[start:end] if c not in candidates]
     return [c for c in candidates if summary[c].astype(str).nunique() > 1]
 
 
-def scenario_table(summary: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
+def _read(folder: Path, name: str) -> pd.DataFrame:
+    path = folder / f"{name}.parquet"
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as err:
+        raise AggregationError(f"{path}: unreadable ({type(err).__name__}: {err})") from None
+
+
+def failed_jobs(state: sweep.Status) -> pd.DataFrame:
+    """Jobs of the current definition that failed: job, design label, error."""
     rows = []
-    for label, g in summary.groupby("scenario", sort=False):
-        mean, low, high = t_interval(g.gain.to_numpy())
-        row = {"scenario": label, **{k: g[k].iloc[0] for k in levers}}
-        cost = float(g.cost.mean())
-        row.update(
-            n=len(g),
-            gain_mean=mean,
-            gain_sd=float(g.gain.std(ddof=1)) if len(g) > 1 else float("nan"),
-            gain_ci_low=low,
-            gain_ci_high=high,
-            final_index_mean=float(g.final_index.mean()),
-            cost_mean=cost,
-            staff_months_abroad_mean=float(g.staff_months_abroad.mean()),
-            cost_per_point=cost / (100 * mean) if mean > 0 else float("nan"),
-            months_to_target_median=float(g.months_to_target.median()),
-        )
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    out["rank"] = out.gain_mean.rank(ascending=False, method="min").astype(int)
-    return out.sort_values(["rank", "cost_mean"]).reset_index(drop=True)
+    for folder in state.failed:
+        try:
+            data = json.loads((folder / "error.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {"error": f"unreadable {folder / 'error.json'}"}
+        rows.append({"job": folder.name, "design": data.get("label"), "error": data.get("error")})
+    return pd.DataFrame(rows, columns=["job", "design", "error"])
 
 
-def reference_scenario(summary: pd.DataFrame, reference: str | None) -> str | None:
-    """Label of the scenario whose levers match `reference` ("key=value,key=value")."""
-    if not reference:
-        return None
-    mask = pd.Series(True, index=summary.index)
-    for pair in reference.split(","):
-        key, _, value = pair.strip().partition("=")
-        key = key.strip().rsplit(".", 1)[-1]
-        if key not in summary:
-            raise ValueError(f"reference = {reference!r}: {key!r} is not a lever of this sweep")
-        mask &= summary[key].astype(str) == value.strip()
-    labels = summary.loc[mask, "scenario"].unique()
-    if len(labels) != 1:
-        raise ValueError(
-            f"reference = {reference!r}: matches {len(labels)} designs of this sweep, not one"
-        )
-    return str(labels[0])
+#: Tables every job writes (besides department_ties.csv).
+JOB_TABLES = ("summary", "timeseries", "baseline", "effects", "departments")
 
 
-def paired_differences(summary: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """Per scenario: mean gain minus the reference's on the same seeds, with a 95% t interval
-    of the paired differences and the share of seeds on which the scenario does better."""
-    ref = summary[summary.scenario == reference].set_index("seed").gain
-    rows = []
-    for label, g in summary.groupby("scenario", sort=False):
-        diff = g.set_index("seed").gain - ref.reindex(g.seed).to_numpy()
-        mean, low, high = t_interval(diff.to_numpy())
-        rows.append(
-            {
-                "scenario": label,
-                "diff_vs_reference": mean,
-                "diff_ci_low": low,
-                "diff_ci_high": high,
-                "better_than_reference_share": float((diff > 0).mean()),
-            }
-        )
-    return pd.DataFrame(rows)
+def combine(jobs: list[dict[str, pd.DataFrame]], meta: dict, reference: str | None) -> SweepTables:
+    """SweepTables from the tables of each job (as `experiments.jobs.run_job` returns them)."""
 
+    def concat(name: str) -> pd.DataFrame:
+        return pd.concat([job[name] for job in jobs], ignore_index=True)
 
-def read_first(dirs: list[Path], name: str) -> pd.DataFrame:
-    return pd.read_parquet(dirs[0] / f"{name}.parquet")
-
-
-def load_sweep(sweep_dir: Path):
-    """Read every complete job of a sweep into one SweepTables."""
-    from omegaconf import OmegaConf
-
-    from experiments.figures import SweepTables
-
-    dirs = job_dirs(sweep_dir)
-    if not dirs:
-        raise FileNotFoundError(f"{sweep_dir}: no finished job (no */summary.parquet)")
-    read = lambda name: pd.concat(  # noqa: E731
-        [pd.read_parquet(d / f"{name}.parquet") for d in dirs], ignore_index=True
-    )
-    summary = read("summary")
+    summary = concat("summary")
     # an optimising sweeper may run the same design twice: identical configuration and seeds
     # give identical results, so keep one copy rather than counting its seeds twice
-    repeated = summary.duplicated(["scenario", "replicate", "seed"])
+    repeated = summary.duplicated(["design_id", "replicate"])
     summary = summary[~repeated].reset_index(drop=True)
     levers = varying_levers(summary)
-    cfg = OmegaConf.load(dirs[0] / "config.yaml")
-    ties = pd.read_csv(dirs[0] / "department_ties.csv", index_col=0)
+    comparisons = paired_comparisons(summary)
+    designs = judge(design_table(summary, levers), comparisons)
+    meta = dict(meta)
+    try:
+        ref = reference_design(summary, reference)
+    except ValueError as err:
+        print(f"warning: {err}; no paired comparison with a reference", file=sys.stderr)
+        ref = None
+    if ref is not None:
+        designs = versus_reference(designs, comparisons, ref)
+        meta["reference"] = ref
+    if repeated.any():
+        meta["repeated_designs"] = f"{int(repeated.sum())} repeated replicate(s) counted once"
+    first = ["design_id", "replicate"]
+    baseline = concat("baseline")
+    # designs that share their no-exchange runs (same city and behaviour) share one copy of
+    # them: each design knows its baseline by id
+    designs["baseline_id"] = designs.design_id.map(
+        baseline.drop_duplicates("design_id").set_index("design_id").baseline_id
+    )
+    baseline = baseline.iloc[:, baseline.columns.get_loc("replicate") :]
+    tables = SweepTables(
+        timeseries=concat("timeseries").drop_duplicates([*first, "month"]),
+        baseline=baseline.drop_duplicates(["baseline_id", "replicate", "month"]),
+        summary=summary,
+        designs=designs,
+        effects=effects_table(concat("effects").drop_duplicates([*first, "kind", "outcome"])),
+        comparisons=comparisons,
+        departments=concat("departments").drop_duplicates([*first, "month", "department"]),
+        department_ties=jobs[0]["department_ties"],
+        levers=levers,
+        meta=meta,
+    )
+    tables.designs.insert(1, "label", tables.designs.design_id.map(design_labels(tables)))
+    return tables
+
+
+def load_tables(folder: Path) -> SweepTables:
+    """Read every finished job of the folder's current definition into SweepTables."""
+    folder = Path(folder)
+    state = sweep.status(folder)
+    dirs = state.done
+    if not dirs:
+        raise AggregationError(f"{folder}: no finished job to aggregate")
+    jobs = []
+    for d in dirs:
+        job = {name: _read(d, name) for name in JOB_TABLES}
+        job["department_ties"] = pd.read_csv(d / "department_ties.csv", index_col=0)
+        jobs.append(job)
+    try:
+        cfg = OmegaConf.load(dirs[0] / "config.yaml")
+    except (OSError, OmegaConfBaseException) as err:
+        raise AggregationError(f"{dirs[0] / 'config.yaml'}: unreadable ({err})") from None
+    settings = sweep.settings(folder) or {"reference": cfg.get("reference")}
+    meta = _meta(folder, cfg, jobs[0]["timeseries"], len(dirs), state)
+    meta["provenance"] = _provenance(folder, dirs)
+    return combine(jobs, meta, settings.get("reference"))
+
+
+def _meta(folder: Path, cfg, first: pd.DataFrame, jobs: int, state: sweep.Status) -> dict:
+    """Facts about what was run, for the report (from the first job's configuration and
+    monthly table)."""
     meta = {
-        "sweep": str(sweep_dir),
-        "jobs": len(dirs),
+        "folder": str(folder),
+        "jobs": jobs,
         "replicates": int(cfg.replicates),
         "horizon_months": int(cfg.horizon),
         "scale": float(cfg.scenario.scale),
@@ -162,98 +168,148 @@ def load_sweep(sweep_dir: Path):
         "seeds": f"{cfg.seed}..{cfg.seed + cfg.replicates - 1}",
         "mechanism": str(cfg.behavior.mechanism),
         "target_gain": float(cfg.target_gain),
+        "real_staff": int(first.staff.iloc[0]),
+        "simulated_staff": int(first.simulated_staff.iloc[0]),
+        "experiment": str(cfg.get("experiment", "default")),
+        "cost_per_staff_month": float(cfg.program.cost_per_staff_month),
     }
-    first = read_first(dirs, "timeseries")
-    if "staff" in first:
-        meta["n_staff"] = int(first.staff.iloc[0])
-    scenarios = scenario_table(summary, levers)
-    try:
-        reference = reference_scenario(summary, cfg.get("reference"))
-    except ValueError as err:
-        print(f"warning: {err}; no paired comparison", file=sys.stderr)
-        reference = None
-    if reference is not None:
-        scenarios = scenarios.merge(paired_differences(summary, reference), on="scenario")
-        meta["reference"] = reference
-    if cfg.get("budget") is not None and cfg.budget.get("staff_months_per_year") is not None:
-        meta["budget"] = f"{cfg.budget.staff_months_per_year:g} staff-months abroad per year"
-    elif cfg.get("budget") is not None and cfg.budget.get("money_per_year") is not None:
-        meta["budget"] = f"IDR {cfg.budget.money_per_year:g} million per year"
-    if repeated.any():
-        meta["repeated_designs"] = f"{int(repeated.sum())} repeated replicate(s) counted once"
-    return SweepTables(
-        timeseries=read("timeseries").drop_duplicates(["scenario", "replicate", "month"]),
-        summary=summary,
-        scenarios=scenarios,
-        departments=read("departments").drop_duplicates(
-            ["scenario", "replicate", "month", "department"]
-        ),
-        department_ties=ties,
-        levers=levers,
-        meta=meta,
-    )
+    budget = cfg.get("budget")
+    if budget is not None and budget.get("staff_months_per_year") is not None:
+        meta["budget"] = f"{budget.staff_months_per_year:g} staff-months abroad per year"
+    elif budget is not None and budget.get("money_per_year") is not None:
+        meta["budget"] = f"IDR {budget.money_per_year:g} million per year"
+    failed = failed_jobs(state)
+    if len(failed) or state.missing:
+        parts = [f"{f.design}: {f.error}" for f in failed.itertuples()]
+        parts += [f"job {num}: did not finish" for num in state.missing]
+        meta["failed_jobs"] = parts
+    return meta
 
 
-def aggregate(sweep_dir: Path, title: str | None = None, figures: bool = True) -> Path | None:
-    """Aggregate a sweep folder; returns the report path (None if no job finished or
-    `figures` is False: then only the tables are written)."""
-    from experiments.figures import make_figures
-    from experiments.report import write_report
+def _provenance(folder: Path, dirs: list[Path]) -> dict:
+    """How the aggregate was made: command, date, code and package versions, jobs used."""
+    manifest = {}
+    with contextlib.suppress(ValueError):
+        manifest = sweep.read_manifest(folder) or {}
+    command = manifest.get("command")
+    if command is None:
+        try:
+            prov = json.loads((dirs[0] / "provenance.json").read_text(encoding="utf-8"))
+            command = ["experiments/run.py", *prov.get("overrides", [])]
+        except (OSError, ValueError):
+            command = None
+    return {
+        "command": " ".join(command) if command else "unknown",
+        "aggregated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "git_commit": git_commit(),
+        "code_digest": identity.code_digest(),
+        "packages": identity.package_versions(),
+        "definition": manifest.get("definition"),
+        "jobs": {d.name: sweep.job_key_of(d) for d in dirs},
+    }
 
-    sweep_dir = Path(sweep_dir)
-    failed = failed_jobs(sweep_dir)
-    for _, f in failed.iterrows():
-        print(f"failed job {f.job} ({f.scenario}): {f.error}", file=sys.stderr)
-    if not job_dirs(sweep_dir):
-        print(f"{sweep_dir}: no finished job to aggregate", file=sys.stderr)
-        return None
-    tables = load_sweep(sweep_dir)
-    out = sweep_dir / "aggregate"
-    out.mkdir(exist_ok=True)
+
+def write_tables(tables: SweepTables, failed: pd.DataFrame, out: Path) -> None:
     write_table(failed, out / "failed_jobs")
-    if len(failed):
-        tables.meta["failed_jobs"] = (
-            f"{len(failed)} job(s) failed and are not in the tables: "
-            + "; ".join(f"{f.scenario}: {f.error}" for _, f in failed.iterrows())
-        )
-    write_table(tables.timeseries, out / "timeseries")
-    write_table(tables.summary, out / "summary")
-    write_table(tables.scenarios, out / "scenarios")
+    for name in ("timeseries", "summary", "designs", "effects", "comparisons"):
+        write_table(getattr(tables, name), out / name)
+    write_table(tables.baseline, out / "baseline", csv=False)
     write_table(tables.departments, out / "departments", csv=False)
-    if not figures:
-        return None
-    drawn = make_figures(tables, out / "figures")
-    name = title or f"Jakarta–Tokyo staff exchange: {sweep_dir.parent.name} sweep"
-    return write_report(tables, drawn, out / "report.html", name)
+    write_json(out / "provenance.json", tables.meta["provenance"])
 
 
-def print_ranking(sweep_dir: Path, top: int = 5) -> None:
-    """The best designs of an aggregated sweep, one line each, for the terminal."""
-    scen = pd.read_parquet(Path(sweep_dir) / "aggregate" / "scenarios.parquet")
+def aggregate(folder: Path, title: str | None = None, figures: bool = True) -> Path | None:
+    """Aggregate a sweep or run folder into <folder>/aggregate; returns the report's path (None
+    with `figures` False: tables only). Raises AggregationError; then no aggregate is left."""
+    folder = Path(folder)
+    final = folder / AGGREGATE
+    work = folder / f".{AGGREGATE}.{os.getpid()}.tmp"
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        tables = load_tables(folder)
+        work.mkdir()
+        write_tables(tables, failed_jobs(sweep.status(folder)), work)
+        report = None
+        if figures:
+            drawn = make_figures(tables, work / "figures")
+            report = write_report(tables, drawn, work / "report.html", title or _title(tables))
+        old = folder / f".{AGGREGATE}.{os.getpid()}.old"
+        if final.exists():
+            os.replace(final, old)
+        os.replace(work, final)
+        shutil.rmtree(old, ignore_errors=True)
+        return final / report.name if report is not None else None
+    except Exception as err:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(final, ignore_errors=True)  # no stale report that looks current
+        if isinstance(err, AggregationError):
+            raise
+        raise AggregationError(f"{type(err).__name__}: {err}") from err
+
+
+def _title(tables: SweepTables) -> str:
+    meta = tables.meta
+    city = "Jakarta" if meta["scenario"].startswith("jakarta") else meta["scenario"]
+    what = "one design" if len(tables.designs) == 1 else f"{meta['experiment']} sweep"
+    return f"{city}–Tokyo staff exchange: {what}"
+
+
+def print_ranking(folder: Path, top: int = 5) -> None:
+    """The best designs of an aggregated folder, one line each, for the terminal."""
+    designs = pd.read_parquet(Path(folder) / AGGREGATE / "designs.parquet")
     print(
         "best designs: gain in the final year in index points (1 point = 0.01 of the 0-1 "
-        "index), its 95% CI, and cost in IDR billion"
+        "index) with its 95% interval, real staff sent, cost in IDR billion"
     )
-    for _, r in scen.head(top).iterrows():
+    for r in designs.head(top).itertuples():
+        note = "" if r.gain_clear else "  (cannot be told apart from no gain)"
         print(
-            f"  {r['rank']:>2}. {r.scenario:<40} {100 * r.gain_mean:6.2f} "
-            f"[{100 * r.gain_ci_low:.2f}, {100 * r.gain_ci_high:.2f}]  {r.cost_mean / 1000:8.1f}"
+            f"  {r.rank:>2}. {r.label:<48} {POINTS * r.gain_mean:6.2f} "
+            f"[{POINTS * r.gain_ci_low:.2f}, {POINTS * r.gain_ci_high:.2f}]  "
+            f"{r.staff_sent_mean:7,.0f} staff  {r.cost_mean / 1000:9,.1f}{note}"
         )
+
+
+def headline_line(folder: Path) -> str:
+    """One design's paired gain, interval, staff and cost, in one sentence (single runs)."""
+    r = pd.read_parquet(Path(folder) / AGGREGATE / "designs.parquet").iloc[0]
+    if pd.isna(r.gain_ci_low):
+        interval = "no interval with one replicate"
+    else:
+        interval = f"95% CI {POINTS * r.gain_ci_low:.2f} to {POINTS * r.gain_ci_high:.2f}"
+    verdict = "" if r.gain_clear else "; it cannot be told apart from no gain"
+    return (
+        f"gain over no exchange in the final year: {POINTS * r.gain_mean:+.2f} index points "
+        f"({interval}, {int(r.n)} paired replicates){verdict}; {r.staff_sent_mean:,.0f} staff "
+        f"sent, {r.staff_months_abroad_mean:,.0f} staff-months in Tokyo, cost IDR "
+        f"{r.cost_mean / 1000:,.1f} billion"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("sweep_dir", type=Path, help="folder of a multirun (holds job folders)")
+    parser.add_argument("folder", type=Path, help="a sweep folder or a single run's folder")
     parser.add_argument("--title", help="report title")
     args = parser.parse_args(argv)
-    if not args.sweep_dir.is_dir():
-        print(f"error: {args.sweep_dir}: not a folder", file=sys.stderr)
+    if not args.folder.is_dir():
+        print(f"error: {args.folder}: not a folder", file=sys.stderr)
         return 2
-    report = aggregate(args.sweep_dir, args.title)
-    if report is None:
+    try:
+        report = aggregate(args.folder, args.title)
+    except AggregationError as err:
+        print(f"error: aggregation failed: {err}", file=sys.stderr)
+        print(f"  no report was kept in {args.folder / AGGREGATE}", file=sys.stderr)
         return 1
-    print_ranking(args.sweep_dir)
+    print_ranking(args.folder)
     print(f"report: {report}")
+    state = sweep.status(args.folder)
+    if state.failed or state.missing:
+        print(
+            f"error: {len(state.failed) + len(state.missing)} job(s) failed or did not finish "
+            "and are not in the report; run the sweep's command again to retry them",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

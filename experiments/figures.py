@@ -12,8 +12,6 @@ import itertools
 import math
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import matplotlib
@@ -26,10 +24,21 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
-from scipy import stats
 
-#: Index points per unit of service index.
-POINTS = 100.0
+from experiments.jobs import FINAL_YEAR
+from experiments.tables import (
+    POINTS,
+    SweepTables,
+    best_design,
+    department_name,
+    design_labels,
+    format_value,
+    horizon_months,
+    mean_ci,
+    practice_name,
+    pretty,
+)
+
 #: Okabe-Ito colours (colour-blind safe; yellow replaced by Tol's wine for thin lines).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000", "#882255")
 #: Colours of the seven service domains (Okabe-Ito, yellow kept: bars have dark edges).
@@ -50,144 +59,6 @@ STYLE = {
     "grid.alpha": 0.3,
     "svg.hashsalt": "figures",
 }
-_LEVER_FORMATS = {
-    "cohort_size": "{} staff",
-    "frequency": "every {} months",
-    "duration": "{} months in Tokyo",
-    "selection": "{} selection",
-    "start": "starting month {}",
-    "experts_per_visit": "{} experts per visit",
-    "months_between_expert_visits": "experts every {} months",
-    "target_departments": "to {}",
-}
-
-
-@dataclass
-class SweepTables:
-    """Tables of a sweep; service index in [0, 1], money in IDR million, time in months.
-
-    Every table has a `scenario` label and one column per lever. timeseries: the monthly model
-    output plus replicate, seed, baseline_index and gain; summary: final_index, gain (mean of
-    the final year), final_month_gain, mean_gain,
-    months_to_target, staff_months_abroad, expert_visits, cost, cost_per_point per replicate;
-    scenarios: n, gain_mean/sd/ci_low/ci_high, final_index_mean, cost_mean,
-    staff_months_abroad_mean, cost_per_point, months_to_target_median, rank; departments:
-    replicate, month, department, domain, quality, implementation, proficient_share.
-    """
-
-    timeseries: pd.DataFrame  # one row per (scenario, replicate, month)
-    summary: pd.DataFrame  # one row per (scenario, replicate)
-    scenarios: pd.DataFrame  # one row per scenario (means and 95% CIs)
-    departments: pd.DataFrame  # one row per (scenario, replicate, month, department)
-    department_ties: pd.DataFrame  # square D x D, index and columns = department ids (tie counts)
-    levers: list[str]  # lever columns that vary across scenarios
-    meta: dict  # free-text facts: horizon, replicates, scale, seeds, command, ...
-
-
-# ---------------------------------------------------------------------------------------------
-# helpers shared by the figures (and the report)
-
-
-def format_value(v) -> str:
-    """A lever value as text: whole floats without decimals."""
-    if isinstance(v, float | np.floating) and float(v).is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def short_label(row: pd.Series | dict, levers: list[str]) -> str:
-    """Plain-words label of a design from its lever values, e.g. '10 staff, every 12 months'."""
-    if not levers:
-        return str(row["scenario"])
-    return ", ".join(
-        _LEVER_FORMATS.get(k, k.replace("_", " ") + " {}").format(format_value(row[k]))
-        for k in levers
-    )
-
-
-def design_labels(tables: SweepTables) -> dict[str, str]:
-    """Scenario label -> plain-words label."""
-    return {r["scenario"]: short_label(r, tables.levers) for _, r in tables.scenarios.iterrows()}
-
-
-def ranked(tables: SweepTables) -> pd.DataFrame:
-    """Scenarios ordered by rank (1 = largest mean gain), ties by cost."""
-    return tables.scenarios.sort_values(["rank", "cost_mean", "scenario"]).reset_index(drop=True)
-
-
-def best_scenario(tables: SweepTables) -> str:
-    return str(ranked(tables).iloc[0]["scenario"])
-
-
-def lowest_scenario(tables: SweepTables) -> str:
-    """The design with the smallest mean gain (the closest to no exchange)."""
-    return str(tables.scenarios.sort_values(["gain_mean", "cost_mean"]).iloc[0]["scenario"])
-
-
-def shown_scenarios(scenarios: pd.DataFrame, limit: int = MAX_CURVES) -> list[str]:
-    """Scenario labels by rank; with more than `limit`, the top 5 and the lowest-ranked."""
-    order = scenarios.sort_values(["rank", "cost_mean", "scenario"])["scenario"].tolist()
-    return order if len(order) <= limit else order[:5] + order[-1:]
-
-
-def horizon_months(tables: SweepTables) -> int:
-    return int(tables.timeseries["month"].max())
-
-
-def mean_ci(df: pd.DataFrame, by: str | list[str], column: str) -> pd.DataFrame:
-    """Mean and t-based 95% CI of `column` across rows of each `by` group (NaN CI if n < 2)."""
-    g = df.groupby(by, sort=True)[column].agg(["mean", "std", "count"])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.ppf(0.975, g["count"] - 1) * g["std"] / np.sqrt(g["count"])
-    return g.assign(low=g["mean"] - half, high=g["mean"] + half).reset_index()
-
-
-def efficient_frontier(scenarios: pd.DataFrame) -> pd.DataFrame:
-    """Designs no other design dominates (cost_mean <= and gain_mean >= with one strict).
-
-    Rows with a missing cost or gain are left out; the result is sorted by cost (IDR million).
-    """
-    d = scenarios.dropna(subset=["cost_mean", "gain_mean"])
-    c, g = d["cost_mean"].to_numpy(float), d["gain_mean"].to_numpy(float)
-    no_worse = (c[None, :] <= c[:, None]) & (g[None, :] >= g[:, None])
-    better = (c[None, :] < c[:, None]) | (g[None, :] > g[:, None])
-    dominated = (no_worse & better).any(axis=1)
-    return d[~dominated].sort_values(["cost_mean", "gain_mean"]).reset_index(drop=True)
-
-
-def pretty(name: str) -> str:
-    """'disaster_safety' -> 'Disaster safety'."""
-    text = str(name).replace("_", " ")
-    return text[:1].upper() + text[1:]
-
-
-@cache
-def _packaged_names() -> tuple[dict[str, str], dict[str, str]]:
-    """English names of the packaged departments and practices, by id (empty if unreadable)."""
-    try:
-        from sim.organisation import load_departments
-        from sim.practices import load_practices
-
-        deps = load_departments()
-        cat = load_practices()
-    except Exception:  # names are cosmetic: fall back to ids
-        return {}, {}
-    dep_names = {}
-    for pid, name in zip(deps["id"], deps["name"], strict=True):
-        inner = name[name.rfind("(") + 1 : name.rfind(")")] if name.endswith(")") else name
-        inner = inner.rsplit(": ", 1)[-1].removesuffix(" City Administration")
-        dep_names[pid] = textwrap.shorten(inner, 36, placeholder="…")
-    return dep_names, dict(zip(cat.ids, cat.names, strict=True))
-
-
-def department_name(dep_id: str) -> str:
-    """Short English name of a packaged department, else its id."""
-    return _packaged_names()[0].get(dep_id, str(dep_id))
-
-
-def practice_name(practice_id: str) -> str:
-    """Name of a packaged practice, else its id in words."""
-    return _packaged_names()[1].get(practice_id, pretty(practice_id))
 
 
 def _years(months) -> np.ndarray:
@@ -231,23 +102,40 @@ def _repel(fig: Figure, labels: list, pad: float = 1.5, rounds: int = 100) -> No
 # the figures: each returns a new Figure (or None when it does not apply)
 
 
+def shown_designs(designs: pd.DataFrame, limit: int = MAX_CURVES) -> list[str]:
+    """design_ids by rank; with more than `limit`, the top 5 and the lowest-ranked."""
+    order = designs.sort_values(["rank", "cost_mean", "design"])["design_id"].tolist()
+    return order if len(order) <= limit else order[:5] + order[-1:]
+
+
+def _baseline_rows(tables: SweepTables, did: str) -> pd.DataFrame:
+    """The no-exchange runs paired with design `did`: monthly means over its replicates."""
+    designs = tables.designs.set_index("design_id")
+    seeds = tables.summary.loc[tables.summary["design_id"] == did, "seed"].unique()
+    base = tables.baseline
+    base = base[(base["baseline_id"] == designs.loc[did, "baseline_id"]) & base["seed"].isin(seeds)]
+    return base.groupby("month").mean(numeric_only=True)
+
+
 def plot_index_curves(tables: SweepTables) -> Figure:
     """Service index (0-1) and gain over no exchange (index points) per design over the years."""
     ts, labels = tables.timeseries, design_labels(tables)
-    rank = tables.scenarios.set_index("scenario")["rank"]
-    shown = shown_scenarios(tables.scenarios)
+    rank = tables.designs.set_index("design_id")["rank"]
+    shown = shown_designs(tables.designs)
     fig = Figure(figsize=(11, 7.5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
-    base = ts.drop_duplicates(["seed", "month"]).groupby("month")["baseline_index"].mean()
+    base = _baseline_rows(tables, shown[0])["service_index"]
+    several = tables.designs["baseline_id"].nunique() > 1
+    name = "No exchange (settings of the best design)" if several else "No exchange"
     dashed = dict(ls="--", lw=2, color=BASELINE_COLOUR, zorder=5)
-    top.plot(_years(base.index), base.to_numpy(), label="No exchange", **dashed)
+    top.plot(_years(base.index), base.to_numpy(), label=name, **dashed)
     bottom.axhline(0, **dashed)
-    for colour, sc in zip(PALETTE, shown, strict=False):
-        d = ts[ts["scenario"] == sc]
+    for colour, did in zip(PALETTE, shown, strict=False):
+        d = ts[ts["design_id"] == did]
         for ax, column, k in ((top, "service_index", 1.0), (bottom, "gain", POINTS)):
             s = mean_ci(d, "month", column)
             x = _years(s["month"])
-            label = f"{rank[sc]}. {labels[sc]}" if ax is top else None
+            label = f"{rank[did]}. {labels[did]}" if ax is top else None
             ax.plot(x, s["mean"] * k, color=colour, lw=1.8, label=label)
             ax.fill_between(x, s["low"] * k, s["high"] * k, color=colour, alpha=0.15, lw=0)
     top.set_ylabel("City service index (0–1)")
@@ -257,7 +145,7 @@ def plot_index_curves(tables: SweepTables) -> Figure:
     bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     top.set_title("Service index: mean of replicates, band = 95% CI", loc="left")
     bottom.set_title("Gain over the no-exchange run with the same seeds", loc="left")
-    n = len(tables.scenarios)
+    n = len(tables.designs)
     which = f"top 5 of {n} designs and the lowest-ranked" if len(shown) < n else f"{n} designs"
     fig.suptitle(f"City service index over time, {which}")
     fig.legend(loc="outside right upper", title="Rank. design", frameon=False)
@@ -265,13 +153,18 @@ def plot_index_curves(tables: SweepTables) -> Figure:
 
 
 def plot_gain_heatmap(tables: SweepTables) -> Figure | None:
-    """Mean final gain (index points) by cohort size x frequency; None without both levers."""
-    if not {"cohort_size", "frequency"} <= set(tables.levers):
+    """Mean final gain (index points) by cohort size x months between cohorts; None without
+    both levers."""
+    if not {"cohort_size", "months_between_cohorts"} <= set(tables.levers):
         return None
-    grid = tables.scenarios.pivot_table(
-        index="cohort_size", columns="frequency", values="gain_mean", aggfunc="mean"
+    grid = tables.designs.pivot_table(
+        index="cohort_size", columns="months_between_cohorts", values="gain_mean", aggfunc="mean"
+    )
+    clear = tables.designs.pivot_table(
+        index="cohort_size", columns="months_between_cohorts", values="gain_clear", aggfunc="all"
     )
     grid = grid.sort_index().sort_index(axis=1) * POINTS
+    clear = clear.reindex_like(grid)
     values = grid.to_numpy(float)
     nrows, ncols = values.shape
     size = (max(6.5, 1.4 * ncols + 4), max(4.0, 0.8 * nrows + 2.2))
@@ -283,59 +176,72 @@ def plot_gain_heatmap(tables: SweepTables) -> Figure | None:
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
             dark = hi > lo and (v - lo) / (hi - lo) < 0.6
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white" if dark else "black")
+            text = f"{v:.2f}" if clear.iloc[i, j] is True else f"({v:.2f})"
+            ax.text(j, i, text, ha="center", va="center", color="white" if dark else "black")
     ax.set_xticks(range(ncols), [format_value(v) for v in grid.columns])
     ax.set_yticks(range(nrows), [format_value(v) for v in grid.index])
-    ax.set_xlabel("Frequency (months between departures; fewer = more often)")
-    ax.set_ylabel("Cohort size (simulated staff per departure)")
+    ax.set_xlabel("Months between cohorts (12 = one cohort a year)")
+    ax.set_ylabel("Cohort size (Jakarta staff per cohort)")
     fig.colorbar(im, ax=ax, label="Gain in the final year (index points)")
-    title = "Mean gain in the final year by cohort size and frequency"
-    others = [k for k in tables.levers if k not in ("cohort_size", "frequency")]
+    title = "Mean gain in the final year by cohort size and months between cohorts"
+    others = [k for k in tables.levers if k not in ("cohort_size", "months_between_cohorts")]
     if others:
         title += "\n(averaged over " + ", ".join(pretty(k).lower() for k in others) + ")"
+    if not clear.to_numpy(bool).all():
+        title += "\nin brackets: the 95% interval includes zero (no clear gain)"
     ax.set_title(title)
     return fig
 
 
 def plot_gain_vs_cost(tables: SweepTables) -> Figure:
-    """Mean final gain (index points, 95% CI) against mean cost (IDR billion), with the frontier."""
-    sc, labels = tables.scenarios, design_labels(tables)
-    front = efficient_frontier(sc)
+    """Mean final gain (index points, 95% CI) against mean cost (IDR billion); efficient designs
+    (a clear gain that beats every cheaper design's, paired) joined by a line."""
+    sc, labels = tables.designs, design_labels(tables)
+    front = sc[sc["efficient"]].sort_values("cost_mean")
     fig = Figure(figsize=(10, 6.5), layout="constrained")
     ax = fig.subplots()
-    x, y = sc["cost_mean"] / 1000, sc["gain_mean"] * POINTS
-    err = np.vstack([y - sc["gain_ci_low"] * POINTS, sc["gain_ci_high"] * POINTS - y])
-    ax.errorbar(
-        x,
-        y,
-        yerr=np.nan_to_num(err),
-        fmt="o",
-        ms=6,
-        color=PALETTE[0],
-        ecolor="#8FB3D9",
-        elinewidth=1.5,
-        capsize=3,
-        label="Design (mean, 95% CI)",
-        zorder=3,
-    )
-    fx, fy = front["cost_mean"] / 1000, front["gain_mean"] * POINTS
-    ax.step(fx, fy, where="post", color=FRONTIER_COLOUR, lw=1.5, zorder=2)
-    ax.plot(
-        fx,
-        fy,
-        "D",
-        ms=10,
-        mfc="none",
-        mec=FRONTIER_COLOUR,
-        mew=2,
-        zorder=4,
-        label="Efficient: no other design gains more for the same or less money",
-    )
+    for is_clear, style in ((True, {}), (False, {"mfc": "white"})):
+        part = sc[sc["gain_clear"] == is_clear]
+        if part.empty:
+            continue
+        x, y = part["cost_mean"] / 1000, part["gain_mean"] * POINTS
+        err = np.vstack([y - part["gain_ci_low"] * POINTS, part["gain_ci_high"] * POINTS - y])
+        ax.errorbar(
+            x,
+            y,
+            yerr=np.nan_to_num(err),
+            fmt="o",
+            ms=6,
+            color=PALETTE[0],
+            ecolor="#8FB3D9",
+            elinewidth=1.5,
+            capsize=3,
+            label="Design, clear gain (mean, 95% CI)"
+            if is_clear
+            else "Design whose interval includes zero",
+            zorder=3,
+            **style,
+        )
+    if len(front):
+        fx, fy = front["cost_mean"] / 1000, front["gain_mean"] * POINTS
+        ax.plot(fx, fy, color=FRONTIER_COLOUR, lw=1.5, zorder=2)
+        ax.plot(
+            fx,
+            fy,
+            "D",
+            ms=10,
+            mfc="none",
+            mec=FRONTIER_COLOUR,
+            mew=2,
+            zorder=4,
+            label="Efficient: clearly more gain than every cheaper design",
+        )
     ax.axhline(0, color=BASELINE_COLOUR, ls="--", lw=1)
     ax.margins(x=0.08, y=0.12)
+    x = sc["cost_mean"] / 1000
     # one label per distinct point (designs with the same cost and gain share it), placed left of
     # points in the right third so that it stays inside the axes
-    shown = sc if len(sc) <= 15 else sc[sc["scenario"].isin(front["scenario"])]
+    shown = sc if len(sc) <= 15 else sc[sc["efficient"]]
     groups = shown.groupby([shown["cost_mean"].round(6), shown["gain_mean"].round(9)])
     right = x.min() + 0.67 * (x.max() - x.min())
     texts = []
@@ -343,7 +249,7 @@ def plot_gain_vs_cost(tables: SweepTables) -> Figure:
         left = cost / 1000 > right
         texts.append(
             ax.annotate(
-                "\n".join(labels[s] for s in g["scenario"]),
+                "\n".join(labels[s] for s in g["design_id"]),
                 (cost / 1000, gain * POINTS),
                 xytext=(-9 if left else 9, 0),
                 textcoords="offset points",
@@ -354,7 +260,7 @@ def plot_gain_vs_cost(tables: SweepTables) -> Figure:
                 arrowprops=dict(arrowstyle="-", color="#555555", lw=0.6, shrinkA=0, shrinkB=5),
             )
         )
-    ax.set_xlabel("Cost over the whole horizon (IDR billion, mean of replicates)")
+    ax.set_xlabel("Cost over the whole horizon (IDR billion, real staff, mean of replicates)")
     ax.set_ylabel("Gain in the final year (index points; 1 point = 0.01)")
     ax.set_title(
         f"Gain after {_fmt_years(horizon_months(tables))} against cost: "
@@ -366,31 +272,32 @@ def plot_gain_vs_cost(tables: SweepTables) -> Figure:
 
 
 def plot_adoption(tables: SweepTables) -> Figure:
-    """Share of staff proficient in each practice (%) over the years, best vs lowest-gain design."""
+    """Jakarta staff proficient in each practice (thousands) over the years: the best design
+    against the no-exchange run with the same seeds."""
     ts, labels = tables.timeseries, design_labels(tables)
     practices = [c.removeprefix("adoption_") for c in ts.columns if c.startswith("adoption_")]
-    best, low = best_scenario(tables), lowest_scenario(tables)
-    designs = [(best, PALETTE[0], "-", "Best design")]
-    if low != best:
-        designs.append((low, PALETTE[1], "--", "Lowest-gain design"))
+    best = best_design(tables)
+    design = ts[ts["design_id"] == best].groupby("month").mean(numeric_only=True)
+    base = _baseline_rows(tables, best)
     ncols = 4
     nrows = max(1, math.ceil(len(practices) / ncols))
     fig = Figure(figsize=(12, 2.4 * nrows + 1.4), layout="constrained")
-    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
-    means = {
-        sc: ts[ts["scenario"] == sc].groupby("month").mean(numeric_only=True) for sc, *_ in designs
-    }
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
     axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
     for k, (ax, pid) in enumerate(zip(axes, practices, strict=False)):
-        for sc, colour, ls, _ in designs:
-            m = means[sc]
-            ax.plot(_years(m.index), m[f"adoption_{pid}"] * 100, color=colour, ls=ls, lw=1.8)
+        col = f"adoption_{pid}"
+        ax.plot(
+            _years(base.index), base[col] * base["staff"], color=BASELINE_COLOUR, ls="--", lw=1.8
+        )
+        ax.plot(_years(design.index), design[col] * design["staff"], color=PALETTE[0], lw=1.8)
         ax.set_title("\n".join(textwrap.wrap(practice_name(pid), 30)), fontsize=10)
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+        ax.set_ylim(bottom=0)
         if k + ncols >= len(practices):  # nothing drawn below: show the years here
             ax.xaxis.set_tick_params(labelbottom=True)
     handles = [
-        Line2D([], [], color=c, ls=ls, lw=2, label=f"{role}:\n{labels[sc]}")
-        for sc, c, ls, role in designs
+        Line2D([], [], color=PALETTE[0], lw=2, label=f"Best design:\n{labels[best]}"),
+        Line2D([], [], color=BASELINE_COLOUR, ls="--", lw=2, label="No exchange (same seeds)"),
     ]
     spare = axes[len(practices) :]
     for ax in spare:
@@ -400,21 +307,26 @@ def plot_adoption(tables: SweepTables) -> Figure:
     else:
         fig.legend(handles=handles, loc="outside upper right", frameon=False)
     fig.supxlabel("Years since the start of the program")
-    fig.supylabel("Staff proficient in the practice (% of all staff)")
-    fig.suptitle("Adoption of each Tokyo practice (mean of replicates)")
+    fig.supylabel("Jakarta staff proficient in the practice (people)")
+    fig.suptitle(
+        "Staff proficient in each Tokyo practice (mean of replicates; each panel its own scale)"
+    )
     return fig
 
 
 def plot_departments_end(tables: SweepTables) -> Figure:
-    """Change in each department's quality (index points), first to last month, best design."""
-    best, labels = best_scenario(tables), design_labels(tables)
-    dep = tables.departments[tables.departments["scenario"] == best]
-    first, last = dep["month"].min(), dep["month"].max()
-    q = dep[dep["month"].isin([first, last])].pivot_table(
-        index=["replicate", "department", "domain"], columns="month", values="quality"
+    """Each department's quality gain over no exchange in the final year (index points), best
+    design, mean of replicates."""
+    best, labels = best_design(tables), design_labels(tables)
+    dep = tables.departments[tables.departments["design_id"] == best]
+    last = dep[dep["month"] > dep["month"].max() - FINAL_YEAR]
+    change = (
+        ((last["quality"] - last["baseline_quality"]) * POINTS)
+        .groupby([last["department"], last["domain"]])
+        .mean()
+        .reset_index(name="change")
+        .sort_values("change")
     )
-    change = ((q[last] - q[first]) * POINTS).groupby(level=["department", "domain"]).mean()
-    change = change.reset_index(name="change").sort_values("change")
     domains = sorted(change["domain"].unique())
     colour = dict(zip(domains, itertools.cycle(DOMAIN_COLOURS)))
     fig = Figure(figsize=(10, 0.24 * len(change) + 2.0), layout="constrained")
@@ -431,10 +343,11 @@ def plot_departments_end(tables: SweepTables) -> Figure:
     ax.set_ylim(-0.7, len(change) - 0.3)
     ax.grid(axis="y", visible=False)
     ax.axvline(0, color="#333333", lw=0.8)
-    ax.set_xlabel(f"Change in service quality, month {first} to month {last} (index points)")
+    ax.set_xlabel("Service quality gain over no exchange, final year (index points)")
     fig.suptitle(
-        f"Department quality change under the best design: {labels[best]}\n"
-        "mean of replicates; below zero = worse at the end (e.g. staff away in Tokyo that month)"
+        f"Department quality gain under the best design: {labels[best]}\n"
+        "mean of the final 12 months and of the replicates; below zero = worse than without the "
+        "exchange (e.g. staff away in Tokyo)"
     )
     handles = [Patch(color=colour[d], label=pretty(d)) for d in domains]
     fig.legend(
@@ -445,7 +358,7 @@ def plot_departments_end(tables: SweepTables) -> Figure:
 
 def plot_network(tables: SweepTables) -> Figure:
     """Department tie network at four moments, coloured by proficient share (%), best design."""
-    best, labels = best_scenario(tables), design_labels(tables)
+    best, labels = best_design(tables), design_labels(tables)
     ties = tables.department_ties
     ids = [str(i) for i in ties.index]
     counts = ties.to_numpy(dtype=float)
@@ -464,7 +377,7 @@ def plot_network(tables: SweepTables) -> Figure:
     largest = [ids[k] for k in np.argsort(-inside, kind="stable")[:10]]
 
     dep = tables.departments
-    dep = dep[dep["scenario"] == best]
+    dep = dep[dep["design_id"] == best]
     dep = dep[dep["replicate"] == dep["replicate"].min()]
     share = dep.pivot_table(index="month", columns="department", values="proficient_share") * 100
     share.columns = share.columns.astype(str)
@@ -528,7 +441,7 @@ def plot_network(tables: SweepTables) -> Figure:
 def plot_ranked_designs(tables: SweepTables) -> Figure | None:
     """Each design's gain (index points, 95% CI), ranked; with a reference design, the paired
     difference from it on the same seeds. Drawn for sweeps with a reference design."""
-    sc = tables.scenarios
+    sc = tables.designs
     if "diff_vs_reference" not in sc:
         return None
     labels = design_labels(tables)
@@ -546,7 +459,7 @@ def plot_ranked_designs(tables: SweepTables) -> Figure | None:
         ax.axvline(0, color="grey", lw=1, ls="--")
         ax.set_title(title)
         ax.set_xlabel("Index points, final year (95% CI)")
-    left.set_yticks(y, [labels[s_] for s_ in order.scenario])
+    left.set_yticks(y, [labels[s_] for s_ in order.design_id])
     budget = tables.meta.get("budget")
     fig.suptitle(
         "Designs ranked"
@@ -559,7 +472,7 @@ def plot_ranked_designs(tables: SweepTables) -> Figure | None:
 def plot_duration_tradeoff(tables: SweepTables) -> Figure | None:
     """Gain against months per stay (many short stays vs few long ones), one line per
     combination of the other levers. Drawn when duration is a lever."""
-    sc = tables.scenarios
+    sc = tables.designs
     if "duration" not in tables.levers:
         return None
     others = [k for k in tables.levers if k not in ("duration", "cohort_size")]

@@ -1,4 +1,8 @@
-"""Writing results: atomic files (temporary name, then rename) and provenance records."""
+"""Writing results: atomic files (temporary name, then rename) and provenance records.
+
+Files get the permissions of any file the user creates (0666 less the umask), so results on a
+shared folder are readable by others: `tempfile.mkstemp` alone would leave them 0600.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,25 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+
+import sim
+from experiments import identity
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+#: Mode of a newly created file under this process's umask.
+FILE_MODE = 0o666 & ~_umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
@@ -18,6 +37,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -68,29 +88,16 @@ def git_commit() -> str | None:
         return None
 
 
-def code_version() -> str:
-    """Package version and git commit: results from different code are never mixed."""
-    import sim
-
-    return f"{sim.__version__}@{git_commit()}"
-
-
 def provenance(**extra) -> dict:
-    """Versions and environment needed to reproduce a result."""
-    import hydra
-    import mesa
-    import numpy
-
-    import sim
-
+    """What is needed to reproduce a result: command, date, code digest (contents), git commit
+    (for orientation), package versions, platform."""
     return {
+        "command": " ".join(sys.argv),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "package_version": sim.__version__,
+        "code_digest": identity.code_digest(),
         "git_commit": git_commit(),
-        "python": platform.python_version(),
-        "mesa": mesa.__version__,
-        "numpy": numpy.__version__,
-        "pandas": pd.__version__,
-        "hydra": hydra.__version__,
+        "packages": identity.package_versions(),
         "platform": platform.platform(),
         **extra,
     }

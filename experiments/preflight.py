@@ -1,32 +1,41 @@
 """Check every job of a run or sweep before Hydra starts it, so a bad setting writes nothing.
 
 Hydra creates each job's output folder before calling the job, so a job cannot refuse its own
-configuration without leaving a folder behind. `check_command(argv)` composes the configuration of
+configuration without leaving a folder behind. `plan_command(argv)` composes the configuration of
 every job the command line asks for (expanding sweeps given on the command line or in an
-experiment's `hydra.sweeper.params`), validates each, and returns a one-line message for the first
-bad one, or None.
+experiment's `hydra.sweeper.params`), validates each, and computes each job's key; it raises a
+`UserError` with a one-line message for the first bad one. `check_command` returns that message.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException
+from hydra.core.override_parser.types import IntervalSweep
+from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from experiments import identity
+from experiments.jobs import check_settings, design_label, design_overrides, to_model_config
 from sim import UserError
+from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, renamed_hint
 from sim.inputs import check
-from sim.schema import register
+from sim.schema import RunConfig, register
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 #: Hydra flags that take a value (their value is not an override).
 _VALUE_FLAGS = {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir"}
 #: Flags after which Hydra does not run the app (help, info, shell completion).
 _NO_RUN_FLAGS = {"-h", "--help", "--hydra-help", "-i", "--info", "-c", "--cfg", "-sc"}
+#: Run-level settings that change what the aggregate shows, not any job's result.
+AGGREGATE_SETTINGS = ("reference", "report", "experiment")
 
 
 def split_argv(argv: list[str]) -> tuple[bool, list[str], bool]:
@@ -48,36 +57,136 @@ def split_argv(argv: list[str]) -> tuple[bool, list[str], bool]:
     return multirun, overrides, runs
 
 
-def job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
-    """The override list of every job the command starts."""
-    if not multirun:
-        return [overrides]
-    parser = OverridesParser.create()
-    parsed = parser.parse_overrides(overrides)
-    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
-    primary = compose("config", overrides=fixed, return_hydra_config=True)
-    params = OmegaConf.select(primary, "hydra.sweeper.params") or {}
-    in_config = [f"{k}={v}" for k, v in params.items()]
-    if "BasicSweeper" in str(OmegaConf.select(primary, "hydra.sweeper._target_") or ""):
-        jobs = BasicSweeper.split_arguments(parser.parse_overrides(in_config + overrides), None)
-        return [list(job) for batch in jobs for job in batch]
-    # another sweeper (e.g. Optuna) picks the jobs itself: check every value of each swept
-    # setting (both ends of an interval), one setting at a time
-    swept = [o for o in parser.parse_overrides(in_config + overrides) if o.is_sweep_override()]
-    jobs = [fixed]
-    for o in swept:
-        jobs += [[*fixed, f"{o.get_key_element()}={v}"] for v in _values(o)]
-    return jobs
+@dataclass
+class JobPlan:
+    """One job the command starts: its overrides, design label and key (None when an
+    optimising sweeper picks the values)."""
+
+    overrides: list[str]
+    label: str
+    key: str | None
+
+
+@dataclass
+class Plan:
+    """What a command will run."""
+
+    multirun: bool
+    overrides: list[str]
+    sweeper: str = "basic"  # "basic" (a grid of known jobs) or the optimising sweeper's name
+    jobs: list[JobPlan] = field(default_factory=list)
+    definition: str = ""  # digest of what the sweep is made of
+    settings: dict = field(default_factory=dict)
+    experiment: str = "default"
+    direction: str | None = None  # an optimising sweeper's direction as configured
+
+    def manifest(self, command: list[str]) -> dict:
+        """The sweep's definition file (`experiments.sweep`)."""
+        grid = self.sweeper == "basic"
+        return {
+            "definition": self.definition,
+            "sweeper": self.sweeper,
+            "command": command,
+            "settings": self.settings,
+            "jobs": {str(i): j.key for i, j in enumerate(self.jobs)} if grid else None,
+            "labels": {str(i): j.label for i, j in enumerate(self.jobs)} if grid else None,
+        }
 
 
 def _values(override) -> list[str]:
     """The values a sweep override can take, or the two ends of an interval."""
-    from hydra.core.override_parser.types import IntervalSweep
-
     sweep = override.value()
     if isinstance(sweep, IntervalSweep):
         return [str(sweep.start), str(sweep.end)]
     return list(override.sweep_string_iterator())
+
+
+def _job_overrides(overrides: list[str], multirun: bool) -> tuple[list[list[str]], DictConfig]:
+    """The override list of every job the command starts (for an optimising sweeper: every
+    value of each swept setting, one setting at a time), and the primary configuration."""
+    parser = OverridesParser.create()
+    parsed = parser.parse_overrides(overrides)
+    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+    primary = compose("config", overrides=fixed, return_hydra_config=True)
+    if not multirun:
+        return [overrides], primary
+    params = OmegaConf.select(primary, "hydra.sweeper.params") or {}
+    in_config = [f"{k}={v}" for k, v in params.items()]
+    if _sweeper_name(primary) == "basic":
+        jobs = BasicSweeper.split_arguments(parser.parse_overrides(in_config + overrides), None)
+        return [list(job) for batch in jobs for job in batch], primary
+    swept = [o for o in parser.parse_overrides(in_config + overrides) if o.is_sweep_override()]
+    jobs = [fixed]
+    for o in swept:
+        jobs += [[*fixed, f"{o.get_key_element()}={v}"] for v in _values(o)]
+    return jobs, primary
+
+
+def _sweeper_name(primary: DictConfig) -> str:
+    target = str(OmegaConf.select(primary, "hydra.sweeper._target_") or "")
+    if "BasicSweeper" in target:
+        return "basic"
+    return target.rsplit(".", 1)[-1].removesuffix("Sweeper").lower() or "unknown"
+
+
+def plan_command(argv: list[str]) -> Plan | None:
+    """Compose and check every job of the command; None when Hydra will not run the app."""
+    multirun, overrides, runs = split_argv(argv)
+    if not runs:
+        return None
+    register()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            jobs, primary = _job_overrides(overrides, multirun)
+            plan = Plan(multirun=multirun, overrides=overrides, sweeper=_sweeper_name(primary))
+            for job in jobs:
+                cfg = compose("config", overrides=job)
+                try:
+                    check_settings(cfg)
+                    model = to_model_config(cfg)
+                    check(model)
+                except UserError as err:
+                    where = f" (job {' '.join(job)})" if multirun else ""
+                    raise UserError(f"{err}{where}") from None
+                key = identity.job_key(model, cfg.replicates, cfg.seed, cfg.target_gain)
+                label = design_label(design_overrides(job))
+                plan.jobs.append(JobPlan(job, label, key if plan.sweeper == "basic" else None))
+            plan.experiment = str(primary.experiment)
+            plan.settings = {k: OmegaConf.select(primary, k) for k in AGGREGATE_SETTINGS}
+            plan.direction = OmegaConf.select(primary, "hydra.sweeper.direction")
+            plan.definition = _definition(plan, primary)
+    except (HydraException, OmegaConfBaseException, ValueError) as err:
+        raise UserError(_hydra_message(err)) from None
+    return plan
+
+
+def _definition(plan: Plan, primary: DictConfig) -> str:
+    """Digest of what the sweep is made of: its jobs' keys, or for an optimising sweeper its
+    search (sweeper settings) and fixed configuration with the code and package versions."""
+    if plan.sweeper == "basic":
+        return identity.digest([j.key for j in plan.jobs])
+    body = OmegaConf.to_container(primary, resolve=False)
+    search = OmegaConf.to_container(primary.hydra.sweeper, resolve=False)
+    body.pop("hydra", None)
+    for key in AGGREGATE_SETTINGS:
+        body.pop(key, None)
+    return identity.digest(
+        {
+            "search": search,
+            "fixed": body,
+            "code": identity.code_digest(),
+            "packages": identity.package_versions(),
+        }
+    )
+
+
+def check_command(argv: list[str]) -> str | None:
+    """One-line error for the first job of the command that cannot run, else None."""
+    try:
+        plan_command(argv)
+    except UserError as err:
+        return str(err)
+    return None
 
 
 def first_line(exc: BaseException) -> str:
@@ -85,39 +194,16 @@ def first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def check_job(cfg: DictConfig) -> None:
-    from experiments.run import check_settings, to_model_config
-
-    check_settings(cfg)
-    check(to_model_config(cfg))
-
-
-def check_command(argv: list[str]) -> str | None:
-    """One-line error for the first job of the command that cannot run, else None."""
-    multirun, overrides, runs = split_argv(argv)
-    if not runs:
-        return None
-    register()
-    try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            for job in job_overrides(overrides, multirun):
-                try:
-                    check_job(compose("config", overrides=job))
-                except UserError as err:
-                    label = f" (job {' '.join(job)})" if multirun else ""
-                    return f"{err}{label}"
-    except (HydraException, OmegaConfBaseException, ValueError) as err:
-        return _hydra_message(err)
-    return None
+#: Schema classes by name (to list the allowed keys of a section in a message).
+_SECTIONS = {
+    c.__name__: c for c in (BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, RunConfig)
+}
+#: Schema class name -> its config path prefix (for naming renamed settings).
+_PREFIX = {"ProgramConfig": "program", "BehaviorConfig": "behavior", "NetworkConfig": "network"}
 
 
 def _hydra_message(err: BaseException) -> str:
     """Hydra's error, reduced to one line that names the setting and what is allowed."""
-    import dataclasses
-    import re
-
-    from hydra.errors import OverrideParseException
-
     if isinstance(err, OverrideParseException):
         return (
             f"cannot read the override {err.override!r} ({first_line(err)}); "
@@ -136,19 +222,13 @@ def _hydra_message(err: BaseException) -> str:
         line = f"{line}; available: {', '.join(options)}"
     missing = re.search(r"Key '(\w+)' not in '(\w+)'", line)
     if missing:
-        sections = {c.__name__: c for c in _config_classes()}
-        cls = sections.get(missing.group(2))
+        cls = _SECTIONS.get(missing.group(2))
         if cls is not None:
+            prefix = _PREFIX.get(missing.group(2), "")
+            line += renamed_hint(f"{prefix}.{missing.group(1)}")
             names = ", ".join(f.name for f in dataclasses.fields(cls))
             line = f"{line}; allowed: {names}"
     return line
-
-
-def _config_classes():
-    from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig
-    from sim.schema import RunConfig
-
-    return (BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, RunConfig)
 
 
 def experiment_name(overrides: list[str]) -> str:

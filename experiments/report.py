@@ -1,46 +1,43 @@
-"""A one-file HTML report of a sweep for readers who do not read code.
+"""A one-file HTML report of a sweep (or of one design) for readers who do not read code.
 
-Gains are shown in index points (the service index runs from 0 to 1; one point is 0.01) and money
-in IDR billion (the tables carry IDR million). Figures are referenced by relative path; the page
-has inline CSS and no scripts or external assets.
+Gains are shown in index points (the service index runs from 0 to 1; one point is 0.01), people
+as real Jakarta staff and money in IDR billion (the tables carry IDR million). Every statement of
+a difference rests on a 95% interval shown in the same report: a design is called best, efficient
+or better only when the interval of the paired differences excludes zero. Figures are referenced
+by relative path; the page has inline CSS and no scripts or external assets.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import tempfile
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
 import pandas as pd
 
-from experiments.figures import (
+from experiments.figures import shown_designs
+from experiments.jobs import FINAL_YEAR, LEVERS
+from experiments.outputs import atomic_write_text
+from experiments.tables import (
     POINTS,
     SweepTables,
+    best_design,
     design_labels,
-    efficient_frontier,
     format_value,
     horizon_months,
+    practice_name,
+    pretty,
     ranked,
-    shown_scenarios,
 )
 
-#: Lever column -> plain description with unit.
-LEVER_WORDS = {
-    "cohort_size": "cohort size (simulated staff sent per departure)",
-    "frequency": "frequency (months between departures)",
-    "duration": "stay (months each cohort spends in Tokyo)",
-    "selection": "selection policy (who is chosen to go)",
-    "start": "start (month of the first departure)",
-    "experts_per_visit": "Tokyo experts per visit to Jakarta",
-    "months_between_expert_visits": "months between expert visits",
-    "target_departments": "target departments",
-}
 #: Meta keys the "What was run" sentences already use.
-_USED_META = {"horizon", "horizon_months", "replicates", "scale", "seeds", "target_gain", "n_staff"}
-FULL_STAFF = 60_000
+_USED_META = {
+    "horizon_months", "replicates", "scale", "seeds", "target_gain", "real_staff",
+    "simulated_staff", "provenance", "failed_jobs", "folder", "experiment",
+    "cost_per_staff_month", "jobs",
+}  # fmt: skip
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
@@ -65,6 +62,7 @@ tbody tr:nth-child(even) { background: #fafbfc; }
 figure { margin: 1rem 0 2rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e1e4e8; }
 figcaption { font-size: 0.95rem; margin-top: 0.4rem; }
+.warning { background: #fff4e5; border-left: 4px solid #D55E00; padding: 0.7rem 1rem; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 1rem; font-size: 0.9rem; }
 dt { font-weight: 600; } dd { margin: 0; }
 """
@@ -89,38 +87,39 @@ CAPTIONS = {
         "The top panel shows the city service index (0 to 1) under each design, averaged over "
         "the replicates; the shaded band is the 95% confidence interval and the dashed grey line "
         "is the same city without any exchange. The bottom panel shows the difference from that "
-        "no-exchange run in index points: above zero means the exchange helped. Bands that "
-        "overlap mean the designs cannot be told apart with this many replicates.",
+        "no-exchange run in index points: above zero means the exchange helped. Dips are months "
+        "when a cohort is away from its desk.",
     ),
     "gain_heatmap": (
-        "Gain by cohort size and frequency",
-        "Each cell is one combination of how many staff leave per cohort (rows) and how many "
-        "months pass between departures (columns); the number is the mean gain over the final "
-        "year in index points, and brighter cells mean larger gains. Read along a row to "
-        "see what sending the same cohort more or less often does.",
+        "Gain by cohort size and months between cohorts",
+        "Each cell is one combination of how many Jakarta staff leave per cohort (rows) and how "
+        "many months pass from one cohort to the next (columns; 12 is one cohort a year); the "
+        "number is the mean gain over the final year in index points, and brighter cells mean "
+        "larger gains. A number in brackets has a 95% interval that includes zero.",
     ),
     "gain_vs_cost": (
         "Gain against cost",
-        "Each point is one design: its total cost (IDR billion; further right is dearer) "
-        "against its gain in the final year (higher is better), with a bar for the 95% confidence "
-        "interval. Designs ringed by a diamond and joined by the stepped line are efficient: no "
-        "other design gains more for the same or less money. Designs below or right of that line "
-        "cost more for less.",
+        "Each point is one design: its total cost (IDR billion for real staff; further right is "
+        "dearer) against its gain in the final year (higher is better), with a bar for the 95% "
+        "confidence interval; hollow points have an interval that includes zero. Designs ringed "
+        "by a diamond and joined by the line are efficient: their gain is clear and clearly "
+        "larger, on the same seeds, than that of every cheaper design. A design off that line "
+        "costs more without a gain that can be told apart from a cheaper one's.",
     ),
     "adoption": (
-        "Spread of each Tokyo practice",
-        "Each small panel is one practice learnt in Tokyo and shows the share of all city staff "
-        "who are proficient in it over time. The solid line is the best design and the dashed "
-        "line the design with the smallest gain. Flat lines near zero mark practices that "
-        "neither design spread.",
+        "Staff proficient in each Tokyo practice",
+        "Each small panel is one practice learnt in Tokyo and shows how many of Jakarta's staff "
+        "are proficient in it over time: the solid line under the best design, the dashed line "
+        "in the same city without the exchange. The gap between them is what the exchange "
+        "added; each panel has its own scale.",
     ),
     "departments_end": (
         "Which departments improved",
-        "Each bar is one department: how much its service quality rose (in index points) from "
-        "the first to the last month under the best design, averaged over the replicates. "
-        "Colours show the service domain; bars near zero mark departments the exchange hardly "
-        "reached, and bars below zero departments that were worse at the end, usually because "
-        "some of their staff were away in Tokyo in the last month.",
+        "Each bar is one department: how much higher its service quality was in the final year "
+        "under the best design than without the exchange (index points, same seeds, mean of "
+        "the replicates). Colours show the service domain; bars near zero mark departments the "
+        "exchange hardly reached, bars below zero departments that were worse off, usually "
+        "because some of their staff were away in Tokyo.",
     ),
     "network": (
         "How knowledge moves between departments",
@@ -153,38 +152,53 @@ def _billion(idr_million: float) -> str:
     return f"{b:,.0f}" if abs(b) >= 100 else f"{b:,.1f}" if abs(b) >= 10 else f"{b:,.2f}"
 
 
-def _percent(share: float) -> str:
-    return f"{share * 100:g}%"
+def _points(x: float, sign: bool = False) -> str:
+    return "n/a" if not math.isfinite(x) else f"{x * POINTS:{'+' if sign else ''}.2f}"
 
 
 def _ci_text(low: float, high: float) -> str:
     """A 95% CI of a gain (index units) in index points, for a sentence."""
     if not (math.isfinite(low) and math.isfinite(high)):
-        return "no CI: one replicate"
+        return "no interval: one replicate"
     return f"95% CI {low * POINTS:.2f} to {high * POINTS:.2f}"
 
 
-def _staff_count(meta: dict) -> int | None:
-    """Simulated staff: meta['n_staff'], else estimated from the packaged departments file."""
-    if "n_staff" in meta:
-        return int(meta["n_staff"])
-    if "scale" not in meta:
-        return None
-    try:
-        from sim.config import ScenarioConfig
-        from sim.organisation import load_departments, scaled_headcounts
+def _people(x: float) -> str:
+    return f"{x:,.0f}"
 
-        heads = load_departments()["headcount"].to_numpy()
-        min_size = ScenarioConfig().min_department_size
-        return int(scaled_headcounts(heads, float(meta["scale"]), min_size).sum())
-    except Exception:  # the sentence is then left out
-        return None
+
+def banners(tables: SweepTables) -> str:
+    """Warnings a reader must see first: missing jobs, a scaled-down city."""
+    parts = []
+    failed = tables.meta.get("failed_jobs")
+    if failed:
+        items = "".join(f"<li>{escape(str(f))}</li>" for f in failed)
+        parts.append(
+            '<div class="warning"><strong>Incomplete sweep.</strong> These jobs failed or did '
+            "not finish and are not in this report; run the same command again to retry them:"
+            f"<ul>{items}</ul></div>"
+        )
+    scale = float(tables.meta.get("scale", 1.0))
+    if scale < 1:
+        parts.append(
+            '<div class="warning"><strong>Smoke run at reduced scale.</strong> '
+            + escape(
+                f"The model simulated {scale:g} of every department's staff "
+                f"({tables.meta.get('simulated_staff', 0):,} people standing for "
+                f"{tables.meta.get('real_staff', 0):,}). Program sizes and costs are still those "
+                "of real staff, but each simulated person stands for many real ones, so small "
+                "cohorts are rounded up or down at random and results are noisier and less "
+                "faithful than at full scale. Quote numbers from full-scale runs only."
+            )
+            + "</div>"
+        )
+    return "\n".join(parts)
 
 
 def what_was_run(tables: SweepTables) -> str:
     """Plain sentences on horizon, replicates, scale and levers, then the other meta facts."""
-    meta, sc = tables.meta, tables.scenarios
-    h = int(meta.get("horizon_months", meta.get("horizon", horizon_months(tables))))
+    meta, sc = tables.meta, tables.designs
+    h = int(meta.get("horizon_months", horizon_months(tables)))
     reps = int(meta.get("replicates", sc["n"].max()))
     seeds = f" ({meta['seeds']})" if "seeds" in meta else ""
     designs = "The exchange design" if len(sc) == 1 else f"Each of the {len(sc)} exchange designs"
@@ -193,44 +207,48 @@ def what_was_run(tables: SweepTables) -> str:
         _p(
             f"{designs} below was simulated for {h} months ({h / 12:g} years), {times}. "
             "Every run was paired with a run of the same simulated city without any exchange, "
-            "using the same seed; the gain of a design is the difference between the two."
+            "using the same seed; the gain of a design is the difference between the two. That "
+            "no-exchange run is the reference of every design; it is not listed as a design."
         )
     ]
-    if "scale" in meta:
-        scale, staff = float(meta["scale"]), _staff_count(meta)
-        about = f" (about {staff:,} people)" if staff else ""
-        text = (
-            f"The model simulated {_percent(scale)} of every department's staff{about} out of "
-            f"the roughly {FULL_STAFF:,} staff of Jakarta's provincial government."
+    if "real_staff" in meta:
+        real, simulated = meta["real_staff"], meta["simulated_staff"]
+        whom = (
+            "Jakarta's provincial government"
+            if meta.get("scenario", "").startswith("jakarta")
+            else f"the organisation '{meta.get('scenario')}'"
         )
-        if scale < 1:
-            text += (
-                " Cohort sizes count simulated people, so a cohort of 10 stands for about "
-                f"{10 / scale:,.0f} real staff."
+        if simulated == real:
+            text = f"The model simulated every one of the {real:,} staff of {whom}."
+        else:
+            text = (
+                f"The model simulated {simulated:,} people standing for the {real:,} staff of "
+                f"{whom} (scale {float(meta['scale']):g})."
             )
+        text += (
+            " Cohort sizes, staff sent and costs are real people and real money: a cohort of 10 "
+            "is 10 of the city's staff, at IDR "
+            f"{meta.get('cost_per_staff_month', 0):g} million per staff-month in Tokyo."
+        )
         parts.append(_p(text))
     if tables.levers:
         items = []
         for k in tables.levers:
             values = sorted(sc[k].unique(), key=lambda v: (isinstance(v, str), v))
-            words = LEVER_WORDS.get(k, k.replace("_", " "))
+            words = LEVERS[k].words if k in LEVERS else k.replace("_", " ")
             items.append(
                 f"<li>{escape(words)}: {escape(', '.join(map(format_value, values)))}</li>"
             )
         parts.append(_p("The designs differ in:"))
         parts.append("<ul>" + "".join(items) + "</ul>")
         parts.append(_p("Every other setting was the same for every design."))
-    else:
-        parts.append(_p("All runs used the same design."))
-    if "target_gain" in meta:
-        points = float(meta["target_gain"]) * POINTS
-        target = f"{points:g} index point" + ("" if points == 1 else "s")
-    else:
-        target = "the sweep's target gain"
+    points = float(meta.get("target_gain", 0.005)) * POINTS
+    target = f"{points:g} index point" + ("" if points == 1 else "s")
     parts.append(
         _p(
             "Gains are in index points: the service index runs from 0 to 1 and one point is "
-            f"0.01. Months to target is the first month the gain reached {target}."
+            f"0.01. The headline gain is the mean over the final {FINAL_YEAR} months. Months to "
+            f"target is the first month the gain reached {target}."
         )
     )
     extra = {k: v for k, v in meta.items() if k not in _USED_META}
@@ -243,80 +261,229 @@ def what_was_run(tables: SweepTables) -> str:
     return _section("What was run", *parts)
 
 
+def _names(ids, labels: dict[str, str]) -> str:
+    return "; ".join(labels[i] for i in ids)
+
+
 def headline(tables: SweepTables) -> str:
-    """One or two sentences naming the best design, its gain with 95% CI and its cost."""
-    best = ranked(tables).iloc[0]
-    label = design_labels(tables)[best["scenario"]]
+    """The best design with its gain, interval and cost, said only as strongly as the intervals
+    allow: ties with the best, gains that cannot be told apart from zero, efficient designs."""
+    labels, d = design_labels(tables), ranked(tables)
+    best = d.iloc[0]
     years = f"{horizon_months(tables) / 12:g} years"
-    gain, low, high = best["gain_mean"], best["gain_ci_low"], best["gain_ci_high"]
-    name = f"{label} ({best['scenario']})" if label != best["scenario"] else label
-    if not gain > 0:
-        text = (
-            f"No design raised the city service index on average after {years}; the largest "
-            f"mean gain was {gain * POINTS:.2f} index points ({name})."
+    name, gain = labels[best.design_id], best.gain_mean
+    ci = _ci_text(best.gain_ci_low, best.gain_ci_high)
+    cost = f"IDR {_billion(best.cost_mean)} billion for {_people(best.staff_sent_mean)} staff sent"
+    texts = []
+    if len(d) == 1:
+        if best.gain_clear:
+            texts.append(
+                f"{name}: after {years} it raised the city service index by "
+                f"{_points(gain)} index points ({ci}) compared with no exchange, at a cost of "
+                f"{cost}."
+            )
+        else:
+            texts.append(
+                f"{name}: after {years} its gain over no exchange was {_points(gain)} index "
+                f"points ({ci}); with this many replicates it cannot be told apart from no "
+                f"gain. Cost: {cost}."
+            )
+        return _section("Headline", *(f'<p class="headline">{escape(t)}</p>' for t in texts))
+    clear = d[d.gain_clear]
+    tied = d[d.tied_with_best]
+    if clear.empty:
+        texts.append(
+            f"No design's gain can be told apart from zero after {years} with this many "
+            f"replicates: every 95% interval includes zero. The largest mean gain was "
+            f"{_points(gain)} index points ({name}; {ci})."
+        )
+    elif tied.empty:
+        texts.append(
+            f"{name} gained the most: after {years} it raised the city service index by "
+            f"{_points(gain)} index points ({ci}) compared with no exchange, at a cost of "
+            f"{cost}. Its gain is clearly larger than every other design's (paired on the same "
+            "seeds, every 95% interval of the difference excludes zero)."
         )
     else:
-        text = (
-            f"The best design was {name}: after {years} it raised the city service index by "
-            f"{gain * POINTS:.2f} index points ({_ci_text(low, high)}) compared with no "
-            f"exchange, at a cost of IDR {_billion(best['cost_mean'])} billion."
+        cheapest = tied.sort_values("cost_mean").iloc[0]
+        texts.append(
+            f"{name} had the largest mean gain: {_points(gain)} index points after {years} "
+            f"({ci}), at a cost of {cost}. With this many replicates it cannot be told apart "
+            f"from {len(tied)} other design(s) (the 95% interval of the paired difference "
+            f"includes zero): {_names(tied.design_id, labels)}."
         )
-        if math.isfinite(low) and low <= 0:
-            text += (
-                " Its confidence interval reaches zero, so with this many replicates the gain "
-                "cannot be told apart from no effect."
+        if cheapest.cost_mean < best.cost_mean:
+            texts.append(
+                f"The cheapest of these is {labels[cheapest.design_id]}: "
+                f"{_points(cheapest.gain_mean)} index points "
+                f"({_ci_text(cheapest.gain_ci_low, cheapest.gain_ci_high)}) for IDR "
+                f"{_billion(cheapest.cost_mean)} billion."
             )
-    front = efficient_frontier(tables.scenarios)
-    labels = design_labels(tables)
-    more = _p(
-        "Efficient designs (no other design gains more for the same or less money), cheapest "
-        "first: " + "; ".join(labels[s] for s in front["scenario"]) + "."
-    )
-    return _section("Headline", f'<p class="headline">{escape(text)}</p>', more)
+    unclear = d[~d.gain_clear]
+    if not clear.empty and len(unclear):
+        texts.append(
+            f"{len(unclear)} design(s) had a gain that cannot be told apart from zero: "
+            f"{_names(unclear.design_id, labels)}."
+        )
+    front = d[d.efficient].sort_values("cost_mean")
+    if len(front):
+        more = (
+            "Efficient designs (a clear gain, clearly larger than that of every cheaper "
+            "design), cheapest first: " + _names(front.design_id, labels) + "."
+        )
+    else:
+        more = (
+            "No design is efficient in the strict sense (a clear gain that is clearly larger "
+            "than that of every cheaper design); more replicates may separate them."
+        )
+    parts = [f'<p class="headline">{escape(t)}</p>' for t in texts[:1]]
+    parts += [_p(t) for t in [*texts[1:], more]]
+    return _section("Headline", *parts)
 
 
 def ranked_table(tables: SweepTables) -> str:
     """HTML table of the designs, best first, in planner units."""
     labels = design_labels(tables)
-    on_front = set(efficient_frontier(tables.scenarios)["scenario"])
+    several = len(tables.designs) > 1
     head = (
         '<tr><th>Rank</th><th class="design">Design</th>'
-        "<th>Gain (index points, 95% CI)</th><th>Final index (0–1)</th>"
-        "<th>Staff-months abroad</th><th>Cost (IDR billion)</th>"
-        "<th>Cost per index point (IDR billion)</th><th>Months to target (median)</th></tr>"
+        "<th>Gain (index points, 95% CI)</th>"
+        + ("<th>Minus the best (paired, 95% CI)</th>" if several else "")
+        + "<th>Staff sent</th><th>Staff-months in Tokyo</th><th>Cost (IDR billion)</th>"
+        "<th>Cost per index point (IDR billion)</th><th>Months to target (median; share "
+        "reached)</th></tr>"
     )
     rows = []
-    for _, r in ranked(tables).iterrows():
-        design = escape(labels[r["scenario"]])
-        if labels[r["scenario"]] != r["scenario"]:
-            design += f'<br><span class="code">{escape(r["scenario"])}</span>'
-        if r["scenario"] in on_front:
+    for r in ranked(tables).itertuples():
+        design = escape(labels[r.design_id])
+        if labels[r.design_id] != r.design:
+            design += f'<br><span class="code">{escape(r.design)}</span>'
+        if r.efficient:
             design += '<span class="tag">efficient</span>'
-        mtt, cpp = r["months_to_target_median"], r["cost_per_point"]
-        low, high = r["gain_ci_low"], r["gain_ci_high"]
-        ci = f"{_num(low * POINTS)} to {_num(high * POINTS)}" if pd.notna(low) else "no CI"
-        gain = f"{_num(r['gain_mean'] * POINTS)} ({ci})"
-        numbers = [
-            gain,
-            _num(r["final_index_mean"], 3),
-            _num(r["staff_months_abroad_mean"], 0),
-            _billion(r["cost_mean"]),
-            "no gain" if pd.isna(cpp) else _billion(cpp),
-            "not reached" if pd.isna(mtt) else format_value(float(mtt)),
+        if not r.gain_clear:
+            design += '<span class="tag">no clear gain</span>'
+        elif r.tied_with_best:
+            design += '<span class="tag">tied with the best</span>'
+        mtt = r.months_to_target_median
+        reached = f"{r.reached_target_share:.0%} reached"
+        numbers = [f"{_num(r.gain_mean * POINTS)} ({_ci_range(r.gain_ci_low, r.gain_ci_high)})"]
+        if several:
+            numbers.append(
+                "—"
+                if r.rank == 1 and r.diff_vs_best_mean == 0
+                else f"{_points(r.diff_vs_best_mean, True)} "
+                f"({_ci_range(r.diff_vs_best_ci_low, r.diff_vs_best_ci_high)})"
+            )
+        numbers += [
+            _people(r.staff_sent_mean),
+            _people(r.staff_months_abroad_mean),
+            _billion(r.cost_mean),
+            "no clear gain" if pd.isna(r.cost_per_point) else _billion(r.cost_per_point),
+            f"{'not reached' if pd.isna(mtt) else format_value(float(mtt))} ({reached})",
         ]
-        cells = [f"<td>{int(r['rank'])}</td>", f'<td class="design">{design}</td>']
+        cells = [f"<td>{int(r.rank)}</td>", f'<td class="design">{design}</td>']
         cells += [f"<td>{escape(v)}</td>" for v in numbers]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     note = _p(
-        "Rank 1 has the largest mean gain over the final year (the mean of the last 12 months, "
-        "which evens out months when a cohort happens to be away). Cost per index point is the "
-        "mean cost divided by the mean gain; it is left out when the gain is not positive. "
-        'Months to target is the median over replicates; "not reached" means that in at least '
-        "half of the replicates the gain never reached the target.",
+        f"Rank 1 has the largest mean gain over the final {FINAL_YEAR} months (which evens out "
+        "months when a cohort happens to be away). 'Minus the best' is the paired difference "
+        "from the rank-1 design on the same seeds: an interval that includes zero means the two "
+        "cannot be told apart with this many replicates. Staff sent and staff-months count real "
+        "Jakarta staff over the whole horizon. Cost per index point is the mean cost divided by "
+        "the mean gain, shown only when the gain is clear. Months to target is the median over "
+        "replicates, counting a replicate that never reached the target as later than any that "
+        "did: 'not reached' means that half or more never reached it.",
         "note",
     )
     table = f"<table>\n<thead>{head}</thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
     return _section("Designs ranked by gain", table, note)
+
+
+def _ci_range(low: float, high: float) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "no CI"
+    return f"{_num(low * POINTS)} to {_num(high * POINTS)}"
+
+
+def _effect_rows(effects: pd.DataFrame, fmt, name) -> str:
+    rows = []
+    for r in effects.itertuples():
+        low, high = r.difference_ci_low, r.difference_ci_high
+        sure = math.isfinite(low) and (low > 0 or high < 0)
+        tag = "" if sure else '<span class="tag">not clear</span>'
+        ci = "no CI" if not math.isfinite(low) else f"{fmt(low)} to {fmt(high)}"
+        rows.append(
+            f"<tr><td class='design'>{escape(name(r.outcome))}</td>"
+            f"<td>{escape(fmt(r.baseline_mean))}</td><td>{escape(fmt(r.value_mean))}</td>"
+            f"<td>{escape(fmt(r.difference_mean, True))} ({escape(ci)})"
+            f"{tag}</td></tr>"
+        )
+    return "\n".join(rows)
+
+
+def meaning(tables: SweepTables) -> str:
+    """What the best design's gain means: per service domain, staff proficient per practice,
+    departments where a practice became standard procedure."""
+    best = best_design(tables)
+    label = design_labels(tables)[best]
+    eff = tables.effects[tables.effects.design_id == best]
+    if eff.empty:
+        return ""
+
+    def pts(x: float, sign: bool = False) -> str:
+        return _points(x, sign)
+
+    def people(x: float, sign: bool = False) -> str:
+        return f"{x:{'+' if sign else ''},.0f}"
+
+    def count(x: float, sign: bool = False) -> str:
+        return f"{x:{'+' if sign else ''}.1f}"
+
+    blocks = [
+        _p(
+            f"For {label} (rank 1): what changed compared with the same city without the "
+            "exchange, mean of the replicates with the 95% interval of the paired difference. "
+            "'Not clear' marks a difference whose interval includes zero."
+        )
+    ]
+    specs = (
+        (
+            "domain_index",
+            f"Service index by domain (0–1, mean of the final {FINAL_YEAR} months)",
+            lambda x, sign=False: f"{x:{'+' if sign else ''}.3f}" if not sign else pts(x, True),
+            pretty,
+            "Difference (index points)",
+        ),
+        (
+            "staff_proficient",
+            "Jakarta staff proficient in each Tokyo practice (people, final month)",
+            people,
+            practice_name,
+            "Difference (people)",
+        ),
+        (
+            "sop_departments",
+            "Departments where the practice is standard procedure (final month)",
+            count,
+            practice_name,
+            "Difference (departments)",
+        ),
+    )
+    for kind, heading, fmt, name, diff_head in specs:
+        part = eff[eff.kind == kind].sort_values("difference_mean", ascending=False)
+        if part.empty:
+            continue
+        head = (
+            f"<tr><th class='design'>{'Domain' if kind == 'domain_index' else 'Practice'}</th>"
+            f"<th>No exchange</th><th>With the design</th><th>{escape(diff_head)}, 95% CI</th></tr>"
+        )
+        blocks.append(f"<h3>{escape(heading)}</h3>")
+        blocks.append(
+            f"<table>\n<thead>{head}</thead>\n<tbody>\n"
+            + _effect_rows(part, fmt, name)
+            + "\n</tbody>\n</table>"
+        )
+    return _section("What the gain means", *blocks)
 
 
 def figure_blocks(tables: SweepTables, figures: dict[str, Path], folder: Path) -> str:
@@ -324,9 +491,7 @@ def figure_blocks(tables: SweepTables, figures: dict[str, Path], folder: Path) -
     blocks = []
     for name, png in figures.items():
         heading, caption = CAPTIONS.get(name, (name.replace("_", " ").capitalize(), ""))
-        if name == "index_curves" and len(shown_scenarios(tables.scenarios)) < len(
-            tables.scenarios
-        ):
+        if name == "index_curves" and len(shown_designs(tables.designs)) < len(tables.designs):
             caption += " Only the five best designs and the lowest-ranked one are drawn."
         src = quote(Path(os.path.relpath(png, folder)).as_posix())
         svg = Path(png).with_suffix(".svg")
@@ -346,7 +511,7 @@ def figure_blocks(tables: SweepTables, figures: dict[str, Path], folder: Path) -
 
 
 def caveats(tables: SweepTables) -> str:
-    reps = int(tables.meta.get("replicates", tables.scenarios["n"].max()))
+    reps = int(tables.meta.get("replicates", tables.designs["n"].max()))
     items = [
         "Every parameter of the model (how fast staff learn, forget, share and leave, what the "
         "exchange costs, how practices raise service quality) is an assumption or an estimate; "
@@ -356,41 +521,59 @@ def caveats(tables: SweepTables) -> str:
         "seeds, so they are paired: chance differences between simulated cities cancel out.",
         f"The 95% confidence intervals are across the {reps} replicates (random seeds) only; "
         "they do not include the uncertainty of the parameters themselves.",
-        "Costs are the direct program costs (staff-months in Tokyo and expert visits at assumed "
-        "unit prices), summed over the whole period without discounting.",
+        "Costs are the direct program costs for real staff (staff-months in Tokyo and expert "
+        "visits at assumed unit prices), summed over the whole period without discounting.",
     ]
     if float(tables.meta.get("scale", 1.0)) < 1:
         items.append(
             "The model ran on a scaled-down city; compare designs only with others run at the "
-            "same scale."
+            "same scale, and rerun at full scale (scenario=jakarta) before quoting numbers."
         )
     return _section("Caveats", "<ul>" + "".join(f"<li>{escape(t)}</li>" for t in items) + "</ul>")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write `text` to a temporary file next to `path`, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def provenance_block(tables: SweepTables) -> str:
+    """Command, date, commit, code digest and package versions of this report."""
+    prov = tables.meta.get("provenance", {})
+    if not prov:
+        return ""
+    packages = ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items())
+    items = {
+        "command": prov.get("command"),
+        "aggregated": prov.get("aggregated_at"),
+        "git commit": prov.get("git_commit") or "not a git checkout",
+        "code digest": prov.get("code_digest"),
+        "packages": packages,
+        "jobs": f"{len(prov.get('jobs', {}))} (keys in aggregate/provenance.json)",
+    }
+    rows = "".join(
+        f'<dt>{escape(k)}</dt><dd class="code">{escape(str(v))}</dd>' for k, v in items.items()
+    )
+    note = _p(
+        "The code digest covers the model's code and packaged data by contents; a job's results "
+        "are reused only when its configuration, input files, code and package versions are "
+        "unchanged.",
+        "note",
+    )
+    return _section("Provenance", f"<dl>{rows}</dl>", note)
 
 
 def write_report(tables: SweepTables, figures: dict[str, Path], out_path: Path, title: str) -> Path:
     """Write the HTML report to `out_path` atomically and return its path."""
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     body = "\n".join(
-        [
+        part
+        for part in (
+            banners(tables),
             what_was_run(tables),
             headline(tables),
             ranked_table(tables),
+            meaning(tables),
             figure_blocks(tables, figures, out_path.parent),
             caveats(tables),
-        ]
+            provenance_block(tables),
+        )
+        if part
     )
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -398,5 +581,5 @@ def write_report(tables: SweepTables, figures: dict[str, Path], out_path: Path, 
         f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
         f"<h1>{escape(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n"
     )
-    _atomic_write(out_path, page)
+    atomic_write_text(out_path, page)
     return out_path

@@ -18,9 +18,8 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from experiments.jobs import run_job
-from experiments.outputs import code_version
-from experiments.run import to_model_config
+from experiments import identity
+from experiments.jobs import run_job, to_model_config
 from sim import UserError
 
 
@@ -66,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     job = json.loads((job_dir / "job.json").read_text())
-    if job["code_version"] != code_version():
+    if job.get("code_digest") != identity.code_digest():
         print(
-            f"note: saved with code {job['code_version']}, running {code_version()}",
+            f"note: saved with code {job.get('code_digest')}, running {identity.code_digest()}",
             file=sys.stderr,
         )
     try:

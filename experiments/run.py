@@ -1,22 +1,26 @@
 """Run one program design for R replicates (or a sweep of designs with -m).
 
-    python experiments/run.py                                   # current practice, laptop scale
+    python experiments/run.py                                   # current practice, full scale
     python experiments/run.py program.cohort_size=20 program.months_between_cohorts=6
-    python experiments/run.py -m program.cohort_size=0,5,10,20 program.months_between_cohorts=6,12,24
-    python experiments/run.py -m +experiment=cohort_frequency   # a preset sweep
+    python experiments/run.py -m program.cohort_size=10,30,100 program.months_between_cohorts=6,12
+    python experiments/run.py -m +experiment=cohort_frequency   # a preset sweep (make demo)
 
-Each job writes into its Hydra output directory: timeseries (.parquet, .csv), summary (.parquet,
-.csv), departments.parquet, department_ties.csv, config.yaml, job.json and provenance.json;
-summary.parquet is written last and marks the job complete. A sweep's folder is named after its
-command line (results/sweeps/<experiment>/<key>), so running the same command again resumes it:
-finished jobs with the same configuration and code version are skipped. A job that fails writes
-error.json and the sweep goes on; the aggregate lists failed jobs. At the end of a multirun the
-sweep is aggregated into <sweep dir>/aggregate/ with figures and report.html.
+Each job writes into its Hydra output directory: timeseries, summary (.parquet, .csv),
+baseline.parquet, effects.parquet, departments.parquet, department_ties.csv, config.yaml, job.json
+and provenance.json; summary.parquet is written last and marks the job complete. A sweep's folder
+is named after its command line (results/sweeps/<experiment>/<key>) and holds its definition
+(sweep.json), so running the same command again resumes it: finished jobs whose key (configuration,
+input-file contents, code, package versions) is unchanged are skipped, the rest are recomputed,
+and jobs that are no longer part of the sweep are moved aside. A job that fails writes error.json
+and the sweep goes on. At the end the sweep is aggregated into <sweep dir>/aggregate/ (tables,
+figures, report.html); a single run writes its own one-design report into <run dir>/aggregate/.
+
+Exit code: 0 when every job and the aggregation succeeded, 1 when a job or the aggregation
+failed (the terminal says which and how to retry), 2 for a bad setting (nothing is written).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -33,155 +37,48 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from threadpoolctl import threadpool_limits
 
-from experiments.jobs import LEVER_COLUMNS, run_job
-from experiments.outputs import (
-    atomic_write_text,
-    code_version,
-    provenance,
-    write_json,
-    write_table,
+from experiments import identity, sweep
+from experiments.aggregate import AggregationError, aggregate, headline_line, print_ranking
+from experiments.jobs import (
+    LEVER_COLUMNS,
+    design_label,
+    design_overrides,
+    run_job,
+    to_model_config,
 )
-from sim import ModelConfig, UserError, config_from_dict, validate_config
-from sim.schema import RunConfig
+from experiments.outputs import atomic_write_text, provenance, write_json, write_table
+from experiments.preflight import Plan, plan_command, split_argv
+from sim import UserError
 
-#: Overrides that do not change the design (left out of a job's scenario label).
-NOT_DESIGN = ("experiment", "+experiment", "replicates", "seed", "progress", "report", "reference")
-#: Settings that do not change results (left out of a job's key).
-NOT_RESULT = ("progress", "report", "reference")
-#: Testing hook: a job whose scenario label contains this text raises (see README).
+#: Testing hook: a job whose design label contains this text raises (see README).
 FAULT_ENV = "EXCHANGE_FAULT_INJECTION"
-
-
-def to_model_config(cfg: DictConfig | RunConfig) -> ModelConfig:
-    """The model configuration of a job, with the cohort size derived from the budget if set."""
-    data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
-    keys = [f.name for f in dataclasses.fields(ModelConfig)]
-    model = validate_config(config_from_dict({k: data[k] for k in keys}))
-    resolve_data_paths(model)
-    budget = data.get("budget") or {}
-    yearly = budget_staff_months(budget, model.program.cost_per_staff_month)
-    if yearly is not None:
-        model.program.cohort_size = cohort_for_budget(
-            yearly, model.program.months_between_cohorts, model.program.duration
-        )
-        validate_config(model)
-    return model
-
-
-#: Where relative data-file paths of a scenario are looked up, in order (after the working
-#: directory): the scenario configs' folder, then the project folder.
-DATA_SEARCH = (Path(__file__).resolve().parents[1] / "configs" / "scenario",
-               Path(__file__).resolve().parents[1])  # fmt: skip
-DATA_FILES = ("departments_file", "practices_file", "roster_file", "ties_file")
-
-
-def resolve_data_paths(model: ModelConfig) -> None:
-    """Make the scenario's relative file paths absolute: the working directory first, then
-    DATA_SEARCH; a path found nowhere is left as it is (and reported when read)."""
-    for key in DATA_FILES:
-        value = getattr(model.scenario, key)
-        if value is None or Path(value).is_absolute():
-            continue
-        for base in (Path.cwd(), *DATA_SEARCH):
-            if (base / value).exists():
-                setattr(model.scenario, key, str((base / value).resolve()))
-                break
-
-
-def budget_staff_months(budget: dict, cost_per_staff_month: float) -> float | None:
-    """Staff-months abroad per year a design may spend (None: no budget)."""
-    months, money = budget.get("staff_months_per_year"), budget.get("money_per_year")
-    share = budget.get("share", 1.0)
-    if months is not None and money is not None:
-        raise UserError("budget: give staff_months_per_year or money_per_year, not both")
-    if money is not None:
-        if money < 0 or cost_per_staff_month <= 0:
-            raise UserError(
-                f"budget.money_per_year = {money!r}: must be >= 0 with a positive "
-                "program.cost_per_staff_month"
-            )
-        months = money / cost_per_staff_month
-    if months is None:
-        return None
-    if months < 0:
-        raise UserError(f"budget.staff_months_per_year = {months!r}: must be >= 0")
-    if not 0 < share <= 1:
-        raise UserError(f"budget.share = {share!r}: must be a number in (0, 1]")
-    return months * share
-
-
-def cohort_for_budget(staff_months_per_year: float, frequency: int, duration: int) -> int:
-    """Cohort size whose stays, `duration` months every `frequency` months, spend the budget
-    (rounded to the nearest person; the actual spend is in the job's summary)."""
-    return int(round(staff_months_per_year * frequency / (12 * duration)))
-
-
-def design_overrides(overrides: list[str]) -> dict[str, str]:
-    """The job's command-line overrides that define its design, as key -> value."""
-    out = {}
-    for item in overrides:
-        key, _, value = item.partition("=")
-        key = key.lstrip("+~")
-        if key.startswith("hydra") or key in NOT_DESIGN:
-            continue
-        out[key] = value
-    return out
-
-
-def scenario_label(design: dict[str, str]) -> str:
-    if not design:
-        return "as configured"
-    return ", ".join(f"{k.rsplit('.', 1)[-1]}={_short(v)}" for k, v in design.items())
-
-
-def _short(value: str) -> str:
-    """A float from a sampler (0.7693540895275148) as 3 significant digits; others unchanged."""
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    return value if "." not in value or len(value) <= 6 else f"{number:.3g}"
-
-
-def check_settings(cfg: DictConfig) -> None:
-    if not isinstance(cfg.replicates, int) or cfg.replicates < 1:
-        raise UserError(f"replicates = {cfg.replicates!r}: must be an integer >= 1")
-    if not isinstance(cfg.seed, int) or cfg.seed < 0:
-        raise UserError(f"seed = {cfg.seed!r}: must be a non-negative integer")
-    if not 0 <= cfg.target_gain <= 1:
-        raise UserError(f"target_gain = {cfg.target_gain!r}: must be a number in [0, 1]")
-
-
-def job_key(cfg: DictConfig, version: str) -> str:
-    """Identity of a job's results: its resolved settings and the code version."""
-    data = OmegaConf.to_container(cfg, resolve=True)
-    for key in NOT_RESULT:
-        data.pop(key, None)
-    blob = json.dumps({"config": data, "code": version}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+#: What the last single run did (read by `cli` after Hydra returns; a sweep reads its folder).
+OUTCOME: dict = {}
 
 
 def previous_result(out: Path, key: str) -> str:
-    """'done' if `out` holds complete results with this key, 'other' if with another key (they
-    are then moved aside, never overwritten), 'none' otherwise. Leftover temporary files of an
-    interrupted job are removed."""
+    """'done' if `out` holds complete, readable results with this key; 'other' if it held results
+    of another key (they are then moved aside, never overwritten); 'none' otherwise. Leftover
+    temporary files of an interrupted job are removed."""
     for tmp in out.glob(".*.tmp*"):
         tmp.unlink(missing_ok=True)
     if not (out / "summary.parquet").exists():
         return "none"
-    try:
-        old = json.loads((out / "job.json").read_text())["key"]
-    except (OSError, ValueError, KeyError):
-        old = "unknown"
+    old = sweep.job_key_of(out) or "unknown"
     if old == key:
-        return "done"
+        try:
+            pd.read_parquet(out / "summary.parquet")
+            return "done"
+        except (OSError, ValueError):
+            old = "unreadable"  # e.g. truncated by a full disk: computed again
     aside = out / f"superseded-{old}"
     aside.mkdir(exist_ok=True)
     for item in out.iterdir():
         if item.is_file():
             shutil.move(str(item), aside / item.name)
     print(
-        f"warning: {out} held results of another configuration or code version; moved to {aside}",
+        f"warning: {out} held results of another configuration, input or code version; "
+        f"moved to {aside}",
         file=sys.stderr,
     )
     return "other"
@@ -190,12 +87,14 @@ def previous_result(out: Path, key: str) -> str:
 def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[str]) -> float:
     """Run (or skip, if done) one job and write its files; return its mean gain over replicates
     (the objective an optimising sweeper maximises; NaN for a failed job)."""
-    version = code_version()
-    key = job_key(cfg, version)
+    model = to_model_config(cfg)
+    key = identity.job_key(model, cfg.replicates, cfg.seed, cfg.target_gain)
     design = design_overrides(overrides)
-    label = scenario_label(design)
+    label = design_label(design)
+    OUTCOME.update(out=out, label=label, ok=False)
     if previous_result(out, key) == "done":
         print(f"{label}: already done, skipped ({out})")
+        OUTCOME["ok"] = True
         return float(pd.read_parquet(out / "summary.parquet").gain.mean())
     (out / "error.json").unlink(missing_ok=True)
     extra = {
@@ -203,7 +102,15 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
         for k, v in design.items()
         if k.rsplit(".", 1)[-1] not in LEVER_COLUMNS
     }
-    job = {"key": key, "code_version": version, "label": label, "extra_columns": extra}
+    job = {
+        "key": key,
+        "design_id": identity.design_id(model),
+        "label": label,
+        "extra_columns": extra,
+        "code_digest": identity.code_digest(),
+        "inputs": identity.input_digests(model),
+        "packages": identity.package_versions(),
+    }
     started = time.perf_counter()
     try:
         fault = os.environ.get(FAULT_ENV)
@@ -211,7 +118,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
             raise RuntimeError(f"fault injected by {FAULT_ENV}={fault!r}")
         with threadpool_limits(1):  # one BLAS thread per worker: the workers fill the cores
             tables = run_job(
-                to_model_config(cfg),
+                model,
                 replicates=cfg.replicates,
                 seed=cfg.seed,
                 target_gain=cfg.target_gain,
@@ -219,18 +126,19 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
                 extra_columns=extra,
                 progress=cfg.progress and not multirun,  # parallel bars would interleave
                 cache_dir=Path(HydraConfig.get().sweep.dir) / ".baselines" if multirun else None,
-                code_version=version,
             )
     except Exception as err:  # a failing job is recorded; the other jobs go on
+        message = f"{type(err).__name__}: {err}"
         write_json(
-            out / "error.json",
-            {**job, "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()},
+            out / "error.json", {**job, "error": message, "traceback": traceback.format_exc()}
         )
-        print(f"error: {label}: {type(err).__name__}: {err} (details: {out / 'error.json'})")
+        print(f"error: {label}: {message} (details: {out / 'error.json'})", file=sys.stderr)
+        OUTCOME["error"] = message
         return float("nan")
     atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     atomic_write_text(out / "department_ties.csv", tables["department_ties"].to_csv())
-    write_table(tables["departments"], out / "departments", csv=False)
+    for name in ("departments", "baseline", "effects"):
+        write_table(tables[name], out / name, csv=False)
     write_table(tables["timeseries"], out / "timeseries")
     write_json(out / "job.json", job)
     write_json(
@@ -243,6 +151,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
     )
     write_table(tables["summary"], out / "summary")  # written last: marks the job complete
     print(f"{label}: results in {out}")
+    OUTCOME["ok"] = True
     return float(tables["summary"].gain.mean())
 
 
@@ -257,30 +166,124 @@ def main(cfg: DictConfig) -> float:
     )
 
 
-def sweep_dir_override(argv: list[str], experiment: str) -> str:
-    """`hydra.sweep.dir=results/sweeps/<experiment>/<key of the command line>`."""
-    from experiments.preflight import split_argv
+# --- the command line -------------------------------------------------------------------------
 
+
+def sweep_dir_of(argv: list[str], experiment: str) -> Path:
+    """The sweep folder: `hydra.sweep.dir=...` if given, else
+    results/sweeps/<experiment>/<key of the command line>."""
     _, overrides, _ = split_argv(argv)
+    for o in overrides:
+        if o.startswith("hydra.sweep.dir="):
+            return Path(o.partition("=")[2])
     relevant = sorted(o for o in overrides if not o.startswith(("hydra", "progress", "report")))
     key = hashlib.sha256("\n".join(relevant).encode()).hexdigest()[:10]
-    return f"hydra.sweep.dir=results/sweeps/{experiment}/{key}"
+    return Path("results") / "sweeps" / experiment / key
+
+
+def _explicit(argv: list[str], key: str) -> bool:
+    return any(o.startswith(f"{key}=") for o in split_argv(argv)[1])
+
+
+def finish_sweep(sweep_dir: Path, report: bool) -> int:
+    """Aggregate the sweep's current jobs and say what failed; the exit code."""
+    state = sweep.status(sweep_dir)
+    failed = aggregate_and_print(sweep_dir, report) if state.done else True
+    if not state.done:
+        print(f"error: {sweep_dir}: no job finished; nothing to aggregate", file=sys.stderr)
+    problems = []
+    for folder in state.failed:
+        try:
+            err = json.loads((folder / "error.json").read_text(encoding="utf-8"))
+            problems.append(f"job {folder.name} ({err.get('label')}): {err.get('error')}")
+        except (OSError, ValueError):
+            problems.append(f"job {folder.name}: failed (unreadable {folder / 'error.json'})")
+    problems += [f"job {num}: did not finish" for num in state.missing]
+    if problems:
+        print(f"error: {len(problems)} job(s) of the sweep did not succeed:", file=sys.stderr)
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
+        print(
+            "  the report leaves them out; fix the cause and run the same command again: "
+            "finished jobs are skipped, the others are retried",
+            file=sys.stderr,
+        )
+    return 1 if problems or failed else 0
+
+
+def aggregate_and_print(folder: Path, report: bool) -> bool:
+    """Aggregate `folder` (a sweep or a single run); True when the aggregation failed."""
+    try:
+        path = aggregate(folder, figures=report)
+    except AggregationError as err:
+        print(f"error: aggregation failed: {err}", file=sys.stderr)
+        print(
+            f"  no report was kept for {folder}; after fixing the cause run "
+            f"experiments/aggregate.py {folder}",
+            file=sys.stderr,
+        )
+        return True
+    print_ranking(folder)
+    if path is not None:
+        print(f"report: {path}")
+    return False
+
+
+def finish_run(report: bool) -> int:
+    """A single run: its paired gain, interval and cost, and a one-design report."""
+    out = OUTCOME.get("out")
+    if out is None:
+        return 1
+    if not OUTCOME.get("ok"):
+        print(
+            f"error: the run failed: {OUTCOME.get('error', 'see the messages above')}; "
+            f"details in {out / 'error.json'}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        path = aggregate(out, figures=report)
+    except AggregationError as err:
+        print(f"error: aggregation failed: {err}", file=sys.stderr)
+        return 1
+    print(headline_line(out))
+    if path is not None:
+        print(f"report: {path}")
+    return 0
 
 
 def cli(argv: list[str]) -> int:
-    """Check every job first (a bad setting writes nothing), then hand over to Hydra."""
-    from experiments.preflight import check_command, experiment_name, split_argv
-
-    problem = check_command(argv)
-    if problem is not None:
-        print(f"error: {problem}", file=sys.stderr)
+    """Check every job first (a bad setting writes nothing), then hand over to Hydra, then
+    aggregate and return an exit code that tells whether everything succeeded."""
+    try:
+        plan = plan_command(argv)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    multirun, overrides, runs = split_argv(argv)
-    if multirun and runs and not any(o.startswith("hydra.sweep.dir=") for o in overrides):
-        argv = [*argv, sweep_dir_override(argv, experiment_name(overrides))]
+    sweep_dir = None
+    if plan is not None and plan.multirun:
+        argv = _prepare_sweep(argv, plan)
+        sweep_dir = sweep_dir_of(argv, plan.experiment)
     sys.argv = [sys.argv[0], *argv]
     main()
-    return 0
+    if plan is None:
+        return 0
+    report = bool(plan.settings.get("report", True))
+    return finish_sweep(sweep_dir, report) if sweep_dir else finish_run(report)
+
+
+def _prepare_sweep(argv: list[str], plan: Plan) -> list[str]:
+    """Name the sweep folder, make it hold only jobs of this definition, and have an
+    optimising sweeper maximise the gain unless the command says otherwise."""
+    folder = sweep_dir_of(argv, plan.experiment)
+    if not _explicit(argv, "hydra.sweep.dir"):
+        argv = [*argv, f"hydra.sweep.dir={folder}"]
+    explicit = _explicit(argv, "hydra.sweeper.direction")
+    if plan.sweeper != "basic" and not explicit and plan.direction not in (None, "maximize"):
+        argv = [*argv, "hydra.sweeper.direction=maximize"]
+    for note in sweep.prepare(folder, plan.manifest(["experiments/run.py", *argv])):
+        print(f"note: {note}", file=sys.stderr)
+    return argv
 
 
 if __name__ == "__main__":

@@ -55,11 +55,11 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from experiments.jobs import FINAL_YEAR, no_exchange
+from experiments import identity
+from experiments.jobs import FINAL_YEAR, no_exchange, to_model_config
 from experiments.outputs import (
     atomic_write_bytes,
     atomic_write_text,
-    code_version,
     provenance,
     write_json,
     write_table,
@@ -232,7 +232,6 @@ def compose_config(overrides: list[str]) -> ModelConfig:
     from hydra import compose, initialize_config_dir
 
     from experiments.preflight import CONFIG_DIR
-    from experiments.run import to_model_config
     from sim.schema import register
 
     register()
@@ -657,7 +656,7 @@ def settings_record(
         "sampling_seed": args.seed,
         "model_runs": int(len(result["samples"]) * args.replicates * runs_per_replicate),
         "workers": args.workers,
-        "code_version": code_version(),
+        "code_digest": identity.code_digest(),
         "wall_time_s": round(time.perf_counter() - started, 2),
         "provenance": provenance(),
     }

@@ -1,120 +1,64 @@
-"""Figures and HTML report of a sweep, on small real runs (1% scale, 24 months, 3 seeds)."""
+"""Figures and HTML report of a sweep, on small real runs (1% scale, 24 months, 3 seeds), and the
+statistics the report's words rest on."""
 
 from __future__ import annotations
 
 import dataclasses
 import html
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 import sim
-from experiments.figures import (
+from experiments.aggregate import combine
+from experiments.figures import make_figures, plot_gain_heatmap, shown_designs
+from experiments.jobs import design_label, run_job
+from experiments.report import headline, write_report
+from experiments.tables import (
     SweepTables,
-    efficient_frontier,
-    make_figures,
-    plot_gain_heatmap,
-    shown_scenarios,
+    censored_median,
+    design_labels,
+    judge,
+    paired_comparisons,
+    t_interval,
 )
-from experiments.report import write_report
 
-LEVERS = ["cohort_size", "frequency"]
-DESIGNS = [dict(zip(LEVERS, v, strict=True)) for v in itertools.product((5, 20), (6, 12))]
-SEEDS = (1, 2, 3)
+LEVERS = ["cohort_size", "months_between_cohorts"]
+DESIGNS = [dict(zip(LEVERS, v, strict=True)) for v in itertools.product((100, 400), (6, 12))]
+SEEDS = 3
 TARGET_GAIN = 0.001
 
 
-def mean_t_ci(values: np.ndarray) -> tuple[float, float, float, float]:
-    """Mean, sd and t-based 95% CI across replicates."""
-    n, mean, sd = len(values), float(np.mean(values)), float(np.std(values, ddof=1))
-    half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)
-    return mean, sd, mean - half, mean + half
-
-
-def build_tables(
-    designs: list[dict], seeds=SEEDS, scale: float = 0.01, horizon: int = 24
-) -> SweepTables:
-    """Run every design and seed (plus the paired no-exchange runs) into a SweepTables."""
-    levers = list(designs[0])
-    base_cfg = sim.ModelConfig(scenario=sim.ScenarioConfig(scale=scale), horizon=horizon)
-    no_exchange = dataclasses.replace(base_cfg, program=sim.ProgramConfig(cohort_size=0))
-    baseline = {s: sim.run(no_exchange, s).service_index.to_numpy() for s in seeds}
-    series, summary, departments, ties = [], [], [], None
+def build_tables(designs: list[dict], tmp_path, scale: float = 0.01, horizon: int = 24):
+    """Run every design with the real job code (paired no-exchange runs cached) and combine."""
+    base = sim.ModelConfig(scenario=sim.ScenarioConfig(scale=scale), horizon=horizon)
+    jobs = []
     for design in designs:
-        label = ", ".join(f"{k}={v}" for k, v in design.items())
-        cfg = dataclasses.replace(base_cfg, program=sim.ProgramConfig(**design))
-        for rep, seed in enumerate(seeds):
-            r = sim.run_detailed(cfg, seed)
-            tag = {"scenario": label, **design, "replicate": rep, "seed": seed}
-            ts = r.months.assign(baseline_index=baseline[seed])
-            ts["gain"] = ts.service_index - ts.baseline_index
-            series.append(ts.assign(**tag))
-            departments.append(r.departments.assign(**tag).drop(columns="seed"))
-            if ties is None:
-                ids = list(r.departments.department.unique())
-                ties = pd.DataFrame(r.department_ties, index=ids, columns=ids)
-            last, hit = ts.iloc[-1], np.flatnonzero(ts.gain.to_numpy() >= TARGET_GAIN)
-            summary.append(
-                {
-                    **tag,
-                    "final_index": last.service_index,
-                    "baseline_final_index": last.baseline_index,
-                    "gain": last.gain,
-                    "mean_gain": ts.gain.mean(),
-                    "months_to_target": float(hit[0]) if hit.size else np.nan,
-                    "staff_months_abroad": last.staff_months_abroad,
-                    "expert_visits": last.expert_visits,
-                    "cost": last.cost,
-                    "cost_per_point": last.cost / (100 * last.gain) if last.gain > 0 else np.nan,
-                }
-            )
-    summary = pd.DataFrame(summary)
-    rows = []
-    for label, g in summary.groupby("scenario", sort=False):
-        mean, sd, low, high = mean_t_ci(g.gain.to_numpy())
-        cost = g.cost.mean()
-        rows.append(
-            {
-                "scenario": label,
-                **{k: g[k].iloc[0] for k in levers},
-                "n": len(g),
-                "gain_mean": mean,
-                "gain_sd": sd,
-                "gain_ci_low": low,
-                "gain_ci_high": high,
-                "final_index_mean": g.final_index.mean(),
-                "cost_mean": cost,
-                "staff_months_abroad_mean": g.staff_months_abroad.mean(),
-                "cost_per_point": cost / (100 * mean) if mean > 0 else np.nan,
-                "months_to_target_median": g.months_to_target.median(),
-            }
-        )
-    scenarios = pd.DataFrame(rows)
-    scenarios["rank"] = scenarios.gain_mean.rank(ascending=False, method="min").astype(int)
-    return SweepTables(
-        timeseries=pd.concat(series, ignore_index=True),
-        summary=summary,
-        scenarios=scenarios,
-        departments=pd.concat(departments, ignore_index=True),
-        department_ties=ties,
-        levers=levers,
-        meta={
-            "horizon_months": horizon,
-            "replicates": len(seeds),
-            "scale": scale,
-            "seeds": ", ".join(map(str, seeds)),
-            "target_gain": TARGET_GAIN,
-            "command": "pytest tests/test_figures_report.py",
-        },
-    )
+        cfg = dataclasses.replace(base, program=sim.ProgramConfig(**design))
+        label = design_label({f"program.{k}": str(v) for k, v in design.items()})
+        jobs.append(run_job(cfg, SEEDS, 1, TARGET_GAIN, label, progress=False, cache_dir=tmp_path))
+    meta = {
+        "horizon_months": horizon,
+        "replicates": SEEDS,
+        "scale": scale,
+        "scenario": "jakarta_small",
+        "seeds": "1..3",
+        "target_gain": TARGET_GAIN,
+        "real_staff": 60_000,
+        "simulated_staff": int(jobs[0]["timeseries"].simulated_staff.iloc[0]),
+        "experiment": "test",
+        "cost_per_staff_month": 80.0,
+        "provenance": {"command": "pytest tests/test_figures_report.py", "code_digest": "x"},
+    }
+    return combine(jobs, meta, reference=None)
 
 
 @pytest.fixture(scope="module")
-def tables() -> SweepTables:
-    return build_tables(DESIGNS)
+def tables(tmp_path_factory):
+    return build_tables(DESIGNS, tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="module")
@@ -141,48 +85,156 @@ def test_report_has_every_design_in_rank_order_and_every_figure(tables, rendered
     text = report.read_text(encoding="utf-8")
     assert "<script" not in text and "http" not in text
     assert "Test sweep &lt;&amp;&gt;" in text  # the title is escaped
-    for heading in ("What was run", "Headline", "Caveats"):
+    for heading in ("What was run", "Headline", "What the gain means", "Caveats", "Provenance"):
         assert heading in text
-    rows = text[text.index("<tbody>") : text.index("</tbody>")].split("<tr")[1:]
-    assert len(rows) == len(tables.scenarios)
-    order = tables.scenarios.sort_values(["rank", "cost_mean"])
-    for row, (_, sc) in zip(rows, order.iterrows(), strict=True):
-        assert f"<td>{sc['rank']}</td>" in row
-        assert html.escape(sc["scenario"]) in row
-        assert f"{sc['gain_mean'] * 100:.2f}" in row
+    assert "Smoke run at reduced scale" in text  # 1% scale says so
+    body = text[text.index("Designs ranked by gain") :]
+    rows = body[body.index("<tbody>") : body.index("</tbody>")].split("<tr")[1:]
+    assert len(rows) == len(tables.designs)
+    labels = design_labels(tables)
+    order = tables.designs.sort_values(["rank", "cost_mean"])
+    for row, (_, d) in zip(rows, order.iterrows(), strict=True):
+        assert f"<td>{d['rank']}</td>" in row
+        assert html.escape(labels[d["design_id"]]) in row
+        assert f"{d['gain_mean'] * 100:.2f}" in row
+        assert f"{d['cost_mean'] / 1000:,.1f}"[:3] in row  # real money, IDR billion
     for name, png in figures.items():
         assert f'src="figures/{png.name}"' in text, name
     assert not list(report.parent.glob("*.tmp"))
 
 
-def test_headline_names_the_best_design(tables, rendered):
+def test_costs_and_staff_are_real_at_reduced_scale(tables):
+    """A cohort of 100 staff every 6 months for 24 months: 4 cohorts of 100 real people, each 6
+    months in Tokyo, at IDR 80 million a staff-month, whatever the scale."""
+    d = tables.designs.set_index(["cohort_size", "months_between_cohorts"])
+    row = d.loc[(100, 6)]
+    assert row.staff_sent_mean == 400 and row.staff_months_abroad_mean == 400 * 6
+    assert row.cost_mean == pytest.approx(400 * 6 * 80.0)
+
+
+def test_headline_names_the_best_design_only_as_strongly_as_the_intervals_allow(tables, rendered):
     _, report = rendered
     text = report.read_text(encoding="utf-8")
     headline = text[text.index("Headline") : text.index("</section>", text.index("Headline"))]
-    best = tables.scenarios.sort_values("rank").iloc[0]
-    assert html.escape(best["scenario"]) in headline
+    best = tables.designs.sort_values("rank").iloc[0]
+    assert html.escape(design_labels(tables)[best["design_id"]]) in headline
+    if not best.gain_clear:
+        assert "told apart from zero" in headline
+    elif tables.designs.tied_with_best.any():
+        assert "cannot be told apart" in headline
+    else:
+        assert "clearly larger than every other design" in headline
 
 
-def test_heatmap_needs_both_cohort_size_and_frequency(tables):
+def test_heatmap_needs_both_cohort_size_and_months_between_cohorts(tables):
     assert plot_gain_heatmap(dataclasses.replace(tables, levers=["cohort_size"])) is None
     assert plot_gain_heatmap(tables) is not None
 
 
-def test_efficient_frontier_on_four_designs():
-    d = pd.DataFrame(
-        {
-            "scenario": ["cheap", "dominated", "middle", "dear"],
-            "cost_mean": [100.0, 300.0, 250.0, 400.0],
-            "gain_mean": [0.010, 0.015, 0.020, 0.030],
-        }
+def _summary(gains: dict[str, list[float]], cost: dict[str, float]) -> pd.DataFrame:
+    rows = [
+        {"design_id": d, "seed": s, "gain": g, "cost": cost[d]}
+        for d, values in gains.items()
+        for s, g in enumerate(values)
+    ]
+    return pd.DataFrame(rows)
+
+
+def hand_designs(gains: dict[str, list[float]], cost: dict[str, float]) -> SweepTables:
+    """SweepTables of hand-made designs: per-seed gains (index units) and costs."""
+    summary = _summary(gains, cost)
+    rows = []
+    for d, g in summary.groupby("design_id", sort=False):
+        mean, low, high = t_interval(g.gain)
+        rows.append(
+            {
+                "design_id": d,
+                "design": d,
+                "gain_mean": mean,
+                "gain_ci_low": low,
+                "gain_ci_high": high,
+                "cost_mean": cost[d],
+                "staff_sent_mean": 10.0,
+            }  # fmt: skip
+        )
+    designs = pd.DataFrame(rows)
+    designs["rank"] = designs.gain_mean.rank(ascending=False, method="min").astype(int)
+    designs = judge(designs, paired_comparisons(summary))
+    months = pd.DataFrame({"month": [0, 120]})
+    return SweepTables(months, None, summary, designs, None, None, None, None, [], {})
+
+
+#: 'dear' costs most and gains a little more than 'middle' on average, but not on every seed
+#: (the paired interval includes zero); 'noisy' is cheapest with no clear gain; 'cheap' beats it
+#: on every seed.
+GAINS = {
+    "noisy": [0.001, -0.001, 0.002, -0.002, 0.0],
+    "cheap": [0.010, 0.011, 0.012, 0.009, 0.010],
+    "middle": [0.020, 0.022, 0.021, 0.019, 0.020],
+    "dear": [0.030, 0.015, 0.028, 0.012, 0.025],
+}
+COST = {"noisy": 50.0, "cheap": 100.0, "middle": 200.0, "dear": 400.0}
+
+
+def test_efficient_means_a_clear_gain_over_every_cheaper_design():
+    judged = hand_designs(GAINS, COST).designs.set_index("design_id")
+    assert list(judged.gain_clear) == [False, True, True, True]
+    assert list(judged.efficient) == [False, True, True, False]
+    # 'dear' has the largest mean but 'middle' cannot be told apart from it
+    assert judged.loc["dear", "rank"] == 1 and judged.loc["middle", "tied_with_best"]
+    assert not judged.loc["cheap", "tied_with_best"]
+
+
+def test_a_cheaper_design_that_cannot_be_told_apart_is_not_dominated():
+    """'cheap' is not clearly better than a cheaper design with a noisy gain: not efficient."""
+    gains = {**GAINS, "noisy": [0.02, -0.02, 0.01, -0.01, 0.0]}
+    judged = hand_designs(gains, COST).designs.set_index("design_id")
+    assert not judged.loc["cheap", "efficient"] and not judged.loc["noisy", "efficient"]
+
+
+def test_headline_words_follow_the_intervals():
+    text = headline(hand_designs(GAINS, COST))
+    assert "dear had the largest mean gain" in text and "cannot be told apart" in text
+    assert "The cheapest of these is middle" in text
+    assert "cheap; middle" in text  # the efficient designs, cheapest first
+    clear_best = {k: v for k, v in GAINS.items() if k != "dear"}
+    text = headline(hand_designs(clear_best, COST))
+    assert "middle gained the most" in text and "clearly larger than every other" in text
+    noise = {"a": [0.01, -0.01, 0.0], "b": [0.02, -0.02, 0.01]}
+    text = headline(hand_designs(noise, {"a": 1.0, "b": 2.0}))
+    assert "No design&#x27;s gain can be told apart from zero" in text
+    assert "No design is efficient" in text
+
+
+def test_months_to_target_is_a_censored_median():
+    never = np.nan
+    assert censored_median([10, 12, 14, never, never]) == 14  # 3 of 5 reached: median reached
+    assert math.isnan(censored_median([10, never, never, 12]))  # half never: not reached
+    assert math.isnan(censored_median([37, never, never, never, never, never]))
+    assert censored_median([5, 7, 9, 11]) == 8
+
+
+def test_close_designs_keep_their_own_labels_and_rows(tmp_path):
+    """Two designs whose costs agree to three significant digits are two designs."""
+    summary = _summary({"a": [0.01, 0.02], "b": [0.01, 0.03]}, {"a": 80.0001, "b": 80.0002})
+    summary["design"] = summary.design_id.map({"a": "x=80.0001", "b": "x=80.0002"})
+    summary["x"] = summary.design_id.map({"a": 80.0001, "b": 80.0002})
+    designs = pd.DataFrame(
+        {"design_id": ["a", "b"], "design": ["x=80.0001", "x=80.0002"], "x": [80.0001, 80.0002]}
     )
-    front = efficient_frontier(d)
-    assert list(front.scenario) == ["cheap", "middle", "dear"]
-    tie = pd.concat([d, d.iloc[[2]].assign(scenario="same cost, less gain", gain_mean=0.018)])
-    assert list(efficient_frontier(tie).scenario) == ["cheap", "middle", "dear"]
+    fake = type("T", (), {"designs": designs, "levers": ["x"]})
+    labels = design_labels(fake)
+    assert len(set(labels.values())) == 2 and labels["a"] == "x=80.0001"
 
 
 def test_many_designs_show_top_five_and_lowest():
-    d = pd.DataFrame({"scenario": list("abcdefghij"), "rank": range(10, 0, -1), "cost_mean": 1.0})
-    assert shown_scenarios(d) == ["j", "i", "h", "g", "f", "a"]
-    assert shown_scenarios(d.head(8)) == list("hgfedcba")
+    d = pd.DataFrame(
+        {
+            "design_id": list("abcdefghij"),
+            "design": list("abcdefghij"),
+            "rank": range(10, 0, -1),
+            "cost_mean": 1.0,
+        }  # fmt: skip
+    )
+    assert shown_designs(d) == ["j", "i", "h", "g", "f", "a"]
+    assert shown_designs(d.head(8)) == list("hgfedcba")

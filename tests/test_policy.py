@@ -10,7 +10,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from experiments.run import budget_staff_months, cohort_for_budget, to_model_config
+from experiments.jobs import budget_staff_months, cohort_for_budget, to_model_config
 from sim import UserError
 from sim.schema import RunConfig
 
@@ -24,13 +24,13 @@ def hydra(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(
-    ("months", "frequency", "duration", "cohort"),
+    ("months", "months_between", "duration", "cohort"),
     [(60, 12, 6, 10), (60, 6, 3, 10), (60, 24, 12, 10), (60, 12, 1, 60), (24, 6, 6, 2)],
 )
-def test_cohort_spends_the_budget(months, frequency, duration, cohort):
-    assert cohort_for_budget(months, frequency, duration) == cohort
+def test_cohort_spends_the_budget(months, months_between, duration, cohort):
+    assert cohort_for_budget(months, months_between, duration) == cohort
     # cohort x duration x departures per year = staff-months per year
-    assert cohort * duration * 12 / frequency == pytest.approx(months)
+    assert cohort * duration * 12 / months_between == pytest.approx(months)
 
 
 def test_budget_in_money_and_share():
@@ -55,7 +55,7 @@ def test_equal_budget_sweep_spends_the_same_and_pairs_with_the_reference(tmp_pat
         "-m",
         "program.duration=3,6",
         "program.months_between_cohorts=6,12",
-        "budget.staff_months_per_year=24",
+        "budget.staff_months_per_year=2400",
         "reference='duration=6,months_between_cohorts=12'",
         "program.min_tenure=0",
         *SMALL,
@@ -63,17 +63,17 @@ def test_equal_budget_sweep_spends_the_same_and_pairs_with_the_reference(tmp_pat
         f"hydra.sweep.dir={tmp_path}",
     )
     summary = pd.read_parquet(tmp_path / "aggregate" / "summary.parquet")
-    # 2 years x 24 staff-months a year, whatever the design
-    assert (summary.staff_months_abroad == 48).all()
-    assert sorted(summary.cohort_size.unique()) == [2, 4, 8]
-    scen = pd.read_parquet(tmp_path / "aggregate" / "scenarios.parquet")
+    # 2 years x 2,400 real staff-months a year, whatever the design (at 1% scale)
+    assert (summary.staff_months_abroad == 4800).all()
+    assert sorted(summary.cohort_size.unique()) == [200, 400, 800]
+    scen = pd.read_parquet(tmp_path / "aggregate" / "designs.parquet")
     ref = (
         summary[(summary.duration == 6) & (summary.months_between_cohorts == 12)]
         .set_index("seed")
         .gain
     )
     for _, row in scen.iterrows():
-        g = summary[summary.scenario == row.scenario].set_index("seed").gain
+        g = summary[summary.design_id == row.design_id].set_index("seed").gain
         diff = (g - ref).to_numpy()
         assert row.diff_vs_reference == pytest.approx(diff.mean())
         assert row.better_than_reference_share == pytest.approx((diff > 0).mean())
@@ -105,19 +105,37 @@ def test_optuna_search_returns_the_best_design(tmp_path):
     assert all((j.staff_months_abroad <= 60 * 2 + 1e-9).all() for j in jobs)
 
 
+def test_an_ad_hoc_optuna_sweep_maximises_the_gain(tmp_path):
+    """Optuna's own default is to minimise; the objective is the gain, so a sweep that does not
+    say otherwise maximises it (sampler seed 0 tries both values)."""
+    hydra(
+        "-m",
+        "hydra/sweeper=optuna",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.sampler.seed=0",
+        "program.cohort_size=choice(400,1600)",
+        *SMALL,
+        f"hydra.sweep.dir={tmp_path}",
+    )
+    best = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
+    gains = [pd.read_parquet(p).gain.mean() for p in tmp_path.glob("[0-9]*/summary.parquet")]
+    assert len(set(gains)) == 2
+    assert best["best_value"] == pytest.approx(max(gains))
+
+
 def test_submitit_local_launcher_gives_the_same_results(tmp_path):
-    args = ["-m", "program.cohort_size=0,8", "program.min_tenure=0", *SMALL]
+    args = ["-m", "program.cohort_size=0,400", "program.min_tenure=0", *SMALL]
     hydra(*args, "hydra/launcher=local_processes", f"hydra.sweep.dir={tmp_path / 'submitit'}")
     hydra(*args, "hydra/launcher=basic", f"hydra.sweep.dir={tmp_path / 'basic'}")
 
     def tables(sweep):
         frames = [pd.read_parquet(p) for p in sorted(sweep.glob("[0-9]*/timeseries.parquet"))]
-        return pd.concat(frames).sort_values(["scenario", "replicate", "month"])
+        return pd.concat(frames).sort_values(["design_id", "replicate", "month"])
 
     a, b = tables(tmp_path / "submitit"), tables(tmp_path / "basic")
     assert len(a) == 2 * 2 * 25
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
-    assert (tmp_path / "submitit" / "aggregate" / "scenarios.csv").exists()
+    assert (tmp_path / "submitit" / "aggregate" / "designs.csv").exists()
     assert np.isfinite(
-        pd.read_csv(tmp_path / "submitit" / "aggregate" / "scenarios.csv").gain_mean
+        pd.read_csv(tmp_path / "submitit" / "aggregate" / "designs.csv").gain_mean
     ).all()

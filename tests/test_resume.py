@@ -29,38 +29,38 @@ COMMON = [
 ]
 
 
-def hydra(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return run_script("run.py", *args, env=env)
+def hydra(*args: str, env: dict | None = None, check: bool = True):
+    return run_script("run.py", *args, env=env, check=check)
 
 
-def by_scenario(sweep: Path) -> dict[str, pd.DataFrame]:
+def by_design(sweep: Path) -> dict[str, pd.DataFrame]:
     out = {}
     for path in sorted(sweep.glob("[0-9]*/timeseries.parquet")):
         df = pd.read_parquet(path)
-        out[df.scenario.iloc[0]] = df.reset_index(drop=True)
+        out[df.design_id.iloc[0]] = df.drop(columns="design").reset_index(drop=True)
     return out
 
 
 def test_same_results_alone_in_any_order_and_any_number_of_workers(tmp_path):
-    hydra("-m", "program.cohort_size=0,8", *COMMON, "hydra/launcher=basic",
+    hydra("-m", "program.cohort_size=0,400", *COMMON, "hydra/launcher=basic",
           f"hydra.sweep.dir={tmp_path / 'basic'}")  # fmt: skip
-    hydra("-m", "program.cohort_size=8,0", *COMMON, "hydra.launcher.n_jobs=2",
+    hydra("-m", "program.cohort_size=400,0", *COMMON, "hydra.launcher.n_jobs=2",
           f"hydra.sweep.dir={tmp_path / 'reversed'}")  # fmt: skip
-    hydra("-m", "program.cohort_size=8,0", *COMMON, "hydra.launcher.n_jobs=1",
+    hydra("-m", "program.cohort_size=400,0", *COMMON, "hydra.launcher.n_jobs=1",
           f"hydra.sweep.dir={tmp_path / 'one_worker'}")  # fmt: skip
-    hydra("program.cohort_size=8", *COMMON, f"hydra.run.dir={tmp_path / 'alone'}")
-    basic = by_scenario(tmp_path / "basic")
+    hydra("program.cohort_size=400", *COMMON, f"hydra.run.dir={tmp_path / 'alone'}")
+    basic = by_design(tmp_path / "basic")
     for other in ("reversed", "one_worker"):
-        again = by_scenario(tmp_path / other)
+        again = by_design(tmp_path / other)
         assert basic.keys() == again.keys()
         for label in basic:
             pd.testing.assert_frame_equal(basic[label], again[label], check_exact=True)
-    alone = pd.read_parquet(tmp_path / "alone" / "timeseries.parquet")
-    pd.testing.assert_frame_equal(basic[alone.scenario.iloc[0]], alone, check_exact=True)
+    alone = pd.read_parquet(tmp_path / "alone" / "timeseries.parquet").drop(columns="design")
+    pd.testing.assert_frame_equal(basic[alone.design_id.iloc[0]], alone, check_exact=True)
 
 
 def test_rerun_reproduces_a_job_exactly(tmp_path):
-    hydra("program.cohort_size=8", *COMMON, f"hydra.run.dir={tmp_path / 'job'}")
+    hydra("program.cohort_size=400", *COMMON, f"hydra.run.dir={tmp_path / 'job'}")
     proc = run_script("rerun.py", str(tmp_path / "job"))
     assert proc.stdout.startswith("identical: "), proc.stdout
     # a tampered result is caught
@@ -72,15 +72,16 @@ def test_rerun_reproduces_a_job_exactly(tmp_path):
 
 
 def test_failed_job_is_recorded_and_the_sweep_goes_on_then_resumes(tmp_path):
-    args = ["-m", "program.cohort_size=0,4,8", *COMMON, "hydra/launcher=basic",
+    args = ["-m", "program.cohort_size=0,200,400", *COMMON, "hydra/launcher=basic",
             f"hydra.sweep.dir={tmp_path}"]  # fmt: skip
-    first = hydra(*args, env={"EXCHANGE_FAULT_INJECTION": "cohort_size=4,"})
+    first = hydra(*args, env={"EXCHANGE_FAULT_INJECTION": "cohort_size=200,"}, check=False)
+    assert first.returncode == 1
     jobs = sorted(p for p in tmp_path.iterdir() if p.name.isdigit())
     assert len(jobs) == 3
     failed = [j for j in jobs if (j / "error.json").exists()]
     assert len(failed) == 1 and not (failed[0] / "summary.parquet").exists()
     assert "fault injected" in json.loads((failed[0] / "error.json").read_text())["error"]
-    assert "error: cohort_size=4" in first.stdout
+    assert "error: cohort_size=200" in first.stderr
     listed = pd.read_csv(tmp_path / "aggregate" / "failed_jobs.csv")
     assert list(listed.job.astype(str)) == [failed[0].name]
     stamps = {j: (j / "summary.parquet").stat().st_mtime_ns for j in jobs if j not in failed}
@@ -93,18 +94,18 @@ def test_failed_job_is_recorded_and_the_sweep_goes_on_then_resumes(tmp_path):
 
 
 def test_results_of_another_configuration_are_moved_aside_not_mixed(tmp_path):
-    args = ["-m", "program.cohort_size=0,8", *COMMON, "hydra/launcher=basic",
+    args = ["-m", "program.cohort_size=0,400", *COMMON, "hydra/launcher=basic",
             f"hydra.sweep.dir={tmp_path}"]  # fmt: skip
     hydra(*args)
     proc = hydra(*args[:-1], "seed=7", args[-1])  # same folder, different configuration
     assert "moved to" in proc.stderr
     for job in ("0", "1"):
         assert pd.read_parquet(tmp_path / job / "summary.parquet").seed.min() == 7
-        assert len(list((tmp_path / job).glob("superseded-*/summary.parquet"))) == 1
+    assert len(list((tmp_path / "superseded").rglob("summary.parquet"))) == 2
 
 
 def test_sweep_killed_part_way_resumes_to_the_uninterrupted_result(tmp_path):
-    grid = ["-m", "program.cohort_size=0,3,6,9,12,15", "scenario=small", "replicates=4",
+    grid = ["-m", "program.cohort_size=0,300,600,900,1200,1500", "scenario=small", "replicates=4",
             "horizon=96", "progress=false", "report=false", "hydra/launcher=basic"]  # fmt: skip
     killed = tmp_path / "killed"
     proc = subprocess.Popen(
@@ -129,12 +130,12 @@ def test_sweep_killed_part_way_resumes_to_the_uninterrupted_result(tmp_path):
     resumed = hydra(*grid, f"hydra.sweep.dir={killed}")
     assert resumed.stdout.count("already done, skipped") == done
     hydra(*grid, f"hydra.sweep.dir={tmp_path / 'clean'}")
-    clean, again = by_scenario(tmp_path / "clean"), by_scenario(killed)
+    clean, again = by_design(tmp_path / "clean"), by_design(killed)
     assert clean.keys() == again.keys() and len(clean) == 6
     for label in clean:
         pd.testing.assert_frame_equal(clean[label], again[label], check_exact=True)
     summary = pd.read_parquet(killed / "aggregate" / "summary.parquet")
-    assert not summary.duplicated(["scenario", "replicate"]).any() and len(summary) == 6 * 4
+    assert not summary.duplicated(["design_id", "replicate"]).any() and len(summary) == 6 * 4
     assert not list(killed.rglob("*.tmp*"))
 
 

@@ -22,7 +22,7 @@ SCRIPT = ROOT / "experiments" / "sensitivity.py"
 BASE = [
     "scenario=small",
     "horizon=24",
-    "program.cohort_size=8",
+    "program.cohort_size=800",  # real staff: about 8 simulated people at 1% scale
     "program.min_tenure=0",
     "program.experts_per_visit=0",
 ]

@@ -1,0 +1,138 @@
+"""What determines a result, as digests: a job's key, a baseline's key, a design's id.
+
+A result is reused only when everything that determines it is unchanged: the resolved model
+configuration, the *contents* of every input file (packaged or the user's), the model's code and
+packaged data (contents, not the git commit, so an uncommitted edit counts), the code that turns
+runs into tables (`experiments/jobs.py`), and the versions of Python and the numerical packages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import platform
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+import sim
+from sim import ModelConfig
+from sim.organisation import packaged_file
+
+#: Packages whose version can change a number in a result.
+NUMERICAL_PACKAGES = (
+    "numpy",
+    "numba",
+    "llvmlite",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "networkx",
+    "mesa",
+)
+#: Input files of a scenario and the packaged file used when the setting is empty.
+INPUT_FILES = {
+    "departments_file": "departments.csv",
+    "practices_file": "practices.yaml",
+    "roster_file": None,
+    "ties_file": None,
+}
+#: Code outside the `sim` package whose contents determine a job's tables.
+JOB_CODE = Path(__file__).resolve().parent / "jobs.py"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def digest(obj) -> str:
+    """Digest of a JSON-able object (sorted keys), 16 hex digits."""
+    return sha256(json.dumps(obj, sort_keys=True, default=str).encode())[:16]
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's contents (a missing or unreadable file gets a marker, not an error:
+    loading it reports the problem)."""
+    try:
+        return sha256(Path(path).read_bytes())
+    except OSError as err:
+        return f"unreadable: {err.strerror}"
+
+
+@cache
+def code_digest() -> str:
+    """Digest of the model's code and packaged data (every file of the `sim` package) and of
+    `experiments/jobs.py`, by contents."""
+    root = Path(sim.__file__).resolve().parent
+    files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    h = hashlib.sha256()
+    for path in [*files, JOB_CODE]:
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+@cache
+def package_versions() -> dict[str, str]:
+    """Python and numerical package versions."""
+    out = {"python": platform.python_version()}
+    for name in NUMERICAL_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def input_digests(config: ModelConfig) -> dict[str, str]:
+    """Contents digest of every input file the configuration reads (packaged ones included)."""
+    out = {}
+    for key, packaged in INPUT_FILES.items():
+        path = getattr(config.scenario, key)
+        if path is None and packaged is not None:
+            path = packaged_file(packaged)
+        if path is not None:
+            out[key] = file_digest(path)
+    return out
+
+
+def config_identity(config: ModelConfig) -> dict:
+    """The configuration with its file paths replaced by their contents' digests (the same
+    file moved elsewhere is the same input; an edited file is another)."""
+    data = dataclasses.asdict(config)
+    for key, value in input_digests(config).items():
+        data["scenario"][key] = f"sha256:{value}"
+    return data
+
+
+def design_id(config: ModelConfig) -> str:
+    """Exact identity of a design: equal only for identical configurations and inputs."""
+    return digest(config_identity(config))
+
+
+def job_key(config: ModelConfig, replicates: int, seed: int, target_gain: float) -> str:
+    """Identity of a job's results: configuration, inputs, replicates, seeds, target, code and
+    package versions."""
+    return digest(
+        {
+            "config": config_identity(config),
+            "replicates": replicates,
+            "seed": seed,
+            "target_gain": target_gain,
+            "code": code_digest(),
+            "packages": package_versions(),
+        }
+    )
+
+
+def baseline_key(config: ModelConfig, seed: int) -> str:
+    """Identity of a no-exchange run (`config` is already the no-exchange configuration)."""
+    return digest(
+        {
+            "config": config_identity(config),
+            "seed": seed,
+            "code": code_digest(),
+            "packages": package_versions(),
+        }
+    )

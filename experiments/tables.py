@@ -1,0 +1,328 @@
+"""The tables of an aggregated sweep and their statistics: the contract figures and report read.
+
+Units: service index in [0, 1] (one index point = 0.01); people are real Jakarta staff; money is
+IDR million; time is months. Every design is identified exactly by `design_id` (a digest of its
+configuration and inputs); `design` is its exact label. Intervals are two-sided 95% t intervals
+across replicates; comparisons between designs are paired on the same seeds (common random
+numbers), so a difference is "clear" when the 95% interval of the paired differences excludes 0.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from experiments.jobs import LEVERS
+from sim.errors import UserError
+from sim.organisation import load_departments
+from sim.practices import load_practices
+
+CONFIDENCE = 0.95
+#: Index points per unit of service index.
+POINTS = 100.0
+
+
+@dataclass
+class SweepTables:
+    """Tables of a sweep (see the README's output files for every column).
+
+    timeseries: one row per (design, replicate, month): the model's city table, baseline_index,
+    gain. baseline: the paired no-exchange runs' city tables. summary: one row per (design,
+    replicate). designs: one row per design (means, intervals, rank, judgements). effects: one
+    row per (design, kind, outcome): what the gain means, with intervals. comparisons: one row
+    per ordered pair of designs: paired difference in gain. departments: one row per (design,
+    replicate, month, department), with the baseline's quality.
+    """
+
+    timeseries: pd.DataFrame
+    baseline: pd.DataFrame
+    summary: pd.DataFrame
+    designs: pd.DataFrame
+    effects: pd.DataFrame
+    comparisons: pd.DataFrame
+    departments: pd.DataFrame
+    department_ties: pd.DataFrame  # square D x D, index and columns = department ids
+    levers: list[str]  # lever columns that vary across designs
+    meta: dict  # facts: horizon, replicates, scale, seeds, command, provenance, ...
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+def t_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Mean and two-sided t confidence interval of the finite values (NaN bounds if n < 2)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    n = values.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(values.mean())
+    if n < 2:
+        return mean, float("nan"), float("nan")
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def mean_ci(df: pd.DataFrame, by: str | list[str], column: str) -> pd.DataFrame:
+    """Mean and t interval of `column` across the rows of each `by` group (NaN if n < 2)."""
+    g = df.groupby(by, sort=True)[column].agg(["mean", "std", "count"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf(0.5 + CONFIDENCE / 2, g["count"] - 1) * g["std"] / np.sqrt(g["count"])
+    return g.assign(low=g["mean"] - half, high=g["mean"] + half).reset_index()
+
+
+def censored_median(months) -> float:
+    """Median months to target over replicates, a replicate that never reached it counting as
+    later than any that did (censored at the horizon): NaN ("not reached") when half or more
+    never reached it."""
+    values = np.sort(np.where(np.isnan(np.asarray(months, float)), np.inf, months))
+    if values.size == 0:
+        return float("nan")
+    median = float(np.median(values))
+    return median if math.isfinite(median) else float("nan")
+
+
+def clear(low: float) -> bool:
+    """An interval's lower end is above zero (NaN: not clear)."""
+    return bool(np.isfinite(low) and low > 0)
+
+
+# --- the designs table ----------------------------------------------------------------------------
+
+
+def design_table(summary: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
+    """One row per design: gain with interval, costs and staff (real), months to target."""
+    rows = []
+    for did, g in summary.groupby("design_id", sort=False):
+        mean, low, high = t_interval(g.gain)
+        cost = float(g.cost.mean())
+        rows.append(
+            {
+                "design": g.design.iloc[0],
+                "design_id": did,
+                **{k: g[k].iloc[0] for k in levers},
+                "n": len(g),
+                "gain_mean": mean,
+                "gain_sd": float(g.gain.std(ddof=1)) if len(g) > 1 else float("nan"),
+                "gain_ci_low": low,
+                "gain_ci_high": high,
+                "final_index_mean": float(g.final_index.mean()),
+                "staff_sent_mean": float(g.staff_sent.mean()),
+                "staff_months_abroad_mean": float(g.staff_months_abroad.mean()),
+                "cost_mean": cost,
+                "cost_per_point": cost / (POINTS * mean) if clear(low) else float("nan"),
+                "months_to_target_median": censored_median(g.months_to_target),
+                "reached_target_share": float(g.reached_target.mean()),
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["rank"] = out.gain_mean.rank(ascending=False, method="min").astype(int)
+    return out.sort_values(["rank", "cost_mean", "design"]).reset_index(drop=True)
+
+
+def paired_comparisons(summary: pd.DataFrame) -> pd.DataFrame:
+    """Every ordered pair of designs (a, b): mean of gain_a - gain_b over the seeds both ran,
+    its 95% t interval and the share of seeds on which a did better."""
+    wide = summary.pivot_table(index="seed", columns="design_id", values="gain", aggfunc="first")
+    ids = list(wide.columns)
+    values = wide.to_numpy(float)
+    rows = []
+    for i, a in enumerate(ids):
+        for j, b in enumerate(ids):
+            if i == j:
+                continue
+            diff = values[:, i] - values[:, j]
+            diff = diff[np.isfinite(diff)]
+            mean, low, high = t_interval(diff)
+            better = float((diff > 0).mean()) if diff.size else float("nan")
+            rows.append((a, b, diff.size, mean, low, high, better))
+    return pd.DataFrame(
+        rows,
+        columns=["design_id", "versus_id", "pairs", "diff_mean", "diff_ci_low", "diff_ci_high",
+                 "better_share"],
+    )  # fmt: skip
+
+
+def judge(designs: pd.DataFrame, comparisons: pd.DataFrame) -> pd.DataFrame:
+    """Add what can be said with this many replicates.
+
+    gain_clear: the gain's interval is above zero. diff_vs_best_*: paired difference from the
+    design with the largest mean gain; tied_with_best: that interval includes zero.
+    efficient: a clear gain that is clearly larger than that of every cheaper design, and no
+    design costing the same is clearly better: the money buys a gain that can be told apart.
+    """
+    d = designs.copy()
+    d["gain_clear"] = [clear(x) for x in d.gain_ci_low]
+    pair = comparisons.set_index(["design_id", "versus_id"])
+    best = d.loc[d["rank"].idxmin(), "design_id"] if len(d) else None
+    for col in ("diff_mean", "diff_ci_low", "diff_ci_high"):
+        d[col.replace("diff", "diff_vs_best")] = [
+            0.0 if x == best else pair.loc[(x, best), col] for x in d.design_id
+        ]
+    high = d.diff_vs_best_ci_high
+    d["tied_with_best"] = [
+        x != best and not hi < 0 for x, hi in zip(d.design_id, high, strict=True)
+    ]
+    cost = dict(zip(d.design_id, d.cost_mean, strict=True))
+    efficient = []
+    for a, ok in zip(d.design_id, d.gain_clear, strict=True):
+        for b in d.design_id:
+            if b == a or not ok:
+                continue
+            if cost[b] < cost[a] and not math.isclose(cost[a], cost[b], rel_tol=1e-9):
+                ok = clear(pair.loc[(a, b), "diff_ci_low"])  # must beat every cheaper design
+            elif math.isclose(cost[a], cost[b], rel_tol=1e-9):
+                ok = not clear(pair.loc[(b, a), "diff_ci_low"])  # no equal-cost design beats it
+        efficient.append(bool(ok))
+    d["efficient"] = efficient
+    return d
+
+
+def reference_design(summary: pd.DataFrame, reference: str | None) -> str | None:
+    """design_id of the design whose levers match `reference` ("key=value,key=value")."""
+    if not reference:
+        return None
+    mask = pd.Series(True, index=summary.index)
+    for pair in reference.split(","):
+        key, _, value = pair.strip().partition("=")
+        key = key.strip().rsplit(".", 1)[-1]
+        if key not in summary:
+            raise ValueError(f"reference = {reference!r}: {key!r} is not a lever of this sweep")
+        mask &= summary[key].astype(str) == value.strip()
+    ids = summary.loc[mask, "design_id"].unique()
+    if len(ids) != 1:
+        raise ValueError(
+            f"reference = {reference!r}: matches {len(ids)} designs of this sweep, not one"
+        )
+    return str(ids[0])
+
+
+def versus_reference(designs: pd.DataFrame, comparisons: pd.DataFrame, ref: str) -> pd.DataFrame:
+    """designs with diff_vs_reference (mean, interval) and better_than_reference_share."""
+    pair = comparisons[comparisons.versus_id == ref].set_index("design_id")
+    out = designs.copy()
+    for src, dst in (
+        ("diff_mean", "diff_vs_reference"),
+        ("diff_ci_low", "diff_ci_low"),
+        ("diff_ci_high", "diff_ci_high"),
+        ("better_share", "better_than_reference_share"),
+    ):
+        out[dst] = [0.0 if x == ref else pair.loc[x, src] for x in out.design_id]
+    out.loc[out.design_id == ref, "better_than_reference_share"] = 0.0
+    return out
+
+
+def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
+    """Per design and outcome: mean design value, mean no-exchange value, and the mean paired
+    difference with its interval."""
+    rows = []
+    for (did, kind, outcome), g in effects.groupby(["design_id", "kind", "outcome"], sort=False):
+        mean, low, high = t_interval(g.difference)
+        rows.append(
+            {
+                "design": g.design.iloc[0],
+                "design_id": did,
+                "kind": kind,
+                "outcome": outcome,
+                "value_mean": float(g.value.mean()),
+                "baseline_mean": float(g.baseline.mean()),
+                "difference_mean": mean,
+                "difference_ci_low": low,
+                "difference_ci_high": high,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- words and labels ---------------------------------------------------------------------------
+
+
+def format_value(v) -> str:
+    """A lever value as text: whole floats without decimals."""
+    if isinstance(v, float | np.floating) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def short_value(v) -> str:
+    """A lever value for a label: floats to 3 significant digits (display only)."""
+    if isinstance(v, float | np.floating) and not float(v).is_integer():
+        return f"{float(v):.3g}"
+    return format_value(v)
+
+
+def short_label(row, levers: list[str]) -> str:
+    """Plain-words label of a design from its lever values, e.g. '10 staff per cohort, a
+    cohort every 12 months'."""
+    if not levers:
+        return str(row["design"])
+    parts = []
+    for k in levers:
+        lever = LEVERS.get(k)
+        fmt = lever.label if lever else k.rsplit(".", 1)[-1].replace("_", " ") + " {}"
+        parts.append(fmt.format(short_value(row[k])))
+    return ", ".join(parts)
+
+
+def design_labels(tables: SweepTables) -> dict[str, str]:
+    """design_id -> plain-words label, unique: designs whose short labels coincide (values
+    that agree to three digits) are named by their exact labels instead."""
+    rows = tables.designs.to_dict("records")
+    short = {r["design_id"]: short_label(r, tables.levers) for r in rows}
+    exact = dict(zip(tables.designs.design_id, tables.designs.design, strict=True))
+    counts = pd.Series(list(short.values())).value_counts()
+    labels = {k: (exact[k] if counts[v] > 1 else v) for k, v in short.items()}
+    counts = pd.Series(list(labels.values())).value_counts()
+    return {k: (f"{v} [{k[:6]}]" if counts[v] > 1 else v) for k, v in labels.items()}
+
+
+def ranked(tables: SweepTables) -> pd.DataFrame:
+    """Designs ordered by rank (1 = largest mean gain), ties by cost."""
+    return tables.designs.sort_values(["rank", "cost_mean", "design"]).reset_index(drop=True)
+
+
+def best_design(tables: SweepTables) -> str:
+    """design_id of the design with the largest mean gain."""
+    return str(ranked(tables).iloc[0]["design_id"])
+
+
+def horizon_months(tables: SweepTables) -> int:
+    return int(tables.timeseries["month"].max())
+
+
+def pretty(name: str) -> str:
+    """'disaster_safety' -> 'Disaster safety'."""
+    text = str(name).replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+@cache
+def _packaged_names() -> tuple[dict[str, str], dict[str, str]]:
+    """English names of the packaged departments and practices, by id (empty if unreadable)."""
+    try:
+        deps = load_departments()
+        cat = load_practices()
+    except UserError:  # names are cosmetic: fall back to ids
+        return {}, {}
+    dep_names = {}
+    for pid, name in zip(deps["id"], deps["name"], strict=True):
+        inner = name[name.rfind("(") + 1 : name.rfind(")")] if name.endswith(")") else name
+        inner = inner.rsplit(": ", 1)[-1].removesuffix(" City Administration")
+        dep_names[pid] = textwrap.shorten(inner, 36, placeholder="…")
+    return dep_names, dict(zip(cat.ids, cat.names, strict=True))
+
+
+def department_name(dep_id: str) -> str:
+    """Short English name of a packaged department, else its id."""
+    return _packaged_names()[0].get(dep_id, str(dep_id))
+
+
+def practice_name(practice_id: str) -> str:
+    """Name of a packaged practice, else its id in words."""
+    return _packaged_names()[1].get(practice_id, pretty(practice_id))
