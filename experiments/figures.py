@@ -148,7 +148,7 @@ def plot_index_curves(tables: SweepTables) -> Figure:
     n = len(tables.designs)
     which = f"top 5 of {n} designs and the lowest-ranked" if len(shown) < n else f"{n} designs"
     fig.suptitle(f"City service index over time, {which}")
-    fig.legend(loc="outside right upper", title="Rank. design", frameon=False)
+    fig.legend(loc="outside lower center", ncols=2, title="Rank. design", frameon=False)
     return fig
 
 
@@ -176,7 +176,7 @@ def plot_gain_heatmap(tables: SweepTables) -> Figure | None:
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
             dark = hi > lo and (v - lo) / (hi - lo) < 0.6
-            text = f"{v:.2f}" if clear.iloc[i, j] is True else f"({v:.2f})"
+            text = f"{v:.2f}" if bool(clear.iloc[i, j]) else f"({v:.2f})"
             ax.text(j, i, text, ha="center", va="center", color="white" if dark else "black")
     ax.set_xticks(range(ncols), [format_value(v) for v in grid.columns])
     ax.set_yticks(range(nrows), [format_value(v) for v in grid.index])
@@ -239,14 +239,19 @@ def plot_gain_vs_cost(tables: SweepTables) -> Figure:
     ax.axhline(0, color=BASELINE_COLOUR, ls="--", lw=1)
     ax.margins(x=0.08, y=0.12)
     x = sc["cost_mean"] / 1000
+    log = bool((x > 0).all() and x.max() > 20 * x.min())
+    if log:  # costs over orders of magnitude: equal ratios at equal distances
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}")
     # one label per distinct point (designs with the same cost and gain share it), placed left of
     # points in the right third so that it stays inside the axes
     shown = sc if len(sc) <= 15 else sc[sc["efficient"]]
     groups = shown.groupby([shown["cost_mean"].round(6), shown["gain_mean"].round(9)])
-    right = x.min() + 0.67 * (x.max() - x.min())
+    span = np.log(x) if log else x
+    right = span.min() + 0.67 * (span.max() - span.min())
     texts = []
     for (cost, gain), g in groups:
-        left = cost / 1000 > right
+        left = (np.log(cost / 1000) if log else cost / 1000) > right
         texts.append(
             ax.annotate(
                 "\n".join(labels[s] for s in g["design_id"]),
@@ -260,7 +265,10 @@ def plot_gain_vs_cost(tables: SweepTables) -> Figure:
                 arrowprops=dict(arrowstyle="-", color="#555555", lw=0.6, shrinkA=0, shrinkB=5),
             )
         )
-    ax.set_xlabel("Cost over the whole horizon (IDR billion, real staff, mean of replicates)")
+    ax.set_xlabel(
+        "Cost over the whole horizon (IDR billion, real staff, mean of replicates"
+        + ("; log scale)" if log else ")")
+    )
     ax.set_ylabel("Gain in the final year (index points; 1 point = 0.01)")
     ax.set_title(
         f"Gain after {_fmt_years(horizon_months(tables))} against cost: "
@@ -296,16 +304,18 @@ def plot_adoption(tables: SweepTables) -> Figure:
         if k + ncols >= len(practices):  # nothing drawn below: show the years here
             ax.xaxis.set_tick_params(labelbottom=True)
     handles = [
-        Line2D([], [], color=PALETTE[0], lw=2, label=f"Best design:\n{labels[best]}"),
+        Line2D(
+            [], [], color=PALETTE[0], lw=2, label="Best design:\n" + textwrap.fill(labels[best], 32)
+        ),
         Line2D([], [], color=BASELINE_COLOUR, ls="--", lw=2, label="No exchange (same seeds)"),
     ]
     spare = axes[len(practices) :]
     for ax in spare:
         ax.set_axis_off()
-    if len(spare):
-        spare[0].legend(handles=handles, loc="center left", frameon=False)
+    if len(spare):  # in the empty panels, outside the layout (it may reach into the next one)
+        spare[0].legend(handles=handles, loc="upper left", frameon=False).set_in_layout(False)
     else:
-        fig.legend(handles=handles, loc="outside upper right", frameon=False)
+        fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
     fig.supxlabel("Years since the start of the program")
     fig.supylabel("Jakarta staff proficient in the practice (people)")
     fig.suptitle(
@@ -345,9 +355,9 @@ def plot_departments_end(tables: SweepTables) -> Figure:
     ax.axvline(0, color="#333333", lw=0.8)
     ax.set_xlabel("Service quality gain over no exchange, final year (index points)")
     fig.suptitle(
-        f"Department quality gain under the best design: {labels[best]}\n"
-        "mean of the final 12 months and of the replicates; below zero = worse than without the "
-        "exchange (e.g. staff away in Tokyo)"
+        f"Department quality gain under the best design:\n{labels[best]}\n"
+        "(mean of the final 12 months and of the replicates; below zero = worse than\n"
+        "without the exchange, e.g. staff away in Tokyo)"
     )
     handles = [Patch(color=colour[d], label=pretty(d)) for d in domains]
     fig.legend(

@@ -356,8 +356,6 @@ def ranked_table(tables: SweepTables) -> str:
     rows = []
     for r in ranked(tables).itertuples():
         design = escape(labels[r.design_id])
-        if labels[r.design_id] != r.design:
-            design += f'<br><span class="code">{escape(r.design)}</span>'
         if r.efficient:
             design += '<span class="tag">efficient</span>'
         if not r.gain_clear:
@@ -405,20 +403,59 @@ def _ci_range(low: float, high: float) -> str:
     return f"{_num(low * POINTS)} to {_num(high * POINTS)}"
 
 
-def _effect_rows(effects: pd.DataFrame, fmt, name) -> str:
+def _effect_rows(effects: pd.DataFrame, level, diff, name) -> str:
+    """Rows: outcome, no-exchange level, level with the design, difference (95% CI)."""
     rows = []
     for r in effects.itertuples():
         low, high = r.difference_ci_low, r.difference_ci_high
         sure = math.isfinite(low) and (low > 0 or high < 0)
         tag = "" if sure else '<span class="tag">not clear</span>'
-        ci = "no CI" if not math.isfinite(low) else f"{fmt(low)} to {fmt(high)}"
+        ci = "no CI" if not math.isfinite(low) else f"{diff(low)} to {diff(high)}"
         rows.append(
             f"<tr><td class='design'>{escape(name(r.outcome))}</td>"
-            f"<td>{escape(fmt(r.baseline_mean))}</td><td>{escape(fmt(r.value_mean))}</td>"
-            f"<td>{escape(fmt(r.difference_mean, True))} ({escape(ci)})"
-            f"{tag}</td></tr>"
+            f"<td>{escape(level(r.baseline_mean))}</td><td>{escape(level(r.value_mean))}</td>"
+            f"<td>{escape(diff(r.difference_mean, True))} ({escape(ci)}){tag}</td></tr>"
         )
     return "\n".join(rows)
+
+
+def _signed(fmt: str):
+    """A formatter for levels and (with sign=True) differences."""
+    return lambda x, sign=False: format(x, ("+" if sign else "") + fmt)
+
+
+#: What the gain means: kind -> (heading, first column, level format, difference format and
+#: unit, outcome names, sentence when the outcome is zero everywhere).
+MEANINGS = {
+    "domain_index": (
+        f"Service index by domain (0–1, mean of the final {FINAL_YEAR} months)",
+        "Domain",
+        _signed(".3f"),
+        (lambda x, sign=False: _points(x, sign), "index points"),
+        pretty,
+        None,
+    ),
+    "staff_proficient": (
+        "Jakarta staff proficient in each Tokyo practice (final month)",
+        "Practice",
+        _signed(",.0f"),
+        (_signed(",.0f"), "people"),
+        practice_name,
+        "No staff member was proficient in any Tokyo practice in the final month, with or "
+        "without the exchange.",
+    ),
+    "sop_departments": (
+        "Departments where the practice is standard procedure (final month)",
+        "Practice",
+        _signed(".1f"),
+        (_signed(".1f"), "departments"),
+        practice_name,
+        "No practice became standard procedure (SOP) in any department by the final month, "
+        "with or without the exchange: in the model, a department institutionalises a practice "
+        "only once its staff's proficiency and its managers carry implementation past the "
+        "practice's threshold.",
+    ),
+}
 
 
 def meaning(tables: SweepTables) -> str:
@@ -429,16 +466,6 @@ def meaning(tables: SweepTables) -> str:
     eff = tables.effects[tables.effects.design_id == best]
     if eff.empty:
         return ""
-
-    def pts(x: float, sign: bool = False) -> str:
-        return _points(x, sign)
-
-    def people(x: float, sign: bool = False) -> str:
-        return f"{x:{'+' if sign else ''},.0f}"
-
-    def count(x: float, sign: bool = False) -> str:
-        return f"{x:{'+' if sign else ''}.1f}"
-
     blocks = [
         _p(
             f"For {label} (rank 1): what changed compared with the same city without the "
@@ -446,41 +473,21 @@ def meaning(tables: SweepTables) -> str:
             "'Not clear' marks a difference whose interval includes zero."
         )
     ]
-    specs = (
-        (
-            "domain_index",
-            f"Service index by domain (0–1, mean of the final {FINAL_YEAR} months)",
-            lambda x, sign=False: f"{x:{'+' if sign else ''}.3f}" if not sign else pts(x, True),
-            pretty,
-            "Difference (index points)",
-        ),
-        (
-            "staff_proficient",
-            "Jakarta staff proficient in each Tokyo practice (people, final month)",
-            people,
-            practice_name,
-            "Difference (people)",
-        ),
-        (
-            "sop_departments",
-            "Departments where the practice is standard procedure (final month)",
-            count,
-            practice_name,
-            "Difference (departments)",
-        ),
-    )
-    for kind, heading, fmt, name, diff_head in specs:
+    for kind, (heading, first, level, (diff, unit), name, none) in MEANINGS.items():
         part = eff[eff.kind == kind].sort_values("difference_mean", ascending=False)
         if part.empty:
             continue
-        head = (
-            f"<tr><th class='design'>{'Domain' if kind == 'domain_index' else 'Practice'}</th>"
-            f"<th>No exchange</th><th>With the design</th><th>{escape(diff_head)}, 95% CI</th></tr>"
-        )
         blocks.append(f"<h3>{escape(heading)}</h3>")
+        if none and not part[["value_mean", "baseline_mean"]].to_numpy().any():
+            blocks.append(_p(none))
+            continue
+        head = (
+            f"<tr><th class='design'>{first}</th><th>No exchange</th><th>With the design</th>"
+            f"<th>Difference ({unit}), 95% CI</th></tr>"
+        )
         blocks.append(
             f"<table>\n<thead>{head}</thead>\n<tbody>\n"
-            + _effect_rows(part, fmt, name)
+            + _effect_rows(part, level, diff, name)
             + "\n</tbody>\n</table>"
         )
     return _section("What the gain means", *blocks)
