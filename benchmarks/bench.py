@@ -117,7 +117,7 @@ def _sweep_task(cohort: int, frequency: int, seed: int) -> float:
 def part_sweep(workers: int) -> dict:
     from joblib import Parallel, delayed
 
-    designs = [(c, f) for c in (0, 5, 10, 20) for f in (6, 12, 24)]
+    designs = [(c, f) for c in (10, 30, 100, 300) for f in (6, 12, 24)]  # the demo grid
     tasks = [(c, f, r) for c, f in designs for r in range(10)]
     t0 = time.perf_counter()
     Parallel(n_jobs=workers, backend="loky")(delayed(_sweep_task)(*t) for t in tasks)

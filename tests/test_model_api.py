@@ -8,7 +8,15 @@ import weakref
 import numpy as np
 import pytest
 
-from sim import ConfigError, DataError, ExchangeModel, ModelConfig, ScenarioConfig, run
+from sim import (
+    ConfigError,
+    DataError,
+    ExchangeModel,
+    ModelConfig,
+    ProgramConfig,
+    ScenarioConfig,
+    run,
+)
 from sim.network import cross_department_ties
 from sim.organisation import DOMAINS, STAFF
 from sim.program import POLICIES, POOLS, eligible, scaled_group, select_cohort
@@ -199,3 +207,26 @@ def test_per_agent_records_only_when_asked(small_jakarta):
     last = staff[staff.month == 12]
     assert np.allclose(last.filter(like="proficiency_").to_numpy(), m.state.proficiency)
     m.release()
+
+
+@pytest.mark.parametrize("selection", ["random", "managers"])
+def test_a_design_costs_the_same_at_every_scale(selection):
+    """Program counts are real staff: 30 people every 6 months for 6 months each, plus two
+    expert visits, cost the same money and send the same people at 5% and at full scale."""
+    program = ProgramConfig(
+        cohort_size=30,
+        months_between_cohorts=6,
+        duration=6,
+        selection=selection,
+        experts_per_visit=2,
+        months_between_expert_visits=12,
+    )
+    totals = {}
+    for scale in (0.05, 1.0):
+        cfg = ModelConfig(scenario=ScenarioConfig(scale=scale), program=program, horizon=24)
+        last = run(cfg, seed=2).iloc[-1]
+        totals[scale] = last[["cost", "departures", "staff_months_abroad", "expert_visits"]]
+        assert last.staff == 60_000
+    assert totals[0.05].equals(totals[1.0])
+    # 4 cohorts of 30 for 6 months at IDR 80 million, and 2 visits of 2 experts at IDR 250 million
+    assert totals[1.0].cost == 4 * 30 * 6 * 80.0 + 2 * 2 * 250.0
