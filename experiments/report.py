@@ -362,6 +362,11 @@ def ranked_table(tables: SweepTables) -> str:
             design += '<span class="tag">no clear gain</span>'
         elif r.tied_with_best:
             design += '<span class="tag">tied with the best</span>'
+        if r.gain_clear and r.no_clear_gain_over:
+            cheaper = labels[r.no_clear_gain_over]
+            design += (
+                f'<br><span class="note">not clearly above the cheaper {escape(cheaper)}</span>'
+            )
         mtt = r.months_to_target_median
         reached = f"{r.reached_target_share:.0%} reached"
         numbers = [f"{_num(r.gain_mean * POINTS)} ({_ci_range(r.gain_ci_low, r.gain_ci_high)})"]

@@ -156,6 +156,8 @@ def judge(designs: pd.DataFrame, comparisons: pd.DataFrame) -> pd.DataFrame:
     design with the largest mean gain; tied_with_best: that interval includes zero.
     efficient: a clear gain that is clearly larger than that of every cheaper design, and no
     design costing the same is clearly better: the money buys a gain that can be told apart.
+    no_clear_gain_over: the cheapest cheaper design whose gain this one's is not clearly above
+    ("" if none).
     """
     d = designs.copy()
     d["gain_clear"] = [clear(x) for x in d.gain_ci_low]
@@ -170,17 +172,20 @@ def judge(designs: pd.DataFrame, comparisons: pd.DataFrame) -> pd.DataFrame:
         x != best and not hi < 0 for x, hi in zip(d.design_id, high, strict=True)
     ]
     cost = dict(zip(d.design_id, d.cost_mean, strict=True))
-    efficient = []
+    efficient, matched = [], []
     for a, ok in zip(d.design_id, d.gain_clear, strict=True):
-        for b in d.design_id:
-            if b == a or not ok:
-                continue
-            if cost[b] < cost[a] and not math.isclose(cost[a], cost[b], rel_tol=1e-9):
-                ok = clear(pair.loc[(a, b), "diff_ci_low"])  # must beat every cheaper design
-            elif math.isclose(cost[a], cost[b], rel_tol=1e-9):
-                ok = not clear(pair.loc[(b, a), "diff_ci_low"])  # no equal-cost design beats it
-        efficient.append(bool(ok))
+        cheaper = sorted(
+            (b for b in d.design_id if cost[b] < cost[a] and not math.isclose(cost[a], cost[b])),
+            key=cost.get,
+        )
+        # the cheapest design whose gain this one's cannot be told apart from (or falls below)
+        match = next((b for b in cheaper if not clear(pair.loc[(a, b), "diff_ci_low"])), "")
+        same = [b for b in d.design_id if b != a and math.isclose(cost[a], cost[b])]
+        beaten = any(clear(pair.loc[(b, a), "diff_ci_low"]) for b in same)
+        efficient.append(bool(ok and not match and not beaten))
+        matched.append(match)
     d["efficient"] = efficient
+    d["no_clear_gain_over"] = matched
     return d
 
 

@@ -180,6 +180,7 @@ def test_efficient_means_a_clear_gain_over_every_cheaper_design():
     judged = hand_designs(GAINS, COST).designs.set_index("design_id")
     assert list(judged.gain_clear) == [False, True, True, True]
     assert list(judged.efficient) == [False, True, True, False]
+    assert list(judged.no_clear_gain_over) == ["", "", "", "middle"]
     # 'dear' has the largest mean but 'middle' cannot be told apart from it
     assert judged.loc["dear", "rank"] == 1 and judged.loc["middle", "tied_with_best"]
     assert not judged.loc["cheap", "tied_with_best"]
