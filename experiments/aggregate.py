@@ -30,7 +30,7 @@ from omegaconf.errors import OmegaConfBaseException
 from experiments import identity, sweep
 from experiments.figures import make_figures
 from experiments.jobs import LEVER_COLUMNS
-from experiments.outputs import git_commit, write_json, write_table
+from experiments.outputs import write_json, write_table
 from experiments.report import write_report
 from experiments.tables import (
     POINTS,
@@ -187,26 +187,44 @@ def _meta(folder: Path, cfg, first: pd.DataFrame, jobs: int, state: sweep.Status
 
 
 def _provenance(folder: Path, dirs: list[Path]) -> dict:
-    """How the aggregate was made: command, date, code and package versions, jobs used."""
+    """How the results were made: command, date, the jobs' code digest, git commit and package
+    versions (as each job recorded them), the key of every job used."""
     manifest = {}
     with contextlib.suppress(ValueError):
         manifest = sweep.read_manifest(folder) or {}
+    jobs = {d.name: _json(d / "job.json") for d in dirs}
+    runs = {d.name: _json(d / "provenance.json") for d in dirs}
     command = manifest.get("command")
     if command is None:
-        try:
-            prov = json.loads((dirs[0] / "provenance.json").read_text(encoding="utf-8"))
-            command = ["experiments/run.py", *prov.get("overrides", [])]
-        except (OSError, ValueError):
-            command = None
+        command = runs[dirs[0].name].get("command", "unknown").split()
+
+    def one(values) -> str:
+        distinct = sorted({str(v) for v in values})
+        return distinct[0] if len(distinct) == 1 else "several: " + ", ".join(distinct)
+
+    packages = [j.get("packages", {}) for j in jobs.values()]
     return {
-        "command": " ".join(command) if command else "unknown",
+        "command": " ".join(command),
         "aggregated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        "git_commit": git_commit(),
-        "code_digest": identity.code_digest(),
-        "packages": identity.package_versions(),
+        "run_at": one(r.get("date", "unknown") for r in runs.values())
+        if len(runs) == 1
+        else f"{min(r.get('date', '?') for r in runs.values())} to "
+        f"{max(r.get('date', '?') for r in runs.values())}",
+        "code_digest": one(j.get("code_digest") for j in jobs.values()),
+        "git_commit": one(r.get("git_commit") for r in runs.values()),
+        "packages": {k: one(p.get(k) for p in packages) for k in packages[0]},
+        "aggregated_with_code": identity.code_digest(),
         "definition": manifest.get("definition"),
-        "jobs": {d.name: sweep.job_key_of(d) for d in dirs},
+        "jobs": {name: j.get("key") for name, j in jobs.items()},
     }
+
+
+def _json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise AggregationError(f"{path}: unreadable ({type(err).__name__}: {err})") from None
+    return data if isinstance(data, dict) else {}
 
 
 def write_tables(tables: SweepTables, failed: pd.DataFrame, out: Path) -> None:

@@ -147,6 +147,7 @@ def plot_index_curves(tables: SweepTables) -> Figure:
     bottom.set_title("Gain over the no-exchange run with the same seeds", loc="left")
     n = len(tables.designs)
     which = f"top 5 of {n} designs and the lowest-ranked" if len(shown) < n else f"{n} designs"
+    which = "one design" if n == 1 else which
     fig.suptitle(f"City service index over time, {which}")
     fig.legend(loc="outside lower center", ncols=2, title="Rank. design", frameon=False)
     return fig

@@ -356,7 +356,7 @@ def ranked_table(tables: SweepTables) -> str:
     rows = []
     for r in ranked(tables).itertuples():
         design = escape(labels[r.design_id])
-        if r.efficient:
+        if r.efficient and several:
             design += '<span class="tag">efficient</span>'
         if not r.gain_clear:
             design += '<span class="tag">no clear gain</span>'
@@ -387,11 +387,17 @@ def ranked_table(tables: SweepTables) -> str:
         cells = [f"<td>{int(r.rank)}</td>", f'<td class="design">{design}</td>']
         cells += [f"<td>{escape(v)}</td>" for v in numbers]
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    note = _p(
+    ranks = (
         f"Rank 1 has the largest mean gain over the final {FINAL_YEAR} months (which evens out "
         "months when a cohort happens to be away). 'Minus the best' is the paired difference "
         "from the rank-1 design on the same seeds: an interval that includes zero means the two "
-        "cannot be told apart with this many replicates. Staff sent and staff-months count real "
+        "cannot be told apart with this many replicates. "
+        if several
+        else f"The gain is the mean over the final {FINAL_YEAR} months (which evens out months "
+        "when a cohort happens to be away). "
+    )
+    note = _p(
+        ranks + "Staff sent and staff-months count real "
         "Jakarta staff over the whole horizon. Cost per index point is the mean cost divided by "
         "the mean gain, shown only when the gain is clear. Months to target is the median over "
         "replicates, counting a replicate that never reached the target as later than any that "
@@ -399,7 +405,7 @@ def ranked_table(tables: SweepTables) -> str:
         "note",
     )
     table = f"<table>\n<thead>{head}</thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
-    return _section("Designs ranked by gain", table, note)
+    return _section("Designs ranked by gain" if several else "The design", table, note)
 
 
 def _ci_range(low: float, high: float) -> str:
@@ -473,7 +479,8 @@ def meaning(tables: SweepTables) -> str:
         return ""
     blocks = [
         _p(
-            f"For {label} (rank 1): what changed compared with the same city without the "
+            f"For {label}{' (rank 1)' if len(tables.designs) > 1 else ''}: what changed compared "
+            "with the same city without the "
             "exchange, mean of the replicates with the 95% interval of the paired difference. "
             "'Not clear' marks a difference whose interval includes zero."
         )
@@ -552,6 +559,7 @@ def provenance_block(tables: SweepTables) -> str:
     packages = ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items())
     items = {
         "command": prov.get("command"),
+        "run": prov.get("run_at"),
         "aggregated": prov.get("aggregated_at"),
         "git commit": prov.get("git_commit") or "not a git checkout",
         "code digest": prov.get("code_digest"),

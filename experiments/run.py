@@ -144,6 +144,8 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
     write_json(
         out / "provenance.json",
         provenance(
+            # the job alone, as one run (a sweep's command is in its sweep.json)
+            command=" ".join(["experiments/run.py", *overrides]),
             seeds=[cfg.seed + r for r in range(cfg.replicates)],
             overrides=overrides,
             wall_time_s=round(time.perf_counter() - started, 3),

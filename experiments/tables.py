@@ -97,7 +97,9 @@ def clear(low: float) -> bool:
 
 
 def design_table(summary: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
-    """One row per design: gain with interval, costs and staff (real), months to target."""
+    """One row per design: its levers (those that vary first, then the program's others), gain
+    with interval, costs and staff (real), months to target."""
+    columns = [*levers, *(k for k in LEVERS if k in summary and k not in levers)]
     rows = []
     for did, g in summary.groupby("design_id", sort=False):
         mean, low, high = t_interval(g.gain)
@@ -106,7 +108,7 @@ def design_table(summary: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
             {
                 "design": g.design.iloc[0],
                 "design_id": did,
-                **{k: g[k].iloc[0] for k in levers},
+                **{k: g[k].iloc[0] for k in columns},
                 "n": len(g),
                 "gain_mean": mean,
                 "gain_sd": float(g.gain.std(ddof=1)) if len(g) > 1 else float("nan"),
@@ -262,11 +264,19 @@ def short_value(v) -> str:
     return format_value(v)
 
 
+#: Levers that describe a design when no lever varies (a single design).
+CORE_LEVERS = ("cohort_size", "months_between_cohorts", "duration", "selection")
+
+
 def short_label(row, levers: list[str]) -> str:
     """Plain-words label of a design from its lever values, e.g. '10 staff per cohort, a
-    cohort every 12 months'."""
+    cohort every 12 months'; with no varying lever, its core levers (and expert visits)."""
     if not levers:
-        return str(row["design"])
+        levers = [k for k in CORE_LEVERS if k in row]
+        if row.get("experts_per_visit"):
+            levers += ["experts_per_visit", "months_between_expert_visits"]
+        if not levers:
+            return str(row["design"])
     parts = []
     for k in levers:
         lever = LEVERS.get(k)
