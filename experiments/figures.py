@@ -25,7 +25,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
-from experiments.jobs import FINAL_YEAR
+from experiments.study import FINAL_YEAR
 from experiments.tables import (
     POINTS,
     SweepTables,

@@ -3,7 +3,7 @@
 A result is reused only when everything that determines it is unchanged: the resolved model
 configuration, the *contents* of every input file (packaged or the user's), the model's code and
 packaged data (contents, not the git commit, so an uncommitted edit counts), the code that turns
-runs into tables (`experiments/jobs.py`), and the versions of Python and the numerical packages.
+runs into tables (`experiments/study.py`), and the versions of Python and the numerical packages.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ INPUT_FILES = {
     "ties_file": None,
 }
 #: Code outside the `sim` package whose contents determine a job's tables.
-JOB_CODE = Path(__file__).resolve().parent / "jobs.py"
+JOB_CODE = Path(__file__).resolve().parent / "study.py"
 
 
 def sha256(data: bytes) -> str:
@@ -63,7 +63,7 @@ def file_digest(path: str | Path) -> str:
 @cache
 def code_digest() -> str:
     """Digest of the model's code and packaged data (every file of the `sim` package) and of
-    `experiments/jobs.py`, by contents."""
+    `experiments/study.py`, by contents."""
     root = Path(sim.__file__).resolve().parent
     files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     h = hashlib.sha256()

@@ -23,11 +23,17 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments import identity
-from experiments.jobs import check_settings, design_label, design_overrides, to_model_config
+from experiments.study import (
+    RunConfig,
+    check_settings,
+    design_label,
+    design_overrides,
+    register,
+    to_model_config,
+)
 from sim import UserError
 from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, renamed_hint
 from sim.inputs import check
-from sim.schema import RunConfig, register
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 #: Hydra flags that take a value (their value is not an override).

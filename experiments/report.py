@@ -18,8 +18,8 @@ from urllib.parse import quote
 import pandas as pd
 
 from experiments.figures import shown_designs
-from experiments.jobs import FINAL_YEAR, LEVERS
 from experiments.outputs import atomic_write_text
+from experiments.study import EFFECTS, FINAL_YEAR, LEVERS, OUTCOMES
 from experiments.tables import (
     POINTS,
     SweepTables,
@@ -435,74 +435,80 @@ def _signed(fmt: str):
     return lambda x, sign=False: format(x, ("+" if sign else "") + fmt)
 
 
-#: What the gain means: kind -> (heading, first column, level format, difference format and
-#: unit, outcome names, sentence when the outcome is zero everywhere).
-MEANINGS = {
-    "domain_index": (
-        f"Service index by domain (0–1, mean of the final {FINAL_YEAR} months)",
-        "Domain",
-        _signed(".3f"),
-        (lambda x, sign=False: _points(x, sign), "index points"),
-        pretty,
-        None,
-    ),
-    "staff_proficient": (
-        "Jakarta staff proficient in each Tokyo practice (final month)",
-        "Practice",
-        _signed(",.0f"),
-        (_signed(",.0f"), "people"),
-        practice_name,
-        "No staff member was proficient in any Tokyo practice in the final month, with or "
-        "without the exchange.",
-    ),
-    "sop_departments": (
-        "Departments where the practice is standard procedure (final month)",
-        "Practice",
-        _signed(".1f"),
-        (_signed(".1f"), "departments"),
-        practice_name,
-        "No practice became standard procedure (SOP) in any department by the final month, "
-        "with or without the exchange: in the model, a department institutionalises a practice "
-        "only once its staff's proficiency and its managers carry implementation past the "
-        "practice's threshold.",
-    ),
-}
+#: How the report names the outcomes of an effect (study.Effect.names).
+NAMES = {"domain": pretty, "practice": practice_name}
 
 
 def meaning(tables: SweepTables) -> str:
-    """What the best design's gain means: per service domain, staff proficient per practice,
-    departments where a practice became standard procedure."""
+    """What the best design's gain means: every effect of `study.EFFECTS` (per service domain,
+    staff proficient per practice, departments where a practice is standard procedure)."""
     best = best_design(tables)
     label = design_labels(tables)[best]
     eff = tables.effects[tables.effects.design_id == best]
     if eff.empty:
         return ""
+    rank = " (rank 1)" if len(tables.designs) > 1 else ""
     blocks = [
         _p(
-            f"For {label}{' (rank 1)' if len(tables.designs) > 1 else ''}: what changed compared "
-            "with the same city without the "
+            f"For {label}{rank}: what changed compared with the same city without the "
             "exchange, mean of the replicates with the 95% interval of the paired difference. "
             "'Not clear' marks a difference whose interval includes zero."
         )
     ]
-    for kind, (heading, first, level, (diff, unit), name, none) in MEANINGS.items():
+    for kind, effect in EFFECTS.items():
         part = eff[eff.kind == kind].sort_values("difference_mean", ascending=False)
         if part.empty:
             continue
-        blocks.append(f"<h3>{escape(heading)}</h3>")
-        if none and not part[["value_mean", "baseline_mean"]].to_numpy().any():
-            blocks.append(_p(none))
+        blocks.append(f"<h3>{escape(effect.heading)}</h3>")
+        if effect.none and not part[["value_mean", "baseline_mean"]].to_numpy().any():
+            blocks.append(_p(effect.none))
             continue
+        level = _signed(effect.level_format)
+        diff = (lambda x, sign=False: _points(x, sign)) if effect.points else level
         head = (
-            f"<tr><th class='design'>{first}</th><th>No exchange</th><th>With the design</th>"
-            f"<th>Difference ({unit}), 95% CI</th></tr>"
+            f"<tr><th class='design'>{escape(effect.names.capitalize())}</th><th>No exchange"
+            f"</th><th>With the design</th><th>Difference ({escape(effect.unit)}), 95% CI</th></tr>"
         )
         blocks.append(
             f"<table>\n<thead>{head}</thead>\n<tbody>\n"
-            + _effect_rows(part, level, diff, name)
+            + _effect_rows(part, level, diff, NAMES[effect.names])
             + "\n</tbody>\n</table>"
         )
+    blocks.append(all_outcomes(tables, best))
     return _section("What the gain means", *blocks)
+
+
+def _value(x: float, points: bool) -> str:
+    if not math.isfinite(x):
+        return "n/a"
+    if points:
+        return f"{x * POINTS:.2f}"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3f}"
+
+
+def all_outcomes(tables: SweepTables, did: str) -> str:
+    """Every outcome of `study.OUTCOMES` that designs average, for design `did`."""
+    row = tables.designs.set_index("design_id").loc[did]
+    rows = []
+    for name, outcome in OUTCOMES.items():
+        if outcome.summary != "mean" or f"{name}_mean" not in row:
+            continue
+        low, high = row[f"{name}_ci_low"], row[f"{name}_ci_high"]
+        ci = (
+            "no CI"
+            if not math.isfinite(low)
+            else (f"{_value(low, outcome.points)} to {_value(high, outcome.points)}")
+        )
+        rows.append(
+            f"<tr><td class='design'>{escape(outcome.words)}</td>"
+            f"<td>{escape(_value(row[f'{name}_mean'], outcome.points))}</td>"
+            f"<td>{escape(ci)}</td></tr>"
+        )
+    head = "<tr><th class='design'>Outcome</th><th>Mean</th><th>95% CI</th></tr>"
+    return (
+        "<h3>Every outcome (mean of the replicates)</h3>\n"
+        f"<table>\n<thead>{head}</thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
+    )
 
 
 def figure_blocks(tables: SweepTables, figures: dict[str, Path], folder: Path) -> str:
@@ -576,6 +582,37 @@ def provenance_block(tables: SweepTables) -> str:
         "note",
     )
     return _section("Provenance", f"<dl>{rows}</dl>", note)
+
+
+def print_ranking(designs: pd.DataFrame, top: int = 5) -> None:
+    """The best designs of an aggregated folder, one line each, for the terminal."""
+    print(
+        "best designs: gain in the final year in index points (1 point = 0.01 of the 0-1 "
+        "index) with its 95% interval, real staff sent, cost in IDR billion"
+    )
+    for r in designs.head(top).itertuples():
+        note = "" if r.gain_clear else "  (cannot be told apart from no gain)"
+        print(
+            f"  {r.rank:>2}. {r.label:<48} {POINTS * r.gain_mean:6.2f} "
+            f"[{POINTS * r.gain_ci_low:.2f}, {POINTS * r.gain_ci_high:.2f}]  "
+            f"{r.staff_sent_mean:7,.0f} staff  {r.cost_mean / 1000:9,.1f}{note}"
+        )
+
+
+def headline_line(designs: pd.DataFrame) -> str:
+    """One design's paired gain, interval, staff and cost, in one sentence (single runs)."""
+    r = designs.iloc[0]
+    if pd.isna(r.gain_ci_low):
+        interval = "no interval with one replicate"
+    else:
+        interval = f"95% CI {POINTS * r.gain_ci_low:.2f} to {POINTS * r.gain_ci_high:.2f}"
+    verdict = "" if r.gain_clear else "; it cannot be told apart from no gain"
+    return (
+        f"gain over no exchange in the final year: {POINTS * r.gain_mean:+.2f} index points "
+        f"({interval}, {int(r.n)} paired replicates){verdict}; {r.staff_sent_mean:,.0f} staff "
+        f"sent, {r.staff_months_abroad_mean:,.0f} staff-months in Tokyo, cost IDR "
+        f"{r.cost_mean / 1000:,.1f} billion"
+    )
 
 
 def write_report(tables: SweepTables, figures: dict[str, Path], out_path: Path, title: str) -> Path:

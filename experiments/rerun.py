@@ -19,7 +19,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from experiments import identity
-from experiments.jobs import run_job, to_model_config
+from experiments.study import run_job, to_model_config
 from sim import UserError
 
 

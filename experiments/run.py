@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 import time
 import traceback
@@ -38,50 +37,22 @@ from omegaconf import DictConfig, OmegaConf
 from threadpoolctl import threadpool_limits
 
 from experiments import identity, sweep
-from experiments.aggregate import AggregationError, aggregate, headline_line, print_ranking
-from experiments.jobs import (
+from experiments.outputs import provenance, write_json
+from experiments.preflight import Plan, plan_command, split_argv
+from experiments.report import headline_line, print_ranking
+from experiments.study import (
     LEVER_COLUMNS,
     design_label,
     design_overrides,
     run_job,
     to_model_config,
 )
-from experiments.outputs import atomic_write_text, provenance, write_json, write_table
-from experiments.preflight import Plan, plan_command, split_argv
 from sim import UserError
 
 #: Testing hook: a job whose design label contains this text raises (see README).
 FAULT_ENV = "EXCHANGE_FAULT_INJECTION"
 #: What the last single run did (read by `cli` after Hydra returns; a sweep reads its folder).
 OUTCOME: dict = {}
-
-
-def previous_result(out: Path, key: str) -> str:
-    """'done' if `out` holds complete, readable results with this key; 'other' if it held results
-    of another key (they are then moved aside, never overwritten); 'none' otherwise. Leftover
-    temporary files of an interrupted job are removed."""
-    for tmp in out.glob(".*.tmp*"):
-        tmp.unlink(missing_ok=True)
-    if not (out / "summary.parquet").exists():
-        return "none"
-    old = sweep.job_key_of(out) or "unknown"
-    if old == key:
-        try:
-            pd.read_parquet(out / "summary.parquet")
-            return "done"
-        except (OSError, ValueError):
-            old = "unreadable"  # e.g. truncated by a full disk: computed again
-    aside = out / f"superseded-{old}"
-    aside.mkdir(exist_ok=True)
-    for item in out.iterdir():
-        if item.is_file():
-            shutil.move(str(item), aside / item.name)
-    print(
-        f"warning: {out} held results of another configuration, input or code version; "
-        f"moved to {aside}",
-        file=sys.stderr,
-    )
-    return "other"
 
 
 def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[str]) -> float:
@@ -92,7 +63,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
     design = design_overrides(overrides)
     label = design_label(design)
     OUTCOME.update(out=out, label=label, ok=False)
-    if previous_result(out, key) == "done":
+    if sweep.previous_result(out, key) == "done":
         print(f"{label}: already done, skipped ({out})")
         OUTCOME["ok"] = True
         return float(pd.read_parquet(out / "summary.parquet").gain.mean())
@@ -135,15 +106,12 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
         print(f"error: {label}: {message} (details: {out / 'error.json'})", file=sys.stderr)
         OUTCOME["error"] = message
         return float("nan")
-    atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    atomic_write_text(out / "department_ties.csv", tables["department_ties"].to_csv())
-    for name in ("departments", "baseline", "effects"):
-        write_table(tables[name], out / name, csv=False)
-    write_table(tables["timeseries"], out / "timeseries")
-    write_json(out / "job.json", job)
-    write_json(
-        out / "provenance.json",
-        provenance(
+    sweep.write_job(
+        out,
+        tables,
+        config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
+        job=job,
+        provenance=provenance(
             # the job alone, as one run (a sweep's command is in its sweep.json)
             command=" ".join(["experiments/run.py", *overrides]),
             seeds=[cfg.seed + r for r in range(cfg.replicates)],
@@ -151,7 +119,6 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
             wall_time_s=round(time.perf_counter() - started, 3),
         ),
     )
-    write_table(tables["summary"], out / "summary")  # written last: marks the job complete
     print(f"{label}: results in {out}")
     OUTCOME["ok"] = True
     return float(tables["summary"].gain.mean())
@@ -216,8 +183,8 @@ def finish_sweep(sweep_dir: Path, report: bool) -> int:
 def aggregate_and_print(folder: Path, report: bool) -> bool:
     """Aggregate `folder` (a sweep or a single run); True when the aggregation failed."""
     try:
-        path = aggregate(folder, figures=report)
-    except AggregationError as err:
+        path = sweep.aggregate(folder, figures=report)
+    except sweep.AggregationError as err:
         print(f"error: aggregation failed: {err}", file=sys.stderr)
         print(
             f"  no report was kept for {folder}; after fixing the cause run "
@@ -225,7 +192,7 @@ def aggregate_and_print(folder: Path, report: bool) -> bool:
             file=sys.stderr,
         )
         return True
-    print_ranking(folder)
+    print_ranking(sweep.read_designs(folder))
     if path is not None:
         print(f"report: {path}")
     return False
@@ -244,11 +211,11 @@ def finish_run(report: bool) -> int:
         )
         return 1
     try:
-        path = aggregate(out, figures=report)
-    except AggregationError as err:
+        path = sweep.aggregate(out, figures=report)
+    except sweep.AggregationError as err:
         print(f"error: aggregation failed: {err}", file=sys.stderr)
         return 1
-    print(headline_line(out))
+    print(headline_line(sweep.read_designs(out)))
     if path is not None:
         print(f"report: {path}")
     return 0

@@ -56,7 +56,6 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from experiments import identity
-from experiments.jobs import FINAL_YEAR, no_exchange, to_model_config
 from experiments.outputs import (
     atomic_write_bytes,
     atomic_write_text,
@@ -64,6 +63,7 @@ from experiments.outputs import (
     write_json,
     write_table,
 )
+from experiments.study import FINAL_YEAR, no_exchange, to_model_config
 from sim import ModelConfig, UserError, config_to_dict, run
 
 #: Uncertain behavioural parameters (behavior.<name>) and their ranges (low, high). These are
@@ -230,9 +230,9 @@ def check_designs(overrides: list[str], designs: list[list[str]]) -> None:
 def compose_config(overrides: list[str]) -> ModelConfig:
     """The model configuration of a run with these Hydra overrides (already checked)."""
     from hydra import compose, initialize_config_dir
+    from experiments.study import register
 
     from experiments.preflight import CONFIG_DIR
-    from sim.schema import register
 
     register()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):

@@ -10,13 +10,24 @@ its definition changes, every earlier job folder is moved aside.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from experiments.outputs import write_json
+import pandas as pd
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from experiments import identity
+from experiments.figures import make_figures
+from experiments.outputs import atomic_write_text, write_json, write_table
+from experiments.report import write_report
+from experiments.tables import SweepTables, combine
 
 MANIFEST = "sweep.json"
 SUPERSEDED = "superseded"
@@ -103,6 +114,50 @@ def prepare(sweep_dir: Path, manifest: dict) -> list[str]:
     return notes
 
 
+# --- a job's folder -----------------------------------------------------------------------------
+
+
+def previous_result(out: Path, key: str) -> str:
+    """'done' if `out` holds complete, readable results with this key; 'other' if it held results
+    of another key (they are then moved aside, never overwritten); 'none' otherwise. Leftover
+    temporary files of an interrupted job are removed."""
+    for tmp in out.glob(".*.tmp*"):
+        tmp.unlink(missing_ok=True)
+    if not (out / "summary.parquet").exists():
+        return "none"
+    old = job_key_of(out) or "unknown"
+    if old == key:
+        try:
+            pd.read_parquet(out / "summary.parquet")
+            return "done"
+        except (OSError, ValueError):
+            old = "unreadable"  # e.g. truncated by a full disk: computed again
+    aside = out / f"superseded-{old}"
+    aside.mkdir(exist_ok=True)
+    for item in out.iterdir():
+        if item.is_file():
+            shutil.move(str(item), aside / item.name)
+    print(
+        f"warning: {out} held results of another configuration, input or code version; "
+        f"moved to {aside}",
+        file=sys.stderr,
+    )
+    return "other"
+
+
+def write_job(out: Path, tables: dict, config_yaml: str, job: dict, provenance: dict) -> None:
+    """Write a finished job's files, each atomically; summary.parquet last, marking the job
+    complete (see the README's output files)."""
+    atomic_write_text(out / "config.yaml", config_yaml)
+    atomic_write_text(out / "department_ties.csv", tables["department_ties"].to_csv())
+    for name in ("departments", "baseline", "effects"):
+        write_table(tables[name], out / name, csv=False)
+    write_table(tables["timeseries"], out / "timeseries")
+    write_json(out / "job.json", job)
+    write_json(out / "provenance.json", provenance)
+    write_table(tables["summary"], out / "summary")
+
+
 @dataclass(frozen=True)
 class Status:
     """Job folders of the current definition by state."""
@@ -154,3 +209,180 @@ def settings(sweep_dir: Path) -> dict:
         print(f"warning: {err}", file=sys.stderr)
         return {}
     return dict(manifest.get("settings", {})) if manifest else {}
+
+
+# --- the aggregate of a folder ----------------------------------------------------------------
+
+AGGREGATE = "aggregate"
+
+
+class AggregationError(Exception):
+    """The aggregation could not be made; the message is one line naming the cause."""
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame:
+    path = folder / f"{name}.parquet"
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as err:
+        raise AggregationError(f"{path}: unreadable ({type(err).__name__}: {err})") from None
+
+
+def failed_jobs(state: Status) -> pd.DataFrame:
+    """Jobs of the current definition that failed: job, design label, error."""
+    rows = []
+    for folder in state.failed:
+        try:
+            data = json.loads((folder / "error.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {"error": f"unreadable {folder / 'error.json'}"}
+        rows.append({"job": folder.name, "design": data.get("label"), "error": data.get("error")})
+    return pd.DataFrame(rows, columns=["job", "design", "error"])
+
+
+#: Tables every job writes (besides department_ties.csv).
+JOB_TABLES = ("summary", "timeseries", "baseline", "effects", "departments")
+
+
+def load_tables(folder: Path) -> SweepTables:
+    """Read every finished job of the folder's current definition into SweepTables."""
+    folder = Path(folder)
+    state = status(folder)
+    dirs = state.done
+    if not dirs:
+        raise AggregationError(f"{folder}: no finished job to aggregate")
+    jobs = []
+    for d in dirs:
+        job = {name: _read(d, name) for name in JOB_TABLES}
+        job["department_ties"] = pd.read_csv(d / "department_ties.csv", index_col=0)
+        jobs.append(job)
+    try:
+        cfg = OmegaConf.load(dirs[0] / "config.yaml")
+    except (OSError, OmegaConfBaseException) as err:
+        raise AggregationError(f"{dirs[0] / 'config.yaml'}: unreadable ({err})") from None
+    run_settings = settings(folder) or {"reference": cfg.get("reference")}
+    meta = _meta(folder, cfg, jobs[0]["timeseries"], len(dirs), state)
+    meta["provenance"] = _provenance(folder, dirs)
+    return combine(jobs, meta, run_settings.get("reference"))
+
+
+def _meta(folder: Path, cfg, first: pd.DataFrame, jobs: int, state: Status) -> dict:
+    """Facts about what was run, for the report (from the first job's configuration and
+    monthly table)."""
+    meta = {
+        "folder": str(folder),
+        "jobs": jobs,
+        "replicates": int(cfg.replicates),
+        "horizon_months": int(cfg.horizon),
+        "scale": float(cfg.scenario.scale),
+        "scenario": str(cfg.scenario.name),
+        "seeds": f"{cfg.seed}..{cfg.seed + cfg.replicates - 1}",
+        "mechanism": str(cfg.behavior.mechanism),
+        "target_gain": float(cfg.target_gain),
+        "real_staff": int(first.staff.iloc[0]),
+        "simulated_staff": int(first.simulated_staff.iloc[0]),
+        "experiment": str(cfg.get("experiment", "default")),
+        "cost_per_staff_month": float(cfg.program.cost_per_staff_month),
+    }
+    budget = cfg.get("budget")
+    if budget is not None and budget.get("staff_months_per_year") is not None:
+        meta["budget"] = f"{budget.staff_months_per_year:g} staff-months abroad per year"
+    elif budget is not None and budget.get("money_per_year") is not None:
+        meta["budget"] = f"IDR {budget.money_per_year:g} million per year"
+    failed = failed_jobs(state)
+    if len(failed) or state.missing:
+        parts = [f"{f.design}: {f.error}" for f in failed.itertuples()]
+        parts += [f"job {num}: did not finish" for num in state.missing]
+        meta["failed_jobs"] = parts
+    return meta
+
+
+def _provenance(folder: Path, dirs: list[Path]) -> dict:
+    """How the results were made: command, date, the jobs' code digest, git commit and package
+    versions (as each job recorded them), the key of every job used."""
+    manifest = {}
+    with contextlib.suppress(ValueError):
+        manifest = read_manifest(folder) or {}
+    jobs = {d.name: _json(d / "job.json") for d in dirs}
+    runs = {d.name: _json(d / "provenance.json") for d in dirs}
+    command = manifest.get("command")
+    if command is None:
+        command = runs[dirs[0].name].get("command", "unknown").split()
+
+    def one(values) -> str:
+        distinct = sorted({str(v) for v in values})
+        return distinct[0] if len(distinct) == 1 else "several: " + ", ".join(distinct)
+
+    packages = [j.get("packages", {}) for j in jobs.values()]
+    return {
+        "command": " ".join(command),
+        "aggregated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "run_at": one(r.get("date", "unknown") for r in runs.values())
+        if len(runs) == 1
+        else f"{min(r.get('date', '?') for r in runs.values())} to "
+        f"{max(r.get('date', '?') for r in runs.values())}",
+        "code_digest": one(j.get("code_digest") for j in jobs.values()),
+        "git_commit": one(r.get("git_commit") for r in runs.values()),
+        "packages": {k: one(p.get(k) for p in packages) for k in packages[0]},
+        "aggregated_with_code": identity.code_digest(),
+        "definition": manifest.get("definition"),
+        "jobs": {name: j.get("key") for name, j in jobs.items()},
+    }
+
+
+def _json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise AggregationError(f"{path}: unreadable ({type(err).__name__}: {err})") from None
+    return data if isinstance(data, dict) else {}
+
+
+def write_tables(tables: SweepTables, failed: pd.DataFrame, out: Path) -> None:
+    write_table(failed, out / "failed_jobs")
+    for name in ("timeseries", "summary", "designs", "effects", "comparisons"):
+        write_table(getattr(tables, name), out / name)
+    write_table(tables.baseline, out / "baseline", csv=False)
+    write_table(tables.departments, out / "departments", csv=False)
+    write_json(out / "provenance.json", tables.meta["provenance"])
+
+
+def aggregate(folder: Path, title: str | None = None, figures: bool = True) -> Path | None:
+    """Aggregate a sweep or run folder into <folder>/aggregate; returns the report's path (None
+    with `figures` False: tables only). Raises AggregationError; then no aggregate is left."""
+    folder = Path(folder)
+    final = folder / AGGREGATE
+    work = folder / f".{AGGREGATE}.{os.getpid()}.tmp"
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        tables = load_tables(folder)
+        work.mkdir()
+        write_tables(tables, failed_jobs(status(folder)), work)
+        report = None
+        if figures:
+            drawn = make_figures(tables, work / "figures")
+            report = write_report(tables, drawn, work / "report.html", title or _title(tables))
+        old = folder / f".{AGGREGATE}.{os.getpid()}.old"
+        if final.exists():
+            os.replace(final, old)
+        os.replace(work, final)
+        shutil.rmtree(old, ignore_errors=True)
+        return final / report.name if report is not None else None
+    except Exception as err:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(final, ignore_errors=True)  # no stale report that looks current
+        if isinstance(err, AggregationError):
+            raise
+        raise AggregationError(f"{type(err).__name__}: {err}") from err
+
+
+def _title(tables: SweepTables) -> str:
+    meta = tables.meta
+    city = "Jakarta" if meta["scenario"].startswith("jakarta") else meta["scenario"]
+    what = "one design" if len(tables.designs) == 1 else f"{meta['experiment']} sweep"
+    return f"{city}–Tokyo staff exchange: {what}"
+
+
+def read_designs(folder: Path) -> pd.DataFrame:
+    """The designs table of an aggregated folder."""
+    return pd.read_parquet(Path(folder) / AGGREGATE / "designs.parquet")

@@ -10,6 +10,7 @@ numbers), so a difference is "clear" when the 95% interval of the paired differe
 from __future__ import annotations
 
 import math
+import sys
 import textwrap
 from dataclasses import dataclass
 from functools import cache
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.jobs import LEVERS
+from experiments.study import LEVER_COLUMNS, LEVERS, OUTCOMES
 from sim.errors import UserError
 from sim.organisation import load_departments
 from sim.practices import load_practices
@@ -97,32 +98,33 @@ def clear(low: float) -> bool:
 
 
 def design_table(summary: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
-    """One row per design: its levers (those that vary first, then the program's others), gain
-    with interval, costs and staff (real), months to target."""
+    """One row per design: its levers (those that vary first, then the program's others), then
+    every outcome of `study.OUTCOMES` summarised as it declares (mean, sd and 95% interval as
+    <name>_mean, _sd, _ci_low, _ci_high; a censored <name>_median; a <name>_share), cost per
+    index point (only for a clear gain) and the rank by mean gain."""
     columns = [*levers, *(k for k in LEVERS if k in summary and k not in levers)]
     rows = []
     for did, g in summary.groupby("design_id", sort=False):
-        mean, low, high = t_interval(g.gain)
-        cost = float(g.cost.mean())
-        rows.append(
-            {
-                "design": g.design.iloc[0],
-                "design_id": did,
-                **{k: g[k].iloc[0] for k in columns},
-                "n": len(g),
-                "gain_mean": mean,
-                "gain_sd": float(g.gain.std(ddof=1)) if len(g) > 1 else float("nan"),
-                "gain_ci_low": low,
-                "gain_ci_high": high,
-                "final_index_mean": float(g.final_index.mean()),
-                "staff_sent_mean": float(g.staff_sent.mean()),
-                "staff_months_abroad_mean": float(g.staff_months_abroad.mean()),
-                "cost_mean": cost,
-                "cost_per_point": cost / (POINTS * mean) if clear(low) else float("nan"),
-                "months_to_target_median": censored_median(g.months_to_target),
-                "reached_target_share": float(g.reached_target.mean()),
-            }
+        row = {"design": g.design.iloc[0], "design_id": did}
+        row.update({k: g[k].iloc[0] for k in columns})
+        row["n"] = len(g)
+        for name, outcome in OUTCOMES.items():
+            if name not in g or outcome.summary == "none":
+                continue
+            if outcome.summary == "mean":
+                mean, low, high = t_interval(g[name])
+                sd = float(g[name].std(ddof=1)) if len(g) > 1 else float("nan")
+                row.update({f"{name}_mean": mean, f"{name}_sd": sd, f"{name}_ci_low": low,
+                            f"{name}_ci_high": high})  # fmt: skip
+            elif outcome.summary == "median":
+                row[f"{name}_median"] = censored_median(g[name])
+            else:
+                row[f"{name}_share"] = float(g[name].mean())
+        clear_gain = clear(row["gain_ci_low"])
+        row["cost_per_point"] = (
+            row["cost_mean"] / (POINTS * row["gain_mean"]) if clear_gain else float("nan")
         )
+        rows.append(row)
     out = pd.DataFrame(rows)
     out["rank"] = out.gain_mean.rank(ascending=False, method="min").astype(int)
     return out.sort_values(["rank", "cost_mean", "design"]).reset_index(drop=True)
@@ -245,6 +247,64 @@ def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def varying_levers(summary: pd.DataFrame) -> list[str]:
+    """Lever columns (and other swept settings) whose value differs between designs."""
+    start = summary.columns.get_loc("design_id") + 1
+    end = summary.columns.get_loc("replicate")
+    candidates = [c for c in LEVER_COLUMNS if c in summary]
+    candidates += [c for c in summary.columns[start:end] if c not in candidates]
+    return [c for c in candidates if summary[c].astype(str).nunique() > 1]
+
+
+def combine(jobs: list[dict[str, pd.DataFrame]], meta: dict, reference: str | None) -> SweepTables:
+    """SweepTables from the tables of each job (as `experiments.study.run_job` returns them)."""
+
+    def concat(name: str) -> pd.DataFrame:
+        return pd.concat([job[name] for job in jobs], ignore_index=True)
+
+    summary = concat("summary")
+    # an optimising sweeper may run the same design twice: identical configuration and seeds
+    # give identical results, so keep one copy rather than counting its seeds twice
+    repeated = summary.duplicated(["design_id", "replicate"])
+    summary = summary[~repeated].reset_index(drop=True)
+    levers = varying_levers(summary)
+    comparisons = paired_comparisons(summary)
+    designs = judge(design_table(summary, levers), comparisons)
+    meta = dict(meta)
+    try:
+        ref = reference_design(summary, reference)
+    except ValueError as err:
+        print(f"warning: {err}; no paired comparison with a reference", file=sys.stderr)
+        ref = None
+    if ref is not None:
+        designs = versus_reference(designs, comparisons, ref)
+        meta["reference"] = ref
+    if repeated.any():
+        meta["repeated_designs"] = f"{int(repeated.sum())} repeated replicate(s) counted once"
+    first = ["design_id", "replicate"]
+    baseline = concat("baseline")
+    # designs that share their no-exchange runs (same city and behaviour) share one copy of
+    # them: each design knows its baseline by id
+    designs["baseline_id"] = designs.design_id.map(
+        baseline.drop_duplicates("design_id").set_index("design_id").baseline_id
+    )
+    baseline = baseline.iloc[:, baseline.columns.get_loc("replicate") :]
+    tables = SweepTables(
+        timeseries=concat("timeseries").drop_duplicates([*first, "month"]),
+        baseline=baseline.drop_duplicates(["baseline_id", "replicate", "month"]),
+        summary=summary,
+        designs=designs,
+        effects=effects_table(concat("effects").drop_duplicates([*first, "kind", "outcome"])),
+        comparisons=comparisons,
+        departments=concat("departments").drop_duplicates([*first, "month", "department"]),
+        department_ties=jobs[0]["department_ties"],
+        levers=levers,
+        meta=meta,
+    )
+    tables.designs.insert(1, "label", tables.designs.design_id.map(design_labels(tables)))
+    return tables
 
 
 # --- words and labels ---------------------------------------------------------------------------

@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 
 import sim
-from experiments.aggregate import combine
 from experiments.figures import make_figures, plot_gain_heatmap, shown_designs
-from experiments.jobs import design_label, run_job
 from experiments.report import headline, write_report
+from experiments.study import design_label, run_job
 from experiments.tables import (
     SweepTables,
     censored_median,
+    combine,
     design_labels,
     judge,
     paired_comparisons,

@@ -10,9 +10,13 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from experiments.jobs import budget_staff_months, cohort_for_budget, to_model_config
+from experiments.study import (
+    RunConfig,
+    budget_staff_months,
+    cohort_for_budget,
+    to_model_config,
+)
 from sim import UserError
-from sim.schema import RunConfig
 
 from .conftest import run_script
 

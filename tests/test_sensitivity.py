@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from experiments import sensitivity
-from experiments.jobs import no_exchange
+from experiments.study import no_exchange
 from sim import BehaviorConfig, run
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,504 @@
+"""What a study is, declared once: its settings, levers, outcomes, and how a job computes them.
+
+- The run-level schema (`RunConfig`, `BudgetConfig`: replicates, seeds, target, budget, reference),
+  registered in Hydra's ConfigStore; `configs/config.yaml` composes the YAML groups onto it.
+- The translation of a run configuration into a model configuration (data paths and the budget
+  rule included) and the checks of the run-level settings.
+- The levers (program settings designs vary: words with unit and a label format) and the
+  outcomes (numbers each replicate reports, and what a gain means), which tables, figures and
+  report read from here.
+- The paired gain: every replicate of a design runs beside the no-exchange run with the same
+  seed; `gain` is the service index minus the no-exchange one.
+
+Replicate r uses seed `seed + r` in every job, so differences between designs are paired too
+(common random numbers). People are real Jakarta staff and money is IDR million at every scale.
+This module's contents are part of every job's key (`experiments.identity`): editing it
+recomputes results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from experiments import identity
+from sim import (
+    ModelConfig,
+    ProgramConfig,
+    RunResult,
+    UserError,
+    config_from_dict,
+    run_detailed,
+    validate_config,
+)
+
+#: Months averaged for a job's headline gain (the final year; the whole run if shorter).
+FINAL_YEAR = 12
+
+
+# --- the run-level schema -------------------------------------------------------------------------
+
+
+@dataclass
+class BudgetConfig:
+    """Equal-budget designs: derive each design's cohort size from a yearly budget."""
+
+    #: Real staff-months abroad per year the program may spend; None = cohort_size as given.
+    staff_months_per_year: float | None = None
+    #: Alternatively a yearly budget in IDR million (converted with program.cost_per_staff_month).
+    money_per_year: float | None = None
+    #: Share of the budget a design spends, in (0, 1] (a lever for optimisation).
+    share: float = 1.0
+
+
+@dataclass
+class RunConfig(ModelConfig):
+    """One sweep job: a model configuration (all of ModelConfig), replicated."""
+
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    #: Replicates per job, >= 1; replicate r uses seed + r in every job (common random numbers).
+    replicates: int = 10
+    #: Base seed, >= 0.
+    seed: int = 0
+    #: Gain in service index (0-1 scale) whose first month is reported as months_to_target.
+    target_gain: float = 0.005
+    #: Reference design for paired comparisons in the aggregate, as lever=value pairs separated
+    #: by commas (e.g. "duration=6,months_between_cohorts=12"); None = no reference.
+    reference: str | None = None
+    #: Name of the experiment (folder name of its sweeps).
+    experiment: str = "default"
+    #: Show a progress bar over replicates.
+    progress: bool = True
+    #: After a sweep, draw the figures and write report.html (tables are always written).
+    report: bool = True
+
+
+def register() -> None:
+    """Make `run_schema` (RunConfig) known to Hydra (configs/config.yaml composes onto it)."""
+    ConfigStore.instance().store(name="run_schema", node=RunConfig)
+
+
+register()
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A program setting that designs vary: words with unit (report) and a label format."""
+
+    words: str
+    label: str
+
+
+#: Program settings always written as columns, so any sweep over them can be tabulated.
+LEVERS = {
+    "cohort_size": Lever("cohort size (Jakarta staff sent per cohort)", "{} staff per cohort"),
+    "months_between_cohorts": Lever(
+        "months between cohorts (12 = one cohort a year)", "a cohort every {} months"
+    ),
+    "duration": Lever("stay (months each cohort spends in Tokyo)", "{} months in Tokyo"),
+    "selection": Lever("selection policy (who is chosen to go)", "{} selection"),
+    "start": Lever("start (month of the first departure)", "first cohort in month {}"),
+    "experts_per_visit": Lever("Tokyo experts per visit to Jakarta", "{} experts per visit"),
+    "months_between_expert_visits": Lever(
+        "months between expert visits", "an expert visit every {} months"
+    ),
+    "target_departments": Lever("target departments", "to {}"),
+}
+LEVER_COLUMNS = tuple(LEVERS)
+
+#: Run-level settings that do not change a design (left out of its label).
+NOT_DESIGN = ("experiment", "replicates", "seed", "progress", "report", "reference")
+
+
+# --- from a run configuration to a model configuration ---------------------------------------
+
+#: Where relative data-file paths of a scenario are looked up, in order (after the working
+#: directory): the scenario configs' folder, then the project folder.
+PROJECT = Path(__file__).resolve().parents[1]
+DATA_SEARCH = (PROJECT / "configs" / "scenario", PROJECT)
+DATA_FILES = ("departments_file", "practices_file", "roster_file", "ties_file")
+
+
+def to_model_config(cfg: DictConfig | dict) -> ModelConfig:
+    """The model configuration of a job, with the cohort size derived from the budget if set."""
+    data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    keys = [f.name for f in dataclasses.fields(ModelConfig)]
+    model = validate_config(config_from_dict({k: data[k] for k in keys}))
+    resolve_data_paths(model)
+    budget = data.get("budget") or {}
+    yearly = budget_staff_months(budget, model.program.cost_per_staff_month)
+    if yearly is not None:
+        model.program.cohort_size = cohort_for_budget(
+            yearly, model.program.months_between_cohorts, model.program.duration
+        )
+        validate_config(model)
+    return model
+
+
+def resolve_data_paths(model: ModelConfig) -> None:
+    """Make the scenario's relative file paths absolute: the working directory first, then
+    DATA_SEARCH; a path found nowhere is left as it is (and reported when read)."""
+    for key in DATA_FILES:
+        value = getattr(model.scenario, key)
+        if value is None or Path(value).is_absolute():
+            continue
+        for base in (Path.cwd(), *DATA_SEARCH):
+            if (base / value).exists():
+                setattr(model.scenario, key, str((base / value).resolve()))
+                break
+
+
+def budget_staff_months(budget: dict, cost_per_staff_month: float) -> float | None:
+    """Real staff-months abroad per year a design may spend (None: no budget)."""
+    months, money = budget.get("staff_months_per_year"), budget.get("money_per_year")
+    share = budget.get("share", 1.0)
+    if months is not None and money is not None:
+        raise UserError("budget: give staff_months_per_year or money_per_year, not both")
+    if money is not None:
+        if money < 0 or cost_per_staff_month <= 0:
+            raise UserError(
+                f"budget.money_per_year = {money!r}: must be >= 0 with a positive "
+                "program.cost_per_staff_month"
+            )
+        months = money / cost_per_staff_month
+    if months is None:
+        return None
+    if months < 0:
+        raise UserError(f"budget.staff_months_per_year = {months!r}: must be >= 0")
+    if not 0 < share <= 1:
+        raise UserError(f"budget.share = {share!r}: must be a number in (0, 1]")
+    return months * share
+
+
+def cohort_for_budget(staff_months_per_year: float, months_between: int, duration: int) -> int:
+    """Cohort size (real staff) whose stays, `duration` months every `months_between` months,
+    spend the budget (rounded to the nearest person; the actual spend is in the summary)."""
+    return int(round(staff_months_per_year * months_between / (12 * duration)))
+
+
+def check_settings(cfg: DictConfig) -> None:
+    """The run-level settings (the model's own are checked by `sim.validate_config`)."""
+    if not isinstance(cfg.replicates, int) or cfg.replicates < 1:
+        raise UserError(f"replicates = {cfg.replicates!r}: must be an integer >= 1")
+    if not isinstance(cfg.seed, int) or cfg.seed < 0:
+        raise UserError(f"seed = {cfg.seed!r}: must be a non-negative integer")
+    if not isinstance(cfg.target_gain, int | float) or not 0 <= cfg.target_gain <= 1:
+        raise UserError(f"target_gain = {cfg.target_gain!r}: must be a number in [0, 1]")
+
+
+# --- design labels ------------------------------------------------------------------------------
+
+
+def design_overrides(overrides: list[str]) -> dict[str, str]:
+    """The job's command-line overrides that define its design, as key -> value."""
+    out = {}
+    for item in overrides:
+        key, _, value = item.partition("=")
+        key = key.lstrip("+~")
+        if key.startswith("hydra") or key in NOT_DESIGN:
+            continue
+        out[key] = value
+    return out
+
+
+def design_label(design: dict[str, str]) -> str:
+    """Exact label of a design from its overrides (every value in full)."""
+    if not design:
+        return "as configured"
+    return ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in design.items())
+
+
+def lever_values(config: ModelConfig) -> dict:
+    p = config.program
+    out = {}
+    for key in LEVER_COLUMNS:
+        v = getattr(p, key)
+        out[key] = ";".join(v) if isinstance(v, list) else v
+    return out
+
+
+# --- the paired no-exchange run ---------------------------------------------------------------
+
+
+def no_exchange(config: ModelConfig) -> ModelConfig:
+    """The same city without cohorts or expert visits. Program settings do nothing without
+    them, so they are all reset: designs that differ only in their program share this run."""
+    return dataclasses.replace(config, program=ProgramConfig(cohort_size=0, experts_per_visit=0))
+
+
+def baseline_run(config: ModelConfig, seed: int, cache_dir: Path | None) -> RunResult:
+    """The no-exchange run with this seed (monthly city and department tables).
+
+    Every job of a sweep needs the same baselines, so they are cached in the sweep folder under
+    `identity.baseline_key`: the no-exchange configuration with its inputs' contents, the seed,
+    the code and the package versions. An unreadable cache entry is computed again.
+    """
+    base = no_exchange(config)
+    if cache_dir is None:
+        return run_detailed(base, seed)
+    stem = Path(cache_dir) / identity.baseline_key(base, seed)
+    city, deps = stem.with_suffix(".city.parquet"), stem.with_suffix(".departments.parquet")
+    if city.exists() and deps.exists():
+        try:
+            return RunResult(pd.read_parquet(city), pd.read_parquet(deps), np.zeros((0, 0)))
+        except (OSError, ValueError):
+            pass  # a damaged entry (e.g. a full disk): compute it again below
+    result = run_detailed(base, seed)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for path, frame in ((deps, result.departments), (city, result.months)):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    return result
+
+
+# --- outcomes ------------------------------------------------------------------------------------
+
+
+def months_to_target(gain: np.ndarray, target: float) -> float:
+    """First month with gain >= target (NaN if never: censored at the horizon)."""
+    hit = np.flatnonzero(gain >= target)
+    return float(hit[0]) if hit.size else float("nan")
+
+
+def final_year(values: pd.Series) -> float:
+    """Mean of the last FINAL_YEAR months (the whole run if shorter)."""
+    return float(values.iloc[-FINAL_YEAR:].mean())
+
+
+def _cost_per_point(months: pd.DataFrame, _target: float) -> float:
+    gain = final_year(months.gain)
+    return float(months.cost.iloc[-1]) / (100 * gain) if gain > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A number every replicate reports, computed from its paired monthly table (the model's
+    columns plus baseline_index and gain) and the target gain.
+
+    summary: how the designs table summarises it across replicates: "mean" (mean, sd and 95%
+    interval), "median" (median with never-reached replicates counted last, see
+    `tables.censored_median`), "share" (share of replicates), or "none".
+    """
+
+    words: str
+    of: Callable[[pd.DataFrame, float], float | int | bool]
+    summary: str = "mean"
+    points: bool = False  # index units, shown in index points
+
+
+#: Outcomes of one replicate, in the order of the summary table's columns (index units; people
+#: real; money IDR million). The designs table, the terminal and the report read them from here.
+OUTCOMES = {
+    "final_index": Outcome(
+        "service index in the final month (0-1)", lambda m, t: float(m.service_index.iloc[-1])
+    ),
+    "baseline_final_index": Outcome(
+        "no-exchange service index in the final month (0-1)",
+        lambda m, t: float(m.baseline_index.iloc[-1]),
+    ),
+    "gain": Outcome(
+        f"gain over no exchange, mean of the final {FINAL_YEAR} months (index points)",
+        lambda m, t: final_year(m.gain),
+        points=True,
+    ),
+    "final_month_gain": Outcome(
+        "gain over no exchange in the final month (index points)",
+        lambda m, t: float(m.gain.iloc[-1]),
+        points=True,
+    ),
+    "mean_gain": Outcome(
+        "gain over no exchange, mean of the whole run (index points)",
+        lambda m, t: float(m.gain.mean()),
+        points=True,
+    ),
+    "months_to_target": Outcome(
+        "months until the gain first reaches the target",
+        lambda m, t: months_to_target(m.gain.to_numpy(), t),
+        summary="median",
+    ),
+    "reached_target": Outcome(
+        "replicates whose gain reached the target",
+        lambda m, t: not math.isnan(months_to_target(m.gain.to_numpy(), t)),
+        summary="share",
+    ),
+    "staff_sent": Outcome("Jakarta staff sent to Tokyo", lambda m, t: int(m.departures.iloc[-1])),
+    "staff_months_abroad": Outcome(
+        "staff-months in Tokyo", lambda m, t: int(m.staff_months_abroad.iloc[-1])
+    ),
+    "expert_visits": Outcome(
+        "Tokyo experts' visits (experts x visits)", lambda m, t: int(m.expert_visits.iloc[-1])
+    ),
+    "cost": Outcome("program cost (IDR million)", lambda m, t: float(m.cost.iloc[-1])),
+    "cost_per_point": Outcome(
+        "cost per index point of gain (IDR million)", _cost_per_point, summary="none"
+    ),
+}
+
+
+def replicate_summary(months: pd.DataFrame, target_gain: float) -> dict:
+    """One replicate's value of every outcome."""
+    return {name: outcome.of(months, target_gain) for name, outcome in OUTCOMES.items()}
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What a gain means, per domain or practice: a family of the model's monthly columns
+    (`prefix`<name>) read for the design and for the no-exchange run with the same seed."""
+
+    heading: str  # report heading, with unit
+    prefix: str  # column prefix in the monthly table
+    final_year: bool  # mean of the final year (else the final month)
+    per_staff: bool  # a share of staff, reported as real people
+    unit: str  # of a difference
+    level_format: str  # format of a level (no exchange, with the design)
+    names: str  # "domain" or "practice" (how the report names an outcome)
+    none: str | None = None  # sentence for the report when the outcome is zero everywhere
+    points: bool = False  # levels are index units: differences shown in index points
+
+
+#: Effects, in report order: service index per domain, staff proficient per practice, departments
+#: where a practice is standard procedure.
+EFFECTS = {
+    "domain_index": Effect(
+        f"Service index by domain (0–1, mean of the final {FINAL_YEAR} months)",
+        "index_",
+        final_year=True,
+        per_staff=False,
+        unit="index points",
+        level_format=".3f",
+        names="domain",
+        points=True,
+    ),
+    "staff_proficient": Effect(
+        "Jakarta staff proficient in each Tokyo practice (final month)",
+        "adoption_",
+        final_year=False,
+        per_staff=True,
+        unit="people",
+        level_format=",.0f",
+        names="practice",
+        none="No staff member was proficient in any Tokyo practice in the final month, with or "
+        "without the exchange.",
+    ),
+    "sop_departments": Effect(
+        "Departments where the practice is standard procedure (final month)",
+        "sop_",
+        final_year=False,
+        per_staff=False,
+        unit="departments",
+        level_format=".1f",
+        names="practice",
+        none="No practice became standard procedure (SOP) in any department by the final "
+        "month, with or without the exchange: in the model, a department institutionalises a "
+        "practice only once its staff's proficiency and its managers carry implementation past "
+        "the practice's threshold.",
+    ),
+}
+
+
+def _level(months: pd.DataFrame, col: str, effect: Effect) -> float:
+    if effect.final_year:
+        return final_year(months[col])
+    last = months.iloc[-1]
+    return last[col] * last["staff"] if effect.per_staff else last[col]
+
+
+def effects(months: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """Every effect of one replicate, design minus no exchange with the same seed."""
+    rows = []
+    for kind, effect in EFFECTS.items():
+        for col in (c for c in months if c.startswith(effect.prefix)):
+            name = col.removeprefix(effect.prefix)
+            rows.append((kind, name, _level(months, col, effect), _level(base, col, effect)))
+    out = pd.DataFrame(rows, columns=["kind", "outcome", "value", "baseline"])
+    out["value"], out["baseline"] = out["value"].astype(float), out["baseline"].astype(float)
+    out["difference"] = out["value"] - out["baseline"]
+    return out
+
+
+# --- the paired gain ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Replicate:
+    """One seed of a design beside the no-exchange run with the same seed."""
+
+    months: pd.DataFrame  # the design's city table with baseline_index and gain
+    baseline: pd.DataFrame  # the no-exchange city table
+    departments: pd.DataFrame  # the design's department table with baseline_quality
+    department_ties: np.ndarray  # int (D, D)
+
+
+def paired_run(config: ModelConfig, seed: int, cache_dir: Path | None = None) -> Replicate:
+    """Run a design and its paired no-exchange run with the same seed (the latter cached in
+    `cache_dir` when given)."""
+    result = run_detailed(config, seed)
+    base = baseline_run(config, seed, cache_dir)
+    months = result.months
+    months["baseline_index"] = base.months.service_index.to_numpy()
+    months["gain"] = months.service_index - months.baseline_index
+    deps = result.departments
+    deps["baseline_quality"] = base.departments.quality.to_numpy()
+    return Replicate(months, base.months, deps, result.department_ties)
+
+
+def paired_gain(config: ModelConfig, seed: int, cache_dir: Path | None = None) -> float:
+    """The design's gain over no exchange with this seed: mean of the final year (index units)."""
+    return float(OUTCOMES["gain"].of(paired_run(config, seed, cache_dir).months, 0.0))
+
+
+def run_job(
+    config: ModelConfig,
+    replicates: int,
+    seed: int,
+    target_gain: float,
+    label: str,
+    extra_columns: dict | None = None,
+    progress: bool = True,
+    cache_dir: Path | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Run the replicates; returns the tables timeseries, baseline, summary, effects,
+    departments and department_ties (see the README's output files)."""
+    did = identity.design_id(config)
+    base_id = identity.design_id(no_exchange(config))
+    tag = {"design": label, "design_id": did, **lever_values(config), **(extra_columns or {})}
+    series, baselines, summaries, effect_rows, departments = [], [], [], [], []
+    ties = None
+    for r in tqdm(range(replicates), desc=label, disable=not progress, leave=False):
+        s = seed + r
+        pair = paired_run(config, s, cache_dir)
+        rep = {"replicate": r, "seed": s}
+        series.append(pair.months.assign(**rep))
+        baselines.append(pair.baseline.assign(baseline_id=base_id, **rep))
+        departments.append(pair.departments.assign(**rep))
+        effect_rows.append(effects(pair.months, pair.baseline).assign(**rep))
+        summaries.append({**rep, **replicate_summary(pair.months, target_gain)})
+        if ties is None:
+            ids = list(pair.departments.department.unique())
+            ties = pd.DataFrame(pair.department_ties, index=ids, columns=ids)
+
+    def tagged(frames: list[pd.DataFrame] | pd.DataFrame) -> pd.DataFrame:
+        df = pd.concat(frames, ignore_index=True) if isinstance(frames, list) else frames
+        first = ["replicate", "seed"]
+        df = df[[*first, *(c for c in df.columns if c not in first)]]
+        return pd.concat([pd.DataFrame(tag, index=df.index), df], axis=1)
+
+    return {
+        "timeseries": tagged(series),
+        "baseline": tagged(baselines),
+        "summary": tagged(pd.DataFrame(summaries)),
+        "effects": tagged(effect_rows),
+        "departments": tagged(departments),
+        "department_ties": ties,
+    }
