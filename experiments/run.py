@@ -41,7 +41,7 @@ from experiments.outputs import provenance, write_json
 from experiments.preflight import Plan, plan_command, split_argv
 from experiments.report import headline_line, print_ranking
 from experiments.study import (
-    LEVER_COLUMNS,
+    LEVERS,
     design_label,
     design_overrides,
     run_job,
@@ -71,7 +71,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
     extra = {
         (k if "." in k else f"{k}_preset"): v  # a group override such as scenario=small
         for k, v in design.items()
-        if k.rsplit(".", 1)[-1] not in LEVER_COLUMNS
+        if k.rsplit(".", 1)[-1] not in LEVERS
     }
     job = {
         "key": key,

@@ -93,28 +93,35 @@ register()
 
 @dataclass(frozen=True)
 class Lever:
-    """A program setting that designs vary: words with unit (report) and a label format."""
+    """A program setting (`program.<name>`) that designs vary: words with unit for the report,
+    a label format for a design's name, and when it names a single design: "always" (a core
+    lever), "experts" (only when the design has expert visits) or "never"."""
 
     words: str
     label: str
+    names_design: str = "never"
 
 
-#: Program settings always written as columns, so any sweep over them can be tabulated.
+#: Program settings always written as columns of every table, so any sweep over them can be
+#: tabulated, labelled and explained; in this order.
 LEVERS = {
-    "cohort_size": Lever("cohort size (Jakarta staff sent per cohort)", "{} staff per cohort"),
-    "months_between_cohorts": Lever(
-        "months between cohorts (12 = one cohort a year)", "a cohort every {} months"
+    "cohort_size": Lever(
+        "cohort size (Jakarta staff sent per cohort)", "{} staff per cohort", "always"
     ),
-    "duration": Lever("stay (months each cohort spends in Tokyo)", "{} months in Tokyo"),
-    "selection": Lever("selection policy (who is chosen to go)", "{} selection"),
+    "months_between_cohorts": Lever(
+        "months between cohorts (12 = one cohort a year)", "a cohort every {} months", "always"
+    ),
+    "duration": Lever("stay (months each cohort spends in Tokyo)", "{} months in Tokyo", "always"),
+    "selection": Lever("selection policy (who is chosen to go)", "{} selection", "always"),
     "start": Lever("start (month of the first departure)", "first cohort in month {}"),
-    "experts_per_visit": Lever("Tokyo experts per visit to Jakarta", "{} experts per visit"),
+    "experts_per_visit": Lever(
+        "Tokyo experts per visit to Jakarta", "{} experts per visit", "experts"
+    ),
     "months_between_expert_visits": Lever(
-        "months between expert visits", "an expert visit every {} months"
+        "months between expert visits", "an expert visit every {} months", "experts"
     ),
     "target_departments": Lever("target departments", "to {}"),
 }
-LEVER_COLUMNS = tuple(LEVERS)
 
 #: Run-level settings that do not change a design (left out of its label).
 NOT_DESIGN = ("experiment", "replicates", "seed", "progress", "report", "reference")
@@ -221,7 +228,7 @@ def design_label(design: dict[str, str]) -> str:
 def lever_values(config: ModelConfig) -> dict:
     p = config.program
     out = {}
-    for key in LEVER_COLUMNS:
+    for key in LEVERS:
         v = getattr(p, key)
         out[key] = ";".join(v) if isinstance(v, list) else v
     return out
@@ -440,11 +447,16 @@ class Replicate:
     department_ties: np.ndarray  # int (D, D)
 
 
-def paired_run(config: ModelConfig, seed: int, cache_dir: Path | None = None) -> Replicate:
+def paired_run(
+    config: ModelConfig,
+    seed: int,
+    cache_dir: Path | None = None,
+    baseline: RunResult | None = None,
+) -> Replicate:
     """Run a design and its paired no-exchange run with the same seed (the latter cached in
-    `cache_dir` when given)."""
+    `cache_dir` when given, or given as `baseline`)."""
     result = run_detailed(config, seed)
-    base = baseline_run(config, seed, cache_dir)
+    base = baseline if baseline is not None else baseline_run(config, seed, cache_dir)
     months = result.months
     months["baseline_index"] = base.months.service_index.to_numpy()
     months["gain"] = months.service_index - months.baseline_index
@@ -453,9 +465,15 @@ def paired_run(config: ModelConfig, seed: int, cache_dir: Path | None = None) ->
     return Replicate(months, base.months, deps, result.department_ties)
 
 
-def paired_gain(config: ModelConfig, seed: int, cache_dir: Path | None = None) -> float:
-    """The design's gain over no exchange with this seed: mean of the final year (index units)."""
-    return float(OUTCOMES["gain"].of(paired_run(config, seed, cache_dir).months, 0.0))
+def paired_gains(configs: list[ModelConfig], seed: int) -> list[float]:
+    """Each design's gain over no exchange with this seed (mean of the final year, index units),
+    all paired with one no-exchange run: the designs must differ only in their program."""
+    base_config = no_exchange(configs[0])
+    if any(no_exchange(c) != base_config for c in configs[1:]):
+        raise ValueError("paired_gains: the designs differ in more than their program")
+    base = baseline_run(configs[0], seed, None)
+    return [float(OUTCOMES["gain"].of(paired_run(c, seed, baseline=base).months, 0.0))
+            for c in configs]  # fmt: skip
 
 
 def run_job(

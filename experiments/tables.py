@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.study import LEVER_COLUMNS, LEVERS, OUTCOMES
+from experiments.study import LEVERS, OUTCOMES
 from sim.errors import UserError
 from sim.organisation import load_departments
 from sim.practices import load_practices
@@ -253,7 +253,7 @@ def varying_levers(summary: pd.DataFrame) -> list[str]:
     """Lever columns (and other swept settings) whose value differs between designs."""
     start = summary.columns.get_loc("design_id") + 1
     end = summary.columns.get_loc("replicate")
-    candidates = [c for c in LEVER_COLUMNS if c in summary]
+    candidates = [c for c in LEVERS if c in summary]
     candidates += [c for c in summary.columns[start:end] if c not in candidates]
     return [c for c in candidates if summary[c].astype(str).nunique() > 1]
 
@@ -324,17 +324,17 @@ def short_value(v) -> str:
     return format_value(v)
 
 
-#: Levers that describe a design when no lever varies (a single design).
-CORE_LEVERS = ("cohort_size", "months_between_cohorts", "duration", "selection")
-
-
 def short_label(row, levers: list[str]) -> str:
     """Plain-words label of a design from its lever values, e.g. '10 staff per cohort, a
-    cohort every 12 months'; with no varying lever, its core levers (and expert visits)."""
+    cohort every 12 months'; with no varying lever, the levers that name a single design."""
     if not levers:
-        levers = [k for k in CORE_LEVERS if k in row]
-        if row.get("experts_per_visit"):
-            levers += ["experts_per_visit", "months_between_expert_visits"]
+        experts = bool(row.get("experts_per_visit"))
+        levers = [
+            k
+            for k, lever in LEVERS.items()
+            if k in row
+            and (lever.names_design == "always" or lever.names_design == "experts" and experts)
+        ]
         if not levers:
             return str(row["design"])
     parts = []
