@@ -3,7 +3,8 @@
 A `StaffAgent` is the holder of one post (row `index` of the model's state arrays) and exposes
 that row through properties. Its verb methods are the reference engine: `step()` runs one month
 of the person's life one agent at a time. The default vectorised engine (`sim.engine`) applies
-the same rules (`sim.rules`) to all rows at once and does not call these methods.
+the same rules (`sim.rules`, and `sim.transfer` for peer transfer) to all rows at once and does
+not call these methods.
 
 Within a month every agent reads its colleagues from the start-of-month snapshot
 (`model.snapshot`, `model.home_at_start`), so the order in which agents step does not matter.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim import rules
+from sim import rules, transfer
 from sim.organisation import RANK_NAMES
 
 
@@ -146,37 +147,44 @@ class StaffAgent(mesa.Agent):
 
     def _sender_factor(self, j: int, strength: float) -> float:
         m = self.model
-        b = m.config.behavior
         rank = m.organisation.rank
-        up = rules.upward_factor(rank[j], rank[self.index], b.power_distance)
-        return float(strength * m.state.willingness[j] * up)
+        up = transfer.upward_factor(rank[j], rank[self.index], m.config.behavior.power_distance)
+        return float(
+            transfer.sender_factor(strength, m.state.willingness[j], up, m.home_at_start[j])
+        )
 
     def close_gaps(self, contacts, strength, capacity: float) -> None:
         m, i = self.model, self.index
         b = m.config.behavior
         p = m.state.proficiency[i]
+        explicitness = 1.0 - m.tacitness
         delta = np.zeros(p.shape)
         for j, w in zip(contacts, strength, strict=True):
             if j < 0 or not m.home_at_start[j]:
                 continue
-            rate = b.transfer_rate * capacity * self._sender_factor(j, w) * (1.0 - m.tacitness)
-            delta += rules.gap_increment(p, m.snapshot[j], rate)
-        p += delta / b.contacts_per_month
+            rate = transfer.gap_rate(
+                b.transfer_rate, capacity, self._sender_factor(j, w), explicitness
+            )
+            delta += transfer.gap_increment(p, m.snapshot[j], rate)
+        p[:] = transfer.after_gaps(p, delta, b.contacts_per_month)
 
     def catch_practices(self, contacts, strength) -> None:
         m, i = self.model, self.index
         b = m.config.behavior
+        theta = b.proficiency_threshold
         p = m.state.proficiency[i]
-        susceptible = p < b.proficiency_threshold
+        susceptible = p < theta
         new = p.copy()
         rng = m.streams["transfer"]
+        explicitness = 1.0 - m.tacitness
         for j, w in zip(contacts, strength, strict=True):
             if j < 0 or not m.home_at_start[j]:
                 continue
-            chance = b.contagion_prob * self._sender_factor(j, w) * (1.0 - m.tacitness)
-            hit = susceptible & (m.snapshot[j] >= b.proficiency_threshold)
-            hit &= rng.random(p.size) < chance
-            new = np.where(hit, np.maximum(new, m.snapshot[j]), new)
+            chance = transfer.contagion_chance(
+                b.contagion_prob, self._sender_factor(j, w), explicitness
+            )
+            u = rng.random(p.size)
+            new = transfer.catch(new, susceptible, m.snapshot[j], u, chance, theta)
         p[:] = new
 
     def observe_colleagues(self) -> None:
@@ -186,29 +194,25 @@ class StaffAgent(mesa.Agent):
         theta = b.proficiency_threshold
         p = m.state.proficiency[i]
         if m.ties.well_mixed:
-            others = m.home_at_start.sum() - 1
-            proficient = m.proficient_at_start_count - (m.snapshot[i] >= theta)
-            share = proficient / max(others, 1)
-            level = np.where(
-                proficient > 0,
-                (m.proficient_level_sum - np.where(m.snapshot[i] >= theta, m.snapshot[i], 0))
-                / np.maximum(proficient, 1),
-                0.0,
+            count, level_sum = transfer.others_proficient(
+                m.proficient_at_start_count, m.proficient_level_sum, m.snapshot[i], theta
             )
+            share = transfer.proficient_share(count, max(m.home_at_start.sum() - 1, 1))
         else:
             nb, w = m.ties.neighbours(i)
             rank = m.organisation.rank
-            w = w * rules.upward_factor(rank[nb], rank[i], b.power_distance) * m.home_at_start[nb]
+            up = transfer.upward_factor(rank[nb], rank[i], b.power_distance)
+            w = w * up * m.home_at_start[nb]
             if w.sum() <= 0:
                 return
             prof = m.snapshot[nb] >= theta
-            share = (w @ prof) / w.sum()
             count = w @ prof
-            level = np.where(count > 0, (w @ (m.snapshot[nb] * prof)) / np.maximum(count, 1e-30), 0)
-        chance = b.contagion_prob * (1.0 - m.tacitness)
-        adopt = (share >= b.threshold_share) & (share > 0) & (p < theta)
-        adopt &= m.streams["transfer"].random(p.size) < chance
-        p[:] = np.where(adopt, np.maximum(p, level), p)
+            level_sum = w @ (m.snapshot[nb] * prof)
+            share = transfer.proficient_share(count, w.sum())
+        level = transfer.proficient_level(level_sum, count)
+        chance = transfer.adoption_chance(b.contagion_prob, 1.0 - m.tacitness)
+        u = m.streams["transfer"].random(p.size)
+        p[:] = transfer.adopt(p, share, level, u, chance, theta, b.threshold_share)
 
     def forget(self) -> None:
         m, i = self.model, self.index

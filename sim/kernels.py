@@ -4,7 +4,8 @@ Each kernel is one pass over the staff arrays, doing only the necessary memory t
 sampling from the CSR ties, peer learning by the gap rule fused with forgetting, and the
 per-department sums that institutions and reporters need. Random numbers are drawn by numpy in
 batches before the call, so kernels are deterministic functions of their inputs. The formulas are
-those of `sim.rules` (written out inline because numba cannot call numpy-generic helpers).
+those of `sim.transfer` (gap rule) and `sim.rules` (forgetting), written out inline because numba
+cannot call numpy-generic helpers; tests/test_transfer.py checks the gap kernel against them.
 Compiled code is cached on disk (`cache=True`), so only the first run on a machine compiles.
 """
 
@@ -122,7 +123,8 @@ def close_gaps_and_forget(
 
     increment_k = transfer_rate * capacity_i * strength * willingness_j * upward(j, i)
                   * (1 - tacitness_k) * max(s_jk - p_ik, 0), averaged over the m contacts;
-    then p_ik *= 1 - forget_share[dept_i, k]. Arithmetic in float32, like the state.
+    then p_ik *= 1 - forget_share[dept_i, k]. Arithmetic in float32, like the state. This is
+    `transfer.gap_rate`, `transfer.gap_increment` and `transfer.after_gaps` written out inline.
     """
     m = u.shape[1]
     n_pr = proficiency.shape[1]

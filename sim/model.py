@@ -19,7 +19,7 @@ import mesa
 import numpy as np
 import scipy.sparse as sp
 
-from sim import engine, institutions, kernels, program, rules
+from sim import engine, institutions, kernels, program, rules, transfer
 from sim.agents import StaffAgent
 from sim.config import ModelConfig
 from sim.errors import ConfigError
@@ -164,12 +164,9 @@ class ExchangeModel(mesa.Model):
     @cached_property
     def upward_ties(self) -> sp.csr_array:
         """Tie strengths damped where knowledge would flow up the hierarchy (threshold rule)."""
-        ties, rank = self.ties, self.organisation.rank
-        owner = np.repeat(np.arange(ties.n), ties.degree)
-        up = rules.upward_factor(
-            rank[ties.indices], rank[owner], self.config.behavior.power_distance
+        return transfer.upward_ties(
+            self.ties, self.organisation.rank, self.config.behavior.power_distance
         )
-        return sp.csr_array((ties.weights * up, ties.indices, ties.indptr), shape=(ties.n, ties.n))
 
     def _derive_network_measures(self) -> None:
         org, ties = self.organisation, self.ties
@@ -298,10 +295,9 @@ class ExchangeModel(mesa.Model):
         self.snapshot, self.mean_proficiency_at_start = kernels.snapshot_with_means(s.proficiency)
         self.home_at_start = ~s.abroad
         if self.config.behavior.mechanism == "threshold" and self.ties.well_mixed:
-            prof = self.snapshot >= self.config.behavior.proficiency_threshold
-            prof &= self.home_at_start[:, None]
-            self.proficient_at_start_count = prof.sum(axis=0)
-            self.proficient_level_sum = (self.snapshot * prof).sum(axis=0)
+            self.proficient_at_start_count, self.proficient_level_sum = transfer.well_mixed_totals(
+                self.snapshot, self.home_at_start, self.config.behavior.proficiency_threshold
+            )
 
     def rotate(self) -> None:
         """Mutasi: a share of staff at home swap posts with others of the same rank."""

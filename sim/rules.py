@@ -1,7 +1,8 @@
 """The model's rules as small formulas shared by both engines.
 
 Each function works on scalars (reference engine, one agent) and on numpy arrays (vectorised
-engine, all agents at once), so the two engines cannot drift apart in their arithmetic.
+engine, all agents at once), so the two engines cannot drift apart in their arithmetic. The peer
+transfer formulas (gap, contagion, threshold) are in `sim.transfer`.
 All proficiencies, capacities, rates and shares are in [0, 1]; time is in months.
 """
 
@@ -27,16 +28,6 @@ def learning_rate(base_rate, capacity, tacitness, tacitness_weight):
 def learn(proficiency, rate):
     """One month of training: close `rate` of the gap to full proficiency."""
     return proficiency + (1.0 - proficiency) * rate
-
-
-def upward_factor(sender_rank, receiver_rank, power_distance):
-    """Knowledge flowing up the hierarchy (junior to senior) is damped by power distance."""
-    return np.where(sender_rank < receiver_rank, 1.0 - power_distance, 1.0)
-
-
-def gap_increment(receiver, sender, rate):
-    """Gap mechanism: the receiver closes `rate` of the gap to a more proficient sender."""
-    return rate * np.maximum(sender - receiver, 0.0)
 
 
 def forgetting_share(rate, use_protection, implementation, is_sop, sop_factor):

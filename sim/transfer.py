@@ -1,0 +1,213 @@
+"""Peer transfer (docs/model.md §7.4): what staff at home learn from colleagues each month.
+
+Three mechanisms (`behavior.mechanism`):
+
+- `gap`: the receiver closes part of the gap to each more proficient contact (gradual learning);
+- `contagion`: a proficient contact passes a practice on with some chance (simple contagion);
+- `threshold`: a person adopts once a large enough share of their ties is proficient (complex
+  contagion, Centola & Macy 2007).
+
+The formulas come first, once, as small pure functions that work on scalars (the reference engine,
+one agent at a time: `StaffAgent.learn_from_peers`) and on numpy arrays (the vectorised engine,
+all receivers at once: the functions after them) alike, so that the two engines cannot drift
+apart. The compiled kernel `kernels.close_gaps_and_forget` writes the gap formulas out inline for
+speed; tests/test_transfer.py checks that it equals them. Senders are always read from the
+start-of-month snapshot: proficiency s and presence at home h. Symbols are those of §7.4.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from sim import kernels
+from sim.network import Ties
+
+# --- formulas (scalars or arrays) -----------------------------------------------------------
+
+
+def upward_factor(sender_rank, receiver_rank, power_distance):
+    """U_ij: knowledge flowing up the hierarchy (junior to senior) is damped by power distance."""
+    return np.where(sender_rank < receiver_rank, 1.0 - power_distance, 1.0)
+
+
+def sender_factor(strength, willingness, upward, home):
+    """Phi_ij = w_ij v_j U_ij h_j: how much contact j can pass on to receiver i (0 when j was
+    abroad at the start of the month)."""
+    return strength * willingness * upward * home
+
+
+def gap_rate(transfer_rate, capacity, sender, explicitness):
+    """rho_g c_i Phi_ij (1 - tau_k): share of the gap to contact j that receiver i closes."""
+    return transfer_rate * capacity * sender * explicitness
+
+
+def gap_increment(receiver, sender_level, rate):
+    """Gap mechanism, one contact: `rate` of the gap to a more proficient sender (none else)."""
+    return rate * np.maximum(sender_level - receiver, 0.0)
+
+
+def after_gaps(receiver, increments, contacts_per_month):
+    """The receiver's proficiency after the month's contacts: p + (1/M) x summed increments."""
+    return receiver + increments / contacts_per_month
+
+
+def contagion_chance(contagion_prob, sender, explicitness):
+    """beta Phi_ij (1 - tau_k): chance that a proficient contact passes the practice on."""
+    return contagion_prob * sender * explicitness
+
+
+def catch(receiver, susceptible, sender_level, u, chance, threshold):
+    """Simple contagion, one contact: where the receiver was susceptible (below `threshold`
+    before the month's contacts), the contact proficient and the uniform draw `u` < `chance`,
+    the receiver takes the contact's level."""
+    hit = susceptible & (sender_level >= threshold) & (u < chance)
+    return np.where(hit, np.maximum(receiver, sender_level), receiver)
+
+
+def proficient_share(count, total):
+    """sigma_ik: (weighted) share of the receiver's ties at home proficient in practice k."""
+    return count / total
+
+
+def proficient_level(level_sum, count):
+    """l_ik: (weighted) mean proficiency of the proficient ties; 0 where none is proficient."""
+    return np.where(count > 0, level_sum / np.maximum(count, 1e-30), 0.0)
+
+
+def others_proficient(count, level_sum, own_level, threshold):
+    """Well-mixed threshold rule: (count, level sum) of the proficient staff at home other than
+    the receiver, from the totals over all staff at home and the receiver's own level."""
+    own = own_level >= threshold
+    return count - own, level_sum - np.where(own, own_level, 0.0)
+
+
+def adoption_chance(contagion_prob, explicitness):
+    """beta (1 - tau_k): monthly chance of adopting once the threshold is met."""
+    return contagion_prob * explicitness
+
+
+def adopt(receiver, share, level, u, chance, threshold, threshold_share, reachable=True):
+    """Threshold rule: where the receiver is below `threshold`, has ties at home (`reachable`)
+    and a share sigma >= `threshold_share` (and > 0) of them is proficient, it adopts with
+    `chance` (uniform draw `u`), taking the level max(p, l)."""
+    adopting = (share >= threshold_share) & (share > 0) & (receiver < threshold) & reachable
+    adopting &= u < chance
+    return np.where(adopting, np.maximum(receiver, level), receiver)
+
+
+def upward_ties(ties: Ties, rank: np.ndarray, power_distance: float) -> sp.csr_array:
+    """float64 (n, n): tie strengths w_ij U_ij, damped where knowledge would flow up the
+    hierarchy (the threshold rule on a network; h_j enters by the products with it)."""
+    owner = np.repeat(np.arange(ties.n), ties.degree)
+    up = upward_factor(rank[ties.indices], rank[owner], power_distance)
+    return sp.csr_array((ties.weights * up, ties.indices, ties.indptr), shape=(ties.n, ties.n))
+
+
+# --- the vectorised engine: every receiver (staff at home, `rows`) at once -----------------------
+
+
+def _sender_factors(model, rows, contacts, strength) -> tuple[np.ndarray, np.ndarray]:
+    """(safe contact indices, float32 Phi) with Phi 0 for missing (-1) or absent contacts."""
+    s, b, rank = model.state, model.config.behavior, model.organisation.rank
+    valid = contacts >= 0
+    j = np.where(valid, contacts, 0)
+    valid &= model.home_at_start[j]
+    up = upward_factor(rank[j], rank[rows][:, None], b.power_distance)
+    return j, sender_factor(strength, s.willingness[j], up, valid).astype(np.float32)
+
+
+def close_gaps_and_forget(model, rows, capacity, forget_share) -> None:
+    """Gap rule on a network, fused with forgetting (§7.5) in one compiled pass that also samples
+    the contacts (§7.3): the default and hot path."""
+    s, b, ties = model.state, model.config.behavior, model.ties
+    u = model.streams["contacts"].random((rows.size, b.contacts_per_month))
+    alias_keep, alias = ties.alias
+    kernels.close_gaps_and_forget(
+        s.proficiency,
+        model.snapshot,
+        rows,
+        u,
+        ties.indptr,
+        ties.indices,
+        ties.weights,
+        alias_keep,
+        alias,
+        model.home_at_start,
+        s.willingness,
+        model.organisation.rank,
+        capacity,
+        model.explicitness,
+        float(b.transfer_rate),
+        np.float32(1.0 - b.power_distance),
+        forget_share.astype(np.float32),
+        model.organisation.dept,
+    )
+
+
+def close_gaps(model, rows, contacts, strength, capacity) -> None:
+    """Gap rule for given contacts (well-mixed organisations; forgetting follows separately)."""
+    s, b = model.state, model.config.behavior
+    j, sender = _sender_factors(model, rows, contacts, strength)
+    p, cap = s.proficiency[rows], capacity[rows, None]
+    delta = np.zeros_like(p)
+    for c in range(j.shape[1]):
+        rate = gap_rate(b.transfer_rate, cap, sender[:, c, None], model.explicitness)
+        delta += gap_increment(p, model.snapshot[j[:, c]], rate)
+    s.proficiency[rows] = after_gaps(p, delta, b.contacts_per_month)
+
+
+def catch_practices(model, rows, contacts, strength) -> None:
+    """Simple contagion from each of the given contacts in turn."""
+    s, b = model.state, model.config.behavior
+    theta = b.proficiency_threshold
+    j, sender = _sender_factors(model, rows, contacts, strength)
+    p = s.proficiency[rows]
+    susceptible = p < theta
+    new = p.copy()
+    rng = model.streams["transfer"]
+    explicitness = 1.0 - model.tacitness
+    for c in range(j.shape[1]):
+        chance = contagion_chance(b.contagion_prob, sender[:, c, None], explicitness)
+        u = rng.random(p.shape)
+        new = catch(new, susceptible, model.snapshot[j[:, c]], u, chance, theta)
+    s.proficiency[rows] = new
+
+
+def observe_colleagues(model, rows) -> None:
+    """Threshold (complex) contagion over all of a person's ties at home."""
+    s, b = model.state, model.config.behavior
+    theta = b.proficiency_threshold
+    if model.ties.well_mixed:
+        count, level_sum = others_proficient(
+            model.proficient_at_start_count,
+            model.proficient_level_sum,
+            model.snapshot[rows],
+            theta,
+        )
+        share = proficient_share(count, max(model.home_at_start.sum() - 1, 1))
+        reachable = np.ones(rows.size, dtype=bool)
+    else:
+        a = model.upward_ties
+        home = model.home_at_start.astype(np.float64)
+        prof = (model.snapshot >= theta) * home[:, None]
+        total = (a @ home)[rows]
+        count = (a @ prof)[rows]
+        level_sum = (a @ (model.snapshot * prof))[rows]
+        reachable = total > 0
+        share = proficient_share(count, np.where(reachable, total, 1.0)[:, None])
+    level = proficient_level(level_sum, count)
+    p = s.proficiency[rows]
+    chance = adoption_chance(b.contagion_prob, 1.0 - model.tacitness)
+    u = model.streams["transfer"].random(p.shape)
+    s.proficiency[rows] = adopt(
+        p, share, level, u, chance, theta, b.threshold_share, reachable[:, None]
+    )
+
+
+def well_mixed_totals(snapshot, home, threshold) -> tuple[np.ndarray, np.ndarray]:
+    """int (P,) staff at home proficient in each practice and float32 (P,) the sum of their
+    levels: what the well-mixed threshold rule reads (every other person is a tie)."""
+    prof = snapshot >= threshold
+    prof &= home[:, None]
+    return prof.sum(axis=0), (snapshot * prof).sum(axis=0)
