@@ -1,18 +1,38 @@
-"""Model configuration: the schema of every setting, with defaults, units and ranges.
+"""Model configuration: every setting declared once, with its default, unit, range and source.
 
-The dataclasses are plain Python (no Hydra needed to use the model); `sim.schema` registers the
-same classes in Hydra's ConfigStore. `validate_config` checks ranges and raises `ConfigError` with a
-one-line message naming the setting, the bad value and what is allowed.
+Each field is a `sim.settings.setting(default, unit, allowed, source)`: `validate_config` checks
+the ranges from these declarations (then the few rules between settings, `RELATIONS` below) and
+raises `ConfigError` with a one-line message naming the setting, the bad value and what is
+allowed; the parameter tables of docs/model.md §9 are generated from the same declarations
+(`.venv/bin/python -m sim.settings docs/model.md`). The dataclasses are plain Python (no Hydra
+needed to use the model); `sim.schema` registers the same classes in Hydra's ConfigStore.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sim.errors import ConfigError
+from sim.settings import (
+    boolean,
+    check,
+    integer,
+    interval,
+    name_or_null,
+    names,
+    number,
+    one_of,
+    optional,
+    path_or_null,
+    setting,
+    share,
+    text,
+    weights,
+)
 
 MECHANISMS = ("gap", "contagion", "threshold")
 SELECTION_POLICIES = ("random", "capacity", "central", "managers", "targeted", "spread")
@@ -24,26 +44,59 @@ ENGINES = ("vectorised", "reference")
 class ScenarioConfig:
     """Which organisation and practice catalogue to build, and at what scale."""
 
-    name: str = "jakarta"
-    #: CSV of departments; None = the packaged Jakarta file (sim/data/departments.csv).
-    departments_file: str | None = None
-    #: YAML of practices; None = the packaged Tokyo catalogue (sim/data/practices.yaml).
-    practices_file: str | None = None
+    #: Name of the scenario.
+    name: str = setting("jakarta", "label", text(), "label only; not used by the rules")
+    #: CSV of departments; None = the packaged Jakarta file.
+    departments_file: str | None = setting(
+        None, "path", path_or_null(), "§6; null = `sim/data/departments.csv`"
+    )
+    #: YAML of practices; None = the packaged Tokyo catalogue.
+    practices_file: str | None = setting(
+        None, "path", path_or_null(), "§6; null = `sim/data/practices.yaml`"
+    )
     #: CSV of staff (id, department, rank, tenure, ...) replacing generated staff; None = generate.
-    roster_file: str | None = None
+    roster_file: str | None = setting(
+        None,
+        "path",
+        path_or_null(),
+        "README, *Bring your own organisation*; null = generated staff",
+    )
     #: Edge list CSV (source, target, weight) or GraphML of ties between roster staff; None =
-    #: generate ties. Needs a roster.
-    ties_file: str | None = None
-    #: Share of each department's full headcount to simulate, in (0, 1].
-    scale: float = 1.0
-    #: Smallest department after scaling (staff); at least 1.
-    min_department_size: int = 5
-    #: Staff per section head (span of control at the lowest level), >= 1.
-    section_span: int = 10
-    #: Section heads per division head, >= 1.
-    division_span: int = 4
+    #: generate ties.
+    ties_file: str | None = setting(
+        None,
+        "path",
+        path_or_null(),
+        "README, *Bring your own organisation*: ties name roster staff ids; null = generated ties",
+        also="; needs `roster_file`",
+    )
+    #: Share of each department's full headcount to simulate.
+    scale: float = setting(
+        1.0,
+        "share of full headcount",
+        interval(0.0, 1.0, open_low=True),
+        "1.0 = 60,000 staff: 63,700 PNS (2019), 52,900 ASN (2025)",
+        also="; 1.0 with a roster (simulated as it is)",
+    )
+    #: Smallest department after scaling.
+    min_department_size: int = setting(
+        5,
+        "staff",
+        integer(1),
+        "assumption: keeps head, division head, section head and 2 staff at small scales",
+    )
+    #: Staff per section head (span of control at the lowest level).
+    section_span: int = setting(
+        10, "staff per section head", integer(1), "assumption: sections of about ten"
+    )
+    #: Section heads per division head.
+    division_span: int = setting(
+        4, "sections per division", integer(1), "assumption: typical span of a division"
+    )
     #: Practice ids to simulate; empty = the whole catalogue.
-    practices: list[str] = field(default_factory=list)
+    practices: list[str] = setting(
+        [], "practice ids", names(), "empty = the whole catalogue", also="; known ids, no repeats"
+    )
 
 
 @dataclass
@@ -52,26 +105,56 @@ class NetworkConfig:
 
     #: "organisation" (teams, supervisors, cross-department ties) or "well_mixed" (no ties:
     #: contacts uniform over all staff, the classic Bass/mean-field setting).
-    kind: str = "organisation"
-    #: Ring-lattice degree inside a department (Watts-Strogatz k), even, >= 2.
-    team_neighbours: int = 8
-    #: Watts-Strogatz rewiring probability of intra-department ties, in [0, 1].
-    rewiring: float = 0.05
+    kind: str = setting(
+        "organisation", None, one_of(NETWORK_KINDS), "`well_mixed` = Bass/mean-field limit"
+    )
+    #: Ring-lattice degree inside a department (Watts-Strogatz k).
+    team_neighbours: int = setting(
+        8,
+        "ties",
+        integer(2),
+        "assumption: a person knows about eight nearby colleagues, about one section",
+        also="and even",
+    )
+    #: Watts-Strogatz rewiring probability of intra-department ties.
+    rewiring: float = setting(
+        0.05,
+        "probability",
+        share(),
+        "assumption: small-world regime (Watts–Strogatz; Cowan & Jonard 2004 find diffusion best "
+        "near 10%)",
+    )
     #: Tie every person to their supervisor.
-    supervisor_ties: bool = True
-    #: Cross-department ties each manager (section head and above) starts, >= 0; managers also
+    supervisor_ties: bool = setting(
+        True, None, boolean(), "assumption: everyone works with their supervisor"
+    )
+    #: Cross-department ties each manager (section head and above) starts; managers also
     #: receive ties, so a manager's mean number of cross ties is about twice this.
-    cross_ties_per_manager: float = 2.0
-    #: Relative chance that a cross tie goes to a department listed as related, >= 0.
-    related_affinity: float = 6.0
-    #: Relative chance that a cross tie goes to another department of the same domain, >= 0.
-    same_domain_affinity: float = 2.0
-    #: Relative chance for any other department, >= 0.
-    other_affinity: float = 0.5
-    #: Tie strengths in (0, 1]: team (lattice), supervisor, cross-department.
-    team_weight: float = 1.0
-    supervisor_weight: float = 1.0
-    cross_weight: float = 0.5
+    cross_ties_per_manager: float = setting(
+        2.0,
+        "ties initiated per manager",
+        number(0.0),
+        "assumption: managers coordinate with a few other departments (realised ≈ 4 per "
+        "manager, §5)",
+    )
+    #: Relative chance that a cross tie goes to a department listed as related.
+    related_affinity: float = setting(
+        6.0, "relative weight", number(0.0), "assumption: most cross ties go to related departments"
+    )
+    #: Relative chance that a cross tie goes to another department of the same domain.
+    same_domain_affinity: float = setting(2.0, "relative weight", number(0.0), "assumption")
+    #: Relative chance for any other department.
+    other_affinity: float = setting(0.5, "relative weight", number(0.0), "assumption")
+    #: Tie strengths: team (lattice), supervisor, cross-department.
+    team_weight: float = setting(
+        1.0, "tie strength", interval(0.0, 1.0, open_low=True), "assumption: daily contact"
+    )
+    supervisor_weight: float = setting(
+        1.0, "tie strength", interval(0.0, 1.0, open_low=True), "assumption: daily contact"
+    )
+    cross_weight: float = setting(
+        0.5, "tie strength", interval(0.0, 1.0, open_low=True), "assumption: occasional contact"
+    )
 
 
 @dataclass
@@ -83,110 +166,280 @@ class ProgramConfig:
     equivalent (see `sim.program.scaled_group`).
     """
 
-    #: Jakarta staff (real people) sent per cohort, >= 0 (0 = no exchange).
-    cohort_size: int = 10
-    #: Months from one cohort's departure to the next, >= 1 (12 = one cohort a year).
-    months_between_cohorts: int = 12
-    #: Months each cohort spends in Tokyo, >= 1 and < horizon.
-    duration: int = 6
-    #: Month of the first departure and of the first expert visit, >= 1.
-    start: int = 1
+    #: Jakarta staff (real people) sent per cohort (0 = no exchange).
+    cohort_size: int = setting(
+        10,
+        "Jakarta staff (real people) per cohort",
+        integer(0),
+        "lever; no public source gives it; Tokyo's Asian Youth Engineers programme took at most "
+        "about 30 a year from three cities; a cohort larger than the staff it is drawn from "
+        "sends all of them",
+    )
+    #: Months from one cohort's departure to the next (12 = one cohort a year).
+    months_between_cohorts: int = setting(
+        12, "months", integer(1), "lever; assumption: one cohort a year (12)"
+    )
+    #: Months each cohort spends in Tokyo.
+    duration: int = setting(
+        6,
+        "months",
+        integer(1),
+        "lever; CLAIR places foreign local officials for 6–12 months",
+        also="and < horizon",
+    )
+    #: Month of the first departure and of the first expert visit.
+    start: int = setting(1, "month", integer(1), "first departure and first expert visit")
     #: Last month a cohort may leave or an expert visit start; None = the horizon.
-    end: int | None = None
-    #: One of SELECTION_POLICIES.
-    selection: str = "random"
+    end: int | None = setting(
+        None,
+        "month",
+        optional(integer(1)),
+        "null = horizon; also ends expert visits",
+        also="and ≥ start",
+    )
+    #: How the cohort is chosen.
+    selection: str = setting("random", None, one_of(SELECTION_POLICIES), "lever")
     #: Department ids for the "targeted" policy (and to restrict any policy if non-empty).
-    target_departments: list[str] = field(default_factory=list)
-    #: Tokyo bureau id every trainee is placed in; None = the bureau matching their department.
-    placement: str | None = None
-    #: Minimum tenure to be eligible, months, >= 0.
-    min_tenure: int = 24
-    #: Exchanges a person may make in a career, >= 1.
-    max_exchanges_per_person: int = 1
-    #: Tokyo experts per visit, >= 0 (0 = no visits).
-    experts_per_visit: int = 0
-    #: Months from the start of one expert visit to the next, >= 1.
-    months_between_expert_visits: int = 12
-    #: Months each visit lasts, >= 1.
-    expert_duration: int = 3
+    target_departments: list[str] = setting(
+        [],
+        "department ids",
+        names(),
+        "lever",
+        also="; known ids, non-empty if `targeted`",
+    )
+    #: Tokyo bureau every trainee is placed in; None = the bureau matching their department.
+    placement: str | None = setting(
+        None,
+        "bureau id",
+        name_or_null("a Tokyo bureau id"),
+        "lever; null = department's counterpart bureau",
+        also="from the catalogue",
+    )
+    #: Minimum tenure to be eligible.
+    min_tenure: int = setting(
+        24, "months", integer(0), "assumption: two years of service before going abroad"
+    )
+    #: Exchanges a person may make in a career.
+    max_exchanges_per_person: int = setting(
+        1, "exchanges", integer(1), "assumption: once per career, to spread places"
+    )
+    #: Tokyo experts per visit (0 = no visits).
+    experts_per_visit: int = setting(0, "experts", integer(0), "lever; 0 = no visits")
+    #: Months from the start of one expert visit to the next.
+    months_between_expert_visits: int = setting(
+        12, "months", integer(1), "lever; assumption: one visit a year"
+    )
+    #: Months each visit lasts.
+    expert_duration: int = setting(
+        3, "months", integer(1), "lever; assumption: a short advisory mission"
+    )
     #: Departments visited in turn; empty = all departments, highest service weight first.
-    expert_departments: list[str] = field(default_factory=list)
-    #: Jakarta staff (real people) trained per visiting expert, >= 1; up to half are the
-    #: department's managers.
-    trainees_per_expert: int = 10
-    #: Cost of one real staff member's month in Tokyo (travel, allowance, host fee), IDR
-    #: million, >= 0.
-    cost_per_staff_month: float = 80.0
-    #: Cost of one expert for one visit, IDR million, >= 0.
-    cost_per_expert_visit: float = 250.0
+    expert_departments: list[str] = setting(
+        [],
+        "department ids",
+        names(),
+        "lever; empty = all, highest weight first",
+        also="; known ids",
+    )
+    #: Jakarta staff (real people) trained per visiting expert; up to half are the department's
+    #: managers.
+    trainees_per_expert: int = setting(
+        10,
+        "Jakarta staff (real people)",
+        integer(1),
+        "assumption: one expert coaches a section-size group",
+    )
+    #: Cost of one real staff member's month in Tokyo (travel, allowance, host fee).
+    cost_per_staff_month: float = setting(
+        80.0,
+        "IDR million per real staff-month",
+        number(0.0),
+        "assumption: travel, living allowance and host fee per month",
+    )
+    #: Cost of one expert for one visit.
+    cost_per_expert_visit: float = setting(
+        250.0,
+        "IDR million per expert",
+        number(0.0),
+        "assumption: travel, fees and stay of one expert",
+    )
 
 
 @dataclass
 class BehaviorConfig:
     """Learning, transfer, forgetting, turnover and institutionalisation rules."""
 
-    #: Peer transfer mechanism, one of MECHANISMS.
-    mechanism: str = "gap"
-    #: Colleagues met per month, >= 1 (drawn from ties, weighted by tie strength).
-    contacts_per_month: int = 3
-    #: gap: share of the gap to a more proficient contact closed per month (all factors 1), [0, 1].
-    transfer_rate: float = 0.5
-    #: contagion/threshold: adoption probability per success opportunity, [0, 1].
-    contagion_prob: float = 0.2
-    #: threshold: share of ties (weighted) that must be proficient, [0, 1].
-    threshold_share: float = 0.3
-    #: Proficiency that counts as "proficient" (adoption), (0, 1].
-    proficiency_threshold: float = 0.5
-    #: Upward transfer (junior to senior) is multiplied by 1 - power_distance, [0, 1]
-    #: (the well-mixed threshold rule counts everyone alike: it has no ties to weigh).
-    power_distance: float = 0.4
-    #: Multiplier on every practice's tacitness (clipped to [0, 1]), >= 0.
-    tacitness_scale: float = 1.0
-    #: Share of the remaining gap learnt per month in Tokyo at capacity 1, [0, 1].
-    abroad_learning_rate: float = 0.4
-    #: How much tacitness slows learning side by side (in Tokyo, or with a visiting expert), [0, 1].
-    abroad_tacitness_weight: float = 0.3
-    #: Share of the gap learnt per month from a visiting expert at capacity 1, [0, 1].
-    expert_learning_rate: float = 0.4
-    #: Mean and standard deviation of base absorptive capacity (Beta distributed), in [0, 1].
-    capacity_mean: float = 0.5
-    capacity_sd: float = 0.15
-    #: Capacity multiplier per unit of mean prior proficiency (Cohen & Levinthal), >= 0.
-    absorptive_gain: float = 1.0
-    #: Mean and sd of willingness to share (Beta distributed), in [0, 1].
-    willingness_mean: float = 0.6
-    willingness_sd: float = 0.15
-    #: Multiplier on the catalogue's starting proficiency (jakarta_prior), >= 0.
-    initial_knowledge: float = 1.0
+    #: Peer transfer mechanism.
+    mechanism: str = setting(
+        "gap",
+        None,
+        one_of(MECHANISMS),
+        "gradual learning; contagion = Bass; threshold = Centola & Macy",
+    )
+    #: Colleagues met per month (drawn from ties, weighted by tie strength).
+    contacts_per_month: int = setting(
+        3,
+        "contacts",
+        integer(1),
+        "assumption: a few work conversations about practice a month",
+    )
+    #: gap: share of the gap to a more proficient contact closed per month (all factors 1).
+    transfer_rate: float = setting(0.5, "share of gap per month", share(), "assumption")
+    #: contagion/threshold: adoption probability per success opportunity.
+    contagion_prob: float = setting(
+        0.2,
+        "probability",
+        share(),
+        r"assumption; Bass limit $q \approx M\beta$ (typical $q$ 0.38, Sultan et al. 1990)",
+    )
+    #: threshold: share of ties (weighted) that must be proficient.
+    threshold_share: float = setting(
+        0.3,
+        "share of tie weight",
+        share(),
+        "assumption; complex contagion needs several proficient ties (Centola & Macy 2007)",
+    )
+    #: Proficiency that counts as "proficient" (adoption).
+    proficiency_threshold: float = setting(
+        0.5,
+        "proficiency",
+        number(),
+        "assumption: half of full proficiency counts as adoption",
+        also="in (0, 1]",
+    )
+    #: Upward transfer (junior to senior) is multiplied by 1 - power_distance (the well-mixed
+    #: threshold rule counts everyone alike: it has no ties to weigh).
+    power_distance: float = setting(
+        0.4,
+        "damping of upward transfer",
+        share(),
+        "Hofstede: Indonesia 78 (high), Japan 54; the value 0.4 is an assumption",
+    )
+    #: Multiplier on every practice's tacitness (clipped to [0, 1]).
+    tacitness_scale: float = setting(
+        1.0, "multiplier", number(0.0), "Szulanski 1996 stickiness; 0 = fully explicit"
+    )
+    #: Share of the remaining gap learnt per month in Tokyo at capacity 1.
+    abroad_learning_rate: float = setting(
+        0.4,
+        "share of gap per month",
+        share(),
+        "assumption: a 6-month stay closes about 70% of the gap for an average trainee (§7.2)",
+    )
+    #: How much tacitness slows learning side by side (in Tokyo, or with a visiting expert).
+    abroad_tacitness_weight: float = setting(
+        0.3,
+        None,
+        share(),
+        "SECI: side-by-side work transfers tacit knowledge; the value is an assumption",
+    )
+    #: Share of the gap learnt per month from a visiting expert at capacity 1.
+    expert_learning_rate: float = setting(
+        0.4, "share of gap per month", share(), "assumption: as abroad, but shorter and at home"
+    )
+    #: Mean and standard deviation of base absorptive capacity (Beta distributed).
+    capacity_mean: float = setting(
+        0.5,
+        None,
+        share(),
+        "Cohen & Levinthal 1990; value an assumption",
+        also="; (0, 1) if `capacity_sd` > 0",
+    )
+    capacity_sd: float = setting(
+        0.15, None, number(0.0), "assumption", also=r"; if > 0 below $\sqrt{\mu(1-\mu)}$"
+    )
+    #: Capacity multiplier per unit of mean prior proficiency (Cohen & Levinthal).
+    absorptive_gain: float = setting(
+        1.0,
+        "per unit mean proficiency",
+        number(0.0),
+        "Cohen & Levinthal 1990; value an assumption",
+    )
+    #: Mean and sd of willingness to share (Beta distributed).
+    willingness_mean: float = setting(
+        0.6, None, share(), "assumption", also="; (0, 1) if `willingness_sd` > 0"
+    )
+    willingness_sd: float = setting(
+        0.15, None, number(0.0), "assumption", also=r"; if > 0 below $\sqrt{\mu(1-\mu)}$"
+    )
+    #: Multiplier on the catalogue's starting proficiency (jakarta_prior).
+    initial_knowledge: float = setting(
+        1.0,
+        "multiplier on priors",
+        number(0.0),
+        "scenario multiplier on the catalogue's `jakarta_prior`",
+    )
     #: Monthly loss share of proficiency of staff at home, reduced where the department
-    #: implements the practice (use_protection) and where it is standard procedure, [0, 1].
-    forgetting_rate: float = 0.01
-    #: How much a department's implementation of a practice protects it from forgetting, [0, 1].
-    use_protection: float = 0.5
-    #: Forgetting multiplier once the practice is standard procedure, [0, 1].
-    sop_forgetting_factor: float = 0.25
-    #: Yearly exit probability of staff at home (replaced at once by a new hire), [0, 1].
-    turnover_rate: float = 0.05
-    #: Months between rotation rounds (mutasi), >= 1.
-    rotation_interval: int = 12
-    #: Share of staff at home rotated each round (within rank), [0, 1].
-    rotation_share: float = 0.05
-    #: Multiplier on every practice's institutionalisation threshold (clipped to [0, 1]), >= 0.
-    institutionalisation_scale: float = 1.0
-    #: Share of the way implementation moves toward its target each month, [0, 1].
-    adoption_speed: float = 0.1
-    #: Monthly decay share of implementation above its target, [0, 1].
-    implementation_decay: float = 0.05
-    #: Decay multiplier once standard procedure, [0, 1].
-    sop_decay_factor: float = 0.2
+    #: implements the practice (use_protection) and where it is standard procedure.
+    forgetting_rate: float = setting(
+        0.01,
+        "share per month",
+        share(),
+        "Argote et al. 1990; monthly retention from 55–75% to near 100% (Thompson 2007); 99% for "
+        "individual skill, turnover modelled separately",
+    )
+    #: How much a department's implementation of a practice protects it from forgetting.
+    use_protection: float = setting(
+        0.5, None, share(), "assumption: practices in use are rehearsed"
+    )
+    #: Forgetting multiplier once the practice is standard procedure.
+    sop_forgetting_factor: float = setting(
+        0.25,
+        "multiplier",
+        share(),
+        "assumption: codified procedures (SECI externalisation)",
+    )
+    #: Yearly exit probability of staff at home (replaced at once by a new hire).
+    turnover_rate: float = setting(
+        0.05,
+        "probability per year",
+        share(),
+        "assumption: retirement after ~30-year careers plus other exits; depreciation rises with "
+        "turnover (Argote)",
+    )
+    #: Months between rotation rounds (mutasi).
+    rotation_interval: int = setting(12, "months", integer(1), "assumption: a yearly mutasi round")
+    #: Share of staff at home rotated each round (within rank).
+    rotation_share: float = setting(0.05, "share of candidates", share(), "assumption")
+    #: Multiplier on every practice's institutionalisation threshold (clipped to [0, 1]).
+    institutionalisation_scale: float = setting(
+        1.0,
+        "multiplier",
+        number(0.0),
+        "sensitivity lever: scales every practice's institutionalisation threshold (clipped to "
+        "[0, 1]); 1 = catalogue values",
+    )
+    #: Share of the way implementation moves toward its target each month.
+    adoption_speed: float = setting(
+        0.1, "share per month", share(), "assumption: half-way to target in ≈ 6.6 months"
+    )
+    #: Monthly decay share of implementation above its target.
+    implementation_decay: float = setting(
+        0.05, "share per month", share(), "assumption: half-life ≈ 13.5 months"
+    )
+    #: Decay multiplier once standard procedure.
+    sop_decay_factor: float = setting(
+        0.2, "multiplier", share(), "assumption: SOP half-life ≈ 69 months"
+    )
     #: Weight of each rank level (staff, section heads, division heads, head) in a department's
     #: adoption target: the level's mean proficiency counts with this weight (normalised).
-    leader_weights: list[float] = field(default_factory=lambda: [0.2, 0.3, 0.3, 0.2])
-    #: New hires start at this share of the department's implementation of each SOP, [0, 1].
-    new_hire_sop_level: float = 0.5
-    #: Quality lost per unit share of a department's staff absent abroad, [0, 1]
-    #: (0.25: colleagues cover about three quarters of an absent person's work).
-    absence_penalty: float = 0.25
+    leader_weights: list[float] = setting(
+        [0.2, 0.3, 0.3, 0.2],
+        "weights (staff, section, division, head)",
+        weights(4, "staff, section head, division head, head"),
+        "assumption: managers carry 80% (high power distance)",
+    )
+    #: New hires start at this share of the department's implementation of each SOP.
+    new_hire_sop_level: float = setting(
+        0.5, "share of implementation", share(), "assumption: induction teaches SOPs partly"
+    )
+    #: Quality lost per unit share of a department's staff absent abroad.
+    absence_penalty: float = setting(
+        0.25,
+        "quality per unit absent share",
+        share(),
+        "assumption: colleagues cover about three quarters of an absent person's work",
+    )
 
 
 @dataclass
@@ -197,12 +450,25 @@ class ModelConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     program: ProgramConfig = field(default_factory=ProgramConfig)
     behavior: BehaviorConfig = field(default_factory=BehaviorConfig)
-    #: Months simulated, >= 1 (10 years by default).
-    horizon: int = 120
-    #: "vectorised" (default, numpy over state arrays) or "reference" (per-agent Mesa stepping).
-    engine: str = "vectorised"
+    #: Months simulated (10 years by default).
+    horizon: int = setting(
+        120, "months", integer(1), "assumption: 10 years covers several cohorts and turnover"
+    )
+    #: "vectorised" (numpy over state arrays) or "reference" (per-agent Mesa stepping).
+    engine: str = setting(
+        "vectorised",
+        None,
+        one_of(ENGINES),
+        "same rules; reference is per-agent and slower",
+    )
     #: Record every staff member's state every this many months (0 = never: aggregates only).
-    record_staff_every: int = 0
+    record_staff_every: int = setting(
+        0,
+        "months",
+        integer(0),
+        "observation only: 0 records aggregates only; k > 0 also records every staff member's "
+        "state every k months (`ExchangeModel.staff_results()`)",
+    )
 
 
 #: Settings renamed since earlier versions: old name -> new name (named in the error message).
@@ -238,12 +504,12 @@ def config_from_dict(data: dict[str, Any] | None) -> ModelConfig:
                 continue
             if not isinstance(value, dict):
                 raise ConfigError(f"{key} = {value!r}: must be a mapping of settings")
-            names = {f.name for f in dataclasses.fields(cls)}
+            known = {f.name for f in dataclasses.fields(cls)}
             for sub in value:
-                if sub not in names:
+                if sub not in known:
                     raise ConfigError(
                         f"{key}.{sub}: unknown setting{renamed_hint(f'{key}.{sub}')}; "
-                        f"allowed: {', '.join(sorted(names))}"
+                        f"allowed: {', '.join(sorted(known))}"
                     )
             kwargs[key] = cls(**{k: _plain(v) for k, v in value.items()})
         elif key in ("horizon", "engine", "record_staff_every"):
@@ -266,178 +532,120 @@ def config_to_dict(config: ModelConfig) -> dict[str, Any]:
 
 
 # --- validation -------------------------------------------------------------------------------
+# Each setting's own range is checked from its declaration; these are the rules between settings
+# (the declarations' `also` notes name them in the docs). Each returns a one-line message or None.
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(float(v))
-
-
-def _int_at_least(key: str, v: Any, low: int) -> None:
-    if not _is_int(v) or v < low:
-        what = "a non-negative integer" if low == 0 else f"an integer >= {low}"
-        raise ConfigError(f"{key} = {v!r}: must be {what}")
-
-
-def _share(key: str, v: Any) -> None:
-    if not _is_num(v) or not 0.0 <= v <= 1.0:
-        raise ConfigError(f"{key} = {v!r}: must be a number in [0, 1]")
-
-
-def _num_at_least(key: str, v: Any, low: float, strict: bool = False) -> None:
-    ok = _is_num(v) and (v > low if strict else v >= low)
-    if not ok:
-        raise ConfigError(f"{key} = {v!r}: must be a number {'>' if strict else '>='} {low}")
-
-
-def _choice(key: str, v: Any, allowed: tuple[str, ...]) -> None:
-    if v not in allowed:
-        raise ConfigError(f"{key} = {v!r}: unknown name; allowed: {', '.join(allowed)}")
-
-
-def _str_list(key: str, v: Any) -> None:
-    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        raise ConfigError(f"{key} = {v!r}: must be a list of names")
-
-
-def _beta_moments(prefix: str, mean: float, sd: float) -> None:
-    _num_at_least(f"{prefix}_sd", sd, 0.0)
-    if not 0.0 < mean < 1.0 and sd > 0:
-        raise ConfigError(f"{prefix}_mean = {mean!r}: must be in (0, 1) when {prefix}_sd > 0")
-    if sd > 0 and sd**2 >= mean * (1 - mean):
-        limit = math.sqrt(mean * (1 - mean))
-        raise ConfigError(
-            f"{prefix}_sd = {sd!r}: must be below sqrt(mean*(1-mean)) = {limit:.3f} for a Beta law"
-        )
-
-
-def validate_config(config: ModelConfig) -> ModelConfig:
-    """Check every setting that does not need the data files; return the config unchanged."""
-    if not isinstance(config, ModelConfig):
-        raise ConfigError(f"config = {type(config).__name__}: must be a sim.ModelConfig")
-    _int_at_least("horizon", config.horizon, 1)
-    _choice("engine", config.engine, ENGINES)
-    _int_at_least("record_staff_every", config.record_staff_every, 0)
-
-    s = config.scenario
-    if not isinstance(s.name, str) or not s.name:
-        raise ConfigError(f"scenario.name = {s.name!r}: must be a non-empty string")
-    if not _is_num(s.scale) or not 0.0 < s.scale <= 1.0:
-        raise ConfigError(f"scenario.scale = {s.scale!r}: must be a number in (0, 1]")
-    _int_at_least("scenario.min_department_size", s.min_department_size, 1)
-    _int_at_least("scenario.section_span", s.section_span, 1)
-    _int_at_least("scenario.division_span", s.division_span, 1)
-    _str_list("scenario.practices", s.practices)
+def ties_need_roster(c: ModelConfig) -> str | None:
+    """Ties name staff ids, so a ties file needs a roster."""
+    s = c.scenario
     if s.ties_file is not None and s.roster_file is None:
-        raise ConfigError(
+        return (
             f"scenario.ties_file = {s.ties_file!r}: ties name staff ids, so they need "
             "scenario.roster_file"
         )
+    return None
+
+
+def roster_at_full_scale(c: ModelConfig) -> str | None:
+    """A roster is simulated as it is: scale 1.0."""
+    s = c.scenario
     if s.roster_file is not None and s.scale != 1.0:
-        raise ConfigError(
+        return (
             f"scenario.scale = {s.scale!r}: a roster is simulated as it is; allowed with a "
             "roster: 1.0"
         )
-    for key in ("departments_file", "practices_file", "roster_file", "ties_file"):
-        v = getattr(s, key)
-        if v is not None and (not isinstance(v, str) or not v):
-            raise ConfigError(f"scenario.{key} = {v!r}: must be a file path or null")
+    return None
 
-    n = config.network
-    _choice("network.kind", n.kind, NETWORK_KINDS)
-    _int_at_least("network.team_neighbours", n.team_neighbours, 2)
-    if n.team_neighbours % 2:
-        raise ConfigError(f"network.team_neighbours = {n.team_neighbours}: must be even")
-    _share("network.rewiring", n.rewiring)
-    if not isinstance(n.supervisor_ties, bool):
-        raise ConfigError(f"network.supervisor_ties = {n.supervisor_ties!r}: must be true or false")
-    _num_at_least("network.cross_ties_per_manager", n.cross_ties_per_manager, 0.0)
-    for key in ("related_affinity", "same_domain_affinity", "other_affinity"):
-        _num_at_least(f"network.{key}", getattr(n, key), 0.0)
-    for key in ("team_weight", "supervisor_weight", "cross_weight"):
-        v = getattr(n, key)
-        if not _is_num(v) or not 0.0 < v <= 1.0:
-            raise ConfigError(f"network.{key} = {v!r}: must be a number in (0, 1]")
 
-    p = config.program
-    _int_at_least("program.cohort_size", p.cohort_size, 0)
-    _int_at_least("program.months_between_cohorts", p.months_between_cohorts, 1)
-    _int_at_least("program.duration", p.duration, 1)
-    if p.duration >= config.horizon:
-        raise ConfigError(
-            f"program.duration = {p.duration}: must be shorter than horizon = {config.horizon}"
-        )
-    _int_at_least("program.start", p.start, 1)
-    if p.end is not None:
-        _int_at_least("program.end", p.end, 1)
-        if p.end < p.start:
-            raise ConfigError(f"program.end = {p.end}: must be >= program.start = {p.start}")
-    _choice("program.selection", p.selection, SELECTION_POLICIES)
-    _str_list("program.target_departments", p.target_departments)
+def team_neighbours_even(c: ModelConfig) -> str | None:
+    """The ring lattice needs an even degree."""
+    k = c.network.team_neighbours
+    if k % 2:
+        return f"network.team_neighbours = {k}: must be even"
+    return None
+
+
+def duration_within_horizon(c: ModelConfig) -> str | None:
+    """A stay abroad is shorter than the simulated period."""
+    p = c.program
+    if p.duration >= c.horizon:
+        return f"program.duration = {p.duration}: must be shorter than horizon = {c.horizon}"
+    return None
+
+
+def end_after_start(c: ModelConfig) -> str | None:
+    """The program ends no earlier than it starts."""
+    p = c.program
+    if p.end is not None and p.end < p.start:
+        return f"program.end = {p.end}: must be >= program.start = {p.start}"
+    return None
+
+
+def targeted_has_departments(c: ModelConfig) -> str | None:
+    """The 'targeted' policy needs departments to target."""
+    p = c.program
     if p.selection == "targeted" and not p.target_departments:
-        raise ConfigError(
+        return (
             "program.target_departments = []: the 'targeted' policy needs at least one department"
         )
-    if p.placement is not None and not isinstance(p.placement, str):
-        raise ConfigError(f"program.placement = {p.placement!r}: must be a Tokyo bureau id or null")
-    _int_at_least("program.min_tenure", p.min_tenure, 0)
-    _int_at_least("program.max_exchanges_per_person", p.max_exchanges_per_person, 1)
-    _int_at_least("program.experts_per_visit", p.experts_per_visit, 0)
-    _int_at_least("program.months_between_expert_visits", p.months_between_expert_visits, 1)
-    _int_at_least("program.expert_duration", p.expert_duration, 1)
-    _str_list("program.expert_departments", p.expert_departments)
-    _int_at_least("program.trainees_per_expert", p.trainees_per_expert, 1)
-    _num_at_least("program.cost_per_staff_month", p.cost_per_staff_month, 0.0)
-    _num_at_least("program.cost_per_expert_visit", p.cost_per_expert_visit, 0.0)
+    return None
 
-    b = config.behavior
-    _choice("behavior.mechanism", b.mechanism, MECHANISMS)
-    _int_at_least("behavior.contacts_per_month", b.contacts_per_month, 1)
-    for key in (
-        "transfer_rate",
-        "contagion_prob",
-        "threshold_share",
-        "power_distance",
-        "abroad_learning_rate",
-        "abroad_tacitness_weight",
-        "expert_learning_rate",
-        "forgetting_rate",
-        "use_protection",
-        "sop_forgetting_factor",
-        "turnover_rate",
-        "rotation_share",
-        "adoption_speed",
-        "implementation_decay",
-        "sop_decay_factor",
-        "new_hire_sop_level",
-        "absence_penalty",
-        "capacity_mean",
-        "willingness_mean",
-    ):
-        _share(f"behavior.{key}", getattr(b, key))
-    if not _is_num(b.proficiency_threshold) or not 0.0 < b.proficiency_threshold <= 1.0:
-        raise ConfigError(
-            f"behavior.proficiency_threshold = {b.proficiency_threshold!r}: must be in (0, 1]"
+
+def proficiency_threshold_in_range(c: ModelConfig) -> str | None:
+    """Adoption means a proficiency in (0, 1]."""
+    v = c.behavior.proficiency_threshold
+    if not 0.0 < v <= 1.0:
+        return f"behavior.proficiency_threshold = {v!r}: must be in (0, 1]"
+    return None
+
+
+def beta_moments(prefix: str, mean: float, sd: float) -> str | None:
+    """A Beta law with this mean and sd exists: mean in (0, 1) and sd**2 < mean*(1-mean)."""
+    if not 0.0 < mean < 1.0 and sd > 0:
+        return f"{prefix}_mean = {mean!r}: must be in (0, 1) when {prefix}_sd > 0"
+    if sd > 0 and sd**2 >= mean * (1 - mean):
+        limit = math.sqrt(mean * (1 - mean))
+        return (
+            f"{prefix}_sd = {sd!r}: must be below sqrt(mean*(1-mean)) = {limit:.3f} for a Beta law"
         )
-    _num_at_least("behavior.tacitness_scale", b.tacitness_scale, 0.0)
-    _num_at_least("behavior.institutionalisation_scale", b.institutionalisation_scale, 0.0)
-    _num_at_least("behavior.absorptive_gain", b.absorptive_gain, 0.0)
-    _num_at_least("behavior.initial_knowledge", b.initial_knowledge, 0.0)
-    _int_at_least("behavior.rotation_interval", b.rotation_interval, 1)
-    _beta_moments("behavior.capacity", b.capacity_mean, b.capacity_sd)
-    _beta_moments("behavior.willingness", b.willingness_mean, b.willingness_sd)
-    lw = b.leader_weights
-    if (
-        not isinstance(lw, list)
-        or len(lw) != 4
-        or not all(_is_num(x) and x >= 0 for x in lw)
-        or sum(lw) <= 0
-    ):
-        raise ConfigError(
-            f"behavior.leader_weights = {lw!r}: must be 4 non-negative numbers "
-            "(staff, section head, division head, head) with a positive sum"
-        )
+    return None
+
+
+def capacity_is_beta(c: ModelConfig) -> str | None:
+    """Base absorptive capacity is Beta distributed."""
+    b = c.behavior
+    return beta_moments("behavior.capacity", b.capacity_mean, b.capacity_sd)
+
+
+def willingness_is_beta(c: ModelConfig) -> str | None:
+    """Willingness to share is Beta distributed."""
+    b = c.behavior
+    return beta_moments("behavior.willingness", b.willingness_mean, b.willingness_sd)
+
+
+#: Rules between settings, by section: checked in this order after the section's own ranges.
+RELATIONS: dict[str, tuple[Callable[[ModelConfig], str | None], ...]] = {
+    "scenario": (ties_need_roster, roster_at_full_scale),
+    "network": (team_neighbours_even,),
+    "program": (duration_within_horizon, end_after_start, targeted_has_departments),
+    "behavior": (proficiency_threshold_in_range, capacity_is_beta, willingness_is_beta),
+}
+
+
+def validate_config(config: ModelConfig) -> ModelConfig:
+    """Check every setting that does not need the data files; return the config unchanged.
+
+    The first setting out of range is reported: the model-level settings, then each section's
+    settings in field order followed by the section's `RELATIONS`.
+    """
+    if not isinstance(config, ModelConfig):
+        raise ConfigError(f"config = {type(config).__name__}: must be a sim.ModelConfig")
+    check(config)
+    for name in _SECTIONS:
+        check(getattr(config, name), name)
+        for relation in RELATIONS[name]:
+            message = relation(config)
+            if message:
+                raise ConfigError(message)
     return config

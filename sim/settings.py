@@ -1,0 +1,317 @@
+"""Settings declared once: each dataclass field carries its default, unit, range and source.
+
+    from sim.settings import setting, integer, share
+    @dataclass
+    class Example:
+        months: int = setting(6, "months", integer(1), "assumption: half a year")
+
+From that one declaration `check(obj, prefix)` validates an instance (one-line `ConfigError`
+naming the first bad setting, in field order) and `markdown_table(cls, prefix)` writes the
+parameter table of the docs. Works for any dataclass. Rules between settings stay with the
+dataclasses that need them; a declaration's `also` note says so in the docs.
+
+Regenerate the tables between `<!-- settings: [prefix = ]module:Class -->` and `<!-- /settings -->`
+in a Markdown file:  .venv/bin/python -m sim.settings docs/model.md
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import math
+import re
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.errors import ConfigError
+
+# `python -m sim.settings` runs this module after the `sim` package has imported it (through
+# sim.config); runpy's warning about that is harmless here, so silence exactly that one.
+warnings.filterwarnings(
+    "ignore", message="'sim.settings' found in sys.modules", category=RuntimeWarning
+)
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The values a setting accepts: a test, its error text, its docs text, values just outside."""
+
+    accepts: Callable[[Any], bool]
+    #: End of the error message, after "<name> = <value>: ".
+    problem: str
+    #: The docs' "Allowed" column.
+    text: str
+    #: Values just outside the allowed ones (for tests).
+    outside: tuple
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One declared setting (stored in its dataclass field's metadata)."""
+
+    default: Any
+    unit: str | None
+    allowed: Allowed
+    source: str
+    also: str = ""
+
+
+# --- declaring ----------------------------------------------------------------------------------
+
+
+def setting(default: Any, unit: str | None, allowed: Allowed, source: str, *, also: str = ""):
+    """A dataclass field with its default, unit (None = none), allowed values and source.
+
+    `also` names rules between settings checked elsewhere; it is appended to the docs' "Allowed"
+    text (after a space, or directly when it starts with "," or ";").
+    """
+    meta = {"setting": Setting(default, unit, allowed, source, also)}
+    if isinstance(default, list):
+        return dataclasses.field(default_factory=lambda: list(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def declared(cls) -> Iterator[tuple[str, Setting]]:
+    """(field name, declaration) of every declared field of a dataclass, in field order."""
+    for f in dataclasses.fields(cls):
+        if "setting" in f.metadata:
+            yield f.name, f.metadata["setting"]
+
+
+# --- kinds of allowed values ----------------------------------------------------------------------
+
+
+def is_int(v: Any) -> bool:
+    """A Python integer that is not a bool."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v: Any) -> bool:
+    """A finite int or float that is not a bool."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def integer(low: int) -> Allowed:
+    """An integer >= low."""
+    what = "a non-negative integer" if low == 0 else f"an integer >= {low}"
+    return Allowed(
+        lambda v: is_int(v) and v >= low, f"must be {what}", f"integer ≥ {low}", (low - 1,)
+    )
+
+
+def number(low: float | None = None, strict: bool = False) -> Allowed:
+    """A finite number; with `low`, >= low (> low if strict)."""
+    if low is None:
+        return Allowed(is_number, "must be a number", "number", (math.nan, "1"))
+    sign, text = (">", ">") if strict else (">=", "≥")
+    edge = low if strict else math.nextafter(low, -math.inf)
+    return Allowed(
+        lambda v: is_number(v) and (v > low if strict else v >= low),
+        f"must be a number {sign} {low}",
+        f"number {text} {low:g}",
+        (edge,),
+    )
+
+
+def interval(low: float, high: float, open_low: bool = False) -> Allowed:
+    """A number in [low, high], or in (low, high] if open_low."""
+    span = f"{'(' if open_low else '['}{low:g}, {high:g}]"
+    below = low if open_low else math.nextafter(low, -math.inf)
+    return Allowed(
+        lambda v: is_number(v) and (v > low if open_low else v >= low) and v <= high,
+        f"must be a number in {span}",
+        f"number in {span}",
+        (below, math.nextafter(high, math.inf)),
+    )
+
+
+def share() -> Allowed:
+    """A number in [0, 1] (a share, probability or rate per month)."""
+    return interval(0.0, 1.0)
+
+
+def one_of(choices: tuple[str, ...]) -> Allowed:
+    """One of a tuple of names."""
+    return Allowed(
+        lambda v: v in choices,
+        f"unknown name; allowed: {', '.join(choices)}",
+        ", ".join(f"`{c}`" for c in choices),
+        ("no_such_" + choices[0],),
+    )
+
+
+def names() -> Allowed:
+    """A list of strings (ids)."""
+    return Allowed(
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "must be a list of names",
+        "list of names",
+        ([1], "a"),
+    )
+
+
+def weights(count: int, labels: str) -> Allowed:
+    """A list of `count` non-negative numbers with a positive sum (labels name the entries)."""
+    return Allowed(
+        lambda v: (
+            isinstance(v, list)
+            and len(v) == count
+            and all(is_number(x) and x >= 0 for x in v)
+            and sum(v) > 0
+        ),
+        f"must be {count} non-negative numbers ({labels}) with a positive sum",
+        f"{count} numbers ≥ 0, sum > 0",
+        ([1.0] * (count - 1), [0.0] * count, [-1.0] + [1.0] * (count - 1)),
+    )
+
+
+def boolean() -> Allowed:
+    """True or False (not 0 or 1)."""
+    return Allowed(lambda v: isinstance(v, bool), "must be true or false", "true or false", (1,))
+
+
+def text() -> Allowed:
+    """A non-empty string."""
+    return Allowed(
+        lambda v: isinstance(v, str) and bool(v),
+        "must be a non-empty string",
+        "non-empty string",
+        ("", None),
+    )
+
+
+def path_or_null() -> Allowed:
+    """A non-empty file path, or None."""
+    return Allowed(
+        lambda v: v is None or (isinstance(v, str) and bool(v)),
+        "must be a file path or null",
+        "file path or null",
+        ("", 1),
+    )
+
+
+def name_or_null(what: str) -> Allowed:
+    """A string naming `what` (e.g. "a Tokyo bureau id"), or None."""
+    return Allowed(
+        lambda v: v is None or isinstance(v, str),
+        f"must be {what} or null",
+        f"null or {what}",
+        (1,),
+    )
+
+
+def optional(kind: Allowed) -> Allowed:
+    """None, or a value of `kind` (same error text as `kind`)."""
+    return Allowed(
+        lambda v: v is None or kind.accepts(v), kind.problem, f"null or {kind.text}", kind.outside
+    )
+
+
+# --- checking and documenting -------------------------------------------------------------------
+
+
+def setting_name(prefix: str, name: str) -> str:
+    """'section.name', or just 'name' at the top level (empty prefix)."""
+    return f"{prefix}.{name}" if prefix else name
+
+
+def problem(obj, prefix: str = "") -> str | None:
+    """One-line message for the first declared field of `obj` that is not allowed, else None."""
+    for name, s in declared(type(obj)):
+        value = getattr(obj, name)
+        if not s.allowed.accepts(value):
+            return f"{setting_name(prefix, name)} = {value!r}: {s.allowed.problem}"
+    return None
+
+
+def check(obj, prefix: str = "") -> None:
+    """Raise ConfigError for the first declared field of `obj` whose value is not allowed."""
+    message = problem(obj, prefix)
+    if message:
+        raise ConfigError(message)
+
+
+def allowed_text(s: Setting) -> str:
+    """The docs' "Allowed" text: the kind's text, then the `also` note."""
+    if not s.also:
+        return s.allowed.text
+    return s.allowed.text + ("" if s.also[0] in ",;" else " ") + s.also
+
+
+def default_text(value: Any) -> str:
+    """A default as the docs show it: strings in double quotes, other values as Python writes
+    them."""
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown_table(cls, prefix: str = "") -> str:
+    """Markdown table (Name | Default | Unit | Allowed | Source / reasoning) of a dataclass's
+    declared settings."""
+    rows = [
+        "| Name | Default | Unit | Allowed | Source / reasoning |",
+        "|---|---|---|---|---|",
+    ]
+    for name, s in declared(cls):
+        cells = (
+            f"`{setting_name(prefix, name)}`",
+            f"`{default_text(s.default)}`",
+            s.unit or "—",
+            allowed_text(s),
+            s.source,
+        )
+        rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+#: A generated block: `<!-- settings: [prefix = ]module:Class -->` ... `<!-- /settings -->`.
+BLOCK = re.compile(
+    r"(?P<open><!-- settings: (?:(?P<prefix>[\w.]+) = )?(?P<module>[\w.]+):(?P<cls>\w+) -->\n)"
+    r".*?(?P<close><!-- /settings -->)",
+    re.S,
+)
+
+
+def blocks(markdown: str) -> list[tuple[str, type]]:
+    """(prefix, class) of every generated block of a Markdown text, in order."""
+    return [(m["prefix"] or "", _resolve(m)) for m in BLOCK.finditer(markdown)]
+
+
+def _resolve(m: re.Match) -> type:
+    return getattr(importlib.import_module(m["module"]), m["cls"])
+
+
+def render(markdown: str) -> str:
+    """The Markdown text with every generated block rewritten from the declarations."""
+
+    def table(m: re.Match) -> str:
+        return m["open"] + markdown_table(_resolve(m), m["prefix"] or "") + m["close"]
+
+    return BLOCK.sub(table, markdown)
+
+
+def main(argv: list[str]) -> int:
+    """Rewrite the generated tables of the given Markdown files in place."""
+    if not argv:
+        print("usage: python -m sim.settings FILE.md [FILE.md ...]", file=sys.stderr)
+        return 2
+    for arg in argv:
+        path = Path(arg)
+        old = path.read_text(encoding="utf-8")
+        new = render(old)
+        if new != old:
+            path.write_text(new, encoding="utf-8")
+        print(f"{path}: {len(blocks(old))} tables {'rewritten' if new != old else 'up to date'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
