@@ -1,22 +1,56 @@
 """Staff agents: municipal staff of Jakarta's provincial government.
 
-A `StaffAgent` is the holder of one post (row `index` of the model's state arrays) and exposes
-that row through properties. Its verb methods are the reference engine: `step()` runs one month
-of the person's life one agent at a time. The default vectorised engine (`sim.engine`) applies
-the same rules (`sim.rules`, and `sim.transfer` for peer transfer) to all rows at once and does
-not call these methods.
+A `StaffAgent` is the holder of one post (row `index` of the model's staff state) and exposes
+that row through properties. Its verb methods are the reference engine: `staff_month` has every
+agent run `step(month)`, one month of the person's life, one agent at a time, on the parts of the
+model's state handed to it in `Month`. The default vectorised engine (`sim.engine`) applies the
+same rules (`sim.rules`, and `sim.transfer` for peer transfer) to all rows at once and does not
+call these methods.
 
 Within a month every agent reads its colleagues from the start-of-month snapshot
-(`model.snapshot`, `model.home_at_start`), so the order in which agents step does not matter.
+(`Month.snapshot`), so the order in which agents step does not matter.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import mesa
 import numpy as np
 
-from sim import rules, transfer
+from sim import engine, rules, transfer
+from sim.config import BehaviorConfig
 from sim.organisation import RANK_NAMES
+from sim.state import DepartmentState, ProgramState, Snapshot, StaffState, Streams, Structure
+
+
+@dataclass(frozen=True)
+class Month:
+    """What an agent reads and writes during the month: staff rows (its own), the start-of-month
+    snapshot, the structure, departments, behaviour, random streams, and the program's totals
+    (exits)."""
+
+    staff: StaffState
+    snapshot: Snapshot
+    structure: Structure
+    departments: DepartmentState
+    behavior: BehaviorConfig
+    streams: Streams
+    ledger: ProgramState
+
+
+def staff_month(
+    agents: mesa.agent.AgentSet,
+    staff: StaffState,
+    snapshot: Snapshot,
+    structure: Structure,
+    departments: DepartmentState,
+    behavior: BehaviorConfig,
+    streams: Streams,
+    ledger: ProgramState,
+) -> None:
+    """The reference engine: every agent lives the month, one at a time."""
+    agents.do("step", Month(staff, snapshot, structure, departments, behavior, streams, ledger))
 
 
 class StaffAgent(mesa.Agent):
@@ -73,162 +107,162 @@ class StaffAgent(mesa.Agent):
         return int(self.model.state.exchanges[self.index])
 
     # --- the month, one agent at a time (reference engine) ---------------------------------
-    def step(self) -> None:
-        i, m = self.index, self.model
+    def step(self, month: Month) -> None:
+        i, s = self.index, month.staff
         capacity = float(
             rules.effective_capacity(
-                m.state.base_capacity[i], m.snapshot[i].mean(), m.config.behavior.absorptive_gain
+                s.base_capacity[i],
+                month.snapshot.proficiency[i].mean(),
+                month.behavior.absorptive_gain,
             )
         )
-        m.state.tenure[i] += 1
-        if m.state.abroad[i]:
-            self.learn_abroad(capacity)
-            self.count_down_exchange()
+        s.tenure[i] += 1
+        if s.abroad[i]:
+            self.learn_abroad(month, capacity)
+            self.count_down_exchange(month)
             return
-        self.train_with_expert(capacity)
-        self.learn_from_peers(capacity)
-        self.forget()
-        self.leave_or_stay()
+        self.train_with_expert(month, capacity)
+        self.learn_from_peers(month, capacity)
+        self.forget(month)
+        self.leave_or_stay(month)
 
-    def learn_abroad(self, capacity: float) -> None:
-        m, i = self.model, self.index
-        b = m.config.behavior
+    def learn_abroad(self, month: Month, capacity: float) -> None:
+        s, b, st = month.staff, month.behavior, month.structure
         rate = rules.learning_rate(
-            b.abroad_learning_rate, capacity, m.tacitness, b.abroad_tacitness_weight
+            b.abroad_learning_rate, capacity, st.tacitness, b.abroad_tacitness_weight
         )
-        taught = m.taught[m.state.placement[i]]
-        p = m.state.proficiency[i]
+        taught = st.taught[s.placement[self.index]]
+        p = s.proficiency[self.index]
         p[:] = np.where(taught, rules.learn(p, rate), p)
 
-    def count_down_exchange(self) -> None:
-        s = self.model.state
+    def count_down_exchange(self, month: Month) -> None:
+        s = month.staff
         s.months_left[self.index] -= 1
         if s.months_left[self.index] == 0:
             s.abroad[self.index] = False
 
-    def train_with_expert(self, capacity: float) -> None:
-        m, i = self.model, self.index
-        s = m.state
+    def train_with_expert(self, month: Month, capacity: float) -> None:
+        i, s = self.index, month.staff
         if s.expert_months_left[i] == 0:
             return
-        b = m.config.behavior
+        b, st = month.behavior, month.structure
         rate = rules.learning_rate(
-            b.expert_learning_rate, capacity, m.tacitness, b.abroad_tacitness_weight
+            b.expert_learning_rate, capacity, st.tacitness, b.abroad_tacitness_weight
         )
-        taught = m.taught[s.expert_bureau[i]]
+        taught = st.taught[s.expert_bureau[i]]
         p = s.proficiency[i]
         p[:] = np.where(taught, rules.learn(p, rate), p)
         s.expert_months_left[i] -= 1
 
-    def meet_colleagues(self) -> tuple[np.ndarray, np.ndarray]:
+    def meet_colleagues(self, month: Month) -> tuple[np.ndarray, np.ndarray]:
         """This month's contacts (post indices) and tie strengths, drawn from the person's ties."""
-        m, i = self.model, self.index
-        k = m.config.behavior.contacts_per_month
-        rng = m.streams["contacts"]
-        if m.ties.well_mixed:
-            j = rng.integers(0, m.n_staff - 1, size=k)
+        i, ties = self.index, month.structure.ties
+        k = month.behavior.contacts_per_month
+        rng = month.streams.contacts
+        if ties.well_mixed:
+            j = rng.integers(0, ties.n - 1, size=k)
             return j + (j >= i), np.ones(k)
-        nb, w = m.ties.neighbours(i)
+        nb, w = ties.neighbours(i)
         if nb.size == 0:
             return np.full(k, -1), np.zeros(k)
         pick = rng.choice(nb.size, size=k, p=w / w.sum())
         return nb[pick], w[pick]
 
-    def learn_from_peers(self, capacity: float) -> None:
-        mechanism = self.model.config.behavior.mechanism
+    def learn_from_peers(self, month: Month, capacity: float) -> None:
+        mechanism = month.behavior.mechanism
         if mechanism == "threshold":
-            self.observe_colleagues()
+            self.observe_colleagues(month)
             return
-        contacts, strength = self.meet_colleagues()
+        contacts, strength = self.meet_colleagues(month)
         if mechanism == "gap":
-            self.close_gaps(contacts, strength, capacity)
+            self.close_gaps(month, contacts, strength, capacity)
         else:
-            self.catch_practices(contacts, strength)
+            self.catch_practices(month, contacts, strength)
 
-    def _sender_factor(self, j: int, strength: float) -> float:
-        m = self.model
-        rank = m.organisation.rank
-        up = transfer.upward_factor(rank[j], rank[self.index], m.config.behavior.power_distance)
+    def _sender_factor(self, month: Month, j: int, strength: float) -> float:
+        rank = month.structure.organisation.rank
+        up = transfer.upward_factor(rank[j], rank[self.index], month.behavior.power_distance)
         return float(
-            transfer.sender_factor(strength, m.state.willingness[j], up, m.home_at_start[j])
+            transfer.sender_factor(strength, month.staff.willingness[j], up, month.snapshot.home[j])
         )
 
-    def close_gaps(self, contacts, strength, capacity: float) -> None:
-        m, i = self.model, self.index
-        b = m.config.behavior
-        p = m.state.proficiency[i]
-        explicitness = 1.0 - m.tacitness
+    def close_gaps(self, month: Month, contacts, strength, capacity: float) -> None:
+        b, snap = month.behavior, month.snapshot
+        p = month.staff.proficiency[self.index]
+        explicitness = month.structure.explicitness
         delta = np.zeros(p.shape)
         for j, w in zip(contacts, strength, strict=True):
-            if j < 0 or not m.home_at_start[j]:
+            if j < 0 or not snap.home[j]:
                 continue
-            rate = transfer.gap_rate(
-                b.transfer_rate, capacity, self._sender_factor(j, w), explicitness
-            )
-            delta += transfer.gap_increment(p, m.snapshot[j], rate)
+            sender = self._sender_factor(month, j, w)
+            rate = transfer.gap_rate(b.transfer_rate, capacity, sender, explicitness)
+            delta += transfer.gap_increment(p, snap.proficiency[j], rate)
         p[:] = transfer.after_gaps(p, delta, b.contacts_per_month)
 
-    def catch_practices(self, contacts, strength) -> None:
-        m, i = self.model, self.index
-        b = m.config.behavior
+    def catch_practices(self, month: Month, contacts, strength) -> None:
+        b, snap = month.behavior, month.snapshot
         theta = b.proficiency_threshold
-        p = m.state.proficiency[i]
+        p = month.staff.proficiency[self.index]
         susceptible = p < theta
         new = p.copy()
-        rng = m.streams["transfer"]
-        explicitness = 1.0 - m.tacitness
+        rng = month.streams.transfer
+        explicitness = month.structure.explicitness
         for j, w in zip(contacts, strength, strict=True):
-            if j < 0 or not m.home_at_start[j]:
+            if j < 0 or not snap.home[j]:
                 continue
-            chance = transfer.contagion_chance(
-                b.contagion_prob, self._sender_factor(j, w), explicitness
-            )
+            sender = self._sender_factor(month, j, w)
+            chance = transfer.contagion_chance(b.contagion_prob, sender, explicitness)
             u = rng.random(p.size)
-            new = transfer.catch(new, susceptible, m.snapshot[j], u, chance, theta)
+            new = transfer.catch(new, susceptible, snap.proficiency[j], u, chance, theta)
         p[:] = new
 
-    def observe_colleagues(self) -> None:
+    def observe_colleagues(self, month: Month) -> None:
         """Threshold (complex) contagion: adopt once enough of one's ties are proficient."""
-        m, i = self.model, self.index
-        b = m.config.behavior
+        i, b, snap, st = self.index, month.behavior, month.snapshot, month.structure
         theta = b.proficiency_threshold
-        p = m.state.proficiency[i]
-        if m.ties.well_mixed:
+        p = month.staff.proficiency[i]
+        if st.ties.well_mixed:
             count, level_sum = transfer.others_proficient(
-                m.proficient_at_start_count, m.proficient_level_sum, m.snapshot[i], theta
+                snap.proficient_count, snap.proficient_level_sum, snap.proficiency[i], theta
             )
-            share = transfer.proficient_share(count, max(m.home_at_start.sum() - 1, 1))
+            share = transfer.proficient_share(count, max(snap.home.sum() - 1, 1))
         else:
-            nb, w = m.ties.neighbours(i)
-            rank = m.organisation.rank
+            nb, w = st.ties.neighbours(i)
+            rank = st.organisation.rank
             up = transfer.upward_factor(rank[nb], rank[i], b.power_distance)
-            w = w * up * m.home_at_start[nb]
+            w = w * up * snap.home[nb]
             if w.sum() <= 0:
                 return
-            prof = m.snapshot[nb] >= theta
+            prof = snap.proficiency[nb] >= theta
             count = w @ prof
-            level_sum = w @ (m.snapshot[nb] * prof)
+            level_sum = w @ (snap.proficiency[nb] * prof)
             share = transfer.proficient_share(count, w.sum())
         level = transfer.proficient_level(level_sum, count)
-        chance = transfer.adoption_chance(b.contagion_prob, 1.0 - m.tacitness)
-        u = m.streams["transfer"].random(p.size)
+        chance = transfer.adoption_chance(b.contagion_prob, st.explicitness)
+        u = month.streams.transfer.random(p.size)
         p[:] = transfer.adopt(p, share, level, u, chance, theta, b.threshold_share)
 
-    def forget(self) -> None:
-        m, i = self.model, self.index
-        b = m.config.behavior
-        d = m.organisation.dept[i]
+    def forget(self, month: Month) -> None:
+        b, deps = month.behavior, month.departments
+        d = month.structure.organisation.dept[self.index]
         share = rules.forgetting_share(
             b.forgetting_rate,
             b.use_protection,
-            m.departments.implementation[d],
-            m.departments.sop[d],
+            deps.implementation[d],
+            deps.sop[d],
             b.sop_forgetting_factor,
         )
-        m.state.proficiency[i] *= 1.0 - share
+        month.staff.proficiency[self.index] *= 1.0 - share
 
-    def leave_or_stay(self) -> None:
+    def leave_or_stay(self, month: Month) -> None:
         """Leave the service with the monthly exit probability; a new hire takes the post."""
-        m = self.model
-        if m.streams["turnover"].random() < m.monthly_exit:
-            m.hire(np.array([self.index]))
+        rng = month.streams.turnover
+        if rng.random() < month.structure.monthly_exit:
+            month.ledger.totals["exits"] += engine.hire(
+                month.staff,
+                month.structure,
+                month.departments,
+                month.behavior,
+                np.array([self.index]),
+                rng,
+            )

@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.organisation import DEPARTMENT_COLUMNS
-from sim.roster import roster_frame
+from sim.network import Ties
+from sim.organisation import DEPARTMENT_COLUMNS, Organisation
+from sim.practices import Catalogue
+from sim.roster import roster_frame, staff_ids
 
 
-def departments_frame(model) -> pd.DataFrame:
-    org = model.organisation
+def departments_frame(org: Organisation) -> pd.DataFrame:
     deps = org.departments.copy()
     deps["headcount"] = org.headcount
     ids = list(deps["id"])
@@ -27,9 +28,7 @@ def departments_frame(model) -> pd.DataFrame:
     return deps[[c for c in DEPARTMENT_COLUMNS if c in deps]]
 
 
-def ties_frame(model) -> pd.DataFrame:
-    ties = model.ties
-    ids = [f"s{i}" for i in range(model.n_staff)] if model.staff_ids is None else model.staff_ids
+def ties_frame(ties: Ties, ids: list[str]) -> pd.DataFrame:
     owner = np.repeat(np.arange(ties.n), ties.degree)
     keep = owner < ties.indices  # each undirected tie once
     ids_arr = np.asarray(ids)
@@ -42,8 +41,7 @@ def ties_frame(model) -> pd.DataFrame:
     )
 
 
-def practices_document(model) -> dict:
-    cat = model.catalogue
+def practices_document(cat: Catalogue, org: Organisation) -> dict:
     entries = []
     for k, pid in enumerate(cat.ids):
         entries.append(
@@ -59,7 +57,7 @@ def practices_document(model) -> dict:
                 "relevance_departments": {
                     d: v
                     for d, v in cat.relevance_department[k].items()
-                    if d in set(model.organisation.department_ids)
+                    if d in set(org.department_ids)
                 },
             }
         )
@@ -77,11 +75,14 @@ def export_organisation(model, folder) -> dict[str, Path]:
         "ties": folder / "ties.csv",
         "practices": folder / "practices.yaml",
     }
-    departments_frame(model).to_csv(paths["departments"], index=False)
-    roster_frame(model).to_csv(paths["roster"], index=False)
-    ties_frame(model).to_csv(paths["ties"], index=False)
+    structure = model.structure
+    org = structure.organisation
+    departments_frame(org).to_csv(paths["departments"], index=False)
+    roster_frame(model.state, structure).to_csv(paths["roster"], index=False)
+    ties_frame(structure.ties, staff_ids(structure)).to_csv(paths["ties"], index=False)
+    document = practices_document(structure.catalogue, org)
     paths["practices"].write_text(
-        yaml.safe_dump(practices_document(model), sort_keys=False, allow_unicode=True),
+        yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
         encoding="utf-8",
     )
     return paths

@@ -12,41 +12,51 @@ from __future__ import annotations
 import numpy as np
 
 from sim import kernels, rules
+from sim.config import BehaviorConfig
+from sim.organisation import Organisation
+from sim.state import DepartmentState, StaffState, Structure
 
 
-def tally(model) -> None:
-    """Per-department sums of this month's staff state (one compiled pass), kept on the model:
-    `level_sum` (4D, P), `led` (D, P), `proficient_count` (D, P), `proficiency_total` (P,)."""
-    s, org = model.state, model.organisation
-    model.level_sum, model.led, model.proficient_count, model.proficiency_total = (
+def tally(
+    departments: DepartmentState, staff: StaffState, organisation: Organisation, threshold: float
+) -> None:
+    """The month's per-department sums of the staff state (one compiled pass), kept in
+    `departments`: `level_sum` (4D, P), `led` (D, P), `proficient_count` (D, P),
+    `proficiency_total` (P,)."""
+    deps, org = departments, organisation
+    deps.level_sum, deps.led, deps.proficient_count, deps.proficiency_total = (
         kernels.department_sums(
-            s.proficiency,
+            staff.proficiency,
             org.dept,
             org.rank,
-            ~s.abroad,
-            np.float32(model.config.behavior.proficiency_threshold),
+            ~staff.abroad,
+            np.float32(threshold),
             org.n_departments,
         )
     )
 
 
-def adoption_target(model) -> np.ndarray:
+def adoption_target(departments: DepartmentState, structure: Structure) -> np.ndarray:
     """float (D, P): the implementation level each department's staff can currently sustain.
 
     relevance x sum over rank levels of (level weight x mean proficiency of that level's staff
     at home), the level weights normalised over the levels the department has; zero unless a
     manager at home is proficient. Staff abroad count as zero: their level's mean drops.
     """
-    n_pr = model.catalogue.n
-    mean = (model.level_sum / model.posts_per_rank_group[:, None]).reshape(-1, 4, n_pr)
-    weighted = np.einsum("dlp,dl->dp", mean, model.level_weights)
-    return model.relevance * weighted * model.led
+    n_pr = structure.catalogue.n
+    level_mean = departments.level_sum / structure.posts_per_rank_group[:, None]
+    mean = level_mean.reshape(-1, 4, n_pr)
+    weighted = np.einsum("dlp,dl->dp", mean, structure.level_weights)
+    return structure.relevance * weighted * departments.led
 
 
-def update_departments(model) -> None:
-    b, deps, cat = model.config.behavior, model.departments, model.catalogue
-    tally(model)
-    target = adoption_target(model)
+def update_departments(
+    departments: DepartmentState, staff: StaffState, structure: Structure, behavior: BehaviorConfig
+) -> None:
+    """Tally the staff, then move implementation, SOPs and service quality."""
+    b, deps, st = behavior, departments, structure
+    tally(deps, staff, st.organisation, b.proficiency_threshold)
+    target = adoption_target(deps, st)
     deps.implementation = np.clip(
         rules.implementation_step(
             deps.implementation,
@@ -59,12 +69,10 @@ def update_departments(model) -> None:
         0.0,
         1.0,
     )
-    threshold = model.sop_threshold[None, :]
+    threshold = st.sop_threshold[None, :]
     deps.sop = (deps.sop | (deps.implementation >= threshold)) & ~(
         deps.implementation < 0.5 * threshold
     )
-    gain = rules.quality_gain(cat.impact, model.relevance, deps.implementation)
-    absent_share = deps.absent / model.headcount
-    deps.quality = rules.service_quality(
-        model.baseline_quality, gain, absent_share, b.absence_penalty
-    )
+    gain = rules.quality_gain(st.catalogue.impact, st.relevance, deps.implementation)
+    absent_share = deps.absent / st.headcount
+    deps.quality = rules.service_quality(st.baseline_quality, gain, absent_share, b.absence_penalty)

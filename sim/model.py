@@ -1,34 +1,45 @@
 """The Jakarta-Tokyo staff-exchange model (Mesa).
 
-One step is one month:
-1. the program sends a cohort to Tokyo and/or starts an expert visit when due, and pays for
-   this month's staff-months abroad (program counts and costs are of real staff; at scale < 1
-   the simulated cohort is their scaled equivalent, see `sim.program.scaled_group`);
-2. every staff member lives the month (engine: `vectorised` arrays or `reference` agents):
-   training abroad or with experts, learning from colleagues, forgetting, returning, turnover;
-3. rotation (mutasi) moves a share of staff to other posts of the same rank when due;
-4. departments update implementation, standard procedures and service quality;
-5. reporters record the month.
+One step is one month, in the six phases of docs/model.md §3:
+1. program: the program sends a cohort to Tokyo and/or starts an expert visit when due, and pays
+   for this month's staff-months abroad (program counts and costs are of real staff; at scale
+   < 1 the simulated cohort is their scaled equivalent, see `sim.program.scaled_group`);
+2. snapshot: start-of-month proficiency and presence, from which every colleague is read;
+3. staff month (engine: `vectorised` arrays or `reference` agents): training abroad or with
+   experts, learning from colleagues, forgetting, returning, turnover;
+4. rotation (mutasi) moves a share of staff to other posts of the same rank when due;
+5. departments update implementation, standard procedures and service quality;
+6. reporters record the month.
+
+The model's state is in named parts (`sim.state`): `structure` (fixed in a run), `state` (staff),
+`snapshot`, `departments`, `ledger` (the program's) and `streams`. The model owns them; the
+phases hand each module the parts it uses.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import mesa
 import numpy as np
-import scipy.sparse as sp
 
-from sim import engine, institutions, kernels, program, rules, transfer
+from sim import agents, engine, institutions, program, rules, transfer
 from sim.agents import StaffAgent
 from sim.config import ModelConfig
 from sim.errors import ConfigError
-from sim.inputs import prepare
-from sim.network import build_ties, cross_department_ties
-from sim.organisation import DOMAINS, build_organisation
-from sim.reporters import TOTALS, Recorder, domain_weights, staff_snapshot
+from sim.inputs import Inputs, prepare
+from sim.network import Ties, build_ties, cross_department_ties
+from sim.organisation import DOMAINS, Organisation, build_organisation
+from sim.practices import Catalogue
+from sim.reporters import Recorder, domain_weights, staff_snapshot
 from sim.roster import organisation_from_roster
-from sim.state import PERSONAL, DepartmentState, StaffState
+from sim.state import (
+    PERSONAL,
+    DepartmentState,
+    ProgramState,
+    Snapshot,
+    StaffState,
+    Streams,
+    Structure,
+)
 
 #: Independent random streams, one per process, so that changing one lever (e.g. cohort size 0)
 #: does not shift the draws of the others (common random numbers across scenarios).
@@ -65,246 +76,105 @@ class ExchangeModel(mesa.Model):
         self.config = config
         self.seed = seed
         sequences = np.random.SeedSequence(seed).spawn(len(STREAMS))
-        self.streams = {
-            name: np.random.default_rng(seq) for name, seq in zip(STREAMS, sequences, strict=True)
-        }
-        self._build_structure()
-        if self.inputs.ties is not None:
-            self.ties = self.inputs.ties
-        else:
-            self.ties = build_ties(self.organisation, config.network, self.streams["network"])
-        self._derive_network_measures()
-        self.state = self._initial_staff()
-        n_dep, n_pr = self.organisation.n_departments, self.catalogue.n
-        self.departments = DepartmentState(
-            implementation=np.zeros((n_dep, n_pr)),
-            sop=np.zeros((n_dep, n_pr), dtype=bool),
-            quality=self.baseline_quality.copy(),
-            absent=np.zeros(n_dep, dtype=np.int64),
+        generators = [np.random.default_rng(seq) for seq in sequences]
+        self.streams = Streams(**dict(zip(STREAMS, generators, strict=True)))
+        inputs = prepare(config)
+        self.structure = build_structure(config, inputs, self.streams)
+        self.state = initial_staff(config, self.structure, inputs, self.streams.init)
+        self.snapshot: Snapshot | None = None  # taken at the start of every month
+        self.departments = DepartmentState.initial(
+            self.structure.baseline_quality, self.structure.catalogue.n
         )
+        self.ledger = ProgramState()
         self.month = 0
-        self.spread_next = 0
-        self.expert_next = 0
-        self.totals = dict.fromkeys(TOTALS, 0.0)
-        # real staff away: (first month, real people, months) of each cohort and visit group
-        self.cohorts_abroad: list[tuple[int, int, int]] = []
-        self.visit_groups: list[tuple[int, int, int]] = []
-        self.real_abroad = 0
-        self.real_trainees = 0
-        self.monthly_exit = float(rules.monthly_probability(config.behavior.turnover_rate))
         StaffAgent.create_agents(self, self.n_staff, index=list(range(self.n_staff)))
-        institutions.tally(self)
-        self.recorder = Recorder(self)
-        self.recorder.record(self)
+        institutions.tally(
+            self.departments, self.state, self.organisation, config.behavior.proficiency_threshold
+        )
+        self.recorder = Recorder(config.horizon, self.structure)
+        self.record()
         self.staff_log: list[dict] = []
         self.record_staff()
 
-    # --- construction ----------------------------------------------------------------------
-    def _build_structure(self) -> None:
-        cfg = self.config
-        sc, p = cfg.scenario, cfg.program
-        inputs = prepare(cfg)
-        deps, catalogue, bureaus = inputs.departments, inputs.catalogue, inputs.bureaus
-        ids = list(deps["id"])
-        self.catalogue = catalogue
-        self.inputs = inputs
-        if inputs.roster is not None:
-            self.organisation = org = organisation_from_roster(deps, inputs.roster)
-            self.staff_ids = inputs.roster.ids
-        else:
-            self.organisation = org = build_organisation(
-                deps, sc.scale, sc.min_department_size, sc.section_span, sc.division_span
-            )
-            self.staff_ids = None
-        self.n_staff = org.n_staff
-        self.target_mask = None
-        if p.target_departments:
-            self.target_mask = np.isin(np.array(ids), p.target_departments)
-        self.bureaus = bureaus
-        self.taught = catalogue.taught(bureaus)
-        self.bureau_of_department = np.array([bureaus.index(b) for b in deps["tokyo_bureau"]])
-        domains = list(deps["domain"])
-        self.domain_of_department = np.array([DOMAINS.index(d) for d in domains])
-        self.relevance = catalogue.relevance(ids, domains)
-        self.tacitness = rules.effective_tacitness(
-            catalogue.tacitness, cfg.behavior.tacitness_scale
-        )
-        self.explicitness = (1.0 - self.tacitness).astype(np.float32)  # 1 - tacitness
-        self.sop_threshold = np.clip(
-            catalogue.institutionalisation * cfg.behavior.institutionalisation_scale, 0.0, 1.0
-        )
-        self.headcount = org.headcount
-        #: float (D,): real staff of each department (the departments file's headcount)
-        self.full_headcount = org.departments["full_headcount"].to_numpy(dtype=float)
-        #: float (D,): simulated posts per real staff member (1 at full scale)
-        self.simulated_per_real = self.headcount / self.full_headcount
-        #: float (D,): real staff each simulated post stands for (1 at full scale)
-        self.real_per_post = self.full_headcount / self.headcount
-        self.real_staff = float(self.full_headcount.sum())
-        pool = self.target_mask if self.target_mask is not None else slice(None)
-        #: simulated per real staff of the departments cohorts are drawn from
-        self.cohort_ratio = float(self.headcount[pool].sum() / self.full_headcount[pool].sum())
-        rel_total = self.relevance.sum(axis=1, keepdims=True)
-        self.relevance_share = self.relevance / np.where(rel_total > 0, rel_total, 1.0)
-        self.baseline_quality = org.departments["baseline_quality"].to_numpy(dtype=float)
-        self.service_weight = org.departments["weight"].to_numpy(dtype=float)
-        self.domain_weight_matrix = domain_weights(self)
-        # rank levels: posts of department d and rank r form group 4d + r
-        groups = org.dept.astype(np.int64) * 4 + org.rank
-        posts = np.bincount(groups, minlength=4 * org.n_departments).reshape(-1, 4)
-        self.posts_per_rank_group = np.maximum(posts, 1).reshape(-1)
-        lw = np.asarray(cfg.behavior.leader_weights, dtype=float)[None, :] * (posts > 0)
-        total = lw.sum(axis=1, keepdims=True)
-        self.level_weights = np.divide(lw, total, out=np.zeros_like(lw), where=total > 0)
-        if p.expert_departments:
-            self.expert_order = np.array([ids.index(x) for x in p.expert_departments])
-        else:
-            self.expert_order = np.argsort(-self.service_weight, kind="stable")
+    # --- convenience (read-only) -------------------------------------------------------------
+    @property
+    def organisation(self) -> Organisation:
+        return self.structure.organisation
 
-    @cached_property
-    def upward_ties(self) -> sp.csr_array:
-        """Tie strengths damped where knowledge would flow up the hierarchy (threshold rule)."""
-        return transfer.upward_ties(
-            self.ties, self.organisation.rank, self.config.behavior.power_distance
-        )
+    @property
+    def ties(self) -> Ties:
+        return self.structure.ties
 
-    def _derive_network_measures(self) -> None:
-        org, ties = self.organisation, self.ties
-        # "most central" = brokers: most cross-department ties, then most ties, then at random
-        cross = cross_department_ties(ties, org.dept)
-        tiebreak = self.streams["ranking"].random(ties.n)
-        order = np.lexsort((tiebreak, ties.degree, cross))
-        self.centrality = np.empty(ties.n)
-        self.centrality[order] = np.arange(ties.n)
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.structure.catalogue
 
-    def _initial_staff(self) -> StaffState:
-        b, org = self.config.behavior, self.organisation
-        rng = self.streams["init"]
-        n, n_pr = org.n_staff, self.catalogue.n
-        mean = self.catalogue.prior[None, :] * b.initial_knowledge * self.relevance[org.dept]
-        proficiency = np.clip(mean * rng.uniform(0.0, 2.0, size=(n, n_pr)), 0.0, 1.0)
-        state = StaffState(
-            proficiency=proficiency.astype(np.float32),
-            base_capacity=rules.draw_beta(rng, b.capacity_mean, b.capacity_sd, n).astype(
-                np.float32
-            ),
-            willingness=rules.draw_beta(rng, b.willingness_mean, b.willingness_sd, n).astype(
-                np.float32
-            ),
-            tenure=rng.integers(0, 30 * 12, size=n).astype(np.int32),
-            exchanges=np.zeros(n, dtype=np.int16),
-            abroad=np.zeros(n, dtype=bool),
-            months_left=np.zeros(n, dtype=np.int16),
-            placement=np.zeros(n, dtype=np.int16),
-            expert_months_left=np.zeros(n, dtype=np.int16),
-            expert_bureau=np.zeros(n, dtype=np.int16),
-        )
-        roster = self.inputs.roster
-        if roster is not None:  # what the roster gives replaces the draws (made all the same)
-            state.tenure[:] = roster.tenure
-            for given, target in ((roster.capacity, state.base_capacity),
-                                  (roster.willingness, state.willingness)):  # fmt: skip
-                known = ~np.isnan(given)
-                target[known] = given[known]
-            for k, pid in enumerate(self.catalogue.ids):
-                given = roster.proficiency[pid]
-                known = ~np.isnan(given)
-                state.proficiency[known, k] = given[known]
-        return state
+    @property
+    def n_staff(self) -> int:
+        return self.structure.n_staff
 
-    # --- helpers used by the program, the engines and the reporters --------------------------
+    @property
+    def cohort_ratio(self) -> float:
+        """Simulated per real staff of the departments cohorts are drawn from."""
+        return self.structure.cohort_ratio
+
+    @property
+    def totals(self) -> dict[str, float]:
+        """Cumulative totals so far (`sim.state.TOTALS`)."""
+        return self.ledger.totals
+
     def effective_capacity(self) -> np.ndarray:
-        s = self.state
-        return rules.effective_capacity(
-            s.base_capacity, s.proficiency.mean(axis=1), self.config.behavior.absorptive_gain
-        )
-
-    def placement_of(self, rows: np.ndarray) -> np.ndarray:
-        p = self.config.program
-        if p.placement is not None:
-            return np.full(rows.size, self.bureaus.index(p.placement))
-        return self.bureau_of_department[self.organisation.dept[rows]]
-
-    def hire(self, rows: np.ndarray) -> None:
-        """The holders of `rows` leave; new hires take the posts with what the SOPs teach."""
-        if rows.size == 0:
-            return
-        b, s, deps = self.config.behavior, self.state, self.departments
-        rng = self.streams["turnover"]
-        d = self.organisation.dept[rows]
-        s.proficiency[rows] = rules.new_hire_proficiency(
-            deps.implementation[d], deps.sop[d], b.new_hire_sop_level
-        )
-        s.base_capacity[rows] = rules.draw_beta(rng, b.capacity_mean, b.capacity_sd, rows.size)
-        s.willingness[rows] = rules.draw_beta(rng, b.willingness_mean, b.willingness_sd, rows.size)
-        s.tenure[rows] = 0
-        s.exchanges[rows] = 0
-        s.expert_months_left[rows] = 0
-        self.totals["exits"] += float(self.real_per_post[d].sum())
+        """float (n,): every person's absorptive capacity now (§7.1)."""
+        return self.state.capacity(self.config.behavior.absorptive_gain)
 
     # --- the month --------------------------------------------------------------------------
     def step(self) -> None:
+        """One month, in the six phases of docs/model.md §3."""
         self.month += 1
-        self.run_program()
-        self.take_snapshot()
-        if self.config.engine == "reference":
-            self.agents.do("step")
-        else:
-            engine.staff_month(self)
-        self.rotate()
-        institutions.update_departments(self)
-        self.recorder.record(self)
+        self.run_program()  # 1. program: departures, expert visits, absence and costs
+        self.take_snapshot()  # 2. snapshot
+        self.staff_month()  # 3. staff month (engine)
+        self.rotate()  # 4. rotation (mutasi)
+        self.update_departments()  # 5. departments
+        self.record()  # 6. recording
         self.record_staff()
-
-    def record_staff(self) -> None:
-        every = self.config.record_staff_every
-        if every and self.month % every == 0:
-            self.staff_log.append(staff_snapshot(self))
 
     def run_program(self) -> None:
         """Departures and visits due this month; real staff away and this month's cost."""
-        cfg, t = self.config, self.month
-        p = cfg.program
-        if program.departure_due(t, p, cfg.horizon):
-            u = self.streams["cohort_rounding"].random()
-            cohort, real = program.select_cohort(self, u, self.streams["selection"])
-            program.depart(self, cohort)
-            self.cohorts_abroad.append((t, real, p.duration))
-            self.totals["departures"] += real
-            self.totals["cohort_shortfall"] += p.cohort_size - real
-        if program.expert_visit_due(t, p, cfg.horizon):
-            u = self.streams["visit_rounding"].random()
-            real = program.start_expert_visit(self, u, self.streams["experts"])
-            self.visit_groups.append((t, real, p.expert_duration))
-            self.totals["expert_visits"] += p.experts_per_visit
-            self.totals["cost"] += p.experts_per_visit * p.cost_per_expert_visit
-        self.cohorts_abroad = [g for g in self.cohorts_abroad if t < g[0] + g[2]]
-        self.visit_groups = [g for g in self.visit_groups if t < g[0] + g[2]]
-        self.real_abroad = sum(g[1] for g in self.cohorts_abroad)
-        self.real_trainees = sum(g[1] for g in self.visit_groups)
-        abroad = self.state.abroad
-        self.departments.absent = np.bincount(
-            self.organisation.dept[abroad], minlength=self.organisation.n_departments
+        program.run_month(
+            self.month, self.config, self.state, self.structure, self.ledger, self.streams
         )
-        self.totals["staff_months_abroad"] += self.real_abroad
-        self.totals["cost"] += self.real_abroad * p.cost_per_staff_month
+        org = self.organisation
+        self.departments.absent = np.bincount(
+            org.dept[self.state.abroad], minlength=org.n_departments
+        )
 
     def take_snapshot(self) -> None:
         """Freeze start-of-month proficiency and presence: every colleague is read from here."""
-        s = self.state
-        self.snapshot, self.mean_proficiency_at_start = kernels.snapshot_with_means(s.proficiency)
-        self.home_at_start = ~s.abroad
-        if self.config.behavior.mechanism == "threshold" and self.ties.well_mixed:
-            self.proficient_at_start_count, self.proficient_level_sum = transfer.well_mixed_totals(
-                self.snapshot, self.home_at_start, self.config.behavior.proficiency_threshold
-            )
+        self.snapshot = transfer.take_snapshot(self.state, self.ties, self.config.behavior)
+
+    def staff_month(self) -> None:
+        """Every staff member lives the month, by the configured engine."""
+        parts = (
+            self.state,
+            self.snapshot,
+            self.structure,
+            self.departments,
+            self.config.behavior,
+            self.streams,
+            self.ledger,
+        )
+        if self.config.engine == "reference":
+            agents.staff_month(self.agents, *parts)
+        else:
+            engine.staff_month(*parts)
 
     def rotate(self) -> None:
         """Mutasi: a share of staff at home swap posts with others of the same rank."""
         b = self.config.behavior
         if b.rotation_share <= 0 or self.month % b.rotation_interval:
             return
-        s, rng, org = self.state, self.streams["rotation"], self.organisation
+        s, rng, org = self.state, self.streams.rotation, self.organisation
         candidates = np.flatnonzero(~s.abroad & (s.expert_months_left == 0))
         k = int(round(b.rotation_share * candidates.size))
         if k < 2:
@@ -318,8 +188,27 @@ class ExchangeModel(mesa.Model):
                 arr = getattr(s, name)
                 arr[dest] = arr[group]
             changed = dest[org.dept[dest] != org.dept[group]]
-            moved += float(self.real_per_post[org.dept[changed]].sum())
-        self.totals["rotations"] += moved
+            moved += float(self.structure.real_per_post[org.dept[changed]].sum())
+        self.ledger.totals["rotations"] += moved
+
+    def update_departments(self) -> None:
+        """Adoption target, implementation step, SOP update and service quality."""
+        institutions.update_departments(
+            self.departments, self.state, self.structure, self.config.behavior
+        )
+
+    def record(self) -> None:
+        """One row of the monthly tables."""
+        self.recorder.record(self.month, self.state, self.structure, self.departments, self.ledger)
+
+    def record_staff(self) -> None:
+        every = self.config.record_staff_every
+        if every and self.month % every == 0:
+            self.staff_log.append(
+                staff_snapshot(
+                    self.month, self.state, self.structure, self.config.behavior.absorptive_gain
+                )
+            )
 
     # --- results ----------------------------------------------------------------------------
     def results(self):
@@ -352,3 +241,130 @@ class ExchangeModel(mesa.Model):
     def release(self) -> None:
         """Let Python free this model (Mesa 3.3.1 keeps every model alive in Agent._ids)."""
         mesa.Agent._ids.pop(self, None)
+
+
+# --- construction -----------------------------------------------------------------------------
+def build_structure(config: ModelConfig, inputs: Inputs, streams: Streams) -> Structure:
+    """The organisation (generated, or the roster's), its ties (`network` stream unless given),
+    the catalogue and what is derived from them; brokers are ranked with the `ranking` stream."""
+    sc, p, b = config.scenario, config.program, config.behavior
+    deps, catalogue, bureaus = inputs.departments, inputs.catalogue, inputs.bureaus
+    ids = list(deps["id"])
+    if inputs.roster is not None:
+        org = organisation_from_roster(deps, inputs.roster)
+        staff_ids = inputs.roster.ids
+    else:
+        org = build_organisation(
+            deps, sc.scale, sc.min_department_size, sc.section_span, sc.division_span
+        )
+        staff_ids = None
+    target_mask = None
+    if p.target_departments:
+        target_mask = np.isin(np.array(ids), p.target_departments)
+    domain_of_department = np.array([DOMAINS.index(d) for d in deps["domain"]])
+    relevance = catalogue.relevance(ids, list(deps["domain"]))
+    tacitness = rules.effective_tacitness(catalogue.tacitness, b.tacitness_scale)
+    headcount = org.headcount
+    full_headcount = org.departments["full_headcount"].to_numpy(dtype=float)
+    pool = target_mask if target_mask is not None else slice(None)
+    rel_total = relevance.sum(axis=1, keepdims=True)
+    service_weight = org.departments["weight"].to_numpy(dtype=float)
+    domains, domain_matrix = domain_weights(service_weight, domain_of_department)
+    # rank levels: posts of department d and rank r form group 4d + r
+    groups = org.dept.astype(np.int64) * 4 + org.rank
+    posts = np.bincount(groups, minlength=4 * org.n_departments).reshape(-1, 4)
+    lw = np.asarray(b.leader_weights, dtype=float)[None, :] * (posts > 0)
+    lw_total = lw.sum(axis=1, keepdims=True)
+    if p.expert_departments:
+        expert_order = np.array([ids.index(x) for x in p.expert_departments])
+    else:
+        expert_order = np.argsort(-service_weight, kind="stable")
+    ties = (
+        inputs.ties if inputs.ties is not None else build_ties(org, config.network, streams.network)
+    )
+    upward = None
+    if b.mechanism == "threshold" and not ties.well_mixed:
+        upward = transfer.upward_ties(ties, org.rank, b.power_distance)
+    return Structure(
+        organisation=org,
+        ties=ties,
+        catalogue=catalogue,
+        bureaus=bureaus,
+        staff_ids=staff_ids,
+        taught=catalogue.taught(bureaus),
+        bureau_of_department=np.array([bureaus.index(x) for x in deps["tokyo_bureau"]]),
+        domain_of_department=domain_of_department,
+        relevance=relevance,
+        relevance_share=relevance / np.where(rel_total > 0, rel_total, 1.0),
+        tacitness=tacitness,
+        explicitness=1.0 - tacitness,
+        explicitness_f32=(1.0 - tacitness).astype(np.float32),
+        sop_threshold=np.clip(
+            catalogue.institutionalisation * b.institutionalisation_scale, 0.0, 1.0
+        ),
+        headcount=headcount,
+        full_headcount=full_headcount,
+        simulated_per_real=headcount / full_headcount,
+        real_per_post=full_headcount / headcount,
+        real_staff=float(full_headcount.sum()),
+        cohort_ratio=float(headcount[pool].sum() / full_headcount[pool].sum()),
+        baseline_quality=org.departments["baseline_quality"].to_numpy(dtype=float),
+        service_weight=service_weight,
+        domains=domains,
+        domain_weights=domain_matrix,
+        posts_per_rank_group=np.maximum(posts, 1).reshape(-1),
+        level_weights=np.divide(lw, lw_total, out=np.zeros_like(lw), where=lw_total > 0),
+        expert_order=expert_order,
+        target_mask=target_mask,
+        centrality=broker_order(ties, org, streams.ranking),
+        upward_ties=upward,
+        monthly_exit=float(rules.monthly_probability(b.turnover_rate)),
+    )
+
+
+def broker_order(ties: Ties, org: Organisation, rng: np.random.Generator) -> np.ndarray:
+    """float (n,): rank order of "most central" = brokers: most cross-department ties, then most
+    ties, then at random."""
+    cross = cross_department_ties(ties, org.dept)
+    tiebreak = rng.random(ties.n)
+    order = np.lexsort((tiebreak, ties.degree, cross))
+    centrality = np.empty(ties.n)
+    centrality[order] = np.arange(ties.n)
+    return centrality
+
+
+def initial_staff(
+    config: ModelConfig, structure: Structure, inputs: Inputs, rng: np.random.Generator
+) -> StaffState:
+    """Proficiency around the practices' priors, capacity and willingness from their Beta laws,
+    tenure uniform over 30 years (`init` stream); what a roster gives replaces the draws."""
+    b, org, catalogue = config.behavior, structure.organisation, structure.catalogue
+    n, n_pr = org.n_staff, catalogue.n
+    mean = catalogue.prior[None, :] * b.initial_knowledge * structure.relevance[org.dept]
+    proficiency = np.clip(mean * rng.uniform(0.0, 2.0, size=(n, n_pr)), 0.0, 1.0)
+    state = StaffState(
+        proficiency=proficiency.astype(np.float32),
+        base_capacity=rules.draw_beta(rng, b.capacity_mean, b.capacity_sd, n).astype(np.float32),
+        willingness=rules.draw_beta(rng, b.willingness_mean, b.willingness_sd, n).astype(
+            np.float32
+        ),
+        tenure=rng.integers(0, 30 * 12, size=n).astype(np.int32),
+        exchanges=np.zeros(n, dtype=np.int16),
+        abroad=np.zeros(n, dtype=bool),
+        months_left=np.zeros(n, dtype=np.int16),
+        placement=np.zeros(n, dtype=np.int16),
+        expert_months_left=np.zeros(n, dtype=np.int16),
+        expert_bureau=np.zeros(n, dtype=np.int16),
+    )
+    roster = inputs.roster
+    if roster is not None:  # what the roster gives replaces the draws (made all the same)
+        state.tenure[:] = roster.tenure
+        for given, target in ((roster.capacity, state.base_capacity),
+                              (roster.willingness, state.willingness)):  # fmt: skip
+            known = ~np.isnan(given)
+            target[known] = given[known]
+        for k, pid in enumerate(catalogue.ids):
+            given = roster.proficiency[pid]
+            known = ~np.isnan(given)
+            state.proficiency[known, k] = given[known]
+    return state

@@ -21,6 +21,7 @@ import pandas as pd
 from sim.errors import DataError
 from sim.network import Ties, ties_from_edges
 from sim.organisation import HEAD, RANK_NAMES, STAFF, Organisation
+from sim.state import StaffState, Structure
 
 ROSTER_REQUIRED = ("id", "department", "rank", "tenure")
 
@@ -254,10 +255,17 @@ def _graphml_edges(path: Path, index: dict[str, int]) -> list[tuple[int, int, fl
     return edges
 
 
-def roster_frame(model) -> pd.DataFrame:
-    """The model's current staff as a roster table (for export)."""
-    org, s = model.organisation, model.state
-    ids = [f"s{i}" for i in range(model.n_staff)] if model.staff_ids is None else model.staff_ids
+def staff_ids(structure: Structure) -> list[str]:
+    """Ids of the posts' holders: the roster's, or s0, s1, ... for a generated organisation."""
+    if structure.staff_ids is not None:
+        return structure.staff_ids
+    return [f"s{i}" for i in range(structure.n_staff)]
+
+
+def roster_frame(staff: StaffState, structure: Structure) -> pd.DataFrame:
+    """The current staff as a roster table (for export)."""
+    org, s = structure.organisation, staff
+    ids = staff_ids(structure)
     sup = org.supervisor
     data = {
         "id": ids,
@@ -268,6 +276,6 @@ def roster_frame(model) -> pd.DataFrame:
         "capacity": [repr(float(x)) for x in s.base_capacity],
         "willingness": [repr(float(x)) for x in s.willingness],
     }
-    for k, pid in enumerate(model.catalogue.ids):
+    for k, pid in enumerate(structure.catalogue.ids):
         data[f"proficiency_{pid}"] = [repr(float(x)) for x in s.proficiency[:, k]]
     return pd.DataFrame(data)

@@ -12,7 +12,8 @@ one agent at a time: `StaffAgent.learn_from_peers`) and on numpy arrays (the vec
 all receivers at once: the functions after them) alike, so that the two engines cannot drift
 apart. The compiled kernel `kernels.close_gaps_and_forget` writes the gap formulas out inline for
 speed; tests/test_transfer.py checks that it equals them. Senders are always read from the
-start-of-month snapshot: proficiency s and presence at home h. Symbols are those of §7.4.
+start-of-month snapshot (`take_snapshot`, `sim.state.Snapshot`): proficiency s and presence at
+home h. Symbols are those of §7.4.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from sim import kernels
+from sim.config import BehaviorConfig
 from sim.network import Ties
+from sim.state import Snapshot, StaffState, Structure
 
 # --- formulas (scalars or arrays) -----------------------------------------------------------
 
@@ -104,28 +107,57 @@ def upward_ties(ties: Ties, rank: np.ndarray, power_distance: float) -> sp.csr_a
     return sp.csr_array((ties.weights * up, ties.indices, ties.indptr), shape=(ties.n, ties.n))
 
 
-# --- the vectorised engine: every receiver (staff at home, `rows`) at once -----------------------
+# --- the month's snapshot and the vectorised engine: every receiver (`rows`) at once ------------
 
 
-def _sender_factors(model, rows, contacts, strength) -> tuple[np.ndarray, np.ndarray]:
+def take_snapshot(staff: StaffState, ties: Ties, behavior: BehaviorConfig) -> Snapshot:
+    """Start-of-month proficiency (and its row means) and presence at home; for the threshold
+    rule in a well-mixed organisation also the totals over all staff at home that it reads."""
+    proficiency, mean = kernels.snapshot_with_means(staff.proficiency)
+    home = ~staff.abroad
+    if behavior.mechanism == "threshold" and ties.well_mixed:
+        count, level_sum = well_mixed_totals(proficiency, home, behavior.proficiency_threshold)
+        return Snapshot(proficiency, mean, home, count, level_sum)
+    return Snapshot(proficiency, mean, home)
+
+
+def well_mixed_totals(proficiency, home, threshold) -> tuple[np.ndarray, np.ndarray]:
+    """int (P,) staff at home proficient in each practice and float32 (P,) the sum of their
+    levels: what the well-mixed threshold rule reads (every other person is a tie)."""
+    prof = proficiency >= threshold
+    prof &= home[:, None]
+    return prof.sum(axis=0), (proficiency * prof).sum(axis=0)
+
+
+def _sender_factors(
+    staff: StaffState, snapshot: Snapshot, rank, power_distance, rows, contacts, strength
+) -> tuple[np.ndarray, np.ndarray]:
     """(safe contact indices, float32 Phi) with Phi 0 for missing (-1) or absent contacts."""
-    s, b, rank = model.state, model.config.behavior, model.organisation.rank
     valid = contacts >= 0
     j = np.where(valid, contacts, 0)
-    valid &= model.home_at_start[j]
-    up = upward_factor(rank[j], rank[rows][:, None], b.power_distance)
-    return j, sender_factor(strength, s.willingness[j], up, valid).astype(np.float32)
+    valid &= snapshot.home[j]
+    up = upward_factor(rank[j], rank[rows][:, None], power_distance)
+    return j, sender_factor(strength, staff.willingness[j], up, valid).astype(np.float32)
 
 
-def close_gaps_and_forget(model, rows, capacity, forget_share) -> None:
+def close_gaps_and_forget(
+    staff: StaffState,
+    snapshot: Snapshot,
+    structure: Structure,
+    behavior: BehaviorConfig,
+    rows: np.ndarray,
+    capacity: np.ndarray,
+    forget_share: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
     """Gap rule on a network, fused with forgetting (§7.5) in one compiled pass that also samples
-    the contacts (§7.3): the default and hot path."""
-    s, b, ties = model.state, model.config.behavior, model.ties
-    u = model.streams["contacts"].random((rows.size, b.contacts_per_month))
+    the contacts (§7.3, `contacts` stream `rng`): the default and hot path."""
+    ties, org = structure.ties, structure.organisation
+    u = rng.random((rows.size, behavior.contacts_per_month))
     alias_keep, alias = ties.alias
     kernels.close_gaps_and_forget(
-        s.proficiency,
-        model.snapshot,
+        staff.proficiency,
+        snapshot.proficiency,
         rows,
         u,
         ties.indptr,
@@ -133,81 +165,93 @@ def close_gaps_and_forget(model, rows, capacity, forget_share) -> None:
         ties.weights,
         alias_keep,
         alias,
-        model.home_at_start,
-        s.willingness,
-        model.organisation.rank,
+        snapshot.home,
+        staff.willingness,
+        org.rank,
         capacity,
-        model.explicitness,
-        float(b.transfer_rate),
-        np.float32(1.0 - b.power_distance),
+        structure.explicitness_f32,
+        float(behavior.transfer_rate),
+        np.float32(1.0 - behavior.power_distance),
         forget_share.astype(np.float32),
-        model.organisation.dept,
+        org.dept,
     )
 
 
-def close_gaps(model, rows, contacts, strength, capacity) -> None:
+def close_gaps(
+    staff: StaffState,
+    snapshot: Snapshot,
+    structure: Structure,
+    behavior: BehaviorConfig,
+    rows: np.ndarray,
+    contacts: np.ndarray,
+    strength: np.ndarray,
+    capacity: np.ndarray,
+) -> None:
     """Gap rule for given contacts (well-mixed organisations; forgetting follows separately)."""
-    s, b = model.state, model.config.behavior
-    j, sender = _sender_factors(model, rows, contacts, strength)
-    p, cap = s.proficiency[rows], capacity[rows, None]
+    b, rank = behavior, structure.organisation.rank
+    j, sender = _sender_factors(staff, snapshot, rank, b.power_distance, rows, contacts, strength)
+    p, cap = staff.proficiency[rows], capacity[rows, None]
     delta = np.zeros_like(p)
     for c in range(j.shape[1]):
-        rate = gap_rate(b.transfer_rate, cap, sender[:, c, None], model.explicitness)
-        delta += gap_increment(p, model.snapshot[j[:, c]], rate)
-    s.proficiency[rows] = after_gaps(p, delta, b.contacts_per_month)
+        rate = gap_rate(b.transfer_rate, cap, sender[:, c, None], structure.explicitness_f32)
+        delta += gap_increment(p, snapshot.proficiency[j[:, c]], rate)
+    staff.proficiency[rows] = after_gaps(p, delta, b.contacts_per_month)
 
 
-def catch_practices(model, rows, contacts, strength) -> None:
-    """Simple contagion from each of the given contacts in turn."""
-    s, b = model.state, model.config.behavior
+def catch_practices(
+    staff: StaffState,
+    snapshot: Snapshot,
+    structure: Structure,
+    behavior: BehaviorConfig,
+    rows: np.ndarray,
+    contacts: np.ndarray,
+    strength: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Simple contagion from each of the given contacts in turn (`transfer` stream `rng`)."""
+    b, rank = behavior, structure.organisation.rank
     theta = b.proficiency_threshold
-    j, sender = _sender_factors(model, rows, contacts, strength)
-    p = s.proficiency[rows]
+    j, sender = _sender_factors(staff, snapshot, rank, b.power_distance, rows, contacts, strength)
+    p = staff.proficiency[rows]
     susceptible = p < theta
     new = p.copy()
-    rng = model.streams["transfer"]
-    explicitness = 1.0 - model.tacitness
     for c in range(j.shape[1]):
-        chance = contagion_chance(b.contagion_prob, sender[:, c, None], explicitness)
+        chance = contagion_chance(b.contagion_prob, sender[:, c, None], structure.explicitness)
         u = rng.random(p.shape)
-        new = catch(new, susceptible, model.snapshot[j[:, c]], u, chance, theta)
-    s.proficiency[rows] = new
+        new = catch(new, susceptible, snapshot.proficiency[j[:, c]], u, chance, theta)
+    staff.proficiency[rows] = new
 
 
-def observe_colleagues(model, rows) -> None:
-    """Threshold (complex) contagion over all of a person's ties at home."""
-    s, b = model.state, model.config.behavior
+def observe_colleagues(
+    staff: StaffState,
+    snapshot: Snapshot,
+    structure: Structure,
+    behavior: BehaviorConfig,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Threshold (complex) contagion over all of a person's ties at home (`transfer` stream)."""
+    b, snap = behavior, snapshot.proficiency
     theta = b.proficiency_threshold
-    if model.ties.well_mixed:
+    if structure.ties.well_mixed:
         count, level_sum = others_proficient(
-            model.proficient_at_start_count,
-            model.proficient_level_sum,
-            model.snapshot[rows],
-            theta,
+            snapshot.proficient_count, snapshot.proficient_level_sum, snap[rows], theta
         )
-        share = proficient_share(count, max(model.home_at_start.sum() - 1, 1))
+        share = proficient_share(count, max(snapshot.home.sum() - 1, 1))
         reachable = np.ones(rows.size, dtype=bool)
     else:
-        a = model.upward_ties
-        home = model.home_at_start.astype(np.float64)
-        prof = (model.snapshot >= theta) * home[:, None]
+        a = structure.upward_ties
+        home = snapshot.home.astype(np.float64)
+        prof = (snap >= theta) * home[:, None]
         total = (a @ home)[rows]
         count = (a @ prof)[rows]
-        level_sum = (a @ (model.snapshot * prof))[rows]
+        level_sum = (a @ (snap * prof))[rows]
         reachable = total > 0
         share = proficient_share(count, np.where(reachable, total, 1.0)[:, None])
     level = proficient_level(level_sum, count)
-    p = s.proficiency[rows]
-    chance = adoption_chance(b.contagion_prob, 1.0 - model.tacitness)
-    u = model.streams["transfer"].random(p.shape)
-    s.proficiency[rows] = adopt(
+    p = staff.proficiency[rows]
+    chance = adoption_chance(b.contagion_prob, structure.explicitness)
+    u = rng.random(p.shape)
+    staff.proficiency[rows] = adopt(
         p, share, level, u, chance, theta, b.threshold_share, reachable[:, None]
     )
-
-
-def well_mixed_totals(snapshot, home, threshold) -> tuple[np.ndarray, np.ndarray]:
-    """int (P,) staff at home proficient in each practice and float32 (P,) the sum of their
-    levels: what the well-mixed threshold rule reads (every other person is a tie)."""
-    prof = snapshot >= threshold
-    prof &= home[:, None]
-    return prof.sum(axis=0), (snapshot * prof).sum(axis=0)

@@ -83,7 +83,7 @@ def test_invariants_hold_every_month(cfg, seed):
     for _ in range(cfg.horizon):
         eligible_before = None
         if cfg.program.cohort_size:
-            eligible_before = int(eligible(m).sum())
+            eligible_before = int(eligible(m.state, m.structure, cfg.program).sum())
         departures_before = m.totals["departures"]
         m.step()
         sent = m.totals["departures"] - departures_before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import weakref
 
@@ -17,9 +18,10 @@ from sim import (
     ScenarioConfig,
     run,
 )
+from sim.model import STREAMS
 from sim.network import cross_department_ties
 from sim.organisation import DOMAINS, STAFF
-from sim.program import POLICIES, POOLS, eligible, scaled_group, select_cohort
+from sim.program import POLICIES, POOLS, Selection, eligible, scaled_group, select_cohort
 from sim.rules import stochastic_round
 
 
@@ -39,6 +41,13 @@ def test_same_seed_identical_other_seed_different(small_jakarta):
     a, b, c = run(small_jakarta, 3), run(small_jakarta, 3), run(small_jakarta, 4)
     assert a.equals(b)
     assert not a.equals(c)
+
+
+def test_the_model_has_one_stream_per_name_of_streams(small_jakarta):
+    m = ExchangeModel(small_jakarta, seed=0)
+    assert tuple(f.name for f in dataclasses.fields(m.streams)) == STREAMS
+    assert m.streams["selection"] is m.streams.selection
+    m.release()
 
 
 def test_model_is_freed_after_release(small_jakarta):
@@ -70,10 +79,14 @@ def cohort(cfg, policy, size, seed=0, **program):
     for k, v in program.items():
         setattr(cfg.program, k, v)
     m = ExchangeModel(cfg, seed=seed)
-    pool = np.flatnonzero(eligible(m))
-    pool = POOLS[policy](m, pool) if policy in POOLS else pool
-    chosen = np.asarray(POLICIES[policy](m, pool, min(size, pool.size), m.streams["selection"]))
-    return m, chosen
+    pool = np.flatnonzero(eligible(m.state, m.structure, cfg.program))
+    pool = POOLS[policy](m.structure, pool) if policy in POOLS else pool
+    chosen = POLICIES[policy](selection(m), pool, min(size, pool.size), m.streams.selection)
+    return m, np.asarray(chosen)
+
+
+def selection(m: ExchangeModel) -> Selection:
+    return Selection(m.state, m.structure, m.ledger, m.config.behavior.absorptive_gain)
 
 
 def test_policy_capacity_picks_the_highest_capacity(small_jakarta):
@@ -109,8 +122,8 @@ def test_policy_spread_takes_one_per_department_in_turn(small_jakarta):
     _, again = cohort(small_jakarta, "spread", 5)
     # a second model starts from the first department again
     assert sorted(m.organisation.dept[again]) == list(range(5))
-    pool = np.flatnonzero(eligible(m))
-    more = POLICIES["spread"](m, pool, 5, m.streams["selection"])  # continues at the 31st
+    pool = np.flatnonzero(eligible(m.state, m.structure, m.config.program))
+    more = POLICIES["spread"](selection(m), pool, 5, m.streams.selection)  # continues at the 31st
     assert sorted(m.organisation.dept[more]) == list(range(30, 35))
 
 
@@ -124,8 +137,8 @@ def test_shortfall_when_too_few_are_eligible():
     m.state.tenure[lo:hi] = 0
     m.state.tenure[lo : lo + 3] = 100  # only three of the agency's staff have served long enough
     cfg.program.cohort_size = 5
-    chosen, real = select_cohort(m, 0.5, m.streams["selection"])
-    assert len(chosen) == eligible(m).sum() == 3 and real == 3
+    chosen, real = select_cohort(selection(m), cfg.program, 0.5, m.streams.selection)
+    assert len(chosen) == eligible(m.state, m.structure, cfg.program).sum() == 3 and real == 3
     m.release()
 
 
