@@ -39,8 +39,10 @@ from sim import (
     UserError,
     config_from_dict,
     run_detailed,
+    settings,
     validate_config,
 )
+from sim.settings import boolean, integer, interval, number, optional, setting, share, text
 
 #: Months averaged for a job's headline gain (the final year; the whole run if shorter).
 FINAL_YEAR = 12
@@ -54,11 +56,29 @@ class BudgetConfig:
     """Equal-budget designs: derive each design's cohort size from a yearly budget."""
 
     #: Real staff-months abroad per year the program may spend; None = cohort_size as given.
-    staff_months_per_year: float | None = None
+    staff_months_per_year: float | None = setting(
+        None,
+        "real staff-months per year",
+        optional(number(0.0)),
+        "lever for equal-budget comparisons; the cohort follows from the months between cohorts "
+        "and the stay: budget x months between cohorts / (12 x duration), rounded",
+        also="; not with money_per_year",
+    )
     #: Alternatively a yearly budget in IDR million (converted with program.cost_per_staff_month).
-    money_per_year: float | None = None
-    #: Share of the budget a design spends, in (0, 1] (a lever for optimisation).
-    share: float = 1.0
+    money_per_year: float | None = setting(
+        None,
+        "IDR million per year",
+        optional(number(0.0)),
+        "as staff_months_per_year, converted at program.cost_per_staff_month",
+        also="; not with staff_months_per_year; needs a positive program.cost_per_staff_month",
+    )
+    #: Share of the budget a design spends (a lever for optimisation).
+    share: float = setting(
+        1.0,
+        "share of the budget",
+        interval(0.0, 1.0, open_low=True),
+        "lever for the Optuna search: a design may spend less than the budget",
+    )
 
 
 @dataclass
@@ -66,21 +86,40 @@ class RunConfig(ModelConfig):
     """One sweep job: a model configuration (all of ModelConfig), replicated."""
 
     budget: BudgetConfig = field(default_factory=BudgetConfig)
-    #: Replicates per job, >= 1; replicate r uses seed + r in every job (common random numbers).
-    replicates: int = 10
-    #: Base seed, >= 0.
-    seed: int = 0
-    #: Gain in service index (0-1 scale) whose first month is reported as months_to_target.
-    target_gain: float = 0.005
+    #: Replicates per job; replicate r uses seed + r in every job (common random numbers).
+    replicates: int = setting(
+        10,
+        "paired seeds per design",
+        integer(1),
+        "assumption: at full scale 10 paired seeds give gain intervals of a few hundredths of a "
+        "point (make demo)",
+    )
+    #: Base seed.
+    seed: int = setting(0, "seed", integer(0), "replicate r uses seed + r in every job")
+    #: Gain whose first month is reported as months_to_target.
+    target_gain: float = setting(
+        0.005,
+        "index units (0–1)",
+        share(),
+        "half an index point: a gain a planner notices; months to target is its first month",
+    )
     #: Reference design for paired comparisons in the aggregate, as lever=value pairs separated
     #: by commas (e.g. "duration=6,months_between_cohorts=12"); None = no reference.
-    reference: str | None = None
+    reference: str | None = setting(
+        None,
+        "lever=value pairs",
+        optional(text()),
+        "the aggregate adds each design's paired difference from it",
+        also="; must match exactly one design of the sweep",
+    )
     #: Name of the experiment (folder name of its sweeps).
-    experiment: str = "default"
+    experiment: str = setting(
+        "default", "label", text(), "results/sweeps/<experiment>/<key of the command line>"
+    )
     #: Show a progress bar over replicates.
-    progress: bool = True
+    progress: bool = setting(True, None, boolean(), "terminal only; no bar in parallel sweeps")
     #: After a sweep, draw the figures and write report.html (tables are always written).
-    report: bool = True
+    report: bool = setting(True, None, boolean(), "report=false for table-only sweeps")
 
 
 def register() -> None:
@@ -168,23 +207,15 @@ def resolve_data_paths(model: ModelConfig) -> None:
 def budget_staff_months(budget: dict, cost_per_staff_month: float) -> float | None:
     """Real staff-months abroad per year a design may spend (None: no budget)."""
     months, money = budget.get("staff_months_per_year"), budget.get("money_per_year")
-    share = budget.get("share", 1.0)
     if months is not None and money is not None:
         raise UserError("budget: give staff_months_per_year or money_per_year, not both")
     if money is not None:
-        if money < 0 or cost_per_staff_month <= 0:
+        if cost_per_staff_month <= 0:
             raise UserError(
-                f"budget.money_per_year = {money!r}: must be >= 0 with a positive "
-                "program.cost_per_staff_month"
+                f"budget.money_per_year = {money!r}: needs a positive program.cost_per_staff_month"
             )
         months = money / cost_per_staff_month
-    if months is None:
-        return None
-    if months < 0:
-        raise UserError(f"budget.staff_months_per_year = {months!r}: must be >= 0")
-    if not 0 < share <= 1:
-        raise UserError(f"budget.share = {share!r}: must be a number in (0, 1]")
-    return months * share
+    return None if months is None else months * budget.get("share", 1.0)
 
 
 def cohort_for_budget(staff_months_per_year: float, months_between: int, duration: int) -> int:
@@ -194,13 +225,13 @@ def cohort_for_budget(staff_months_per_year: float, months_between: int, duratio
 
 
 def check_settings(cfg: DictConfig) -> None:
-    """The run-level settings (the model's own are checked by `sim.validate_config`)."""
-    if not isinstance(cfg.replicates, int) or cfg.replicates < 1:
-        raise UserError(f"replicates = {cfg.replicates!r}: must be an integer >= 1")
-    if not isinstance(cfg.seed, int) or cfg.seed < 0:
-        raise UserError(f"seed = {cfg.seed!r}: must be a non-negative integer")
-    if not isinstance(cfg.target_gain, int | float) or not 0 <= cfg.target_gain <= 1:
-        raise UserError(f"target_gain = {cfg.target_gain!r}: must be a number in [0, 1]")
+    """The run-level settings, from their declarations (the model's own are checked by
+    `sim.validate_config`)."""
+    run = OmegaConf.to_object(cfg) if isinstance(cfg, DictConfig) else cfg
+    for obj, prefix in ((run, ""), (run.budget, "budget")):
+        message = settings.problem(obj, prefix)
+        if message:
+            raise UserError(message)
 
 
 # --- design labels ------------------------------------------------------------------------------

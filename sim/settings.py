@@ -76,10 +76,12 @@ def setting(default: Any, unit: str | None, allowed: Allowed, source: str, *, al
     return dataclasses.field(default=default, metadata=meta)
 
 
-def declared(cls) -> Iterator[tuple[str, Setting]]:
-    """(field name, declaration) of every declared field of a dataclass, in field order."""
+def declared(cls, own: bool = False) -> Iterator[tuple[str, Setting]]:
+    """(field name, declaration) of every declared field of a dataclass, in field order; with
+    `own`, only those the class itself declares (not those it inherits)."""
+    mine = cls.__dict__.get("__annotations__", {})
     for f in dataclasses.fields(cls):
-        if "setting" in f.metadata:
+        if "setting" in f.metadata and (not own or f.name in mine):
             yield f.name, f.metadata["setting"]
 
 
@@ -207,8 +209,9 @@ def name_or_null(what: str) -> Allowed:
 
 def optional(kind: Allowed) -> Allowed:
     """None, or a value of `kind` (same error text as `kind`)."""
+    outside = tuple(v for v in kind.outside if v is not None)
     return Allowed(
-        lambda v: v is None or kind.accepts(v), kind.problem, f"null or {kind.text}", kind.outside
+        lambda v: v is None or kind.accepts(v), kind.problem, f"null or {kind.text}", outside
     )
 
 
@@ -254,13 +257,13 @@ def _cell(text: str) -> str:
 
 
 def markdown_table(cls, prefix: str = "") -> str:
-    """Markdown table (Name | Default | Unit | Allowed | Source / reasoning) of a dataclass's
-    declared settings."""
+    """Markdown table (Name | Default | Unit | Allowed | Source / reasoning) of the settings a
+    dataclass declares itself (a subclass's table leaves out what it inherits)."""
     rows = [
         "| Name | Default | Unit | Allowed | Source / reasoning |",
         "|---|---|---|---|---|",
     ]
-    for name, s in declared(cls):
+    for name, s in declared(cls, own=True):
         cells = (
             f"`{setting_name(prefix, name)}`",
             f"`{default_text(s.default)}`",

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from experiments.study import (
     RunConfig,
     budget_staff_months,
+    check_settings,
     cohort_for_budget,
     to_model_config,
 )
@@ -43,8 +44,24 @@ def test_budget_in_money_and_share():
     assert budget_staff_months({}, 80.0) is None
     with pytest.raises(UserError, match="not both"):
         budget_staff_months({"money_per_year": 1, "staff_months_per_year": 1}, 80.0)
-    with pytest.raises(UserError, match=r"budget.share = 0: must be a number in \(0, 1\]"):
-        budget_staff_months({"staff_months_per_year": 60, "share": 0}, 80.0)
+    with pytest.raises(UserError, match="needs a positive program.cost_per_staff_month"):
+        budget_staff_months({"money_per_year": 4800}, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("budget.share", 0.0, r"budget.share = 0.0: must be a number in \(0, 1\]"),
+        ("budget.staff_months_per_year", -1.0, "budget.staff_months_per_year = -1.0: must be"),
+        ("replicates", 0, "replicates = 0: must be an integer >= 1"),
+        ("reference", "", "reference = '': must be a non-empty string"),
+    ],
+)
+def test_run_level_settings_are_checked_from_their_declarations(key, value, message):
+    cfg = OmegaConf.structured(RunConfig)
+    OmegaConf.update(cfg, key, value)
+    with pytest.raises(UserError, match=message):
+        check_settings(cfg)
 
 
 def test_budget_overrides_the_cohort_size():

@@ -5,11 +5,13 @@ they drift apart."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from experiments.study import BudgetConfig, RunConfig, check_settings
 from sim import settings
 from sim.config import (
     RELATIONS,
@@ -20,7 +22,7 @@ from sim.config import (
     ScenarioConfig,
     validate_config,
 )
-from sim.errors import ConfigError
+from sim.errors import ConfigError, UserError
 from sim.settings import declared, number, optional, setting
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "model.md"
@@ -62,9 +64,11 @@ def with_value(prefix: str, name: str, value) -> ModelConfig:
 
 def test_docs_tables_are_generated_from_the_declarations():
     text = DOCS.read_text(encoding="utf-8")
-    assert [(p, cls) for p, cls in settings.blocks(text)] == TABLES, (
+    run_level = [("", RunConfig), ("budget", BudgetConfig)]
+    assert [(p, cls) for p, cls in settings.blocks(text)] == TABLES + run_level, (
         "docs/model.md §9 must hold one generated table per section "
-        "(<!-- settings: <prefix> = sim.config:<Class> --> ... <!-- /settings -->)"
+        "(<!-- settings: <prefix> = <module>:<Class> --> ... <!-- /settings -->), then the "
+        "run level's (experiments.study)"
     )
     assert settings.render(text) == text, (
         f"docs/model.md §9 differs from the declarations in sim/config.py; run: {REGENERATE}"
@@ -227,3 +231,20 @@ def test_the_command_rewrites_a_stale_table(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert text != stale and settings.render(text) == text
     assert "| `budget.share` | `1.0` |" in text and text.endswith("<!-- /settings -->\n")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "name", "value"),
+    [
+        (prefix, name, value)
+        for prefix, cls in (("", RunConfig), ("budget", BudgetConfig))
+        for name, s in declared(cls, own=True)
+        for value in s.allowed.outside
+    ],
+)
+def test_run_level_settings_refuse_values_just_outside(prefix, name, value):
+    run = RunConfig()
+    setattr(run.budget if prefix else run, name, value)
+    key = settings.setting_name(prefix, name)
+    with pytest.raises(UserError, match=f"^{re.escape(key)} = "):
+        check_settings(run)
