@@ -29,8 +29,10 @@ def bass_exact_hazard(p: float, q: float, months: int) -> np.ndarray:
     return np.array(f)
 
 
-def test_well_mixed_contagion_with_random_training_is_bass(tmp_path):
-    n, p, q, months = 2000, 0.03, 0.38, 36
+def bass_curves(tmp_path, p: float, contagion_prob: float, months: int) -> np.ndarray:
+    """Mean adoption over 12 seeds: a well-mixed city of 2,000 trains a random share p each
+    month (one-month stays), and everyone meets one colleague a month (§8.1's settings)."""
+    n = 2000
     cfg = tiny_config(
         tmp_path,
         [{"id": "d", "headcount": n}],
@@ -45,7 +47,7 @@ def test_well_mixed_contagion_with_random_training_is_bass(tmp_path):
         ),
         behavior=quiet_behavior(
             mechanism="contagion",
-            contagion_prob=q,
+            contagion_prob=contagion_prob,
             contacts_per_month=1,
             willingness_mean=1.0,
             capacity_mean=1.0,
@@ -54,12 +56,25 @@ def test_well_mixed_contagion_with_random_training_is_bass(tmp_path):
         ),
         horizon=months,
     )
-    curves = np.array([run(cfg, seed).adoption_a.to_numpy() for seed in range(12)])
-    mean = curves.mean(axis=0)
+    return np.array([run(cfg, seed).adoption_a.to_numpy() for seed in range(12)]).mean(axis=0)
+
+
+def test_well_mixed_contagion_with_random_training_is_bass(tmp_path):
+    p, q, months = 0.03, 0.38, 36
+    mean = bass_curves(tmp_path, p, q, months)
     assert np.abs(mean - bass_exact_hazard(p, q, months)).max() < 0.01
     # the discrete Bass curve itself, up to the O(p q) correction for trainees being away
     assert np.abs(mean - bass(p, q, months)).max() < 0.04
+    assert np.abs(mean - bass(p, q, months)).max() > 0.015  # ... which is really there
     assert mean[1] == pytest.approx(p, abs=1e-9)  # month 1: exactly the trained share
+
+
+def test_contagion_prob_q_over_one_minus_p_squared_is_bass_exactly(tmp_path):
+    """The model's hazard is p + contagion_prob (1 - p)^2 F (§8.1), so contagion_prob =
+    q / (1 - p)^2 gives Bass's p + q F: the curve within 0.01 of the discrete Bass model."""
+    p, q, months = 0.03, 0.38, 36
+    mean = bass_curves(tmp_path, p, q / (1 - p) ** 2, months)
+    assert np.abs(mean - bass(p, q, months)).max() < 0.01
 
 
 def ring(tmp_path, mechanism: str, rewiring: float, seed: int, months: int) -> np.ndarray:
