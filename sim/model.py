@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from sim import agents, engine, institutions, program, rules, transfer
 from sim.agents import StaffAgent
@@ -218,8 +219,6 @@ class ExchangeModel(mesa.Model):
     def staff_results(self):
         """Per-agent records (one row per staff member and recorded month); needs
         `record_staff_every` > 0, else an empty table."""
-        import pandas as pd
-
         if not self.staff_log:
             return pd.DataFrame()
         return pd.concat([pd.DataFrame(r) for r in self.staff_log], ignore_index=True)

@@ -9,6 +9,8 @@ per-department overrides.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,9 +108,6 @@ def _line_of(text: str, pid: str) -> int:
 def _csv_entries(path: Path, text: str) -> tuple[list[dict], dict[str, int]]:
     """Practices from a CSV: the YAML keys as columns, `tokyo_bureaus` separated by ';',
     `relevance_<domain>` columns, and `relevance_departments` as 'dept:0.8;dept2:1'."""
-    import csv
-    import io
-
     rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
     if len(rows) < 2:
         raise DataError(f"{path}: empty file; expected a header and one row per practice")

@@ -10,6 +10,7 @@ stands for (`Structure.real_per_post`, 1 at full scale).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from sim.organisation import DOMAINS
 from sim.state import TOTALS, DepartmentState, ProgramState, StaffState, Structure
@@ -151,8 +152,6 @@ class Recorder:
         self.dept_proficient[t] = department_proficient_share(st, deps)
 
     def frame(self, upto: int):
-        import pandas as pd
-
         cols = {"month": np.arange(upto + 1)}
         cols.update({k: v[: upto + 1] for k, v in self.scalars.items()})
         for k, pid in enumerate(self.practices):
@@ -166,8 +165,6 @@ class Recorder:
 
     def department_frame(self, upto: int):
         """Long table: month, department, domain, quality, implementation, proficient_share."""
-        import pandas as pd
-
         months = np.arange(upto + 1)
         n_dep = len(self.department_ids)
         return pd.DataFrame(

@@ -15,6 +15,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -236,8 +237,6 @@ def _csv_edges(path: Path, index: dict[str, int]) -> list[tuple[int, int, float]
 
 
 def _graphml_edges(path: Path, index: dict[str, int]) -> list[tuple[int, int, float]]:
-    import networkx as nx
-
     try:
         graph = nx.read_graphml(path)
     except Exception as exc:  # networkx raises several kinds for malformed XML
