@@ -194,3 +194,68 @@ def department_sums(proficiency, dept, rank, home, theta, n_departments):
                 if good and rank[i] > 0:
                     led[d, k] = True
     return level_sum, led, proficient, total
+
+
+@nb.njit(cache=True)
+def _unit(raw, i):
+    """Python's random.random() from two raw MT19937 outputs (53-bit resolution)."""
+    a = raw[i] >> np.uint64(5)
+    b = raw[i + 1] >> np.uint64(6)
+    return (a * 67108864.0 + b) * (1.0 / 9007199254740992.0)
+
+
+@nb.njit(cache=True)
+def watts_strogatz_edges(n, k, p, raw):
+    """The edges of networkx's `watts_strogatz_graph(n, k, p, seed)` (n > k + 1), drawn from
+    `raw`, the raw MT19937 outputs of Python's `random.Random(seed)`: the same lattice, the same
+    rewiring loop and the same draws (`random()`, `choice()` by rejection on `getrandbits`), so
+    the same graph, without building a networkx graph. Returns (edges (m, 2), raw outputs used),
+    or (empty, -1) when `raw` was too short."""
+    half = k // 2
+    edges = set()
+    degree = np.full(n, 2 * half, dtype=np.int64)
+    for j in range(1, half + 1):
+        for u in range(n):
+            v = (u + j) % n
+            edges.add(min(u, v) * n + max(u, v))
+    bits = 0
+    while (1 << bits) <= n:
+        bits += 1
+    shift = np.uint64(32 - bits)
+    i = 0
+    for j in range(1, half + 1):
+        for u in range(n):
+            v = (u + j) % n
+            if i + 2 > raw.size:
+                return np.empty((0, 2), dtype=np.int64), -1
+            r = _unit(raw, i)
+            i += 2
+            if r >= p:
+                continue
+            w = n
+            while w >= n:  # choice(nodes): getrandbits(bits) until below n
+                if i >= raw.size:
+                    return np.empty((0, 2), dtype=np.int64), -1
+                w = np.int64(raw[i] >> shift)
+                i += 1
+            rewire = True
+            while w == u or (min(u, w) * n + max(u, w)) in edges:
+                w = n
+                while w >= n:
+                    if i >= raw.size:
+                        return np.empty((0, 2), dtype=np.int64), -1
+                    w = np.int64(raw[i] >> shift)
+                    i += 1
+                if degree[u] >= n - 1:
+                    rewire = False
+                    break
+            if rewire:
+                edges.remove(min(u, v) * n + max(u, v))
+                degree[v] -= 1
+                edges.add(min(u, w) * n + max(u, w))
+                degree[w] += 1
+    out = np.empty((len(edges), 2), dtype=np.int64)
+    for m, key in enumerate(edges):
+        out[m, 0] = key // n
+        out[m, 1] = key % n
+    return out, i

@@ -88,7 +88,7 @@ class ExchangeModel(mesa.Model):
         )
         self.ledger = ProgramState()
         self.month = 0
-        StaffAgent.create_agents(self, self.n_staff, index=list(range(self.n_staff)))
+        self._staff_agents_made = False  # made on first use of `agents` (see there)
         institutions.tally(
             self.departments, self.state, self.organisation, config.behavior.proficiency_threshold
         )
@@ -96,6 +96,22 @@ class ExchangeModel(mesa.Model):
         self.record()
         self.staff_log: list[dict] = []
         self.record_staff()
+
+    # --- the Mesa agents ----------------------------------------------------------------------
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """Mesa's AgentSet of the StaffAgents, one per post (a view on the state arrays). Made on
+        first use: registering 60,000 agents with Mesa costs about half a second, which runs of
+        the vectorised engine never need."""
+        if not self._staff_agents_made:
+            self._staff_agents_made = True
+            StaffAgent.create_agents(self, self.n_staff, index=list(range(self.n_staff)))
+        return super().agents
+
+    @property
+    def agents_by_type(self) -> dict[type[mesa.Agent], mesa.agent.AgentSet]:
+        self.agents  # noqa: B018 (make them first)
+        return super().agents_by_type
 
     # --- convenience (read-only) -------------------------------------------------------------
     @property

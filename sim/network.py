@@ -9,6 +9,7 @@ often to related departments and to the same domain. Ties are undirected; a tie'
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -59,14 +60,29 @@ def _seed(rng: np.random.Generator) -> int:
 
 
 def _team_edges(n: int, k: int, rewiring: float, rng: np.random.Generator) -> np.ndarray:
-    """Edges (m, 2) of one department's small-world team graph over local posts 0..n-1."""
+    """Edges (m, 2) of one department's small-world team graph over local posts 0..n-1: the graph
+    of networkx's `watts_strogatz_graph(n, k, rewiring, seed)` (complete when n <= k + 1), built
+    by a compiled loop on the same random draws (`python_random_stream`)."""
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
     if n <= k + 1:
-        g = nx.complete_graph(n)
-    else:
-        g = nx.watts_strogatz_graph(n, k, rewiring, seed=_seed(rng))
-    return np.array(g.edges(), dtype=np.int64).reshape(-1, 2)
+        return np.array(nx.complete_graph(n).edges(), dtype=np.int64).reshape(-1, 2)
+    seed, size = _seed(rng), n * k + n * k // 2 + 64
+    while True:
+        edges, used = kernels.watts_strogatz_edges(n, k, rewiring, python_random_stream(seed, size))
+        if used >= 0:
+            return edges
+        size *= 2
+
+
+def python_random_stream(seed: int, size: int) -> np.ndarray:
+    """The first `size` raw 32-bit outputs of Python's `random.Random(seed)` (MT19937), as uint64:
+    numpy's MT19937 started from the state Python's seeding gives."""
+    state = random.Random(seed).getstate()[1]
+    bits = np.random.MT19937(0)
+    key = np.array(state[:624], dtype=np.uint32)
+    bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": state[624]}}
+    return bits.random_raw(size)
 
 
 def department_affinity(org: Organisation, cfg: NetworkConfig) -> np.ndarray:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pytest
 
 from sim import DataError, ExchangeModel, ModelConfig, NetworkConfig, ScenarioConfig
-from sim.network import build_ties, sample_contacts
+from sim.network import _seed, _team_edges, build_ties, sample_contacts
 from sim.organisation import (
     DIVISION_HEAD,
     DOMAINS,
@@ -76,7 +77,6 @@ def test_ties_are_seeded():
 
 
 def test_rewiring_shortens_paths_and_lowers_clustering(tmp_path):
-    import networkx as nx
 
     f = write_departments(tmp_path / "d.csv", [{"id": "d", "headcount": 300}])
     org = build_organisation(load_departments(f))
@@ -132,3 +132,19 @@ def test_duplicate_department_id(tmp_path):
     f = write_departments(tmp_path / "d.csv", [{"id": "a", "headcount": 5}] * 2)
     with pytest.raises(DataError, match=r"d.csv:3: column id \(col 1\): duplicate id 'a'"):
         ExchangeModel(ModelConfig(scenario=ScenarioConfig(departments_file=str(f))))
+
+
+@pytest.mark.parametrize("n", [10, 13, 257, 1000])
+@pytest.mark.parametrize("k", [2, 4, 8])
+@pytest.mark.parametrize("p", [0.0, 0.05, 0.3, 1.0])
+def test_team_graphs_are_networkx_watts_strogatz_graphs(n, k, p):
+    """The compiled generator reproduces networkx's graph for the same seed, edge for edge."""
+    if n <= k + 1:
+        pytest.skip("complete graph")
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        ours = _team_edges(n, k, p, rng)
+        theirs = nx.watts_strogatz_graph(n, k, p, seed=_seed(np.random.default_rng(seed)))
+        assert {tuple(sorted(e)) for e in ours.tolist()} == {
+            tuple(sorted(e)) for e in theirs.edges()
+        }
