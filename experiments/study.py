@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +34,12 @@ from tqdm import tqdm
 
 from experiments import identity
 from sim import (
+    City,
     ModelConfig,
     ProgramConfig,
     RunResult,
     UserError,
+    build_city,
     config_from_dict,
     run_detailed,
     settings,
@@ -274,7 +277,29 @@ def no_exchange(config: ModelConfig) -> ModelConfig:
     return dataclasses.replace(config, program=ProgramConfig(cohort_size=0, experts_per_visit=0))
 
 
-def baseline_run(config: ModelConfig, seed: int, cache_dir: Path | None) -> RunResult:
+#: Cities built in this process, the most recently used last (`city_for`).
+_CITIES: OrderedDict[str, City] = OrderedDict()
+
+
+def city_for(config: ModelConfig, seed: int, keep: int = 1) -> City:
+    """The city of `config` (organisation, ties and initial staff: everything but the program)
+    with this seed, built once per process and reused by every design run with the seed and by
+    its no-exchange run: the runs are the same as when each builds its own (common random
+    numbers). Keyed by the configuration with its input files' contents; the `keep` most
+    recently used cities are kept."""
+    key = identity.digest({"city": identity.config_identity(no_exchange(config)), "seed": seed})
+    city = _CITIES.pop(key, None)
+    if city is None:
+        city = build_city(config, seed)
+    _CITIES[key] = city
+    while len(_CITIES) > max(keep, 1):
+        _CITIES.popitem(last=False)
+    return city
+
+
+def baseline_run(
+    config: ModelConfig, seed: int, cache_dir: Path | None, keep: int = 1
+) -> RunResult:
     """The no-exchange run with this seed (monthly city and department tables).
 
     Every job of a sweep needs the same baselines, so they are cached in the sweep folder under
@@ -283,7 +308,7 @@ def baseline_run(config: ModelConfig, seed: int, cache_dir: Path | None) -> RunR
     """
     base = no_exchange(config)
     if cache_dir is None:
-        return run_detailed(base, seed)
+        return run_detailed(base, seed, city_for(base, seed, keep))
     stem = Path(cache_dir) / identity.baseline_key(base, seed)
     city, deps = stem.with_suffix(".city.parquet"), stem.with_suffix(".departments.parquet")
     if city.exists() and deps.exists():
@@ -291,7 +316,7 @@ def baseline_run(config: ModelConfig, seed: int, cache_dir: Path | None) -> RunR
             return RunResult(pd.read_parquet(city), pd.read_parquet(deps), np.zeros((0, 0)))
         except (OSError, ValueError):
             pass  # a damaged entry (e.g. a full disk): compute it again below
-    result = run_detailed(base, seed)
+    result = run_detailed(base, seed, city_for(base, seed, keep))
     stem.parent.mkdir(parents=True, exist_ok=True)
     for path, frame in ((deps, result.departments), (city, result.months)):
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -483,11 +508,13 @@ def paired_run(
     seed: int,
     cache_dir: Path | None = None,
     baseline: RunResult | None = None,
+    keep: int = 1,
 ) -> Replicate:
     """Run a design and its paired no-exchange run with the same seed (the latter cached in
-    `cache_dir` when given, or given as `baseline`)."""
-    result = run_detailed(config, seed)
-    base = baseline if baseline is not None else baseline_run(config, seed, cache_dir)
+    `cache_dir` when given, or given as `baseline`); both reuse the seed's city (`city_for`,
+    keeping `keep` cities)."""
+    result = run_detailed(config, seed, city_for(config, seed, keep))
+    base = baseline if baseline is not None else baseline_run(config, seed, cache_dir, keep)
     months = result.months
     months["baseline_index"] = base.months.service_index.to_numpy()
     months["gain"] = months.service_index - months.baseline_index
@@ -526,7 +553,7 @@ def run_job(
     ties = None
     for r in tqdm(range(replicates), desc=label, disable=not progress, leave=False):
         s = seed + r
-        pair = paired_run(config, s, cache_dir)
+        pair = paired_run(config, s, cache_dir, keep=replicates + 1)
         rep = {"replicate": r, "seed": s}
         series.append(pair.months.assign(**rep))
         baselines.append(pair.baseline.assign(baseline_id=base_id, **rep))

@@ -11,13 +11,14 @@ from sim.config import (
     validate_config,
 )
 from sim.errors import ConfigError, DataError, UserError
-from sim.model import ExchangeModel
+from sim.model import City, ExchangeModel, build_city
 from sim.runner import RunResult, run, run_detailed
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BehaviorConfig",
+    "City",
     "ConfigError",
     "DataError",
     "ExchangeModel",
@@ -26,6 +27,7 @@ __all__ = [
     "ProgramConfig",
     "ScenarioConfig",
     "UserError",
+    "build_city",
     "config_from_dict",
     "config_to_dict",
     "RunResult",

@@ -32,7 +32,7 @@ class Inputs:
 def prepare(config: ModelConfig) -> Inputs:
     """Validate the settings, load the data files and check every name the settings use."""
     validate_config(config)
-    sc, p = config.scenario, config.program
+    sc = config.scenario
     deps = load_departments(sc.departments_file)
     ids = list(deps["id"])
     # a custom catalogue must name only departments that exist; the packaged one may name
@@ -42,13 +42,26 @@ def prepare(config: ModelConfig) -> Inputs:
     )
     if sc.practices:
         catalogue = catalogue.subset(list(sc.practices))
+    bureaus = sorted(set(deps["tokyo_bureau"]) | catalogue.known_bureaus())
+    check_program(config, Inputs(departments=deps, catalogue=catalogue, bureaus=bureaus))
+    roster = ties = None
+    if sc.roster_file is not None:
+        roster = load_roster(sc.roster_file, deps, catalogue.ids)
+        if sc.ties_file is not None:
+            ties = load_ties(sc.ties_file, roster.ids)
+    return Inputs(departments=deps, catalogue=catalogue, bureaus=bureaus, roster=roster, ties=ties)
+
+
+def check_program(config: ModelConfig, inputs: Inputs) -> None:
+    """Check the names and counts the program settings use against the loaded data."""
+    p, deps, bureaus = config.program, inputs.departments, inputs.bureaus
+    ids = list(deps["id"])
     for key in ("target_departments", "expert_departments"):
         for name in getattr(p, key):
             if name not in ids:
                 raise ConfigError(
                     f"program.{key}: unknown department {name!r}; allowed: {', '.join(ids)}"
                 )
-    bureaus = sorted(set(deps["tokyo_bureau"]) | catalogue.known_bureaus())
     if p.placement is not None and p.placement not in bureaus:
         raise ConfigError(
             f"program.placement = {p.placement!r}: unknown Tokyo bureau; "
@@ -69,12 +82,6 @@ def prepare(config: ModelConfig) -> Inputs:
             f"program.cohort_size = {p.cohort_size}: larger than the {int(pool.sum()):,} staff "
             f"of {where}"
         )
-    roster = ties = None
-    if sc.roster_file is not None:
-        roster = load_roster(sc.roster_file, deps, catalogue.ids)
-        if sc.ties_file is not None:
-            ties = load_ties(sc.ties_file, roster.ids)
-    return Inputs(departments=deps, catalogue=catalogue, bureaus=bureaus, roster=roster, ties=ties)
 
 
 def check(config: ModelConfig) -> None:

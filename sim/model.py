@@ -18,15 +18,19 @@ phases hand each module the parts it uses.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from dataclasses import dataclass
+
 import mesa
 import numpy as np
 import pandas as pd
 
 from sim import agents, engine, institutions, program, rules, transfer
 from sim.agents import StaffAgent
-from sim.config import ModelConfig
+from sim.config import ModelConfig, ProgramConfig, validate_config
 from sim.errors import ConfigError
-from sim.inputs import Inputs, prepare
+from sim.inputs import Inputs, check_program, prepare
 from sim.network import Ties, build_ties, cross_department_ties
 from sim.organisation import DOMAINS, Organisation, build_organisation
 from sim.practices import Catalogue
@@ -70,18 +74,25 @@ def _check_seed(seed) -> int:
 class ExchangeModel(mesa.Model):
     """Staff of Jakarta's departments, a Tokyo exchange program, and the city's service quality."""
 
-    def __init__(self, config: ModelConfig | None = None, seed: int = 0) -> None:
+    def __init__(
+        self, config: ModelConfig | None = None, seed: int = 0, city: City | None = None
+    ) -> None:
+        """`city`: what `build_city(config, seed)` built for this configuration (its program
+        aside) and seed, reused instead of built again; the run is the same either way."""
         config = config if config is not None else ModelConfig()
         seed = _check_seed(seed)
         super().__init__(seed=seed)
         self.config = config
         self.seed = seed
-        sequences = np.random.SeedSequence(seed).spawn(len(STREAMS))
-        generators = [np.random.default_rng(seq) for seq in sequences]
-        self.streams = Streams(**dict(zip(STREAMS, generators, strict=True)))
-        inputs = prepare(config)
-        self.structure = build_structure(config, inputs, self.streams)
-        self.state = initial_staff(config, self.structure, inputs, self.streams.init)
+        self.streams = make_streams(seed)
+        if city is None:
+            city = build_city(config, seed, self.streams, prepare(config))
+        else:
+            validate_config(config)
+            city.check(config, seed)
+            check_program(config, city.inputs)
+        self.structure = with_program(city.structure, config.program)
+        self.state = city.staff.copy()
         self.snapshot: Snapshot | None = None  # taken at the start of every month
         self.departments = DepartmentState.initial(
             self.structure.baseline_quality, self.structure.catalogue.n
@@ -259,10 +270,79 @@ class ExchangeModel(mesa.Model):
 
 
 # --- construction -----------------------------------------------------------------------------
+def make_streams(seed: int) -> Streams:
+    """The model's independent random streams (`STREAMS`), spawned from the seed."""
+    sequences = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    generators = [np.random.default_rng(seq) for seq in sequences]
+    return Streams(**dict(zip(STREAMS, generators, strict=True)))
+
+
+@dataclass(frozen=True)
+class City:
+    """What construction builds from a configuration's city (scenario, network, behaviour: every
+    setting but the program's) and a seed: the loaded inputs, the structure (program fields at
+    their no-program values) and the initial staff. Runs of any program with this seed can reuse
+    it (`ExchangeModel(config, seed, city)`); each copies the staff, nothing else is written.
+    It holds the input files as they were when it was built."""
+
+    key: str  # the configuration without its program, and the seed, it was built for
+    inputs: Inputs
+    structure: Structure
+    staff: StaffState
+
+    def check(self, config: ModelConfig, seed: int) -> None:
+        """Refuse a configuration or seed this city was not built for."""
+        if city_key(config, seed) != self.key:
+            raise ConfigError(
+                "city: built for another configuration (besides its program) or seed; build "
+                "it with sim.build_city(config, seed)"
+            )
+
+
+def city_key(config: ModelConfig, seed: int) -> str:
+    """The configuration without its program, and the seed, as text (a City's identity)."""
+    data = dataclasses.asdict(dataclasses.replace(config, program=ProgramConfig()))
+    return json.dumps({"config": data, "seed": seed}, sort_keys=True)
+
+
+def build_city(
+    config: ModelConfig,
+    seed: int,
+    streams: Streams | None = None,
+    inputs: Inputs | None = None,
+) -> City:
+    """Build the city of `config` (its program aside) with `seed`: the inputs (loaded unless
+    given), the structure (`network` and `ranking` streams) and the initial staff (`init`
+    stream)."""
+    seed = _check_seed(seed)
+    inputs = inputs if inputs is not None else prepare(config)
+    streams = streams if streams is not None else make_streams(seed)
+    structure = build_structure(config, inputs, streams)
+    staff = initial_staff(config, structure, inputs, streams.init)
+    return City(city_key(config, seed), inputs, structure, staff)
+
+
+def with_program(structure: Structure, program: ProgramConfig) -> Structure:
+    """The structure with what the program settings fix: target departments (and the ratio of
+    simulated to real staff among them) and the order of expert visits."""
+    ids = structure.organisation.department_ids
+    target_mask, pool = None, slice(None)
+    if program.target_departments:
+        target_mask = pool = np.isin(np.array(ids), program.target_departments)
+    expert_order = structure.expert_order
+    if program.expert_departments:
+        expert_order = np.array([ids.index(x) for x in program.expert_departments])
+    ratio = structure.headcount[pool].sum() / structure.full_headcount[pool].sum()
+    return dataclasses.replace(
+        structure, target_mask=target_mask, cohort_ratio=float(ratio), expert_order=expert_order
+    )
+
+
 def build_structure(config: ModelConfig, inputs: Inputs, streams: Streams) -> Structure:
     """The organisation (generated, or the roster's), its ties (`network` stream unless given),
-    the catalogue and what is derived from them; brokers are ranked with the `ranking` stream."""
-    sc, p, b = config.scenario, config.program, config.behavior
+    the catalogue and what is derived from them; brokers are ranked with the `ranking` stream.
+    The program's fields take their no-program values (`with_program` sets them)."""
+    sc, b = config.scenario, config.behavior
     deps, catalogue, bureaus = inputs.departments, inputs.catalogue, inputs.bureaus
     ids = list(deps["id"])
     if inputs.roster is not None:
@@ -273,15 +353,11 @@ def build_structure(config: ModelConfig, inputs: Inputs, streams: Streams) -> St
             deps, sc.scale, sc.min_department_size, sc.section_span, sc.division_span
         )
         staff_ids = None
-    target_mask = None
-    if p.target_departments:
-        target_mask = np.isin(np.array(ids), p.target_departments)
     domain_of_department = np.array([DOMAINS.index(d) for d in deps["domain"]])
     relevance = catalogue.relevance(ids, list(deps["domain"]))
     tacitness = rules.effective_tacitness(catalogue.tacitness, b.tacitness_scale)
     headcount = org.headcount
     full_headcount = org.departments["full_headcount"].to_numpy(dtype=float)
-    pool = target_mask if target_mask is not None else slice(None)
     rel_total = relevance.sum(axis=1, keepdims=True)
     service_weight = org.departments["weight"].to_numpy(dtype=float)
     domains, domain_matrix = domain_weights(service_weight, domain_of_department)
@@ -290,10 +366,6 @@ def build_structure(config: ModelConfig, inputs: Inputs, streams: Streams) -> St
     posts = np.bincount(groups, minlength=4 * org.n_departments).reshape(-1, 4)
     lw = np.asarray(b.leader_weights, dtype=float)[None, :] * (posts > 0)
     lw_total = lw.sum(axis=1, keepdims=True)
-    if p.expert_departments:
-        expert_order = np.array([ids.index(x) for x in p.expert_departments])
-    else:
-        expert_order = np.argsort(-service_weight, kind="stable")
     ties = (
         inputs.ties if inputs.ties is not None else build_ties(org, config.network, streams.network)
     )
@@ -322,15 +394,15 @@ def build_structure(config: ModelConfig, inputs: Inputs, streams: Streams) -> St
         simulated_per_real=headcount / full_headcount,
         real_per_post=full_headcount / headcount,
         real_staff=float(full_headcount.sum()),
-        cohort_ratio=float(headcount[pool].sum() / full_headcount[pool].sum()),
+        cohort_ratio=float(headcount.sum() / full_headcount.sum()),
         baseline_quality=org.departments["baseline_quality"].to_numpy(dtype=float),
         service_weight=service_weight,
         domains=domains,
         domain_weights=domain_matrix,
         posts_per_rank_group=np.maximum(posts, 1).reshape(-1),
         level_weights=np.divide(lw, lw_total, out=np.zeros_like(lw), where=lw_total > 0),
-        expert_order=expert_order,
-        target_mask=target_mask,
+        expert_order=np.argsort(-service_weight, kind="stable"),
+        target_mask=None,
         centrality=broker_order(ties, org, streams.ranking),
         upward_ties=upward,
         monthly_exit=float(rules.monthly_probability(b.turnover_rate)),

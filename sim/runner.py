@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from sim.config import ModelConfig
-from sim.model import ExchangeModel
+from sim.model import City, ExchangeModel
 
 
-def run(config: ModelConfig | None = None, seed: int = 0) -> pd.DataFrame:
+def run(config: ModelConfig | None = None, seed: int = 0, city: City | None = None) -> pd.DataFrame:
     """Simulate `config.horizon` months with `seed`; one row per month 0..horizon.
 
     Columns: month, service_index, index_<domain>, mean_proficiency, staff (headcount, constant),
@@ -21,7 +21,7 @@ def run(config: ModelConfig | None = None, seed: int = 0) -> pd.DataFrame:
     exits / rotations / cohort_shortfall, adoption_<practice> (share of staff proficient) and
     sop_<practice> (departments where it is standard procedure).
     """
-    return run_detailed(config, seed).months
+    return run_detailed(config, seed, city).months
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,11 @@ class RunResult:
     department_ties: np.ndarray  # int (D, D)
 
 
-def run_detailed(config: ModelConfig | None = None, seed: int = 0) -> RunResult:
+def run_detailed(
+    config: ModelConfig | None = None, seed: int = 0, city: City | None = None
+) -> RunResult:
     """Like `run`, plus the per-department monthly table and the department tie counts."""
-    model = ExchangeModel(config, seed=seed)
+    model = ExchangeModel(config, seed=seed, city=city)
     try:
         for _ in range(model.config.horizon):
             model.step()
