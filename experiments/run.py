@@ -21,6 +21,7 @@ failed (the terminal says which and how to retry), 2 for a bad setting (nothing 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,7 +35,6 @@ import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
-from threadpoolctl import threadpool_limits
 
 from experiments import identity, sweep
 from experiments.outputs import provenance, write_json
@@ -44,6 +44,7 @@ from experiments.study import (
     LEVERS,
     design_label,
     design_overrides,
+    one_thread,
     run_job,
     to_model_config,
 )
@@ -87,7 +88,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
         fault = os.environ.get(FAULT_ENV)
         if fault and fault in label:
             raise RuntimeError(f"fault injected by {FAULT_ENV}={fault!r}")
-        with threadpool_limits(1):  # one BLAS thread per worker: the workers fill the cores
+        with one_thread() if multirun else contextlib.nullcontext():
             tables = run_job(
                 model,
                 replicates=cfg.replicates,

@@ -29,11 +29,10 @@ from SALib.analyze import morris as morris_analyze
 from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
-from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from experiments.outputs import atomic_write_bytes
-from experiments.study import paired_gains
+from experiments.study import one_thread, paired_gains
 from experiments.tables import POINTS
 from sim import ModelConfig
 
@@ -100,7 +99,7 @@ def evaluate_point(
     no-exchange run does not depend on program settings, so both designs share it.
     """
     designs = [with_behaviour(d, values) for d in (design_a, design_b) if d is not None]
-    with threadpool_limits(1):  # one BLAS thread per worker: the workers fill the cores
+    with one_thread():  # the workers fill the cores
         gains = np.array([paired_gains(designs, seed) for seed in range(replicates)])
     out = {"gain_a": float(np.mean(gains[:, 0]))}
     if design_b is not None:

@@ -18,6 +18,7 @@ recomputes results.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -26,10 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
 import pandas as pd
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from experiments import identity
@@ -488,6 +491,19 @@ def effects(months: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     out["value"], out["baseline"] = out["value"].astype(float), out["baseline"].astype(float)
     out["difference"] = out["value"] - out["baseline"]
     return out
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run a job on one thread (BLAS and numba's parallel kernels): the worker processes of a
+    sweep fill the cores, and more threads than cores would only make them wait for each other."""
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        numba.set_num_threads(threads)
 
 
 # --- the paired gain ----------------------------------------------------------------------------

@@ -22,18 +22,12 @@ def tally(
 ) -> None:
     """The month's per-department sums of the staff state (one compiled pass), kept in
     `departments`: `level_sum` (4D, P), `led` (D, P), `proficient_count` (D, P),
-    `proficiency_total` (P,)."""
+    `proficiency_total` (P,, summed department by department)."""
     deps, org = departments, organisation
-    deps.level_sum, deps.led, deps.proficient_count, deps.proficiency_total = (
-        kernels.department_sums(
-            staff.proficiency,
-            org.dept,
-            org.rank,
-            ~staff.abroad,
-            np.float32(threshold),
-            org.n_departments,
-        )
+    deps.level_sum, deps.led, deps.proficient_count, totals = kernels.department_sums(
+        staff.proficiency, org.dept_start, org.rank, ~staff.abroad, np.float32(threshold)
     )
+    deps.proficiency_total = totals.sum(axis=0)
 
 
 def adoption_target(departments: DepartmentState, structure: Structure) -> np.ndarray:

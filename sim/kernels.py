@@ -81,26 +81,29 @@ def sample_contacts(indptr, indices, weights, keep, alias, rows, u, contacts, st
             strength[r, c] = weights[e]
 
 
-@nb.njit(cache=True)
-def snapshot_with_means(values):
-    """A copy of `values` (n, k) and the float32 (n,) mean of each row, in one pass."""
+@nb.njit(cache=True, parallel=True)
+def snapshot_packed(values, willingness, home, rank, packed, means):
+    """Write the start-of-month snapshot into `packed`, one row of float32 per person padded to
+    whole 64-byte cache lines: proficiency (P columns), then the person as a sender, willingness
+    if at home else -1 (column P), then rank (column P + 1); and the float32 mean of each
+    proficiency row into `means`. A contact's row is then one memory read in the gap kernel.
+    Rows are independent: numba's threads share them."""
     n, k = values.shape
-    copy = np.empty_like(values)
-    means = np.empty(n, dtype=np.float32)
-    for i in range(n):
+    for i in nb.prange(n):
         acc = 0.0
         for j in range(k):
             v = values[i, j]
-            copy[i, j] = v
+            packed[i, j] = v
             acc += v
         means[i] = acc / k
-    return copy, means
+        packed[i, k] = willingness[i] if home[i] else np.float32(-1.0)
+        packed[i, k + 1] = rank[i]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def close_gaps_and_forget(
     proficiency,
-    snapshot,
+    packed,
     rows,
     u,
     indptr,
@@ -108,8 +111,6 @@ def close_gaps_and_forget(
     weights,
     alias_keep,
     alias,
-    home,
-    willingness,
     rank,
     capacity,
     keep,
@@ -119,7 +120,8 @@ def close_gaps_and_forget(
     dept,
 ):
     """Gap rule then forgetting for each receiver in `rows`, in place, drawing its m contacts
-    (m = u.shape[1]) from its ties as `sample_contacts` does.
+    (m = u.shape[1]) from its ties as `sample_contacts` does; contacts are read from the packed
+    snapshot (`snapshot_packed`: proficiency, willingness or -1 when abroad, rank).
 
     increment_k = transfer_rate * capacity_i * strength * willingness_j * upward(j, i)
                   * (1 - tacitness_k) * max(s_jk - p_ik, 0), averaged over the m contacts;
@@ -131,8 +133,26 @@ def close_gaps_and_forget(
     zero = np.float32(0.0)
     one = np.float32(1.0)
     inv_m = np.float32(1.0 / m)
-    delta = np.zeros(n_pr, dtype=np.float32)
-    for r in range(rows.size):
+    # receivers in blocks, the blocks shared among numba's threads: every receiver writes only
+    # its own row and reads others from the snapshot, so any split gives the same result
+    n_blocks = min(rows.size, 256)
+    for block in nb.prange(n_blocks):
+        delta = np.zeros(n_pr, dtype=np.float32)
+        for r in range(block * rows.size // n_blocks, (block + 1) * rows.size // n_blocks):
+            _close_gaps_one(
+                r, proficiency, packed, rows, u, indptr, indices, weights, alias_keep, alias,
+                rank, capacity, keep, transfer_rate, upward, forget_share, dept, delta,
+                m, n_pr, zero, one, inv_m,
+            )  # fmt: skip
+
+
+@nb.njit(cache=True, inline="always")
+def _close_gaps_one(
+    r, proficiency, packed, rows, u, indptr, indices, weights, alias_keep, alias, rank, capacity,
+    keep, transfer_rate, upward, forget_share, dept, delta, m, n_pr, zero, one, inv_m,
+):  # fmt: skip
+    """One receiver of `close_gaps_and_forget` (rows[r])."""
+    if True:
         i = rows[r]
         lo = indptr[i]
         deg = indptr[i + 1] - lo
@@ -148,13 +168,14 @@ def close_gaps_and_forget(
             if x - slot >= alias_keep[e]:
                 e = alias[e]
             j = indices[e]
-            if not home[j]:
+            sender = packed[j, n_pr]
+            if sender < zero:  # abroad at the start of the month
                 continue
-            rate = base * weights[e] * willingness[j]
-            if rank[j] < rank[i]:
+            rate = base * weights[e] * sender
+            if packed[j, n_pr + 1] < rank[i]:
                 rate *= upward
             for k in range(n_pr):
-                delta[k] += rate * keep[k] * max(snapshot[j, k] - proficiency[i, k], zero)
+                delta[k] += rate * keep[k] * max(packed[j, k] - proficiency[i, k], zero)
         d = dept[i]
         for k in range(n_pr):
             value = proficiency[i, k] + delta[k] * inv_m
@@ -170,30 +191,34 @@ def forget(proficiency, rows, forget_share, dept):
             proficiency[i, k] *= 1.0 - forget_share[d, k]
 
 
-@nb.njit(cache=True)
-def department_sums(proficiency, dept, rank, home, theta, n_departments):
-    """One pass over staff: level_sum (4D, P) of proficiency of staff at home by department and
-    rank level, led (D, P) a proficient manager is at home, proficient (D, P) staff proficient,
-    total (P,) proficiency summed over all staff."""
-    n, n_pr = proficiency.shape
-    total = np.zeros(n_pr, dtype=np.float64)
+@nb.njit(cache=True, parallel=True)
+def department_sums(proficiency, dept_start, rank, home, theta):
+    """One pass over staff, departments shared among numba's threads (a department's posts are
+    rows dept_start[d]:dept_start[d + 1], summed in row order, so any split gives the same
+    result): level_sum (4D, P) of proficiency of staff at home by department and rank level,
+    led (D, P) a proficient manager is at home, proficient (D, P) staff proficient, totals (D, P)
+    proficiency summed over each department's staff."""
+    n_pr = proficiency.shape[1]
+    n_departments = dept_start.size - 1
+    totals = np.zeros((n_departments, n_pr), dtype=np.float64)
     level_sum = np.zeros((4 * n_departments, n_pr), dtype=np.float64)
     led = np.zeros((n_departments, n_pr), dtype=np.bool_)
     proficient = np.zeros((n_departments, n_pr), dtype=np.int64)
-    for i in range(n):
-        d = dept[i]
-        g = 4 * d + rank[i]
-        for k in range(n_pr):
-            p = proficiency[i, k]
-            total[k] += p
-            good = p >= theta
-            if good:
-                proficient[d, k] += 1
-            if home[i]:
-                level_sum[g, k] += p
-                if good and rank[i] > 0:
-                    led[d, k] = True
-    return level_sum, led, proficient, total
+    for d in nb.prange(n_departments):
+        for i in range(dept_start[d], dept_start[d + 1]):
+            g = 4 * d + rank[i]
+            at_home = home[i]
+            for k in range(n_pr):
+                p = proficiency[i, k]
+                totals[d, k] += p
+                good = p >= theta
+                if good:
+                    proficient[d, k] += 1
+                if at_home:
+                    level_sum[g, k] += p
+                    if good and rank[i] > 0:
+                        led[d, k] = True
+    return level_sum, led, proficient, totals
 
 
 @nb.njit(cache=True)

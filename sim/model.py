@@ -179,7 +179,9 @@ class ExchangeModel(mesa.Model):
 
     def take_snapshot(self) -> None:
         """Freeze start-of-month proficiency and presence: every colleague is read from here."""
-        self.snapshot = transfer.take_snapshot(self.state, self.ties, self.config.behavior)
+        self.snapshot = transfer.take_snapshot(
+            self.state, self.ties, self.organisation.rank, self.config.behavior, self.snapshot
+        )
 
     def staff_month(self) -> None:
         """Every staff member lives the month, by the configured engine."""

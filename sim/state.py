@@ -117,9 +117,12 @@ class StaffState:
 class Snapshot:
     """Start-of-month proficiency and presence: every colleague is read from here."""
 
-    proficiency: np.ndarray  # float32 (n, P): s_ik
+    proficiency: np.ndarray  # float32 (n, P): s_ik (a view on `packed`)
     mean_proficiency: np.ndarray  # float32 (n,): mean of each row
     home: np.ndarray  # bool (n,): h_i, at home at the start of the month
+    # float32 (n, W), W = P + 2 rounded up to 16: proficiency, willingness (-1 when abroad) and
+    # rank of each person in one cache line (`kernels.snapshot_packed`, read by the gap kernel)
+    packed: np.ndarray
     # the threshold rule in a well-mixed organisation only (else None): staff at home proficient
     # in each practice, int64 (P,), and the sum of their levels, float32 (P,)
     proficient_count: np.ndarray | None = None

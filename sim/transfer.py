@@ -110,15 +110,30 @@ def upward_ties(ties: Ties, rank: np.ndarray, power_distance: float) -> sp.csr_a
 # --- the month's snapshot and the vectorised engine: every receiver (`rows`) at once ------------
 
 
-def take_snapshot(staff: StaffState, ties: Ties, behavior: BehaviorConfig) -> Snapshot:
-    """Start-of-month proficiency (and its row means) and presence at home; for the threshold
-    rule in a well-mixed organisation also the totals over all staff at home that it reads."""
-    proficiency, mean = kernels.snapshot_with_means(staff.proficiency)
+def take_snapshot(
+    staff: StaffState,
+    ties: Ties,
+    rank: np.ndarray,
+    behavior: BehaviorConfig,
+    previous: Snapshot | None = None,
+) -> Snapshot:
+    """Start-of-month proficiency (and its row means) and presence at home, packed with each
+    person's willingness and rank for the gap kernel (into the arrays of the `previous`
+    snapshot, which the month before has finished with); for the threshold rule in a well-mixed
+    organisation also the totals over all staff at home that it reads."""
+    n, n_pr = staff.proficiency.shape
     home = ~staff.abroad
+    if previous is not None and previous.packed.shape[0] == n:
+        packed, mean = previous.packed, previous.mean_proficiency
+    else:
+        packed = np.empty((n, (n_pr + 2 + 15) // 16 * 16), dtype=np.float32)
+        mean = np.empty(n, dtype=np.float32)
+    kernels.snapshot_packed(staff.proficiency, staff.willingness, home, rank, packed, mean)
+    proficiency = packed[:, :n_pr]
     if behavior.mechanism == "threshold" and ties.well_mixed:
         count, level_sum = well_mixed_totals(proficiency, home, behavior.proficiency_threshold)
-        return Snapshot(proficiency, mean, home, count, level_sum)
-    return Snapshot(proficiency, mean, home)
+        return Snapshot(proficiency, mean, home, packed, count, level_sum)
+    return Snapshot(proficiency, mean, home, packed)
 
 
 def well_mixed_totals(proficiency, home, threshold) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +172,7 @@ def close_gaps_and_forget(
     alias_keep, alias = ties.alias
     kernels.close_gaps_and_forget(
         staff.proficiency,
-        snapshot.proficiency,
+        snapshot.packed,
         rows,
         u,
         ties.indptr,
@@ -165,8 +180,6 @@ def close_gaps_and_forget(
         ties.weights,
         alias_keep,
         alias,
-        snapshot.home,
-        staff.willingness,
         org.rank,
         capacity,
         structure.explicitness_f32,

@@ -16,9 +16,11 @@ from sim.network import ties_from_edges
 def run_kernel(prof, snap, rows, u, ties, home, will, rank, cap, keep, rate, pd, forget, dept):
     out = prof.copy()
     alias_keep, alias = ties.alias
+    packed = np.zeros((snap.shape[0], 16), dtype=np.float32)
+    kernels.snapshot_packed(snap, will, home, rank, packed, np.zeros(snap.shape[0], np.float32))
     kernels.close_gaps_and_forget(
         out,
-        snap,
+        packed,
         rows,
         u,
         ties.indptr,
@@ -26,8 +28,6 @@ def run_kernel(prof, snap, rows, u, ties, home, will, rank, cap, keep, rate, pd,
         ties.weights,
         alias_keep,
         alias,
-        home,
-        will,
         rank,
         cap,
         keep,
