@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numba
 import pytest
 import yaml
 
@@ -15,6 +16,12 @@ from sim import BehaviorConfig, ModelConfig, NetworkConfig, ProgramConfig, Scena
 from sim.organisation import DEPARTMENT_COLUMNS, DOMAINS
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# pytest-xdist already runs one test process per core: numba's parallel kernels get one thread
+# each, in this process and in the scripts the tests start (results do not depend on it:
+# tests/test_model_api.py checks that two threads give the same run as one)
+numba.set_num_threads(1)
+ONE_THREAD = {"NUMBA_NUM_THREADS": "1"}
 
 
 def run_script(
@@ -28,7 +35,7 @@ def run_script(
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **ONE_THREAD, **(env or {})},
     )
     if check:
         assert proc.returncode == 0, proc.stderr[-3000:]

@@ -6,6 +6,7 @@ import dataclasses
 import gc
 import weakref
 
+import numba
 import numpy as np
 import pytest
 
@@ -275,3 +276,22 @@ def test_a_city_refuses_another_seed_or_city(small_jakarta):
     )
     with pytest.raises(ConfigError, match="city: built for another configuration"):
         ExchangeModel(other, seed=3, city=city)
+
+
+@pytest.mark.parametrize("mechanism", ["gap", "threshold"])
+def test_the_number_of_threads_does_not_change_a_run(small_jakarta, mechanism):
+    """The gap kernel and the department tally share their work among numba's threads; any
+    split gives the same result, bit for bit."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread on this machine: nothing to split")
+    small_jakarta.behavior.mechanism = mechanism
+    small_jakarta.program = ProgramConfig(cohort_size=800, min_tenure=0)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = run(small_jakarta, 5)
+        numba.set_num_threads(2)
+        two = run(small_jakarta, 5)
+    finally:
+        numba.set_num_threads(threads)
+    assert one.equals(two)
