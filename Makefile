@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11 and make:
 #   make test   - create .venv, install, lint and run the test suite
+#   make test-cluster - the cluster test: a sweep on a one-node SLURM cluster (CI runs it too)
 #   make demo   - create .venv, install, run the default sweep (see README)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test lint format demo bench clean
+.PHONY: install test test-cluster lint format demo bench clean
 
 install: $(STAMP)
 
@@ -27,6 +28,11 @@ format: install
 
 test: install lint
 	$(BIN)/python -m pytest -n 2 -q
+
+# the same sweep on a one-node SLURM cluster that the test starts on this machine (needs root:
+# it installs Debian's slurm-wlm and munge when missing); skipped with a reason without root
+test-cluster: install
+	$(BIN)/python -m pytest -m cluster -q tests/test_cluster.py
 
 demo: install
 	$(BIN)/python experiments/run.py -m +experiment=cohort_frequency
