@@ -284,3 +284,48 @@ def watts_strogatz_edges(n, k, p, raw):
         out[m, 0] = key // n
         out[m, 1] = key % n
     return out, i
+
+
+@nb.njit(cache=True)
+def csr_from_edges(n, source, target, weight):
+    """Undirected CSR (indptr, indices, weights) over n posts from an edge list: both
+    directions, self-ties dropped, each row's neighbours in ascending order, and a pair listed
+    more than once keeping its strongest tie (`network.ties_from_edges`)."""
+    m = source.size
+    degree = np.zeros(n + 1, dtype=np.int64)
+    for e in range(m):
+        if source[e] != target[e]:
+            degree[source[e] + 1] += 1
+            degree[target[e] + 1] += 1
+    start = np.cumsum(degree)
+    fill = start[:-1].copy()
+    cols = np.empty(start[-1], dtype=np.int64)
+    ws = np.empty(start[-1], dtype=np.float64)
+    for e in range(m):
+        a, b = source[e], target[e]
+        if a == b:
+            continue
+        cols[fill[a]], ws[fill[a]] = b, weight[e]
+        fill[a] += 1
+        cols[fill[b]], ws[fill[b]] = a, weight[e]
+        fill[b] += 1
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    out_cols = np.empty(start[-1], dtype=np.int32)
+    out_ws = np.empty(start[-1], dtype=np.float32)
+    kept = 0
+    for i in range(n):
+        lo, hi = start[i], start[i + 1]
+        for p in range(lo + 1, hi):  # insertion sort by column, then strongest first
+            c, w = cols[p], ws[p]
+            q = p - 1
+            while q >= lo and (cols[q] > c or (cols[q] == c and ws[q] < w)):
+                cols[q + 1], ws[q + 1] = cols[q], ws[q]
+                q -= 1
+            cols[q + 1], ws[q + 1] = c, w
+        for p in range(lo, hi):
+            if p == lo or cols[p] != cols[p - 1]:
+                out_cols[kept] = cols[p]
+                out_ws[kept] = ws[p]
+                kept += 1
+        indptr[i + 1] = kept
+    return indptr, out_cols[:kept].copy(), out_ws[:kept].copy()

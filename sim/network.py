@@ -151,20 +151,15 @@ def build_ties(org: Organisation, cfg: NetworkConfig, rng: np.random.Generator) 
 
 def ties_from_edges(n: int, source, target, weight) -> Ties:
     """Undirected CSR ties over n posts from an edge list; self-ties are dropped and a pair
-    listed twice (e.g. team and supervisor) keeps its strongest tie."""
-    rows = np.concatenate([source, target]).astype(np.int64)
-    cols = np.concatenate([target, source]).astype(np.int64)
-    ww = np.concatenate([weight, weight])
-    keep = rows != cols
-    rows, cols, ww = rows[keep], cols[keep], ww[keep]
-    order = np.lexsort((-ww, cols, rows))
-    rows, cols, ww = rows[order], cols[order], ww[order]
-    first = np.ones(rows.size, dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols, ww = rows[first], cols[first], ww[first]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    return Ties(indptr=indptr, indices=cols.astype(np.int32), weights=ww.astype(np.float32))
+    listed twice (e.g. team and supervisor) keeps its strongest tie (a compiled pass:
+    `kernels.csr_from_edges`)."""
+    indptr, indices, weights = kernels.csr_from_edges(
+        n,
+        np.asarray(source, dtype=np.int64),
+        np.asarray(target, dtype=np.int64),
+        np.asarray(weight, dtype=np.float64),
+    )
+    return Ties(indptr=indptr, indices=indices, weights=weights)
 
 
 def cross_department_ties(ties: Ties, dept: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sim import DataError, ExchangeModel, ModelConfig, NetworkConfig, ScenarioConfig
-from sim.network import _seed, _team_edges, build_ties, sample_contacts
+from sim.network import _seed, _team_edges, build_ties, sample_contacts, ties_from_edges
 from sim.organisation import (
     DIVISION_HEAD,
     DOMAINS,
@@ -148,3 +148,30 @@ def test_team_graphs_are_networkx_watts_strogatz_graphs(n, k, p):
         assert {tuple(sorted(e)) for e in ours.tolist()} == {
             tuple(sorted(e)) for e in theirs.edges()
         }
+
+
+def test_csr_ties_from_an_edge_list_by_hand_and_at_random():
+    """Both directions, no self-tie, neighbours ascending, a repeated pair keeps its strongest
+    tie: checked by hand, then against a sort of all (post, neighbour, -strength) triples."""
+    ties = ties_from_edges(3, np.array([0, 1, 2, 1]), np.array([1, 1, 0, 0]), [0.5, 1.0, 1.0, 0.8])
+    assert ties.indptr.tolist() == [0, 2, 3, 4]
+    assert ties.indices.tolist() == [1, 2, 0, 0]
+    assert ties.weights.tolist() == [0.8, 1.0, 0.8, 1.0]
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        n, m = int(rng.integers(2, 200)), int(rng.integers(0, 1500))
+        s, t = rng.integers(0, n, m), rng.integers(0, n, m)
+        w = rng.choice([0.25, 0.5, 1.0], m)
+        rows, cols, ww = np.r_[s, t], np.r_[t, s], np.r_[w, w]
+        keep = rows != cols
+        rows, cols, ww = rows[keep], cols[keep], ww[keep]
+        order = np.lexsort((-ww, cols, rows))
+        rows, cols, ww = rows[order], cols[order], ww[order]
+        first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
+        got = ties_from_edges(n, s, t, w)
+        assert got.indices.tolist() == cols[first].tolist()
+        assert got.weights.tolist() == ww[first].astype(np.float32).tolist()
+        assert (
+            got.indptr.tolist()
+            == np.r_[0, np.cumsum(np.bincount(rows[first], minlength=n))].tolist()
+        )
