@@ -156,7 +156,7 @@ def test_csr_ties_from_an_edge_list_by_hand_and_at_random():
     ties = ties_from_edges(3, np.array([0, 1, 2, 1]), np.array([1, 1, 0, 0]), [0.5, 1.0, 1.0, 0.8])
     assert ties.indptr.tolist() == [0, 2, 3, 4]
     assert ties.indices.tolist() == [1, 2, 0, 0]
-    assert ties.weights.tolist() == [0.8, 1.0, 0.8, 1.0]
+    assert ties.weights.tolist() == pytest.approx([0.8, 1.0, 0.8, 1.0])
     rng = np.random.default_rng(3)
     for _ in range(20):
         n, m = int(rng.integers(2, 200)), int(rng.integers(0, 1500))
