@@ -34,6 +34,7 @@ import hydra
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from joblib.externals.loky import reusable_executor
 from omegaconf import DictConfig, OmegaConf
 
 from experiments import identity, sweep
@@ -155,8 +156,17 @@ def _explicit(argv: list[str], key: str) -> bool:
     return any(o.startswith(f"{key}=") for o in split_argv(argv)[1])
 
 
+def release_workers() -> None:
+    """Stop the joblib launcher's idle worker processes (loky keeps them for reuse) before the
+    aggregation: their memory is not needed any more."""
+    executor = reusable_executor._executor
+    if executor is not None:
+        executor.shutdown(wait=True)
+
+
 def finish_sweep(sweep_dir: Path, report: bool) -> int:
     """Aggregate the sweep's current jobs and say what failed; the exit code."""
+    release_workers()
     state = sweep.status(sweep_dir)
     failed = aggregate_and_print(sweep_dir, report) if state.done else True
     if not state.done:
