@@ -554,10 +554,16 @@ def _draw_shared(name: str, out_dir: Path) -> Path | None:
     return draw(name, _SHARED["tables"], out_dir)
 
 
-def make_figures(tables: SweepTables, out_dir: Path, workers: int = 2) -> dict[str, Path]:
+def make_figures(
+    tables: SweepTables,
+    out_dir: Path,
+    workers: int = 2,
+    meanwhile: Callable[[], None] | None = None,
+) -> dict[str, Path]:
     """Draw every applicable figure into `out_dir` (see `draw`), in report order; returns
     figure name -> PNG path. With `workers` > 1 (and where processes can be forked) the figures
-    are drawn by that many processes at once, the slowest first; the files are the same."""
+    are drawn by that many processes at once, the slowest first, while this process runs
+    `meanwhile`; the files are the same."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [name for name, _ in FIGURES]
@@ -568,9 +574,13 @@ def make_figures(tables: SweepTables, out_dir: Path, workers: int = 2) -> dict[s
             with ProcessPoolExecutor(max_workers=workers, mp_context=fork) as pool:
                 slowest_first = sorted(names, key=lambda n: n not in ("network", "adoption"))
                 futures = {n: pool.submit(_draw_shared, n, out_dir) for n in slowest_first}
+                if meanwhile is not None:
+                    meanwhile()
                 drawn = {n: futures[n].result() for n in names}
         finally:
             _SHARED.clear()
     else:
+        if meanwhile is not None:
+            meanwhile()
         drawn = {n: draw(n, tables, out_dir) for n in names}
     return {name: png for name, png in drawn.items() if png is not None}

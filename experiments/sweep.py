@@ -357,11 +357,15 @@ def aggregate(folder: Path, title: str | None = None, figures: bool = True) -> P
     try:
         tables = load_tables(folder)
         work.mkdir()
-        write_tables(tables, failed_jobs(status(folder)), work)
+        failed = failed_jobs(status(folder))
         report = None
-        if figures:
-            drawn = make_figures(tables, work / "figures")
+        if figures:  # the tables are written while the figures are drawn
+            drawn = make_figures(
+                tables, work / "figures", meanwhile=lambda: write_tables(tables, failed, work)
+            )
             report = write_report(tables, drawn, work / "report.html", title or _title(tables))
+        else:
+            write_tables(tables, failed, work)
         old = folder / f".{AGGREGATE}.{os.getpid()}.old"
         if final.exists():
             os.replace(final, old)
