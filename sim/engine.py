@@ -151,4 +151,5 @@ def hire(
     s.tenure[rows] = 0
     s.exchanges[rows] = 0
     s.expert_months_left[rows] = 0
+    s.returned[rows] = -1
     return float(structure.real_per_post[d].sum())

@@ -103,7 +103,9 @@ class ExchangeModel(mesa.Model):
         institutions.tally(
             self.departments, self.state, self.organisation, config.behavior.proficiency_threshold
         )
-        self.recorder = Recorder(config.horizon, self.structure)
+        self.recorder = Recorder(
+            config.horizon, self.structure, config.behavior.proficiency_threshold
+        )
         self.record()
         self.staff_log: list[dict] = []
         self.record_staff()
@@ -162,6 +164,7 @@ class ExchangeModel(mesa.Model):
         self.run_program()  # 1. program: departures, expert visits, absence and costs
         self.take_snapshot()  # 2. snapshot
         self.staff_month()  # 3. staff month (engine)
+        self.note_returns()
         self.rotate()  # 4. rotation (mutasi)
         self.update_departments()  # 5. departments
         self.record()  # 6. recording
@@ -198,6 +201,13 @@ class ExchangeModel(mesa.Model):
             agents.staff_month(self.agents, *parts)
         else:
             engine.staff_month(*parts)
+
+    def note_returns(self) -> None:
+        """Staff who were in Tokyo at the start of the month and are home at its end came back
+        this month: their return month is kept (for the returnee statistics)."""
+        back = np.flatnonzero(~self.snapshot.home & ~self.state.abroad)
+        self.state.returned[back] = self.month
+        self.recorder.note_returns(self.month, back.size)
 
     def rotate(self) -> None:
         """Mutasi: a share of staff at home swap posts with others of the same rank."""
@@ -251,6 +261,10 @@ class ExchangeModel(mesa.Model):
         if not self.staff_log:
             return pd.DataFrame()
         return pd.concat([pd.DataFrame(r) for r in self.staff_log], ignore_index=True)
+
+    def returnee_results(self) -> pd.DataFrame:
+        """Returnees k months after their return (see `Recorder.returnee_frame`)."""
+        return self.recorder.returnee_frame(self.month)
 
     def department_results(self):
         """pandas DataFrame, one row per month and department (see Recorder.department_frame)."""
@@ -444,6 +458,7 @@ def initial_staff(
         placement=np.zeros(n, dtype=np.int16),
         expert_months_left=np.zeros(n, dtype=np.int16),
         expert_bureau=np.zeros(n, dtype=np.int16),
+        returned=np.full(n, -1, dtype=np.int16),
     )
     roster = inputs.roster
     if roster is not None:  # what the roster gives replaces the draws (made all the same)

@@ -94,10 +94,31 @@ INTEGER_COLUMNS = (
 )
 
 
+#: Relevance from which a practice counts as relevant to a department (returnee statistics).
+RELEVANT = 0.5
+
+
+def applicable_practices(structure: Structure) -> np.ndarray:
+    """bool (B, D, P): practice k, taught at Tokyo bureau b, is relevant to department d."""
+    return structure.taught[:, None, :] & (structure.relevance[None, :, :] >= RELEVANT)
+
+
+def returnees_applying(
+    staff: StaffState, structure: Structure, rows: np.ndarray, what: np.ndarray, threshold: float
+) -> np.ndarray:
+    """bool (len(rows),): each returnee of `rows` applies what they learnt: proficient (>=
+    threshold) in at least one practice taught at their last Tokyo bureau that is relevant
+    (>= RELEVANT) to the department of their post now. Leavers are gone (their post's new
+    holder has not been to Tokyo), so they do not apply."""
+    dept = structure.organisation.dept[rows]
+    usable = what[staff.placement[rows], dept]
+    return ((staff.proficiency[rows] >= threshold) & usable).any(axis=1)
+
+
 class Recorder:
     """Preallocated monthly table of the reporters above, months 0..horizon."""
 
-    def __init__(self, horizon: int, structure: Structure) -> None:
+    def __init__(self, horizon: int, structure: Structure, threshold: float) -> None:
         rows = horizon + 1
         self.domains = list(structure.domains)
         self.practices = list(structure.catalogue.ids)
@@ -124,6 +145,11 @@ class Recorder:
         self.dept_quality = np.zeros((rows, n_dep))
         self.dept_implementation = np.zeros((rows, n_dep))
         self.dept_proficient = np.zeros((rows, n_dep))
+        # returnees: how many came home in month r, and how many of them apply at month t
+        self.returned = np.zeros(rows, dtype=np.int64)
+        self.applying = np.zeros((rows, rows), dtype=np.int64)  # [t, r]
+        self.what_applies = applicable_practices(structure)
+        self.threshold = np.float32(threshold)
 
     def record(
         self,
@@ -150,6 +176,27 @@ class Recorder:
         self.dept_quality[t] = deps.quality
         self.dept_implementation[t] = department_implementation(st, deps)
         self.dept_proficient[t] = department_proficient_share(st, deps)
+        back = np.flatnonzero(staff.returned >= 0)
+        applies = returnees_applying(staff, st, back, self.what_applies, self.threshold)
+        counts = np.bincount(staff.returned[back[applies]], minlength=t + 1)
+        self.applying[t, : counts.size] = counts
+
+    def note_returns(self, month: int, count: int) -> None:
+        """`count` staff came home from Tokyo this month."""
+        self.returned[month] += count
+
+    def returnee_frame(self, upto: int) -> pd.DataFrame:
+        """Returnees k = 0..upto months after their return, pooled over every return month r
+        with r + k <= upto: `returnees` (came home, simulated staff), `applying` (of them, still
+        in the service and proficient in a practice they learnt that is relevant to their
+        department, `returnees_applying`), `share` (applying / returnees; NaN when nobody had
+        been back that long)."""
+        lags = np.arange(upto + 1)
+        came = np.array([self.returned[: upto + 1 - k].sum() for k in lags])
+        apply = np.array([sum(self.applying[r + k, r] for r in range(upto + 1 - k)) for k in lags])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(came > 0, apply / np.maximum(came, 1), np.nan)
+        return pd.DataFrame({"lag": lags, "returnees": came, "applying": apply, "share": share})
 
     def frame(self, upto: int):
         cols = {"month": np.arange(upto + 1)}

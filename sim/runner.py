@@ -26,11 +26,13 @@ def run(config: ModelConfig | None = None, seed: int = 0, city: City | None = No
 
 @dataclass(frozen=True)
 class RunResult:
-    """Everything one run reports: monthly city table, monthly department table, tie counts."""
+    """Everything one run reports: monthly city table, monthly department table, tie counts,
+    and the returnees k months after their return (`ExchangeModel.returnee_results`)."""
 
     months: pd.DataFrame
     departments: pd.DataFrame
     department_ties: np.ndarray  # int (D, D)
+    returnees: pd.DataFrame | None = None
 
 
 def run_detailed(
@@ -41,6 +43,11 @@ def run_detailed(
     try:
         for _ in range(model.config.horizon):
             model.step()
-        return RunResult(model.results(), model.department_results(), model.department_ties())
+        return RunResult(
+            model.results(),
+            model.department_results(),
+            model.department_ties(),
+            model.returnee_results(),
+        )
     finally:
         model.release()

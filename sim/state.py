@@ -27,7 +27,15 @@ from sim.organisation import Organisation
 from sim.practices import Catalogue
 
 # A person's own attributes, which travel with them when they rotate to another post.
-PERSONAL = ("proficiency", "base_capacity", "willingness", "tenure", "exchanges")
+PERSONAL = (
+    "proficiency",
+    "base_capacity",
+    "willingness",
+    "tenure",
+    "exchanges",
+    "placement",
+    "returned",
+)
 
 #: Cumulative totals the model keeps (`ProgramState.totals`) and records every month: real staff
 #: sent, real staff-months in Tokyo, expert-visits, cost (IDR million), exits and rotations (real
@@ -95,9 +103,10 @@ class StaffState:
     exchanges: np.ndarray  # int16 (n,), exchanges made so far
     abroad: np.ndarray  # bool (n,)
     months_left: np.ndarray  # int16 (n,), months left in Tokyo (0 at home)
-    placement: np.ndarray  # int16 (n,), Tokyo bureau index while abroad
+    placement: np.ndarray  # int16 (n,), Tokyo bureau index while abroad (and of the last stay)
     expert_months_left: np.ndarray  # int16 (n,), months of expert training left
     expert_bureau: np.ndarray  # int16 (n,), bureau of the visiting expert
+    returned: np.ndarray  # int16 (n,), month of the last return home from Tokyo, -1 never
 
     @property
     def n(self) -> int:
