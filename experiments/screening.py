@@ -13,7 +13,6 @@ number of workers.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import time
 import warnings
@@ -32,26 +31,15 @@ from SALib.sample import sobol as sobol_sample
 from tqdm import tqdm
 
 from experiments.outputs import atomic_write_bytes
-from experiments.study import one_thread, paired_gains
+from experiments.study import one_thread, paired_gains, with_behaviour
 from experiments.tables import POINTS
 from sim import ModelConfig
+from sim.config import BehaviorConfig
+from sim.settings import plausible_ranges
 
-#: Uncertain behavioural parameters (behavior.<name>) and their ranges (low, high). These are
-#: ASSUMPTIONS around the defaults of sim/config.py, not estimates from data.
-PARAMETERS: dict[str, tuple[float, float]] = {
-    "transfer_rate": (0.2, 0.8),
-    "abroad_learning_rate": (0.2, 0.6),
-    "expert_learning_rate": (0.2, 0.6),
-    "tacitness_scale": (0.5, 1.5),
-    "forgetting_rate": (0.0, 0.03),
-    "turnover_rate": (0.02, 0.10),
-    "rotation_share": (0.0, 0.15),
-    "institutionalisation_scale": (0.7, 1.3),
-    "power_distance": (0.1, 0.7),
-    "absence_penalty": (0.0, 0.5),
-    "adoption_speed": (0.05, 0.2),
-    "absorptive_gain": (0.0, 2.0),
-}
+#: Uncertain behavioural parameters (behavior.<name>) and their plausible ranges (low, high), as
+#: their settings declare them (sim/config.py): ASSUMPTIONS around the defaults, not estimates.
+PARAMETERS: dict[str, tuple[float, float]] = plausible_ranges(BehaviorConfig)
 #: Grid levels of the Morris design.
 MORRIS_LEVELS = 4
 #: Confidence level of the bootstrap intervals of the indices.
@@ -78,12 +66,6 @@ STYLE = {
 
 
 # --- model evaluation -------------------------------------------------------------------------
-
-
-def with_behaviour(config: ModelConfig, values: dict[str, float]) -> ModelConfig:
-    """`config` with these behavior settings replaced (plain floats)."""
-    behaviour = dataclasses.replace(config.behavior, **{k: float(v) for k, v in values.items()})
-    return dataclasses.replace(config, behavior=behaviour)
 
 
 def evaluate_point(

@@ -271,6 +271,12 @@ def lever_values(config: ModelConfig) -> dict:
     return out
 
 
+def with_behaviour(config: ModelConfig, values: dict[str, float]) -> ModelConfig:
+    """`config` with these behavior settings replaced (plain floats)."""
+    behaviour = dataclasses.replace(config.behavior, **{k: float(v) for k, v in values.items()})
+    return dataclasses.replace(config, behavior=behaviour)
+
+
 # --- the paired no-exchange run ---------------------------------------------------------------
 
 

@@ -284,7 +284,9 @@ class BehaviorConfig:
         "assumption: a few work conversations about practice a month",
     )
     #: gap: share of the gap to a more proficient contact closed per month (all factors 1).
-    transfer_rate: float = setting(0.5, "share of gap per month", share(), "assumption")
+    transfer_rate: float = setting(
+        0.5, "share of gap per month", share(), "assumption", plausible=(0.2, 0.8)
+    )
     #: contagion/threshold: adoption probability per success opportunity.
     contagion_prob: float = setting(
         0.2,
@@ -314,10 +316,15 @@ class BehaviorConfig:
         "damping of upward transfer",
         share(),
         "Hofstede: Indonesia 78 (high), Japan 54; the value 0.4 is an assumption",
+        plausible=(0.1, 0.7),
     )
     #: Multiplier on every practice's tacitness (clipped to [0, 1]).
     tacitness_scale: float = setting(
-        1.0, "multiplier", number(0.0), "Szulanski 1996 stickiness; 0 = fully explicit"
+        1.0,
+        "multiplier",
+        number(0.0),
+        "Szulanski 1996 stickiness; 0 = fully explicit",
+        plausible=(0.5, 1.5),
     )
     #: Share of the remaining gap learnt per month in Tokyo at capacity 1.
     abroad_learning_rate: float = setting(
@@ -325,6 +332,7 @@ class BehaviorConfig:
         "share of gap per month",
         share(),
         "assumption: a 6-month stay closes about 70% of the gap for an average trainee (§7.2)",
+        plausible=(0.2, 0.6),
     )
     #: How much tacitness slows learning side by side (in Tokyo, or with a visiting expert).
     abroad_tacitness_weight: float = setting(
@@ -335,7 +343,11 @@ class BehaviorConfig:
     )
     #: Share of the gap learnt per month from a visiting expert at capacity 1.
     expert_learning_rate: float = setting(
-        0.4, "share of gap per month", share(), "assumption: as abroad, but shorter and at home"
+        0.4,
+        "share of gap per month",
+        share(),
+        "assumption: as abroad, but shorter and at home",
+        plausible=(0.2, 0.6),
     )
     #: Mean and standard deviation of base absorptive capacity (Beta distributed).
     capacity_mean: float = setting(
@@ -354,6 +366,7 @@ class BehaviorConfig:
         "per unit mean proficiency",
         number(0.0),
         "Cohen & Levinthal 1990; value an assumption",
+        plausible=(0.0, 2.0),
     )
     #: Mean and sd of willingness to share (Beta distributed).
     willingness_mean: float = setting(
@@ -377,6 +390,7 @@ class BehaviorConfig:
         share(),
         "Argote et al. 1990; monthly retention from 55–75% to near 100% (Thompson 2007); 99% for "
         "individual skill, turnover modelled separately",
+        plausible=(0.0, 0.03),
     )
     #: How much a department's implementation of a practice protects it from forgetting.
     use_protection: float = setting(
@@ -396,11 +410,14 @@ class BehaviorConfig:
         share(),
         "assumption: retirement after ~30-year careers plus other exits; depreciation rises with "
         "turnover (Argote)",
+        plausible=(0.02, 0.1),
     )
     #: Months between rotation rounds (mutasi).
     rotation_interval: int = setting(12, "months", integer(1), "assumption: a yearly mutasi round")
     #: Share of staff at home rotated each round (within rank).
-    rotation_share: float = setting(0.05, "share of candidates", share(), "assumption")
+    rotation_share: float = setting(
+        0.05, "share of candidates", share(), "assumption", plausible=(0.0, 0.15)
+    )
     #: Multiplier on every practice's institutionalisation threshold (clipped to [0, 1]).
     institutionalisation_scale: float = setting(
         1.0,
@@ -408,10 +425,15 @@ class BehaviorConfig:
         number(0.0),
         "sensitivity lever: scales every practice's institutionalisation threshold (clipped to "
         "[0, 1]); 1 = catalogue values",
+        plausible=(0.7, 1.3),
     )
     #: Share of the way implementation moves toward its target each month.
     adoption_speed: float = setting(
-        0.1, "share per month", share(), "assumption: half-way to target in ≈ 6.6 months"
+        0.1,
+        "share per month",
+        share(),
+        "assumption: half-way to target in ≈ 6.6 months",
+        plausible=(0.05, 0.2),
     )
     #: Monthly decay share of implementation above its target.
     implementation_decay: float = setting(
@@ -439,6 +461,7 @@ class BehaviorConfig:
         "quality per unit absent share",
         share(),
         "assumption: colleagues cover about three quarters of an absent person's work",
+        plausible=(0.0, 0.5),
     )
 
 

@@ -59,18 +59,30 @@ class Setting:
     allowed: Allowed
     source: str
     also: str = ""
+    #: For an uncertain behavioural parameter: the range its true value is assumed to lie in
+    #: (what the sensitivity analysis samples and calibration priors span), else None.
+    plausible: tuple[float, float] | None = None
 
 
 # --- declaring ----------------------------------------------------------------------------------
 
 
-def setting(default: Any, unit: str | None, allowed: Allowed, source: str, *, also: str = ""):
+def setting(
+    default: Any,
+    unit: str | None,
+    allowed: Allowed,
+    source: str,
+    *,
+    also: str = "",
+    plausible: tuple[float, float] | None = None,
+):
     """A dataclass field with its default, unit (None = none), allowed values and source.
 
     `also` names rules between settings checked elsewhere; it is appended to the docs' "Allowed"
-    text (after a space, or directly when it starts with "," or ";").
+    text (after a space, or directly when it starts with "," or ";"). `plausible`: for an
+    uncertain parameter, the range its true value is assumed to lie in.
     """
-    meta = {"setting": Setting(default, unit, allowed, source, also)}
+    meta = {"setting": Setting(default, unit, allowed, source, also, plausible)}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -257,11 +269,11 @@ def _cell(text: str) -> str:
 
 
 def markdown_table(cls, prefix: str = "") -> str:
-    """Markdown table (Name | Default | Unit | Allowed | Source / reasoning) of the settings a
-    dataclass declares itself (a subclass's table leaves out what it inherits)."""
+    """Markdown table (Name | Default | Unit | Allowed | Plausible range | Source / reasoning) of
+    the settings a dataclass declares itself (a subclass's table leaves out what it inherits)."""
     rows = [
-        "| Name | Default | Unit | Allowed | Source / reasoning |",
-        "|---|---|---|---|---|",
+        "| Name | Default | Unit | Allowed | Plausible range | Source / reasoning |",
+        "|---|---|---|---|---|---|",
     ]
     for name, s in declared(cls, own=True):
         cells = (
@@ -269,6 +281,7 @@ def markdown_table(cls, prefix: str = "") -> str:
             f"`{default_text(s.default)}`",
             s.unit or "—",
             allowed_text(s),
+            f"{s.plausible[0]:g}–{s.plausible[1]:g}" if s.plausible else "—",
             s.source,
         )
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
@@ -318,3 +331,8 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def plausible_ranges(cls) -> dict[str, tuple[float, float]]:
+    """name -> plausible range of every uncertain parameter a dataclass declares, in order."""
+    return {name: s.plausible for name, s in declared(cls) if s.plausible is not None}

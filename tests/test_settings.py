@@ -216,9 +216,9 @@ def test_any_dataclass_can_be_declared_checked_and_documented():
     with pytest.raises(ConfigError, match=r"^budget.staff_months = 0.0: must be a number > 0.0$"):
         settings.check(Budget(staff_months=0.0), "budget")
     assert settings.markdown_table(Budget, "budget").splitlines()[2:] == [
-        "| `budget.staff_months` | `None` | staff-months per year | null or number > 0 | lever |",
-        "| `budget.share` | `1.0` | share | number in (0, 1] | lever |",
-        "| `budget.tags` | `[]` | — | list of names; no repeats | labels |",
+        "| `budget.staff_months` | `None` | staff-months per year | null or number > 0 | — | lever |",
+        "| `budget.share` | `1.0` | share | number in (0, 1] | — | lever |",
+        "| `budget.tags` | `[]` | — | list of names; no repeats | — | labels |",
     ]
 
 
@@ -248,3 +248,14 @@ def test_run_level_settings_refuse_values_just_outside(prefix, name, value):
     key = settings.setting_name(prefix, name)
     with pytest.raises(UserError, match=f"^{re.escape(key)} = "):
         check_settings(run)
+
+
+def test_plausible_ranges_lie_within_the_allowed_values_and_hold_the_default():
+    ranges = settings.plausible_ranges(BehaviorConfig)
+    assert len(ranges) >= 4
+    for name, s in declared(BehaviorConfig):
+        if s.plausible is None:
+            continue
+        low, high = s.plausible
+        assert low < high and s.allowed.accepts(low) and s.allowed.accepts(high), name
+        assert low <= s.default <= high, name
