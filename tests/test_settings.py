@@ -216,7 +216,8 @@ def test_any_dataclass_can_be_declared_checked_and_documented():
     with pytest.raises(ConfigError, match=r"^budget.staff_months = 0.0: must be a number > 0.0$"):
         settings.check(Budget(staff_months=0.0), "budget")
     assert settings.markdown_table(Budget, "budget").splitlines()[2:] == [
-        "| `budget.staff_months` | `None` | staff-months per year | null or number > 0 | — | lever |",
+        "| `budget.staff_months` | `None` | staff-months per year | null or number > 0 | — "
+        "| lever |",
         "| `budget.share` | `1.0` | share | number in (0, 1] | — | lever |",
         "| `budget.tags` | `[]` | — | list of names; no repeats | — | labels |",
     ]
