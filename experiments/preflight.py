@@ -31,7 +31,7 @@ from experiments.study import (
     register,
     to_model_config,
 )
-from sim import UserError
+from sim import ModelConfig, UserError
 from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, renamed_hint
 from sim.inputs import check
 
@@ -193,6 +193,17 @@ def check_command(argv: list[str]) -> str | None:
     except UserError as err:
         return str(err)
     return None
+
+
+def model_config(overrides: list[str]) -> ModelConfig:
+    """The model configuration of one run with these Hydra overrides, checked like a run's (a
+    UserError of one line for a bad setting; nothing runs)."""
+    problem = check_command(overrides)
+    if problem is not None:
+        raise UserError(problem)
+    register()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return to_model_config(compose("config", overrides=overrides))
 
 
 def first_line(exc: BaseException) -> str:

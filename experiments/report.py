@@ -131,12 +131,12 @@ CAPTIONS = {
 }
 
 
-def _p(text: str, cls: str | None = None) -> str:
+def paragraph(text: str, cls: str | None = None) -> str:
     attr = f' class="{cls}"' if cls else ""
     return f"<p{attr}>{escape(text)}</p>"
 
 
-def _section(heading: str, *parts: str) -> str:
+def section(heading: str, *parts: str) -> str:
     return "\n".join([f"<section>\n<h2>{escape(heading)}</h2>", *parts, "</section>"])
 
 
@@ -204,7 +204,7 @@ def what_was_run(tables: SweepTables) -> str:
     designs = "The exchange design" if len(sc) == 1 else f"Each of the {len(sc)} exchange designs"
     times = "once" if reps == 1 else f"{reps} times with different random seeds{seeds}"
     parts = [
-        _p(
+        paragraph(
             f"{designs} below was simulated for {h} months ({h / 12:g} years), {times}. "
             "Every run was paired with a run of the same simulated city without any exchange, "
             "using the same seed; the gain of a design is the difference between the two. That "
@@ -230,7 +230,7 @@ def what_was_run(tables: SweepTables) -> str:
             "is 10 of the city's staff, at IDR "
             f"{meta.get('cost_per_staff_month', 0):g} million per staff-month in Tokyo."
         )
-        parts.append(_p(text))
+        parts.append(paragraph(text))
     if tables.levers:
         items = []
         for k in tables.levers:
@@ -239,13 +239,13 @@ def what_was_run(tables: SweepTables) -> str:
             items.append(
                 f"<li>{escape(words)}: {escape(', '.join(map(format_value, values)))}</li>"
             )
-        parts.append(_p("The designs differ in:"))
+        parts.append(paragraph("The designs differ in:"))
         parts.append("<ul>" + "".join(items) + "</ul>")
-        parts.append(_p("Every other setting was the same for every design."))
+        parts.append(paragraph("Every other setting was the same for every design."))
     points = float(meta.get("target_gain", 0.005)) * POINTS
     target = f"{points:g} index point" + ("" if points == 1 else "s")
     parts.append(
-        _p(
+        paragraph(
             "Gains are in index points: the service index runs from 0 to 1 and one point is "
             f"0.01. The headline gain is the mean over the final {FINAL_YEAR} months. Months to "
             f"target is the first month the gain reached {target}."
@@ -258,7 +258,7 @@ def what_was_run(tables: SweepTables) -> str:
             for k, v in extra.items()
         )
         parts.append(f"<h3>Run details</h3>\n<dl>{rows}</dl>")
-    return _section("What was run", *parts)
+    return section("What was run", *parts)
 
 
 def _names(ids, labels: dict[str, str]) -> str:
@@ -288,7 +288,7 @@ def headline(tables: SweepTables) -> str:
                 f"points ({ci}); with this many replicates it cannot be told apart from no "
                 f"gain. Cost: {cost}."
             )
-        return _section("Headline", *(f'<p class="headline">{escape(t)}</p>' for t in texts))
+        return section("Headline", *(f'<p class="headline">{escape(t)}</p>' for t in texts))
     clear = d[d.gain_clear]
     tied = d[d.tied_with_best]
     if clear.empty:
@@ -337,8 +337,8 @@ def headline(tables: SweepTables) -> str:
             "than that of every cheaper design); more replicates may separate them."
         )
     parts = [f'<p class="headline">{escape(t)}</p>' for t in texts[:1]]
-    parts += [_p(t) for t in [*texts[1:], more]]
-    return _section("Headline", *parts)
+    parts += [paragraph(t) for t in [*texts[1:], more]]
+    return section("Headline", *parts)
 
 
 def ranked_table(tables: SweepTables) -> str:
@@ -396,7 +396,7 @@ def ranked_table(tables: SweepTables) -> str:
         else f"The gain is the mean over the final {FINAL_YEAR} months (which evens out months "
         "when a cohort happens to be away). "
     )
-    note = _p(
+    note = paragraph(
         ranks + "Staff sent and staff-months count real "
         "Jakarta staff over the whole horizon. Cost per index point is the mean cost divided by "
         "the mean gain, shown only when the gain is clear. Months to target is the median over "
@@ -405,7 +405,7 @@ def ranked_table(tables: SweepTables) -> str:
         "note",
     )
     table = f"<table>\n<thead>{head}</thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
-    return _section("Designs ranked by gain" if several else "The design", table, note)
+    return section("Designs ranked by gain" if several else "The design", table, note)
 
 
 def _ci_range(low: float, high: float) -> str:
@@ -449,7 +449,7 @@ def meaning(tables: SweepTables) -> str:
         return ""
     rank = " (rank 1)" if len(tables.designs) > 1 else ""
     blocks = [
-        _p(
+        paragraph(
             f"For {label}{rank}: what changed compared with the same city without the "
             "exchange, mean of the replicates with the 95% interval of the paired difference. "
             "'Not clear' marks a difference whose interval includes zero."
@@ -461,7 +461,7 @@ def meaning(tables: SweepTables) -> str:
             continue
         blocks.append(f"<h3>{escape(effect.heading)}</h3>")
         if effect.none and not part[["value_mean", "baseline_mean"]].to_numpy().any():
-            blocks.append(_p(effect.none))
+            blocks.append(paragraph(effect.none))
             continue
         level = _signed(effect.level_format)
         diff = (lambda x, sign=False: _points(x, sign)) if effect.points else level
@@ -475,7 +475,7 @@ def meaning(tables: SweepTables) -> str:
             + "\n</tbody>\n</table>"
         )
     blocks.append(all_outcomes(tables, best))
-    return _section("What the gain means", *blocks)
+    return section("What the gain means", *blocks)
 
 
 def _value(x: float, points: bool) -> str:
@@ -511,6 +511,25 @@ def all_outcomes(tables: SweepTables, did: str) -> str:
     )
 
 
+def figure_block(heading: str, caption: str, png: Path, folder: Path) -> str:
+    """One figure with its heading, "how to read this" caption and a link to its SVG; paths
+    relative to `folder` (where the page is)."""
+    src = quote(Path(os.path.relpath(png, folder)).as_posix())
+    svg = Path(png).with_suffix(".svg")
+    link = (
+        f' <a href="{escape(quote(Path(os.path.relpath(svg, folder)).as_posix()))}">'
+        "Vector version (SVG)</a>"
+        if svg.exists()
+        else ""
+    )
+    return (
+        f"<figure>\n<h3>{escape(heading)}</h3>\n"
+        f'<img src="{escape(src)}" alt="{escape(heading)}">\n'
+        f"<figcaption><strong>How to read this.</strong> {escape(caption)}{link}</figcaption>\n"
+        "</figure>"
+    )
+
+
 def figure_blocks(tables: SweepTables, figures: dict[str, Path], folder: Path) -> str:
     """Each figure with its heading and "how to read this" caption; paths relative to `folder`."""
     blocks = []
@@ -518,21 +537,8 @@ def figure_blocks(tables: SweepTables, figures: dict[str, Path], folder: Path) -
         heading, caption = CAPTIONS.get(name, (name.replace("_", " ").capitalize(), ""))
         if name == "index_curves" and len(shown_designs(tables.designs)) < len(tables.designs):
             caption += " Only the five best designs and the lowest-ranked one are drawn."
-        src = quote(Path(os.path.relpath(png, folder)).as_posix())
-        svg = Path(png).with_suffix(".svg")
-        link = (
-            f' <a href="{escape(quote(Path(os.path.relpath(svg, folder)).as_posix()))}">'
-            "Vector version (SVG)</a>"
-            if svg.exists()
-            else ""
-        )
-        blocks.append(
-            f"<figure>\n<h3>{escape(heading)}</h3>\n"
-            f'<img src="{escape(src)}" alt="{escape(heading)}">\n'
-            f"<figcaption><strong>How to read this.</strong> {escape(caption)}{link}</figcaption>\n"
-            "</figure>"
-        )
-    return _section("Figures", *blocks)
+        blocks.append(figure_block(heading, caption, png, folder))
+    return section("Figures", *blocks)
 
 
 def caveats(tables: SweepTables) -> str:
@@ -554,7 +560,7 @@ def caveats(tables: SweepTables) -> str:
             "The model ran on a scaled-down city; compare designs only with others run at the "
             "same scale, and rerun at full scale (scenario=jakarta) before quoting numbers."
         )
-    return _section("Caveats", "<ul>" + "".join(f"<li>{escape(t)}</li>" for t in items) + "</ul>")
+    return section("Caveats", "<ul>" + "".join(f"<li>{escape(t)}</li>" for t in items) + "</ul>")
 
 
 def provenance_block(tables: SweepTables) -> str:
@@ -575,13 +581,13 @@ def provenance_block(tables: SweepTables) -> str:
     rows = "".join(
         f'<dt>{escape(k)}</dt><dd class="code">{escape(str(v))}</dd>' for k, v in items.items()
     )
-    note = _p(
+    note = paragraph(
         "The code digest covers the model's code and packaged data by contents; a job's results "
         "are reused only when its configuration, input files, code and package versions are "
         "unchanged.",
         "note",
     )
-    return _section("Provenance", f"<dl>{rows}</dl>", note)
+    return section("Provenance", f"<dl>{rows}</dl>", note)
 
 
 def print_ranking(designs: pd.DataFrame, top: int = 5) -> None:
@@ -632,11 +638,15 @@ def write_report(tables: SweepTables, figures: dict[str, Path], out_path: Path, 
         )
         if part
     )
-    page = (
+    atomic_write_text(out_path, html_page(title, body))
+    return out_path
+
+
+def html_page(title: str, body: str) -> str:
+    """A whole HTML page: inline CSS, no scripts or external assets."""
+    return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
         f"<h1>{escape(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n"
     )
-    atomic_write_text(out_path, page)
-    return out_path

@@ -47,11 +47,9 @@ import sys
 import time
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-
 from experiments import identity
 from experiments.outputs import atomic_write_text, provenance, write_json, write_table
-from experiments.preflight import CONFIG_DIR, check_command
+from experiments.preflight import check_command, model_config
 from experiments.screening import (
     MORRIS_LEVELS,
     OUTCOME_LABELS,
@@ -62,7 +60,7 @@ from experiments.screening import (
     ranking_table,
     summary_lines,
 )
-from experiments.study import design_label, design_overrides, register, to_model_config
+from experiments.study import design_label, design_overrides
 from sim import ModelConfig, UserError, config_to_dict
 
 # --- command line -----------------------------------------------------------------------------
@@ -183,9 +181,7 @@ def check_designs(overrides: list[str], designs: list[list[str]]) -> None:
 
 def compose_config(overrides: list[str]) -> ModelConfig:
     """The model configuration of a run with these Hydra overrides (already checked)."""
-    register()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return to_model_config(compose("config", overrides=overrides))
+    return model_config(overrides)
 
 
 def command_key(args: argparse.Namespace) -> str:

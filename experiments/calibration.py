@@ -1,0 +1,591 @@
+"""Calibration: tie the uncertain behavioural parameters to observed patterns (ABC-SMC, pyabc).
+
+- Targets (a YAML file, `load_targets`): observed values of model statistics with their
+  uncertainty and source. A statistic is a column of the monthly city table at a month, or
+  `returnees_applying`: the share of staff back from Tokyo who still apply what they learnt
+  `lag` months after their return (docs/model.md §7.14).
+- Priors (`make_priors`): uniform over the plausible ranges the settings declare
+  (sim/config.py), or over ranges given.
+- Simulation (`Simulator`): one run of the calibration scenario with a parameter set and a seed
+  drawn from numpy's global generator (so a single-process run is reproducible from its seed).
+- Distance: the Euclidean distance of the statistics from the observed values, each divided by
+  its sd (pyabc's PNormDistance with fixed weights 1 / sd).
+- Results in the run folder: pyabc's SQLite history, the final posterior (particles and weights,
+  Parquet), equally weighted posterior draws for `experiments/run.py posterior=...`, the
+  generations' acceptance and effective sample size, a posterior predictive check, a report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pyabc
+import yaml
+from matplotlib.figure import Figure
+
+from experiments.outputs import atomic_write_text, write_table
+from experiments.report import figure_block, html_page, paragraph, section
+from experiments.study import one_thread, with_behaviour
+from sim import ExchangeModel, ModelConfig, UserError, run_detailed
+from sim.config import BehaviorConfig
+from sim.settings import declared, is_number, plausible_ranges
+
+#: The returnee statistic (the share of returnees who still apply what they learnt).
+RETURNEES = "returnees_applying"
+#: Keys a target may have.
+TARGET_KEYS = ("name", "statistic", "observed", "sd", "interval", "lag", "month", "source")
+#: A target's interval is read as a 90% interval of a normal law: sd = width / (2 x Z90).
+Z90 = 1.6448536269514722
+#: Parameters calibrated by default: the most influential in the sensitivity analysis
+#: (docs/sensitivity.md).
+DEFAULT_PARAMETERS = ("transfer_rate", "forgetting_rate", "tacitness_scale", "abroad_learning_rate")
+#: Files of a calibration folder.
+POSTERIOR, DRAWS = "posterior.parquet", "posterior_draws.parquet"
+
+
+# --- targets ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """An observed value of a model statistic, with its uncertainty and source."""
+
+    name: str
+    statistic: str  # RETURNEES or a column of the monthly city table
+    observed: float
+    sd: float  # > 0
+    source: str
+    lag: int | None = None  # months after return (RETURNEES)
+    month: int | None = None  # month of the run (a city-table column)
+    line: int = 0  # line of the targets file
+
+
+def load_targets(path: str | Path) -> list[Target]:
+    """Read and check a targets file; a problem is one UserError line naming file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot read the targets file ({err})") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise UserError(f"{path}{where}: not valid YAML ({_first(err)})") from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("targets"), list)
+        or not data["targets"]
+    ):
+        raise UserError(f"{path}: must hold a non-empty list `targets:`")
+    nodes = next(v for k, v in root.value if k.value == "targets").value
+    targets, names = [], set()
+    for node, item in zip(nodes, data["targets"], strict=True):
+        target = _target(path, node.start_mark.line + 1, item)
+        if target.name in names:
+            raise UserError(f"{path}:{target.line}: target {target.name!r}: duplicate name")
+        names.add(target.name)
+        targets.append(target)
+    return targets
+
+
+def _target(path: Path, line: int, item) -> Target:
+    where = f"{path}:{line}"
+    if not isinstance(item, dict):
+        raise UserError(f"{where}: a target must be a mapping of {', '.join(TARGET_KEYS)}")
+    name = item.get("name")
+    if not isinstance(name, str) or not name:
+        raise UserError(f"{where}: target without a name (name: a non-empty string)")
+    where = f"{where}: target {name!r}"
+    unknown = [k for k in item if k not in TARGET_KEYS]
+    if unknown:
+        raise UserError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(TARGET_KEYS)}")
+    for key in ("statistic", "observed", "source"):
+        if key not in item:
+            raise UserError(f"{where}: missing {key}")
+    statistic, observed, source = item["statistic"], item["observed"], item["source"]
+    if not isinstance(statistic, str) or not statistic:
+        raise UserError(f"{where}: statistic = {statistic!r}: must be a statistic's name")
+    if not is_number(observed):
+        raise UserError(f"{where}: observed = {observed!r}: must be a finite number")
+    if not isinstance(source, str) or not source.strip():
+        raise UserError(f"{where}: source = {source!r}: must say where the value comes from")
+    if ("sd" in item) == ("interval" in item):
+        raise UserError(f"{where}: give its uncertainty as sd or as interval, one of them")
+    if "sd" in item:
+        sd = item["sd"]
+        if not is_number(sd) or sd <= 0:
+            raise UserError(f"{where}: sd = {sd!r}: must be a positive number")
+    else:
+        iv = item["interval"]
+        if not (isinstance(iv, list) and len(iv) == 2 and all(is_number(v) for v in iv)):
+            raise UserError(f"{where}: interval = {iv!r}: must be [low, high] (a 90% interval)")
+        if not iv[0] < iv[1]:
+            raise UserError(f"{where}: interval = {iv!r}: low must be below high")
+        sd = (iv[1] - iv[0]) / (2 * Z90)
+    lag, month = item.get("lag"), item.get("month")
+    if statistic == RETURNEES:
+        if month is not None:
+            raise UserError(f"{where}: {RETURNEES} is measured by lag (months after return)")
+        if not isinstance(lag, int) or isinstance(lag, bool) or lag < 0:
+            raise UserError(f"{where}: lag = {lag!r}: must be a whole number of months >= 0")
+    else:
+        if lag is not None:
+            raise UserError(f"{where}: lag is for {RETURNEES}; a city-table column needs month")
+        if not isinstance(month, int) or isinstance(month, bool) or month < 0:
+            raise UserError(f"{where}: month = {month!r}: must be a whole number of months >= 0")
+    return Target(name, statistic, float(observed), float(sd), source.strip(), lag, month, line)
+
+
+def check_targets(targets: list[Target], config: ModelConfig) -> None:
+    """Refuse a target the calibration scenario cannot measure (unknown column, beyond the
+    horizon), in one line."""
+    model = ExchangeModel(config, seed=0)
+    columns = set(model.results().columns)
+    model.release()
+    for t in targets:
+        where = f"target {t.name!r} (line {t.line})"
+        if t.statistic != RETURNEES and t.statistic not in columns:
+            allowed = ", ".join(sorted(c for c in columns if c != "month"))
+            raise UserError(
+                f"{where}: statistic = {t.statistic!r}: unknown; allowed: {RETURNEES}, {allowed}"
+            )
+        when = t.lag if t.statistic == RETURNEES else t.month
+        if when > config.horizon:
+            raise UserError(f"{where}: {when} months is beyond horizon = {config.horizon}")
+
+
+def measure(result, targets: list[Target]) -> dict[str, float]:
+    """The targets' statistics in one run (NaN where the run has no value: nobody returned that
+    long before its end)."""
+    out = {}
+    for t in targets:
+        if t.statistic == RETURNEES:
+            out[t.name] = float(result.returnees.share.iloc[t.lag])
+        else:
+            out[t.name] = float(result.months[t.statistic].iloc[t.month])
+    return out
+
+
+# --- priors -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A uniform prior over [low, high] for behavior.<name>."""
+
+    name: str
+    low: float
+    high: float
+
+
+def make_priors(names: list[str] | None, ranges: dict[str, tuple[float, float]]) -> list[Prior]:
+    """Uniform priors for `names` (default: DEFAULT_PARAMETERS) over `ranges` or, where not
+    given, the plausible ranges their settings declare. One-line UserError for a bad one."""
+    declarations = dict(declared(BehaviorConfig))
+    plausible = plausible_ranges(BehaviorConfig)
+    names = list(names or DEFAULT_PARAMETERS)
+    for name in [*names, *ranges]:
+        if name not in declarations or not isinstance(declarations[name].default, float):
+            allowed = ", ".join(n for n, s in declarations.items() if isinstance(s.default, float))
+            raise UserError(f"prior {name!r}: not a behaviour parameter; allowed: {allowed}")
+    if len(set(names)) < len(names):
+        raise UserError("priors: a parameter is named twice")
+    priors = []
+    for name in names:
+        if name not in ranges and name not in plausible:
+            raise UserError(f"prior {name!r}: no plausible range declared; give one (--range)")
+        low, high = ranges.get(name, plausible.get(name))
+        allowed = declarations[name].allowed
+        if not (is_number(low) and is_number(high) and low < high):
+            raise UserError(f"prior {name!r}: range {low!r}:{high!r}: low must be below high")
+        for end in (low, high):
+            if not allowed.accepts(end):
+                raise UserError(f"prior {name!r}: range end {end!r}: {allowed.problem}")
+        priors.append(Prior(name, float(low), float(high)))
+    return priors
+
+
+# --- simulation ---------------------------------------------------------------------------------
+
+
+class Simulator:
+    """The model as pyabc calls it: parameters in, the targets' statistics out (one run, its
+    seed drawn from numpy's global generator)."""
+
+    def __init__(self, config: ModelConfig, targets: list[Target], parallel: bool = False):
+        self.config, self.targets, self.parallel = config, targets, parallel
+
+    def __call__(self, parameters: dict) -> dict[str, float]:
+        # pyabc draws from numpy's global generator: seeded once, it makes the run reproducible
+        seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002
+        return self.statistics(dict(parameters), seed)
+
+    def statistics(self, parameters: dict[str, float], seed: int) -> dict[str, float]:
+        config = with_behaviour(self.config, parameters)
+        if self.parallel:  # the sampler's processes fill the cores
+            with one_thread():
+                return measure(run_detailed(config, seed), self.targets)
+        return measure(run_detailed(config, seed), self.targets)
+
+
+def check_measurable(config: ModelConfig, targets: list[Target], priors: list[Prior]) -> None:
+    """Refuse a scenario in which a target has no value (e.g. no returnees), in one line."""
+    middle = {p.name: (p.low + p.high) / 2 for p in priors}
+    values = Simulator(config, targets).statistics(middle, 0)
+    for t in targets:
+        if not math.isfinite(values[t.name]):
+            what = (
+                f"nobody was back from Tokyo {t.lag} months before the end"
+                if t.statistic == RETURNEES
+                else "no value"
+            )
+            raise UserError(
+                f"target {t.name!r}: the calibration scenario gives {what}; send cohorts "
+                "(program.cohort_size) or lengthen the horizon"
+            )
+
+
+def distance(targets: list[Target]) -> pyabc.PNormDistance:
+    """Euclidean distance of the statistics, each divided by its target's sd."""
+    return pyabc.PNormDistance(p=2, fixed_weights={t.name: 1.0 / t.sd for t in targets})
+
+
+@dataclass
+class Calibration:
+    """What a calibration produced."""
+
+    posterior: pd.DataFrame  # particles of the last generation: parameters and weight
+    draws: pd.DataFrame  # equally weighted draws: draw, parameters
+    generations: pd.DataFrame  # t, epsilon, samples, particles, acceptance, ess
+    summary: pd.DataFrame  # per parameter: prior range, posterior median and 90% interval
+
+
+def calibrate(
+    config: ModelConfig,
+    targets: list[Target],
+    priors: list[Prior],
+    population: int,
+    generations: int,
+    seed: int,
+    workers: int,
+    folder: Path,
+    draws: int = 1000,
+) -> Calibration:
+    """ABC-SMC; pyabc's history goes to <folder>/history.db. With one worker the run is
+    reproducible from `seed`; with more, pyabc's processes reseed from the system."""
+    np.random.seed(seed)  # noqa: NPY002 (pyabc draws from numpy's global generator)
+    prior = pyabc.Distribution(
+        **{p.name: pyabc.RV("uniform", p.low, p.high - p.low) for p in priors}
+    )
+    if workers > 1:
+        sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
+    else:
+        sampler = pyabc.sampler.SingleCoreSampler()
+    abc = pyabc.ABCSMC(
+        Simulator(config, targets, parallel=workers > 1),
+        prior,
+        distance(targets),
+        population_size=population,
+        sampler=sampler,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "history.db").unlink(missing_ok=True)
+    abc.new(f"sqlite:///{folder / 'history.db'}", {t.name: t.observed for t in targets})
+    history = abc.run(max_nr_populations=generations)
+    particles, weights = history.get_distribution(m=0, t=history.max_t)
+    names = [p.name for p in priors]
+    posterior = particles[names].reset_index(drop=True).assign(weight=np.asarray(weights))
+    return Calibration(
+        posterior=posterior,
+        draws=posterior_draws(posterior, names, draws, seed),
+        generations=generation_table(history),
+        summary=posterior_summary(posterior, priors),
+    )
+
+
+def generation_table(history) -> pd.DataFrame:
+    """Per generation: epsilon, samples, accepted particles, acceptance rate and effective
+    sample size (1 / sum of squared normalised weights)."""
+    pops = history.get_all_populations()
+    pops = pops[pops.t >= 0].reset_index(drop=True)
+    ess = []
+    for t in pops.t:
+        _, w = history.get_distribution(m=0, t=int(t))
+        w = np.asarray(w) / np.sum(w)
+        ess.append(float(1.0 / np.sum(w**2)))
+    return pd.DataFrame(
+        {
+            "generation": pops.t.astype(int),
+            "epsilon": pops.epsilon.astype(float),
+            "samples": pops.samples.astype(int),
+            "particles": pops.particles.astype(int),
+            "acceptance": pops.particles / pops.samples,
+            "ess": ess,
+        }
+    )
+
+
+def weighted_quantile(values, weights, q: float) -> float:
+    """Quantile q of a weighted sample (linear in the cumulative weight)."""
+    order = np.argsort(values)
+    v, w = np.asarray(values, float)[order], np.asarray(weights, float)[order]
+    cum = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return float(np.interp(q, cum, v))
+
+
+def posterior_summary(posterior: pd.DataFrame, priors: list[Prior]) -> pd.DataFrame:
+    rows = []
+    for p in priors:
+        v, w = posterior[p.name], posterior.weight
+        rows.append(
+            {
+                "parameter": p.name,
+                "prior_low": p.low,
+                "prior_high": p.high,
+                "default": dict(declared(BehaviorConfig))[p.name].default,
+                "median": weighted_quantile(v, w, 0.5),
+                "p05": weighted_quantile(v, w, 0.05),
+                "p95": weighted_quantile(v, w, 0.95),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def posterior_draws(posterior: pd.DataFrame, names: list[str], n: int, seed: int) -> pd.DataFrame:
+    """`n` equally weighted draws (resampled in proportion to the weights, with `seed`), in a
+    fixed order: replicate i of a run with `posterior=` uses draw i."""
+    rng = np.random.default_rng(seed)
+    w = posterior.weight.to_numpy(float)
+    pick = rng.choice(len(posterior), size=n, replace=True, p=w / w.sum())
+    out = posterior.iloc[pick][names].reset_index(drop=True)
+    out.insert(0, "draw", np.arange(n))
+    return out
+
+
+def predictive_check(
+    config: ModelConfig, targets: list[Target], draws: pd.DataFrame, n: int, seed: int
+) -> pd.DataFrame:
+    """Each target against the model's 90% predictive interval: `n` runs, run i with posterior
+    draw i and seed `seed + i`."""
+    simulator = Simulator(config, targets)
+    names = [c for c in draws.columns if c != "draw"]
+    values = pd.DataFrame(
+        [
+            simulator.statistics({k: float(draws.iloc[i][k]) for k in names}, seed + i)
+            for i in range(min(n, len(draws)))
+        ]
+    )
+    rows = []
+    for t in targets:
+        v = values[t.name].dropna().to_numpy()
+        low, mid, high = np.quantile(v, [0.05, 0.5, 0.95]) if v.size else (np.nan,) * 3
+        rows.append(
+            {
+                "target": t.name,
+                "statistic": t.statistic,
+                "when": t.lag if t.statistic == RETURNEES else t.month,
+                "observed": t.observed,
+                "sd": t.sd,
+                "predicted_p05": float(low),
+                "predicted_median": float(mid),
+                "predicted_p95": float(high),
+                "inside": bool(low <= t.observed <= high),
+                "runs": int(v.size),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def write_results(
+    folder: Path, result: Calibration, predictive: pd.DataFrame, settings: dict
+) -> None:
+    """Tables (Parquet and CSV), figures, report.html and settings.json, each atomically."""
+    write_table(result.posterior, folder / "posterior")
+    write_table(result.draws, folder / "posterior_draws")
+    write_table(result.generations, folder / "generations")
+    write_table(result.summary, folder / "summary")
+    write_table(predictive, folder / "predictive")
+    figures = draw_figures(result, predictive, settings, folder / "figures")
+    atomic_write_text(folder / "report.html", report(result, predictive, settings, figures, folder))
+    atomic_write_text(folder / "settings.json", json.dumps(settings, indent=2, default=str) + "\n")
+
+
+STYLE = {"font.size": 10, "axes.spines.top": False, "axes.spines.right": False,
+         "axes.grid": True, "grid.alpha": 0.3, "svg.hashsalt": "calibration"}  # fmt: skip
+BLUE, ORANGE, GREY = "#0072B2", "#D55E00", "#6E6E6E"
+
+
+def _save(fig: Figure, folder: Path, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    png = folder / f"{name}.png"
+    fig.savefig(png, dpi=150, metadata={"Software": None})
+    fig.savefig(png.with_suffix(".svg"), metadata={"Date": None})
+    return png
+
+
+def draw_figures(
+    result: Calibration, predictive: pd.DataFrame, settings: dict, folder: Path
+) -> dict[str, Path]:
+    post, summary = result.posterior, result.summary
+    names = list(summary.parameter)
+    out = {}
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(3.2 * len(names), 3.0), layout="constrained")
+        for ax, row in zip(fig.subplots(1, len(names), squeeze=False)[0], summary.itertuples(),
+                           strict=True):  # fmt: skip
+            bins = np.linspace(row.prior_low, row.prior_high, 25)
+            ax.hist(post[row.parameter], bins=bins, weights=post.weight, color=BLUE, alpha=0.8)
+            ax.axvspan(row.p05, row.p95, color=BLUE, alpha=0.12, lw=0)
+            ax.axvline(row.median, color=BLUE, lw=2)
+            ax.axvline(row.default, color=ORANGE, ls="--", lw=1.5)
+            ax.set_xlim(row.prior_low, row.prior_high)
+            ax.set_yticks([])
+            ax.set_title(row.parameter)
+        fig.suptitle(
+            "Posterior of each parameter over its prior range (uniform): median (line), 90% "
+            "interval (band), model default (dashed)"
+        )
+        out["marginals"] = _save(fig, folder, "marginals")
+
+        k = len(names)
+        fig = Figure(figsize=(2.4 * k, 2.4 * k), layout="constrained")
+        axes = fig.subplots(k, k, squeeze=False)
+        size = 4 + 60 * post.weight / post.weight.max()
+        for i, a in enumerate(names):
+            for j, b in enumerate(names):
+                ax = axes[i, j]
+                if i == j:
+                    ax.hist(post[a], bins=20, weights=post.weight, color=BLUE, alpha=0.8)
+                    ax.set_yticks([])
+                else:
+                    ax.scatter(post[b], post[a], s=size, color=BLUE, alpha=0.35, lw=0)
+                if i == k - 1:
+                    ax.set_xlabel(b)
+                if j == 0 and i != j:
+                    ax.set_ylabel(a)
+        fig.suptitle("Posterior pairs (point size: weight)")
+        out["pairs"] = _save(fig, folder, "pairs")
+
+        gen = result.generations
+        fig = Figure(figsize=(10, 3.2), layout="constrained")
+        left, mid, right = fig.subplots(1, 3)
+        left.plot(gen.generation, gen.epsilon, "o-", color=BLUE)
+        left.set_title("Tolerance epsilon")
+        mid.plot(gen.generation, gen.acceptance, "o-", color=BLUE)
+        mid.set_title("Acceptance rate")
+        mid.set_ylim(0, 1)
+        right.plot(gen.generation, gen.ess, "o-", color=BLUE)
+        right.axhline(settings["population"], color=GREY, ls="--")
+        right.set_title("Effective sample size")
+        for ax in (left, mid, right):
+            ax.set_xlabel("Generation")
+        out["generations"] = _save(fig, folder, "generations")
+
+        fig = Figure(figsize=(8, 0.6 * len(predictive) + 1.8), layout="constrained")
+        ax = fig.subplots()
+        y = np.arange(len(predictive))
+        ax.hlines(y, predictive.predicted_p05, predictive.predicted_p95, color=BLUE, lw=6,
+                  alpha=0.4, label="model, 90% predictive interval")  # fmt: skip
+        ax.plot(predictive.predicted_median, y, "|", color=BLUE, ms=14, mew=2)
+        ax.errorbar(predictive.observed, y, xerr=Z90 * predictive.sd, fmt="o", color=ORANGE,
+                    capsize=4, label="observed, ±1.645 sd")  # fmt: skip
+        ax.set_yticks(y, predictive.target)
+        ax.set_xlabel("Value of the statistic")
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
+        out["predictive"] = _save(fig, folder, "predictive")
+    return out
+
+
+CAPTIONS = {
+    "marginals": "Each panel is one calibrated parameter: the histogram is the weighted "
+    "posterior over its prior range, the solid line its median, the band its 90% interval, the "
+    "dashed line the model's default. A posterior as flat as the prior means the targets say "
+    "nothing about that parameter.",
+    "pairs": "Each off-diagonal panel plots two parameters of the posterior particles against "
+    "each other; a diagonal band means the targets pin down a combination (a trade-off) rather "
+    "than each parameter.",
+    "generations": "ABC-SMC shrinks the tolerance epsilon generation by generation; the "
+    "acceptance rate and the effective sample size (dashed: the population) show how hard each "
+    "generation was and how well its weights are spread.",
+    "predictive": "Each row is one target: the orange point is the observed value with its "
+    "assumed uncertainty, the blue bar the range in which 90% of model runs with posterior "
+    "parameters fall. An observed point outside its bar is a pattern the calibrated model does "
+    "not reproduce.",
+}
+
+
+def _table(df: pd.DataFrame, digits: int = 3) -> str:
+    def cell(v) -> str:
+        if isinstance(v, float | np.floating):
+            return f"{v:.{digits}g}"
+        return str(v)
+
+    head = "".join(f"<th>{c}</th>" for c in df.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>"
+        for r in df.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def report(
+    result: Calibration,
+    predictive: pd.DataFrame,
+    settings: dict,
+    figures: dict[str, Path],
+    folder: Path,
+) -> str:
+    inside = int(predictive.inside.sum())
+    intro = paragraph(
+        f"ABC-SMC (pyabc) on {len(settings['targets'])} targets from {settings['targets_file']}: "
+        f"population {settings['population']}, {settings['generations']} generations, seed "
+        f"{settings['seed']}, {settings['workers']} worker(s); scenario "
+        f"{settings['scenario']} ({settings['overrides']}). Distance: the Euclidean distance of "
+        "the statistics from the observed values, each divided by its sd. Priors: uniform over "
+        "the ranges below."
+    )
+    verdict = paragraph(
+        f"{inside} of {len(predictive)} targets lie inside the model's 90% predictive interval "
+        "under the posterior."
+    )
+    targets = pd.DataFrame(settings["targets"])[["name", "statistic", "lag", "month", "observed",
+                                                 "sd", "source"]]  # fmt: skip
+    body = "\n".join(
+        [
+            section("What was calibrated", intro, _table(targets)),
+            section("Posterior", _table(result.summary), verdict, _table(predictive)),
+            section("Generations", _table(result.generations)),
+            section(
+                "Figures",
+                *(figure_block(n.capitalize(), CAPTIONS[n], p, folder) for n, p in figures.items()),
+            ),
+            section(
+                "What the posterior says and does not",
+                paragraph(
+                    "The posterior is what the targets, through this model and this scenario, say "
+                    "about the parameters: it is only as good as the targets (their sources, how "
+                    "far they describe Jakarta's exchange) and the model's structure. Parameters "
+                    "whose posterior stays as wide as their prior are not informed by these "
+                    "targets. See docs/model.md, Calibration."
+                ),
+            ),
+        ]
+    )
+    return html_page("Calibration of the behavioural parameters", body)
+
+
+def _first(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
