@@ -11,8 +11,25 @@ Compiled code is cached on disk (`cache=True`), so only the first run on a machi
 
 from __future__ import annotations
 
+import os
+
 import numba as nb
 import numpy as np
+
+# The process that first ran a parallel kernel. GNU OpenMP (numba's fastest layer here) kills a
+# forked child that enters a parallel region once its parent has, even with one thread; pyabc's
+# samplers fork. A forked child of such a parent runs the serial twins instead: the same result
+# (tests/test_model_api.py), about half the speed in the gap kernel (only parfor bodies are
+# compiled without aliasing, so the serial loop does not vectorise as well).
+_parallel_pid: int | None = None
+
+
+def parallel() -> bool:
+    """Whether this process may run the parallel kernels: it is the one that ran them first."""
+    global _parallel_pid
+    if _parallel_pid is None:
+        _parallel_pid = os.getpid()
+    return _parallel_pid == os.getpid()
 
 
 @nb.njit(cache=True)
@@ -81,44 +98,46 @@ def sample_contacts(indptr, indices, weights, keep, alias, rows, u, contacts, st
             strength[r, c] = weights[e]
 
 
-@nb.njit(cache=True, parallel=True)
 def snapshot_packed(values, willingness, home, rank, packed, means):
     """Write the start-of-month snapshot into `packed`, one row of float32 per person padded to
     whole 64-byte cache lines: proficiency (P columns), then the person as a sender, willingness
     if at home else -1 (column P), then rank (column P + 1); and the float32 mean of each
     proficiency row into `means`. A contact's row is then one memory read in the gap kernel.
     Rows are independent: numba's threads share them."""
-    n, k = values.shape
-    for i in nb.prange(n):
-        acc = 0.0
-        for j in range(k):
-            v = values[i, j]
-            packed[i, j] = v
-            acc += v
-        means[i] = acc / k
-        packed[i, k] = willingness[i] if home[i] else np.float32(-1.0)
-        packed[i, k + 1] = rank[i]
+    (_snapshot_parallel if parallel() else _snapshot_serial)(
+        values, willingness, home, rank, packed, means
+    )
+
+
+@nb.njit(cache=True, inline="always")
+def _snapshot_row(i, values, willingness, home, rank, packed, means):
+    k = values.shape[1]
+    acc = 0.0
+    for j in range(k):
+        v = values[i, j]
+        packed[i, j] = v
+        acc += v
+    means[i] = acc / k
+    packed[i, k] = willingness[i] if home[i] else np.float32(-1.0)
+    packed[i, k + 1] = rank[i]
 
 
 @nb.njit(cache=True, parallel=True)
+def _snapshot_parallel(values, willingness, home, rank, packed, means):
+    for i in nb.prange(values.shape[0]):
+        _snapshot_row(i, values, willingness, home, rank, packed, means)
+
+
+@nb.njit(cache=True)
+def _snapshot_serial(values, willingness, home, rank, packed, means):
+    for i in range(values.shape[0]):
+        _snapshot_row(i, values, willingness, home, rank, packed, means)
+
+
 def close_gaps_and_forget(
-    proficiency,
-    packed,
-    rows,
-    u,
-    indptr,
-    indices,
-    weights,
-    alias_keep,
-    alias,
-    rank,
-    capacity,
-    keep,
-    transfer_rate,
-    upward,
-    forget_share,
-    dept,
-):
+    proficiency, packed, rows, u, indptr, indices, weights, alias_keep, alias, rank, capacity,
+    keep, transfer_rate, upward, forget_share, dept,
+):  # fmt: skip
     """Gap rule then forgetting for each receiver in `rows`, in place, drawing its m contacts
     (m = u.shape[1]) from its ties as `sample_contacts` does; contacts are read from the packed
     snapshot (`snapshot_packed`: proficiency, willingness or -1 when abroad, rank).
@@ -128,22 +147,52 @@ def close_gaps_and_forget(
     then p_ik *= 1 - forget_share[dept_i, k]. Arithmetic in float32, like the state. This is
     `transfer.gap_rate`, `transfer.gap_increment` and `transfer.after_gaps` written out inline.
     """
+    (_close_gaps_parallel if parallel() else _close_gaps_serial)(
+        proficiency, packed, rows, u, indptr, indices, weights, alias_keep, alias, rank, capacity,
+        keep, transfer_rate, upward, forget_share, dept,
+    )  # fmt: skip
+
+
+@nb.njit(cache=True, inline="always")
+def _close_gaps_block(block, n_blocks, proficiency, packed, rows, u, indptr, indices, weights,
+                      alias_keep, alias, rank, capacity, keep, transfer_rate, upward,
+                      forget_share, dept):  # fmt: skip
     m = u.shape[1]
     n_pr = proficiency.shape[1]
     zero = np.float32(0.0)
     one = np.float32(1.0)
     inv_m = np.float32(1.0 / m)
+    delta = np.zeros(n_pr, dtype=np.float32)
+    for r in range(block * rows.size // n_blocks, (block + 1) * rows.size // n_blocks):
+        _close_gaps_one(
+            r, proficiency, packed, rows, u, indptr, indices, weights, alias_keep, alias,
+            rank, capacity, keep, transfer_rate, upward, forget_share, dept, delta,
+            m, n_pr, zero, one, inv_m,
+        )  # fmt: skip
+
+
+@nb.njit(cache=True, parallel=True)
+def _close_gaps_parallel(proficiency, packed, rows, u, indptr, indices, weights, alias_keep,
+                         alias, rank, capacity, keep, transfer_rate, upward, forget_share,
+                         dept):  # fmt: skip
     # receivers in blocks, the blocks shared among numba's threads: every receiver writes only
     # its own row and reads others from the snapshot, so any split gives the same result
     n_blocks = min(rows.size, 256)
     for block in nb.prange(n_blocks):
-        delta = np.zeros(n_pr, dtype=np.float32)
-        for r in range(block * rows.size // n_blocks, (block + 1) * rows.size // n_blocks):
-            _close_gaps_one(
-                r, proficiency, packed, rows, u, indptr, indices, weights, alias_keep, alias,
-                rank, capacity, keep, transfer_rate, upward, forget_share, dept, delta,
-                m, n_pr, zero, one, inv_m,
-            )  # fmt: skip
+        _close_gaps_block(
+            block, n_blocks, proficiency, packed, rows, u, indptr, indices, weights, alias_keep,
+            alias, rank, capacity, keep, transfer_rate, upward, forget_share, dept,
+        )  # fmt: skip
+
+
+@nb.njit(cache=True)
+def _close_gaps_serial(proficiency, packed, rows, u, indptr, indices, weights, alias_keep,
+                       alias, rank, capacity, keep, transfer_rate, upward, forget_share,
+                       dept):  # fmt: skip
+    _close_gaps_block(
+        0, 1, proficiency, packed, rows, u, indptr, indices, weights, alias_keep,
+        alias, rank, capacity, keep, transfer_rate, upward, forget_share, dept,
+    )  # fmt: skip
 
 
 @nb.njit(cache=True, inline="always")
@@ -191,7 +240,6 @@ def forget(proficiency, rows, forget_share, dept):
             proficiency[i, k] *= 1.0 - forget_share[d, k]
 
 
-@nb.njit(cache=True, parallel=True)
 def department_sums(proficiency, dept_start, rank, home, theta):
     """One pass over staff, departments shared among numba's threads (a department's posts are
     rows dept_start[d]:dept_start[d + 1], summed in row order, so any split gives the same
@@ -204,21 +252,44 @@ def department_sums(proficiency, dept_start, rank, home, theta):
     level_sum = np.zeros((4 * n_departments, n_pr), dtype=np.float64)
     led = np.zeros((n_departments, n_pr), dtype=np.bool_)
     proficient = np.zeros((n_departments, n_pr), dtype=np.int64)
-    for d in nb.prange(n_departments):
-        for i in range(dept_start[d], dept_start[d + 1]):
-            g = 4 * d + rank[i]
-            at_home = home[i]
-            for k in range(n_pr):
-                p = proficiency[i, k]
-                totals[d, k] += p
-                good = p >= theta
-                if good:
-                    proficient[d, k] += 1
-                if at_home:
-                    level_sum[g, k] += p
-                    if good and rank[i] > 0:
-                        led[d, k] = True
+    (_department_sums_parallel if parallel() else _department_sums_serial)(
+        proficiency, dept_start, rank, home, theta, level_sum, led, proficient, totals
+    )
     return level_sum, led, proficient, totals
+
+
+@nb.njit(cache=True, inline="always")
+def _department_sum(d, proficiency, dept_start, rank, home, theta, level_sum, led, proficient,
+                    totals):  # fmt: skip
+    for i in range(dept_start[d], dept_start[d + 1]):
+        g = 4 * d + rank[i]
+        at_home = home[i]
+        for k in range(proficiency.shape[1]):
+            p = proficiency[i, k]
+            totals[d, k] += p
+            good = p >= theta
+            if good:
+                proficient[d, k] += 1
+            if at_home:
+                level_sum[g, k] += p
+                if good and rank[i] > 0:
+                    led[d, k] = True
+
+
+@nb.njit(cache=True, parallel=True)
+def _department_sums_parallel(proficiency, dept_start, rank, home, theta, level_sum, led,
+                              proficient, totals):  # fmt: skip
+    for d in nb.prange(dept_start.size - 1):
+        _department_sum(d, proficiency, dept_start, rank, home, theta, level_sum, led,
+                        proficient, totals)  # fmt: skip
+
+
+@nb.njit(cache=True)
+def _department_sums_serial(proficiency, dept_start, rank, home, theta, level_sum, led,
+                            proficient, totals):  # fmt: skip
+    for d in range(dept_start.size - 1):
+        _department_sum(d, proficiency, dept_start, rank, home, theta, level_sum, led,
+                        proficient, totals)  # fmt: skip
 
 
 @nb.njit(cache=True)

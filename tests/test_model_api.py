@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import os
+import subprocess
+import sys
 import weakref
 
 import numba
@@ -25,6 +28,7 @@ from sim.network import cross_department_ties
 from sim.organisation import DOMAINS, STAFF
 from sim.program import POLICIES, POOLS, Selection, eligible, scaled_group, select_cohort
 from sim.rules import stochastic_round
+from tests.conftest import ROOT
 
 
 def test_run_returns_one_row_per_month_with_the_documented_columns(small_jakarta):
@@ -295,3 +299,42 @@ def test_the_number_of_threads_does_not_change_a_run(small_jakarta, mechanism):
     finally:
         numba.set_num_threads(threads)
     assert one.equals(two)
+
+
+FORK_AFTER_A_PARALLEL_RUN = """
+import os, sys
+from sim import ExchangeModel
+from sim.config import ModelConfig, ProgramConfig, ScenarioConfig
+config = ModelConfig(scenario=ScenarioConfig(scale=0.02), program=ProgramConfig(cohort_size=400))
+
+def run(seed):
+    model = ExchangeModel(config, seed=seed)
+    for _ in range(14):
+        model.step()
+    return model.results()
+
+parent = run(1)
+pid = os.fork()
+if pid == 0:
+    run(2).to_pickle(sys.argv[1])
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+if status == 0:
+    import pandas as pd
+    assert pd.read_pickle(sys.argv[1]).equals(run(2)), "the forked child's run differs"
+raise SystemExit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_process_forked_after_a_parallel_run_runs_the_same_model(tmp_path):
+    """pyabc's samplers fork the process; GNU OpenMP kills a forked child that enters a parallel
+    region its parent has used, so the child runs the serial kernels, with the same result."""
+    proc = subprocess.run(
+        [sys.executable, "-c", FORK_AFTER_A_PARALLEL_RUN, str(tmp_path / "child.pkl")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NUMBA_NUM_THREADS": "2"},
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
