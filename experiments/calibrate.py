@@ -38,6 +38,7 @@ from experiments.calibration import (
     calibrate,
     check_measurable,
     check_targets,
+    in_children,
     load_targets,
     make_priors,
     predictive_check,
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed (reproducible with --workers 1)")
     p.add_argument("--workers", type=int, default=1, help="processes (1 = reproducible)")
     p.add_argument("--draws", type=int, default=1000, help="equally weighted posterior draws")
-    p.add_argument("--predictive", type=int, default=60, help="runs of the predictive check")
+    p.add_argument("--predictive", type=int, default=200, help="runs of the predictive check")
     p.add_argument("--out", type=Path, default=None, help="output folder")
     return p
 
@@ -127,9 +128,14 @@ def prepare(argv: list[str]):
     overrides = [*CALIBRATION_SCENARIO, *args.overrides]
     config = model_config(overrides)
     targets = load_targets(args.targets)
-    check_targets(targets, config)
     priors = make_priors(args.parameters, parse_ranges(args.range))
-    check_measurable(config, targets, priors)
+    # checks that run the model run in a child when pyabc will fork this process (in_children)
+    checks = [(check_targets, (targets, config)), (check_measurable, (config, targets, priors))]
+    for check, call in checks:
+        if args.workers > 1:
+            in_children(check, [call], 1)
+        else:
+            check(*call)
     return args, overrides, config, targets, priors
 
 
@@ -150,7 +156,9 @@ def main(argv: list[str]) -> int:
         config, targets, priors, args.population, args.generations, args.seed, args.workers,
         out, draws=args.draws,
     )  # fmt: skip
-    predictive = predictive_check(config, targets, result.draws, args.predictive, args.seed)
+    predictive = predictive_check(
+        config, targets, result.draws, args.predictive, args.seed, args.workers
+    )
     settings = {
         "command": ["experiments/calibrate.py", *argv],
         "overrides": overrides,
@@ -177,7 +185,10 @@ def main(argv: list[str]) -> int:
         print(f"  {r.parameter:<24} {r.median:.4g}  [{r.p05:.4g}, {r.p95:.4g}]  "
               f"(prior {r.prior_low:g} to {r.prior_high:g}, default {r.default:g})")  # fmt: skip
     inside = int(predictive.inside.sum())
-    print(f"predictive check: {inside} of {len(predictive)} targets inside the 90% interval")
+    print(
+        f"predictive check: {inside} of {len(predictive)} targets inside the 90% posterior "
+        "predictive interval"
+    )
     print(f"report: {out / 'report.html'} ({settings['wall_time_s'] / 60:.1f} min)")
     return 0
 

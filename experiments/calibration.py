@@ -8,8 +8,9 @@
   (sim/config.py), or over ranges given.
 - Simulation (`Simulator`): one run of the calibration scenario with a parameter set and a seed
   drawn from numpy's global generator (so a single-process run is reproducible from its seed).
-- Distance: the Euclidean distance of the statistics from the observed values, each divided by
-  its sd (pyabc's PNormDistance with fixed weights 1 / sd).
+- Error model (`error_model`): each observed value is the model's statistic plus a normal error
+  of the target's sd; pyabc's stochastic acceptor with a temperature schedule ending at 1 samples
+  the exact posterior under that model.
 - Results in the run folder: pyabc's SQLite history, the final posterior (particles and weights,
   Parquet), equally weighted posterior draws for `experiments/run.py posterior=...`, the
   generations' acceptance and effective sample size, a posterior predictive check, a report.
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -254,9 +257,24 @@ def check_measurable(config: ModelConfig, targets: list[Target], priors: list[Pr
             )
 
 
-def distance(targets: list[Target]) -> pyabc.PNormDistance:
-    """Euclidean distance of the statistics, each divided by its target's sd."""
-    return pyabc.PNormDistance(p=2, fixed_weights={t.name: 1.0 / t.sd for t in targets})
+def in_children(function, calls: list[tuple], workers: int) -> list:
+    """`function(*call)` for each call in `workers` forked processes, in order. pyabc's parallel
+    sampler forks this process: it must not have run the model's parallel kernels itself (a
+    forked child would fall back to the serial ones, `sim.kernels.parallel`)."""
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(function, *zip(*calls, strict=True)))
+
+
+def error_model(targets: list[Target]) -> pyabc.IndependentNormalKernel:
+    """The likelihood of the observed values given the model's statistics: independent normal
+    errors with the targets' sds (measurement error and the gap between what a source measured and
+    what the model computes). With pyabc's stochastic acceptor and a temperature that reaches 1 in
+    the last generation, ABC-SMC then samples this exact posterior (Wilkinson 2013), rather than
+    one blurred by a finite tolerance."""
+    return pyabc.IndependentNormalKernel(
+        var=[t.sd**2 for t in targets], keys=[t.name for t in targets]
+    )
 
 
 @dataclass
@@ -265,7 +283,7 @@ class Calibration:
 
     posterior: pd.DataFrame  # particles of the last generation: parameters and weight
     draws: pd.DataFrame  # equally weighted draws: draw, parameters
-    generations: pd.DataFrame  # t, epsilon, samples, particles, acceptance, ess
+    generations: pd.DataFrame  # generation, temperature, samples, particles, acceptance, ess
     summary: pd.DataFrame  # per parameter: prior range, posterior median and 90% interval
 
 
@@ -293,9 +311,11 @@ def calibrate(
     abc = pyabc.ABCSMC(
         Simulator(config, targets, parallel=workers > 1),
         prior,
-        distance(targets),
+        error_model(targets),
         population_size=population,
         sampler=sampler,
+        eps=pyabc.Temperature(),
+        acceptor=pyabc.StochasticAcceptor(),
     )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "history.db").unlink(missing_ok=True)
@@ -313,7 +333,7 @@ def calibrate(
 
 
 def generation_table(history) -> pd.DataFrame:
-    """Per generation: epsilon, samples, accepted particles, acceptance rate and effective
+    """Per generation: temperature, samples, accepted particles, acceptance rate and effective
     sample size (1 / sum of squared normalised weights)."""
     pops = history.get_all_populations()
     pops = pops[pops.t >= 0].reset_index(drop=True)
@@ -325,7 +345,7 @@ def generation_table(history) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "generation": pops.t.astype(int),
-            "epsilon": pops.epsilon.astype(float),
+            "temperature": pops.epsilon.astype(float),
             "samples": pops.samples.astype(int),
             "particles": pops.particles.astype(int),
             "acceptance": pops.particles / pops.samples,
@@ -372,22 +392,34 @@ def posterior_draws(posterior: pd.DataFrame, names: list[str], n: int, seed: int
 
 
 def predictive_check(
-    config: ModelConfig, targets: list[Target], draws: pd.DataFrame, n: int, seed: int
+    config: ModelConfig,
+    targets: list[Target],
+    draws: pd.DataFrame,
+    n: int,
+    seed: int,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Each target against the model's 90% predictive interval: `n` runs, run i with posterior
-    draw i and seed `seed + i`."""
-    simulator = Simulator(config, targets)
+    draw i and seed `seed + i` (in `workers` processes, the same result). `predicted_*` are
+    quantiles of the model's statistic; `observable_*` add the target's normal error (the
+    posterior predictive of an observation), and `inside` says whether the observed value lies
+    within that 90% interval."""
+    simulator = Simulator(config, targets, parallel=workers > 1)
     names = [c for c in draws.columns if c != "draw"]
-    values = pd.DataFrame(
-        [
-            simulator.statistics({k: float(draws.iloc[i][k]) for k in names}, seed + i)
-            for i in range(min(n, len(draws)))
-        ]
-    )
+    calls = [
+        ({k: float(draws.iloc[i][k]) for k in names}, seed + i) for i in range(min(n, len(draws)))
+    ]
+    if workers > 1:
+        values = pd.DataFrame(in_children(simulator.statistics, calls, workers))
+    else:
+        values = pd.DataFrame([simulator.statistics(*call) for call in calls])
     rows = []
+    noise = np.random.default_rng(seed)
     for t in targets:
         v = values[t.name].dropna().to_numpy()
         low, mid, high = np.quantile(v, [0.05, 0.5, 0.95]) if v.size else (np.nan,) * 3
+        seen = v + noise.normal(0.0, t.sd, v.size)
+        seen_low, seen_high = np.quantile(seen, [0.05, 0.95]) if v.size else (np.nan,) * 2
         rows.append(
             {
                 "target": t.name,
@@ -398,7 +430,9 @@ def predictive_check(
                 "predicted_p05": float(low),
                 "predicted_median": float(mid),
                 "predicted_p95": float(high),
-                "inside": bool(low <= t.observed <= high),
+                "observable_p05": float(seen_low),
+                "observable_p95": float(seen_high),
+                "inside": bool(seen_low <= t.observed <= seen_high),
                 "runs": int(v.size),
             }
         )
@@ -481,8 +515,10 @@ def draw_figures(
         gen = result.generations
         fig = Figure(figsize=(10, 3.2), layout="constrained")
         left, mid, right = fig.subplots(1, 3)
-        left.plot(gen.generation, gen.epsilon, "o-", color=BLUE)
-        left.set_title("Tolerance epsilon")
+        left.plot(gen.generation, gen.temperature, "o-", color=BLUE)
+        left.axhline(1.0, color=GREY, ls="--")
+        left.set_yscale("log")
+        left.set_title("Temperature (1 = exact posterior)")
         mid.plot(gen.generation, gen.acceptance, "o-", color=BLUE)
         mid.set_title("Acceptance rate")
         mid.set_ylim(0, 1)
@@ -496,11 +532,13 @@ def draw_figures(
         fig = Figure(figsize=(8, 0.6 * len(predictive) + 1.8), layout="constrained")
         ax = fig.subplots()
         y = np.arange(len(predictive))
-        ax.hlines(y, predictive.predicted_p05, predictive.predicted_p95, color=BLUE, lw=6,
-                  alpha=0.4, label="model, 90% predictive interval")  # fmt: skip
+        ax.hlines(y, predictive.observable_p05, predictive.observable_p95, color=BLUE, lw=2,
+                  alpha=0.6, label="observable (model + error), 90%")  # fmt: skip
+        ax.hlines(y, predictive.predicted_p05, predictive.predicted_p95, color=BLUE, lw=7,
+                  alpha=0.4, label="model statistic, 90%")  # fmt: skip
         ax.plot(predictive.predicted_median, y, "|", color=BLUE, ms=14, mew=2)
         ax.errorbar(predictive.observed, y, xerr=Z90 * predictive.sd, fmt="o", color=ORANGE,
-                    capsize=4, label="observed, ±1.645 sd")  # fmt: skip
+                    capsize=4, label="observed ± 1.645 sd")  # fmt: skip
         ax.set_yticks(y, predictive.target)
         ax.set_xlabel("Value of the statistic")
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
@@ -516,13 +554,15 @@ CAPTIONS = {
     "pairs": "Each off-diagonal panel plots two parameters of the posterior particles against "
     "each other; a diagonal band means the targets pin down a combination (a trade-off) rather "
     "than each parameter.",
-    "generations": "ABC-SMC shrinks the tolerance epsilon generation by generation; the "
-    "acceptance rate and the effective sample size (dashed: the population) show how hard each "
-    "generation was and how well its weights are spread.",
+    "generations": "ABC-SMC lowers the temperature generation by generation until it reaches 1 "
+    "in the last one, where the particles are a sample of the exact posterior under the error "
+    "model; the acceptance rate and the effective sample size (dashed: the population) show how "
+    "hard each generation was and how well its weights are spread.",
     "predictive": "Each row is one target: the orange point is the observed value with its "
-    "assumed uncertainty, the blue bar the range in which 90% of model runs with posterior "
-    "parameters fall. An observed point outside its bar is a pattern the calibrated model does "
-    "not reproduce.",
+    "assumed uncertainty; the thick blue bar is the range in which 90% of model runs with "
+    "posterior parameters put the statistic, the thin bar the same with the target's error added "
+    "(where 90% of observations would fall if the model and error model were right). An observed "
+    "point outside the thin bar is a pattern the calibrated model does not reproduce.",
 }
 
 
@@ -552,13 +592,14 @@ def report(
         f"ABC-SMC (pyabc) on {len(settings['targets'])} targets from {settings['targets_file']}: "
         f"population {settings['population']}, {settings['generations']} generations, seed "
         f"{settings['seed']}, {settings['workers']} worker(s); scenario "
-        f"{settings['scenario']} ({settings['overrides']}). Distance: the Euclidean distance of "
-        "the statistics from the observed values, each divided by its sd. Priors: uniform over "
-        "the ranges below."
+        f"{settings['scenario']} ({settings['overrides']}). Error model: each observed value is "
+        "the model's statistic plus a normal error with the target's sd; a stochastic acceptor "
+        "with a temperature that reaches 1 in the last generation samples the exact posterior "
+        "under it. Priors: uniform over the ranges below."
     )
     verdict = paragraph(
-        f"{inside} of {len(predictive)} targets lie inside the model's 90% predictive interval "
-        "under the posterior."
+        f"{inside} of {len(predictive)} targets lie inside the 90% posterior predictive interval "
+        "of an observation (model statistic plus error)."
     )
     targets = pd.DataFrame(settings["targets"])[["name", "statistic", "lag", "month", "observed",
                                                  "sd", "source"]]  # fmt: skip

@@ -331,8 +331,9 @@ class BehaviorConfig:
         0.4,
         "share of gap per month",
         share(),
-        "assumption: a 6-month stay closes about 70% of the gap for an average trainee (§7.2)",
-        plausible=(0.2, 0.6),
+        "assumption: a 6-month stay closes about 70% of the gap for an average trainee (§7.2); "
+        "plausible from 0.1 (about 45% of the gap at capacity 1) to 0.6",
+        plausible=(0.1, 0.6),
     )
     #: How much tacitness slows learning side by side (in Tokyo, or with a visiting expert).
     abroad_tacitness_weight: float = setting(
@@ -389,8 +390,9 @@ class BehaviorConfig:
         "share per month",
         share(),
         "Argote et al. 1990; monthly retention from 55–75% to near 100% (Thompson 2007); 99% for "
-        "individual skill, turnover modelled separately",
-        plausible=(0.0, 0.03),
+        "individual skill, turnover modelled separately; plausible up to 0.06 (an assumption: about "
+        "half of an unused skill lost in a year; unused skills decay, Arthur et al. 1998)",
+        plausible=(0.0, 0.06),
     )
     #: How much a department's implementation of a practice protects it from forgetting.
     use_protection: float = setting(
