@@ -515,9 +515,53 @@ def plot_duration_tradeoff(tables: SweepTables) -> Figure | None:
     return fig
 
 
+def plot_posterior_ranks(tables: SweepTables) -> Figure | None:
+    """Under posterior draws: for each design, the share of draws at each rank (left) and the
+    90% posterior interval of its gain with its mean (right), designs by P(best). Drawn only
+    when replicates drew their behaviour from a posterior."""
+    if not tables.under_posterior:
+        return None
+    labels = design_labels(tables)
+    order = tables.designs.sort_values(["p_best", "gain_mean"], ascending=False)
+    order = order.head(12).iloc[::-1].reset_index(drop=True)  # best at the top
+    n_ranks = len(tables.designs)
+    share = tables.ranks.pivot(index="design_id", columns="rank", values="share")
+    fig = Figure(figsize=(13, 0.42 * len(order) + 2.4), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True, width_ratios=(3, 2))
+    y = np.arange(len(order))
+    shown = min(n_ranks, 5)  # ranks 1..4 apart, the rest together
+    cmap = matplotlib.colormaps["viridis"]
+    start = np.zeros(len(order))
+    for k in range(1, shown + 1):
+        cols = [c for c in share.columns if (c == k if k < shown else c >= k)]
+        width = share.loc[order.design_id, cols].sum(axis=1).to_numpy()
+        name = f"rank {k}" if k < shown or n_ranks == shown else f"rank {k}+"
+        left.barh(y, width * 100, left=start * 100, color=cmap((k - 1) / max(shown - 1, 1)),
+                  label=name, edgecolor="white", lw=0.5)  # fmt: skip
+        start += width
+    left.set_xlim(0, 100)
+    left.set_xlabel("Share of posterior draws (%)")
+    left.set_title("Rank of each design across posterior draws")
+    left.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), ncols=shown, frameon=False)
+    left.set_yticks(y, [f"{labels[d]}  (P(best) {p:.0%})"
+                        for d, p in zip(order.design_id, order.p_best, strict=True)])  # fmt: skip
+    right.hlines(y, order.gain_p05 * POINTS, order.gain_p95 * POINTS, color=PALETTE[0], lw=5,
+                 alpha=0.35, label="90% of draws")  # fmt: skip
+    right.plot(order.gain_mean * POINTS, y, "o", color=PALETTE[0], label="mean")
+    right.axvline(0, color="grey", lw=1, ls="--")
+    right.set_xlabel("Gain in the final year (index points)")
+    right.set_title("Gain under the posterior")
+    right.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), ncols=2, frameon=False)
+    draws = int(order.draws.iloc[0])
+    fig.suptitle(f"Designs under calibrated uncertainty ({draws} posterior draws, each with its "
+                 "own seed, the same for every design)")  # fmt: skip
+    return fig
+
+
 #: Figure name -> function, in report order.
 FIGURES: tuple[tuple[str, Callable[[SweepTables], Figure | None]], ...] = (
     ("index_curves", plot_index_curves),
+    ("posterior_ranks", plot_posterior_ranks),
     ("ranked_designs", plot_ranked_designs),
     ("duration_tradeoff", plot_duration_tradeoff),
     ("gain_heatmap", plot_gain_heatmap),

@@ -106,24 +106,34 @@ def config_identity(config: ModelConfig) -> dict:
     return data
 
 
-def design_id(config: ModelConfig) -> str:
-    """Exact identity of a design: equal only for identical configurations and inputs."""
-    return digest(config_identity(config))
+def design_id(config: ModelConfig, posterior: str | None = None) -> str:
+    """Exact identity of a design: equal only for identical configurations and inputs, and the
+    same posterior draws file (its digest) if its replicates draw their behaviour from one."""
+    if posterior is None:
+        return digest(config_identity(config))
+    return digest({"config": config_identity(config), "posterior": posterior})
 
 
-def job_key(config: ModelConfig, replicates: int, seed: int, target_gain: float) -> str:
-    """Identity of a job's results: configuration, inputs, replicates, seeds, target, code and
-    package versions."""
-    return digest(
-        {
-            "config": config_identity(config),
-            "replicates": replicates,
-            "seed": seed,
-            "target_gain": target_gain,
-            "code": code_digest(),
-            "packages": package_versions(),
-        }
-    )
+def job_key(
+    config: ModelConfig,
+    replicates: int,
+    seed: int,
+    target_gain: float,
+    posterior: str | None = None,
+) -> str:
+    """Identity of a job's results: configuration, inputs, replicates, seeds, target, the
+    posterior draws file's digest (if any), code and package versions."""
+    key = {
+        "config": config_identity(config),
+        "replicates": replicates,
+        "seed": seed,
+        "target_gain": target_gain,
+        "code": code_digest(),
+        "packages": package_versions(),
+    }
+    if posterior is not None:
+        key["posterior"] = posterior
+    return digest(key)
 
 
 def baseline_key(config: ModelConfig, seed: int) -> str:

@@ -28,6 +28,7 @@ from experiments.study import (
     check_settings,
     design_label,
     design_overrides,
+    posterior_of,
     register,
     to_model_config,
 )
@@ -145,6 +146,7 @@ def plan_command(argv: list[str]) -> Plan | None:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             jobs, primary = _job_overrides(overrides, multirun)
             plan = Plan(multirun=multirun, overrides=overrides, sweeper=_sweeper_name(primary))
+            posteriors = set()
             for job in jobs:
                 cfg = compose("config", overrides=job)
                 try:
@@ -154,7 +156,15 @@ def plan_command(argv: list[str]) -> Plan | None:
                 except UserError as err:
                     where = f" (job {' '.join(job)})" if multirun else ""
                     raise UserError(f"{err}{where}") from None
-                key = identity.job_key(model, cfg.replicates, cfg.seed, cfg.target_gain)
+                posterior = posterior_of(cfg)
+                drawn = None if posterior is None else posterior.digest
+                posteriors.add(drawn)
+                if len(posteriors) > 1:
+                    raise UserError(
+                        "posterior: every design of a sweep must use the same posterior draws "
+                        "(they are paired draw by draw); run one sweep per posterior"
+                    )
+                key = identity.job_key(model, cfg.replicates, cfg.seed, cfg.target_gain, drawn)
                 label = design_label(design_overrides(job))
                 plan.jobs.append(JobPlan(job, label, key if plan.sweeper == "basic" else None))
             plan.experiment = str(primary.experiment)

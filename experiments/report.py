@@ -36,7 +36,7 @@ from experiments.tables import (
 _USED_META = {
     "horizon_months", "replicates", "scale", "seeds", "target_gain", "real_staff",
     "simulated_staff", "provenance", "failed_jobs", "folder", "experiment",
-    "cost_per_staff_month", "jobs",
+    "cost_per_staff_month", "jobs", "posterior",
 }  # fmt: skip
 
 CSS = """
@@ -69,6 +69,15 @@ dt { font-weight: 600; } dd { margin: 0; }
 
 #: Figure name -> (heading, "how to read this" caption).
 CAPTIONS = {
+    "posterior_ranks": (
+        "Designs under calibrated uncertainty",
+        "Each replicate drew the behavioural parameters from one posterior draw of the "
+        "calibration, the same draw for every design and its no-exchange run. Left: on what "
+        "share of draws each design ranked first, second, and so on (the label gives the share "
+        "on which it was best). Right: the range in which its gain fell on 90% of draws, with "
+        "the mean; a range crossing the dashed zero line means that under some plausible "
+        "parameters the design does not help.",
+    ),
     "ranked_designs": (
         "Designs ranked against a reference",
         "Left: each design's gain over no exchange in the final year, with its 95% confidence "
@@ -211,6 +220,17 @@ def what_was_run(tables: SweepTables) -> str:
             "no-exchange run is the reference of every design; it is not listed as a design."
         )
     ]
+    if "posterior" in meta:
+        post = meta["posterior"]
+        parts.append(
+            paragraph(
+                f"Replicate r drew the behavioural parameters {', '.join(post['parameters'])} "
+                f"from draw r of the calibrated posterior {post['path']} ({post['draws']} draws, "
+                f"sha256 {post['sha256'][:12]}…): every design and its no-exchange run used the "
+                "same draw with the same seed, so differences between designs are paired on "
+                "parameters as well as on chance."
+            )
+        )
     if "real_staff" in meta:
         real, simulated = meta["real_staff"], meta["simulated_staff"]
         whom = (
@@ -339,6 +359,53 @@ def headline(tables: SweepTables) -> str:
     parts = [f'<p class="headline">{escape(t)}</p>' for t in texts[:1]]
     parts += [paragraph(t) for t in [*texts[1:], more]]
     return section("Headline", *parts)
+
+
+def posterior_section(tables: SweepTables) -> str:
+    """Under posterior draws: each design's probability of being best and of a gain above
+    zero, and the 90% posterior interval of its gain (empty otherwise)."""
+    if not tables.under_posterior:
+        return ""
+    labels = design_labels(tables)
+    d = tables.designs.sort_values(["p_best", "gain_mean"], ascending=False)
+    draws = int(d.draws.iloc[0])
+    top = d.iloc[0]
+    mc = math.sqrt(max(top.p_best * (1 - top.p_best), 1e-12) / draws)
+    lead = (
+        f"Under the calibrated posterior, {labels[top.design_id]} was the best design on "
+        f"{top.p_best:.0%} of {draws} draws (Monte Carlo standard error {mc:.0%}); its gain "
+        f"was above zero on {top.p_gain_positive:.0%} of draws and lay between "
+        f"{_points(top.gain_p05)} and {_points(top.gain_p95)} index points on 90% of them."
+    )
+    if len(d) == 1:
+        lead = (
+            f"Under the calibrated posterior, the gain of {labels[top.design_id]} was above zero "
+            f"on {top.p_gain_positive:.0%} of {draws} draws and lay between "
+            f"{_points(top.gain_p05)} and {_points(top.gain_p95)} index points on 90% of them."
+        )
+    head = (
+        '<tr><th class="design">Design</th><th>P(best)</th><th>P(gain &gt; 0)</th>'
+        "<th>Mean gain (index points)</th><th>90% of draws (index points)</th></tr>"
+    )
+    rows = "".join(
+        f'<tr><td class="design">{escape(labels[r.design_id])}</td><td>{r.p_best:.0%}</td>'
+        f"<td>{r.p_gain_positive:.0%}</td><td>{_points(r.gain_mean)}</td>"
+        f"<td>{_points(r.gain_p05)} to {_points(r.gain_p95)}</td></tr>"
+        for r in d.itertuples()
+    )
+    note = paragraph(
+        "Each replicate is one posterior draw of the behavioural parameters with its own seed, "
+        "the same for every design. P(best) is the share of draws on which a design had the "
+        "largest gain in the final year; P(gain > 0) the share on which its gain was above "
+        "zero; the 90% range holds the middle 90% of its gains over draws (parameter and chance "
+        "uncertainty together). These shares are estimated from "
+        f"{draws} draws: with few draws they are rough (the standard error of a share p is "
+        "√(p(1−p)/draws)).",
+        "note",
+    )
+    table = f"<table>\n<thead>{head}</thead>\n<tbody>{rows}</tbody>\n</table>"
+    return section("Under calibrated uncertainty", f'<p class="headline">{escape(lead)}</p>',
+                   table, note)  # fmt: skip
 
 
 def ranked_table(tables: SweepTables) -> str:
@@ -550,8 +617,18 @@ def caveats(tables: SweepTables) -> str:
         "what follows from those assumptions; they are not a forecast.",
         "Gains are differences against the run without any exchange that used the same random "
         "seeds, so they are paired: chance differences between simulated cities cancel out.",
-        f"The 95% confidence intervals are across the {reps} replicates (random seeds) only; "
-        "they do not include the uncertainty of the parameters themselves.",
+        (
+            f"Each of the {reps} replicates drew the calibrated behavioural parameters from the "
+            "posterior, so the 95% confidence intervals are of the mean gain over posterior "
+            "draws; how far the gain itself varies with the parameters is the 90% range under "
+            "'Under calibrated uncertainty'. Parameters that were not calibrated keep their "
+            "configured values."
+            if tables.under_posterior
+            else f"The 95% confidence intervals are across the {reps} replicates (random seeds) "
+            "only; they do not include the uncertainty of the parameters themselves "
+            "(experiments/calibrate.py and posterior=... carry a calibrated posterior into the "
+            "comparison)."
+        ),
         "Costs are the direct program costs for real staff (staff-months in Tokyo and expert "
         "visits at assumed unit prices), summed over the whole period without discounting.",
     ]
@@ -598,6 +675,8 @@ def print_ranking(designs: pd.DataFrame, top: int = 5) -> None:
     )
     for r in designs.head(top).itertuples():
         note = "" if r.gain_clear else "  (cannot be told apart from no gain)"
+        if "p_best" in designs:
+            note = f"  P(best) {r.p_best:.0%}, P(gain > 0) {r.p_gain_positive:.0%}" + note
         print(
             f"  {r.rank:>2}. {r.label:<48} {POINTS * r.gain_mean:6.2f} "
             f"[{POINTS * r.gain_ci_low:.2f}, {POINTS * r.gain_ci_high:.2f}]  "
@@ -613,6 +692,12 @@ def headline_line(designs: pd.DataFrame) -> str:
     else:
         interval = f"95% CI {POINTS * r.gain_ci_low:.2f} to {POINTS * r.gain_ci_high:.2f}"
     verdict = "" if r.gain_clear else "; it cannot be told apart from no gain"
+    if "p_gain_positive" in designs:
+        verdict += (
+            f"; under the posterior ({int(r.draws)} draws) the gain was above zero on "
+            f"{r.p_gain_positive:.0%} of draws, between {POINTS * r.gain_p05:+.2f} and "
+            f"{POINTS * r.gain_p95:+.2f} points on 90% of them"
+        )
     return (
         f"gain over no exchange in the final year: {POINTS * r.gain_mean:+.2f} index points "
         f"({interval}, {int(r.n)} paired replicates){verdict}; {r.staff_sent_mean:,.0f} staff "
@@ -630,6 +715,7 @@ def write_report(tables: SweepTables, figures: dict[str, Path], out_path: Path, 
             banners(tables),
             what_was_run(tables),
             headline(tables),
+            posterior_section(tables),
             ranked_table(tables),
             meaning(tables),
             figure_blocks(tables, figures, out_path.parent),

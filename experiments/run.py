@@ -46,6 +46,7 @@ from experiments.study import (
     design_label,
     design_overrides,
     one_thread,
+    posterior_of,
     run_job,
     to_model_config,
 )
@@ -61,7 +62,9 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
     """Run (or skip, if done) one job and write its files; return its mean gain over replicates
     (the objective an optimising sweeper maximises; NaN for a failed job)."""
     model = to_model_config(cfg)
-    key = identity.job_key(model, cfg.replicates, cfg.seed, cfg.target_gain)
+    posterior = posterior_of(cfg)
+    drawn = None if posterior is None else posterior.digest
+    key = identity.job_key(model, cfg.replicates, cfg.seed, cfg.target_gain, drawn)
     design = design_overrides(overrides)
     label = design_label(design)
     OUTCOME.update(out=out, label=label, ok=False)
@@ -77,13 +80,20 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
     }
     job = {
         "key": key,
-        "design_id": identity.design_id(model),
+        "design_id": identity.design_id(model, drawn),
         "label": label,
         "extra_columns": extra,
         "code_digest": identity.code_digest(),
         "inputs": identity.input_digests(model),
         "packages": identity.package_versions(),
     }
+    if posterior is not None:
+        job["posterior"] = {
+            "path": str(posterior.path),
+            "sha256": posterior.digest,
+            "draws": len(posterior.draws),
+            "parameters": posterior.parameters,
+        }
     started = time.perf_counter()
     try:
         fault = os.environ.get(FAULT_ENV)
@@ -99,6 +109,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
                 extra_columns=extra,
                 progress=cfg.progress and not multirun,  # parallel bars would interleave
                 cache_dir=Path(HydraConfig.get().sweep.dir) / ".baselines" if multirun else None,
+                posterior=posterior,
             )
     except Exception as err:  # a failing job is recorded; the other jobs go on
         message = f"{type(err).__name__}: {err}"

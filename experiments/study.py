@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from experiments import identity
 from sim import (
+    BehaviorConfig,
     City,
     ModelConfig,
     ProgramConfig,
@@ -126,6 +127,16 @@ class RunConfig(ModelConfig):
     progress: bool = setting(True, None, boolean(), "terminal only; no bar in parallel sweeps")
     #: After a sweep, draw the figures and write report.html (tables are always written).
     report: bool = setting(True, None, boolean(), "report=false for table-only sweeps")
+    #: Posterior draws of experiments/calibrate.py (posterior_draws.parquet or its folder):
+    #: replicate r of every design, and its no-exchange run, uses draw r's behaviour parameters.
+    posterior: str | None = setting(
+        None,
+        "path",
+        optional(text()),
+        "carries calibrated parameter uncertainty into the comparison of designs (docs/model.md, "
+        "Calibration); null = the configured behaviour",
+        also="; needs at least `replicates` draws",
+    )
 
 
 def register() -> None:
@@ -169,7 +180,7 @@ LEVERS = {
 }
 
 #: Run-level settings that do not change a design (left out of its label).
-NOT_DESIGN = ("experiment", "replicates", "seed", "progress", "report", "reference")
+NOT_DESIGN = ("experiment", "replicates", "seed", "progress", "report", "reference", "posterior")
 
 
 # --- from a run configuration to a model configuration ---------------------------------------
@@ -232,12 +243,84 @@ def cohort_for_budget(staff_months_per_year: float, months_between: int, duratio
 
 def check_settings(cfg: DictConfig) -> None:
     """The run-level settings, from their declarations (the model's own are checked by
-    `sim.validate_config`)."""
+    `sim.validate_config`), and the posterior draws file if one is given."""
     run = OmegaConf.to_object(cfg) if isinstance(cfg, DictConfig) else cfg
     for obj, prefix in ((run, ""), (run.budget, "budget")):
         message = settings.problem(obj, prefix)
         if message:
             raise UserError(message)
+    posterior_of(cfg)
+
+
+# --- posterior draws ----------------------------------------------------------------------------
+
+#: The draws file of a calibration folder (experiments/calibrate.py writes it).
+DRAWS_FILE = "posterior_draws.parquet"
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Equally weighted posterior draws of behaviour parameters, in order (draw 0, 1, ...)."""
+
+    path: Path
+    digest: str  # sha256 of the file: part of every job's key and design id
+    draws: pd.DataFrame  # draw, then one column per behavior parameter
+
+    @property
+    def parameters(self) -> list[str]:
+        return [c for c in self.draws.columns if c != "draw"]
+
+    def behaviour(self, replicate: int) -> dict[str, float]:
+        """The behaviour parameters of replicate `replicate` (draw number `replicate`)."""
+        row = self.draws.iloc[replicate]
+        return {k: float(row[k]) for k in self.parameters}
+
+
+def posterior_of(cfg: DictConfig | dict) -> Posterior | None:
+    """The posterior draws a run configuration names (None without `posterior`), checked: a
+    readable Parquet file of draws 0..n-1 of behaviour parameters with allowed values, at least
+    `replicates` of them. A problem is one UserError line naming the file."""
+    get = cfg.get if isinstance(cfg, dict | DictConfig) else lambda k: getattr(cfg, k)
+    value = get("posterior")
+    if value is None:
+        return None
+    path = Path(str(value)).expanduser()
+    if path.is_dir():
+        path = path / DRAWS_FILE
+    where = f"posterior = {str(value)!r}"
+    try:
+        draws = pd.read_parquet(path)
+    except FileNotFoundError:
+        raise UserError(
+            f"{where}: no such file {path} (posterior_draws.parquet of experiments/calibrate.py, "
+            "or its folder)"
+        ) from None
+    except (OSError, ValueError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"{where}: {path} is not a readable Parquet file ({reason})") from None
+    behaviour = {n: d for n, d in settings.declared(BehaviorConfig) if isinstance(d.default, float)}
+    if "draw" not in draws.columns or list(draws.draw) != list(range(len(draws))):
+        raise UserError(f"{where}: {path} must have a column `draw` numbering its rows 0, 1, ...")
+    parameters = [c for c in draws.columns if c != "draw"]
+    if not parameters:
+        raise UserError(f"{where}: {path} holds no parameter column")
+    for name in parameters:
+        if name not in behaviour:
+            raise UserError(
+                f"{where}: column {name!r} is not a behavior parameter; allowed: "
+                f"{', '.join(behaviour)}"
+            )
+        allowed = behaviour[name].allowed
+        for i, v in enumerate(draws[name]):
+            if not allowed.accepts(float(v)) or not math.isfinite(float(v)):
+                raise UserError(f"{where}: draw {i}: {name} = {v!r}: {allowed.problem}")
+    replicates = get("replicates")
+    if replicates is not None and replicates > len(draws):
+        raise UserError(
+            f"{where}: {len(draws)} draws for replicates = {replicates}; replicate r uses draw "
+            "r, so replicates must be at most the number of draws"
+        )
+    return Posterior(path.resolve(), identity.file_digest(path), draws.reset_index(drop=True))
 
 
 # --- design labels ------------------------------------------------------------------------------
@@ -565,23 +648,33 @@ def run_job(
     extra_columns: dict | None = None,
     progress: bool = True,
     cache_dir: Path | None = None,
+    posterior: Posterior | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run the replicates; returns the tables timeseries, baseline, summary, effects,
-    departments and department_ties (see the README's output files)."""
-    did = identity.design_id(config)
-    base_id = identity.design_id(no_exchange(config))
+    departments and department_ties (see the README's output files). With `posterior`,
+    replicate r and its no-exchange run take their behaviour from draw r (every design of a
+    sweep the same draw: common random numbers extended to parameters), and the summary records
+    the draw and its parameters."""
+    tagged_by = None if posterior is None else posterior.digest
+    did = identity.design_id(config, tagged_by)
+    base_id = identity.design_id(no_exchange(config), tagged_by)
     tag = {"design": label, "design_id": did, **lever_values(config), **(extra_columns or {})}
     series, baselines, summaries, effect_rows, departments = [], [], [], [], []
     ties = None
     for r in tqdm(range(replicates), desc=label, disable=not progress, leave=False):
         s = seed + r
-        pair = paired_run(config, s, cache_dir, keep=replicates + 1)
+        drawn, rep_config = {}, config
+        if posterior is not None:
+            behaviour = posterior.behaviour(r)
+            rep_config = with_behaviour(config, behaviour)
+            drawn = {"draw": r, **{f"behavior.{k}": v for k, v in behaviour.items()}}
+        pair = paired_run(rep_config, s, cache_dir, keep=replicates + 1)
         rep = {"replicate": r, "seed": s}
         series.append(pair.months.assign(**rep))
         baselines.append(pair.baseline.assign(baseline_id=base_id, **rep))
         departments.append(pair.departments.assign(**rep))
         effect_rows.append(effects(pair.months, pair.baseline).assign(**rep))
-        summaries.append({**rep, **replicate_summary(pair.months, target_gain)})
+        summaries.append({**rep, **drawn, **replicate_summary(pair.months, target_gain)})
         if ties is None:
             ids = list(pair.departments.department.unique())
             ties = pd.DataFrame(pair.department_ties, index=ids, columns=ids)

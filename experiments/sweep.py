@@ -263,6 +263,9 @@ def load_tables(folder: Path) -> SweepTables:
     run_settings = settings(folder) or {"reference": cfg.get("reference")}
     meta = _meta(folder, cfg, jobs[0]["timeseries"], len(dirs), state)
     meta["provenance"] = _provenance(folder, dirs)
+    posterior = _json(dirs[0] / "job.json").get("posterior")
+    if posterior:
+        meta["posterior"] = posterior
     return combine(jobs, meta, run_settings.get("reference"))
 
 
@@ -344,6 +347,8 @@ def write_tables(tables: SweepTables, failed: pd.DataFrame, out: Path) -> None:
         write_table(getattr(tables, name), out / name)
     write_table(tables.baseline, out / "baseline", csv=False)
     write_table(tables.departments, out / "departments", csv=False)
+    if tables.under_posterior:
+        write_table(tables.ranks, out / "posterior_ranks")
     write_json(out / "provenance.json", tables.meta["provenance"])
 
 

@@ -9,6 +9,7 @@ numbers), so a difference is "clear" when the 95% interval of the paired differe
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import textwrap
@@ -51,6 +52,13 @@ class SweepTables:
     department_ties: pd.DataFrame  # square D x D, index and columns = department ids
     levers: list[str]  # lever columns that vary across designs
     meta: dict  # facts: horizon, replicates, scale, seeds, command, provenance, ...
+    #: With posterior draws: one row per (design, rank): the share of draws at that rank.
+    ranks: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+
+    @property
+    def under_posterior(self) -> bool:
+        """Whether replicates drew their behaviour from a calibrated posterior."""
+        return "p_best" in self.designs
 
 
 # --- statistics ---------------------------------------------------------------------------------
@@ -193,6 +201,43 @@ def judge(designs: pd.DataFrame, comparisons: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
+#: Share of draws a posterior interval of the gain leaves out on each side (a 90% interval).
+POSTERIOR_TAIL = 0.05
+
+
+def posterior_ranking(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Designs under calibrated uncertainty, when replicate r drew posterior draw r: per design
+    the share of draws (among those every design ran) on which it had the largest gain
+    (p_best, ties shared), on which its gain was above zero (p_gain_positive), and the 5% and
+    95% quantiles of its gain over draws (gain_p05, gain_p95: the posterior predictive interval,
+    parameter and seed uncertainty together); and the share of draws at each rank."""
+    wide = summary.pivot_table(index="draw", columns="design_id", values="gain", aggfunc="first")
+    wide = wide.dropna()
+    gains = wide.to_numpy(float)
+    top = gains == gains.max(axis=1, keepdims=True)
+    p_best = (top / top.sum(axis=1, keepdims=True)).mean(axis=0)
+    per_design = pd.DataFrame(
+        {
+            "design_id": wide.columns,
+            "draws": len(wide),
+            "p_best": p_best,
+            "p_gain_positive": (gains > 0).mean(axis=0),
+            "gain_p05": np.quantile(gains, POSTERIOR_TAIL, axis=0),
+            "gain_p95": np.quantile(gains, 1 - POSTERIOR_TAIL, axis=0),
+        }
+    )
+    order = (-gains).argsort(axis=1, kind="stable").argsort(axis=1) + 1  # rank on each draw
+    ranks = pd.DataFrame(
+        [
+            (did, rank, float((order[:, j] == rank).mean()))
+            for j, did in enumerate(wide.columns)
+            for rank in range(1, len(wide.columns) + 1)
+        ],
+        columns=["design_id", "rank", "share"],
+    )
+    return per_design, ranks
+
+
 def reference_design(summary: pd.DataFrame, reference: str | None) -> str | None:
     """design_id of the design whose levers match `reference` ("key=value,key=value")."""
     if not reference:
@@ -291,6 +336,10 @@ def combine(jobs: list[dict[str, pd.DataFrame]], meta: dict, reference: str | No
         baseline.drop_duplicates("design_id").set_index("design_id").baseline_id
     )
     baseline = baseline.iloc[:, baseline.columns.get_loc("replicate") :]
+    ranks = pd.DataFrame()
+    if "draw" in summary:
+        per_design, ranks = posterior_ranking(summary)
+        designs = designs.merge(per_design, on="design_id", how="left")
     tables = SweepTables(
         timeseries=concat("timeseries").drop_duplicates([*first, "month"]),
         baseline=baseline.drop_duplicates(["baseline_id", "replicate", "month"]),
@@ -302,6 +351,7 @@ def combine(jobs: list[dict[str, pd.DataFrame]], meta: dict, reference: str | No
         department_ties=jobs[0]["department_ties"],
         levers=levers,
         meta=meta,
+        ranks=ranks,
     )
     tables.designs.insert(1, "label", tables.designs.design_id.map(design_labels(tables)))
     return tables
