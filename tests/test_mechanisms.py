@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim import ExchangeModel, NetworkConfig, ProgramConfig
-from sim.organisation import HEAD, STAFF
+from sim.organisation import DOMAINS, HEAD, STAFF
 
 from .conftest import practice, quiet_behavior, tiny_config
 
@@ -235,3 +235,42 @@ def test_rotation_swaps_people_between_posts_of_the_same_rank(small_jakarta):
     )
     assert any(np.array_equal(before.proficiency[k], m.state.proficiency[i]) for k in j)
     assert m.totals["rotations"] > 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_returnees_apply_until_forgetting_takes_them_below_the_threshold(tmp_path, engine):
+    """The returnee statistic on a hand-checkable case (docs/model.md §7.14). Everyone of a
+    cohort of 20 learns practice `a` fully in one month abroad (learning rate 1, capacity 1, no
+    tacitness) and comes home in month 1 at proficiency 1; at home they forget 10% a month and
+    nothing protects or teaches them, so k months after their return they hold 0.9^k: at least
+    the threshold 0.5 up to k = 6 (0.531), below it from k = 7 (0.478). `a` is relevant only to
+    department d's domain, so only the returnees posted in d apply it."""
+    relevance = dict.fromkeys(DOMAINS, 0.0)
+    relevance["public_services"] = 1.0
+    other = next(d for d in DOMAINS if d != "public_services")
+    cfg = tiny_config(
+        tmp_path,
+        [{"id": "d", "headcount": 40}, {"id": "e", "headcount": 40, "domain": other}],
+        [practice("a", relevance=relevance, institutionalisation=1.0)],
+        program=ProgramConfig(
+            cohort_size=20, months_between_cohorts=100, duration=1, min_tenure=0
+        ),  # fmt: skip
+        behavior=quiet_behavior(
+            capacity_mean=1.0, abroad_learning_rate=1.0, forgetting_rate=0.1, use_protection=0.0
+        ),  # fmt: skip
+        horizon=14,
+        engine=engine,
+    )
+    model = ExchangeModel(cfg, seed=3)
+    for _ in range(cfg.horizon):
+        model.step()
+    table = model.returnee_results()
+    back = model.state.returned >= 0
+    in_d = int((back & (model.organisation.dept == 0)).sum())
+    assert back.sum() == 20 and (model.state.returned[back] == 1).all()
+    assert 0 < in_d < 20  # both departments sent someone: the relevance condition is exercised
+    assert table.returnees.tolist() == [20] * 14 + [0]  # lag 14: nobody back that long
+    assert table.applying.tolist() == [in_d] * 7 + [0] * 8
+    assert table.share.iloc[:7].tolist() == [in_d / 20] * 7
+    assert np.isnan(table.share.iloc[14])
+    model.release()

@@ -1,0 +1,324 @@
+"""Calibration (experiments/calibrate.py) and designs under a posterior (run.py posterior=...):
+the targets format and its bad inputs, recovery of a known truth, and posterior draws paired
+across designs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments import calibrate as cli
+from experiments import identity
+from experiments.calibration import (
+    RETURNEES,
+    Z90,
+    Prior,
+    Simulator,
+    Target,
+    calibrate,
+    check_targets,
+    load_targets,
+    make_priors,
+    measure,
+)
+from experiments.preflight import model_config, plan_command
+from experiments.study import paired_run, with_behaviour
+from experiments.tables import posterior_ranking
+from sim import ProgramConfig, UserError, run_detailed
+
+from .conftest import ROOT, practice, quiet_behavior, run_script, tiny_config
+
+PACKAGED = ROOT / "configs" / "targets" / "training_transfer.yaml"
+
+# --- the targets file ---------------------------------------------------------------------------
+
+
+def test_packaged_evidence_is_saks_and_belcourt_2006():
+    targets = load_targets(PACKAGED)
+    assert [(t.statistic, t.lag, t.observed) for t in targets] == [
+        (RETURNEES, 0, 0.62),
+        (RETURNEES, 6, 0.44),
+        (RETURNEES, 12, 0.34),
+    ]
+    assert all("Saks & Belcourt (2006)" in t.source and t.sd > 0 for t in targets)
+
+
+def test_an_interval_is_read_as_a_90_percent_normal_interval(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "targets:\n  - name: x\n    statistic: service_index\n    month: 12\n"
+        "    observed: 0.4\n    interval: [0.3, 0.5]\n    source: a test\n"
+    )
+    (target,) = load_targets(path)
+    assert target.sd == pytest.approx(0.2 / (2 * Z90))
+    assert target.line == 2
+
+
+GOOD = """\
+targets:
+  - name: a
+    statistic: returnees_applying
+    lag: 6
+    observed: 0.44
+    sd: 0.08
+    source: a survey
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("sd: 0.08", "sd: 0", ":2: target 'a': sd = 0: must be a positive number"),
+        ("sd: 0.08", "sd: -1", ":2: target 'a': sd = -1: must be a positive number"),
+        ("observed: 0.44", "observed: .nan", "observed = nan: must be a finite number"),
+        ("observed: 0.44", "observed: high", "observed = 'high': must be a finite number"),
+        ("lag: 6", "lag: -1", "lag = -1: must be a whole number of months >= 0"),
+        ("lag: 6", "lag: 1.5", "lag = 1.5: must be a whole number of months >= 0"),
+        ("    lag: 6\n", "", "lag = None: must be a whole number of months >= 0"),
+        ("lag: 6", "month: 6", "returnees_applying is measured by lag"),
+        ("    source: a survey\n", "", ":2: target 'a': missing source"),
+        ("source: a survey", "source: ' '", "source = ' ': must say where the value comes from"),
+        ("sd: 0.08", "sd: 0.08\n    interval: [0.3, 0.5]", "as sd or as interval, one of them"),
+        ("sd: 0.08", "interval: [0.5, 0.3]", "interval = [0.5, 0.3]: low must be below high"),
+        ("sd: 0.08", "interval: 0.3", "interval = 0.3: must be [low, high]"),
+        ("sd: 0.08", "sd: 0.08\n    weight: 2", "unknown key 'weight'; allowed: name,"),
+        ("  - name: a\n", "  - statistic: x\n", ":2: target without a name"),
+        ("statistic: returnees_applying", "statistic: [1]", "must be a statistic's name"),
+        ("targets:\n", "target:\n", "must hold a non-empty list `targets:`"),
+        ("    sd: 0.08\n", "    sd: 0.08\n   bad: [\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_target_is_one_line_naming_file_and_line(tmp_path, old, new, message):
+    path = tmp_path / "targets.yaml"
+    assert old in GOOD
+    path.write_text(GOOD.replace(old, new, 1))
+    with pytest.raises(UserError) as err:
+        load_targets(path)
+    text = str(err.value)
+    assert "\n" not in text and text.startswith(str(path))
+    assert message in text
+
+
+def test_duplicate_names_and_missing_files(tmp_path):
+    path = tmp_path / "targets.yaml"
+    path.write_text(GOOD + GOOD.split("\n", 1)[1])
+    with pytest.raises(UserError, match=r":8: target 'a': duplicate name"):
+        load_targets(path)
+    with pytest.raises(UserError, match="cannot read the targets file"):
+        load_targets(tmp_path / "missing.yaml")
+
+
+def test_a_target_the_scenario_cannot_measure_is_refused(small_jakarta):
+    def target(**kw) -> Target:
+        return Target(**{"name": "t", "statistic": RETURNEES, "observed": 0.5, "sd": 0.1,
+                         "source": "s", "lag": 0, "line": 3, **kw})  # fmt: skip
+
+    small_jakarta.horizon = 12
+    with pytest.raises(UserError, match=r"statistic = 'quality': unknown; allowed: returnees_"):
+        check_targets([target(statistic="quality", lag=None, month=6)], small_jakarta)
+    with pytest.raises(UserError, match="24 months is beyond horizon = 12"):
+        check_targets([target(lag=24)], small_jakarta)
+    check_targets([target(statistic="service_index", lag=None, month=12)], small_jakarta)
+
+
+def test_bad_priors_are_one_line():
+    with pytest.raises(UserError, match="prior 'turnover': not a behaviour parameter; allowed"):
+        make_priors(["turnover"], {})
+    with pytest.raises(UserError, match="range 0.5:0.1: low must be below high"):
+        make_priors(["forgetting_rate"], {"forgetting_rate": (0.5, 0.1)})
+    with pytest.raises(UserError, match=r"range end 1.5: .*\[0, 1\]"):
+        make_priors(["forgetting_rate"], {"forgetting_rate": (0.0, 1.5)})
+    with pytest.raises(UserError, match="no plausible range declared; give one"):
+        make_priors(["contagion_prob"], {})
+    (prior,) = make_priors(["forgetting_rate"], {})
+    assert (prior.low, prior.high) == (0.0, 0.06)  # the range its setting declares
+
+
+def test_the_command_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "targets.yaml"
+    bad.write_text(GOOD.replace("sd: 0.08", "sd: 0"))
+    out = tmp_path / "out"
+    for args, message in (
+        (["--targets", str(bad)], f"error: {bad}:2: target 'a': sd = 0"),
+        (["--range", "forgetting_rate=0.1"], "must be NAME=LOW:HIGH"),
+        (["--population", "1"], "--population 1: must be an integer >= 2"),
+        (["horizon=-3"], "horizon"),
+    ):
+        assert cli.main([*args, "--out", str(out)]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0]
+        assert not out.exists()
+
+
+# --- recovery of a known truth ------------------------------------------------------------------
+
+
+def returnee_city(tmp_path: Path):
+    """A city of 200 whose returnees differ in capacity: one cohort of 40 every 2 months."""
+    return tiny_config(
+        tmp_path,
+        [{"id": "d", "headcount": 200}],
+        [practice("a", institutionalisation=1.0, tacitness=0.3)],
+        program=ProgramConfig(
+            cohort_size=40,
+            months_between_cohorts=2,
+            duration=2,
+            min_tenure=0,
+            max_exchanges_per_person=1,
+        ),  # fmt: skip
+        behavior=quiet_behavior(capacity_sd=0.15, use_protection=0.0),
+        horizon=20,
+    )
+
+
+def test_calibration_recovers_a_known_truth(tmp_path):
+    config = returnee_city(tmp_path)
+    truth = {"abroad_learning_rate": 0.7, "forgetting_rate": 0.03}
+    targets = [Target(f"lag{k}", RETURNEES, 0.0, 0.04, "simulated", lag=k) for k in (0, 4, 8, 12)]
+    # observed: the model's statistics at the truth, averaged over 16 seeds (no noise)
+    simulator = Simulator(config, targets)
+    observed = pd.DataFrame([simulator.statistics(truth, s) for s in range(16)]).mean()
+    targets = [Target(t.name, t.statistic, float(observed[t.name]), t.sd, t.source, lag=t.lag)
+               for t in targets]  # fmt: skip
+    priors = [Prior("abroad_learning_rate", 0.3, 1.0), Prior("forgetting_rate", 0.0, 0.1)]
+    result = calibrate(config, targets, priors, 50, 3, seed=1, workers=1, folder=tmp_path / "c")
+    summary = result.summary.set_index("parameter")
+    for name, value in truth.items():
+        low, high = summary.loc[name, "p05"], summary.loc[name, "p95"]
+        prior = next(p for p in priors if p.name == name)
+        assert low <= value <= high, (name, low, high)
+        assert high - low < 0.5 * (prior.high - prior.low)  # the targets did inform it
+    assert (tmp_path / "c" / "history.db").exists()
+    assert result.generations.temperature.iloc[-1] == 1.0  # the exact posterior
+    assert len(result.draws) == 1000 and list(result.draws.draw) == list(range(1000))
+
+
+def test_a_single_process_calibration_is_reproducible_from_its_seed(tmp_path):
+    config = returnee_city(tmp_path)
+    config.horizon = 14
+    targets = [Target("lag2", RETURNEES, 0.5, 0.1, "s", lag=2)]
+    priors = [Prior("forgetting_rate", 0.0, 0.1)]
+
+    def run(folder: str) -> pd.DataFrame:
+        return calibrate(config, targets, priors, 20, 2, 7, 1, tmp_path / folder).posterior
+
+    pd.testing.assert_frame_equal(run("a"), run("b"))
+
+
+def test_measure_reads_the_returnee_table_and_the_city_table(tmp_path):
+    config = returnee_city(tmp_path)
+    result = run_detailed(config, 0)
+    targets = [
+        Target("r", RETURNEES, 0.5, 0.1, "s", lag=3),
+        Target("s", "service_index", 0.5, 0.1, "s", month=10),
+    ]
+    got = measure(result, targets)
+    assert got["r"] == result.returnees.share.iloc[3]
+    assert got["s"] == result.months.service_index.iloc[10]
+
+
+# --- designs under a posterior ------------------------------------------------------------------
+
+
+def test_posterior_ranking_on_a_hand_made_table():
+    # two designs, four draws: A wins draws 0, 1, 3; B wins draw 2; A's gain is negative once
+    summary = pd.DataFrame(
+        {
+            "design_id": ["A"] * 4 + ["B"] * 4,
+            "draw": [0, 1, 2, 3] * 2,
+            "gain": [0.03, 0.02, 0.00, -0.01, 0.01, 0.01, 0.02, -0.02],
+        }
+    )
+    per_design, ranks = posterior_ranking(summary)
+    a, b = per_design.set_index("design_id").loc[["A", "B"]].itertuples()
+    assert (a.p_best, b.p_best) == (0.75, 0.25)
+    assert (a.p_gain_positive, b.p_gain_positive) == (0.5, 0.75)
+    assert a.gain_p05 == pytest.approx(np.quantile([0.03, 0.02, 0.0, -0.01], 0.05))
+    shares = ranks.set_index(["design_id", "rank"]).share
+    assert shares[("A", 1)] == 0.75 and shares[("A", 2)] == 0.25 and shares[("B", 1)] == 0.25
+    assert ranks.groupby("design_id").share.sum().tolist() == [1.0, 1.0]
+
+
+DRAWS = pd.DataFrame(
+    {
+        "draw": [0, 1, 2],
+        "forgetting_rate": [0.0, 0.03, 0.06],
+        "abroad_learning_rate": [0.6, 0.3, 0.1],
+    }
+)
+
+
+def test_posterior_draws_are_paired_across_designs_and_baselines(tmp_path):
+    draws = tmp_path / "calibration" / "posterior_draws.parquet"
+    draws.parent.mkdir()
+    DRAWS.to_parquet(draws)
+    sweep = tmp_path / "sweep"
+    args = ["-m", "program.cohort_size=400,1200", "scenario=small", "replicates=3", "horizon=12",
+            "progress=false", "program.min_tenure=0", "hydra/launcher=basic",
+            f"posterior={draws.parent}", f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    proc = run_script("run.py", *args)
+    summary = pd.read_parquet(sweep / "aggregate" / "summary.parquet")
+    # replicate r of every design used draw r, recorded with its parameters
+    for _, g in summary.groupby("design_id"):
+        g = g.sort_values("replicate")
+        assert g.draw.tolist() == [0, 1, 2]
+        assert g["behavior.forgetting_rate"].tolist() == DRAWS.forgetting_rate.tolist()
+    # ... and one no-exchange run per draw, shared by both designs
+    series = pd.read_parquet(sweep / "aggregate" / "timeseries.parquet")
+    base = series.pivot_table(index=["replicate", "month"], columns="design_id",
+                              values="baseline_index")  # fmt: skip
+    assert base.nunique(axis=1).eq(1).all()
+    assert len(list((sweep / ".baselines").glob("*.city.parquet"))) == 3  # one per draw
+    # the draw was applied, not only recorded: replicate 1 is the paired run with draw 1
+    first = summary[summary.cohort_size == 400].set_index("replicate")
+    config = with_behaviour(small_config(), {"forgetting_rate": 0.03, "abroad_learning_rate": 0.3})
+    pair = paired_run(config, 1)
+    assert pair.months.gain.iloc[-12:].mean() == pytest.approx(first.loc[1, "gain"], abs=1e-12)
+    designs = pd.read_parquet(sweep / "aggregate" / "designs.parquet")
+    assert designs.p_best.sum() == pytest.approx(1.0)
+    assert (sweep / "aggregate" / "posterior_ranks.csv").exists()
+    assert (sweep / "aggregate" / "figures" / "posterior_ranks.png").exists()
+    report = (sweep / "aggregate" / "report.html").read_text()
+    assert "Under calibrated uncertainty" in report and "P(best)" in report
+    assert "P(best)" in proc.stdout
+    # the draws are part of the job's key: other draws at the same path are computed anew
+    assert run_script("run.py", *args).stdout.count("already done, skipped") == 2
+    DRAWS.assign(forgetting_rate=[0.01, 0.02, 0.04]).to_parquet(draws)
+    assert "already done" not in run_script("run.py", *args).stdout
+
+
+def small_config():
+    return model_config(["scenario=small", "horizon=12", "program.cohort_size=400",
+                         "program.min_tenure=0"])  # fmt: skip
+
+
+def test_without_a_posterior_the_job_key_is_the_configurations():
+    """posterior=null (the default) adds nothing to a job's key: earlier results stay valid."""
+    overrides = ["scenario=small", "horizon=12"]
+    plan = plan_command(overrides)
+    assert plan.jobs[0].key == identity.job_key(model_config(overrides), 10, 0, 0.005)
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (DRAWS.drop(columns="draw"), "must have a column `draw` numbering its rows 0, 1, ..."),
+        (DRAWS.assign(draw=[0, 2, 1]), "must have a column `draw` numbering its rows"),
+        (DRAWS.assign(turnover=1), "column 'turnover' is not a behavior parameter; allowed:"),
+        (DRAWS.assign(forgetting_rate=[0.0, 1.5, 0.0]), "draw 1: forgetting_rate = 1.5:"),
+        (DRAWS[["draw"]], "holds no parameter column"),
+        (DRAWS.head(2), "2 draws for replicates = 3; replicate r uses draw r"),
+    ],
+)
+def test_a_bad_posterior_file_stops_the_run_with_one_line(tmp_path, frame, message):
+    path = tmp_path / "draws.parquet"
+    frame.to_parquet(path)
+    proc = run_script("run.py", "scenario=small", "replicates=3", f"posterior={path}",
+                      f"hydra.run.dir={tmp_path / 'run'}", check=False)  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and f"posterior = '{path}'" in lines[0]
+    assert not (tmp_path / "run").exists()
