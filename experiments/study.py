@@ -40,7 +40,6 @@ from sim import (
     BehaviorConfig,
     City,
     ModelConfig,
-    ProgramConfig,
     RunResult,
     UserError,
     build_city,
@@ -49,11 +48,8 @@ from sim import (
     settings,
     validate_config,
 )
+from sim.pairing import FINAL_YEAR, final_year, no_exchange, paired
 from sim.settings import boolean, integer, interval, number, optional, setting, share, text
-
-#: Months averaged for a job's headline gain (the final year; the whole run if shorter).
-FINAL_YEAR = 12
-
 
 # --- the run-level schema -------------------------------------------------------------------------
 
@@ -363,12 +359,6 @@ def with_behaviour(config: ModelConfig, values: dict[str, float]) -> ModelConfig
 # --- the paired no-exchange run ---------------------------------------------------------------
 
 
-def no_exchange(config: ModelConfig) -> ModelConfig:
-    """The same city without cohorts or expert visits. Program settings do nothing without
-    them, so they are all reset: designs that differ only in their program share this run."""
-    return dataclasses.replace(config, program=ProgramConfig(cohort_size=0, experts_per_visit=0))
-
-
 #: Cities built in this process, the most recently used last (`city_for`).
 _CITIES: OrderedDict[str, City] = OrderedDict()
 
@@ -424,11 +414,6 @@ def months_to_target(gain: np.ndarray, target: float) -> float:
     """First month with gain >= target (NaN if never: censored at the horizon)."""
     hit = np.flatnonzero(gain >= target)
     return float(hit[0]) if hit.size else float("nan")
-
-
-def final_year(values: pd.Series) -> float:
-    """Mean of the last FINAL_YEAR months (the whole run if shorter)."""
-    return float(values.iloc[-FINAL_YEAR:].mean())
 
 
 def _cost_per_point(months: pd.DataFrame, _target: float) -> float:
@@ -618,14 +603,9 @@ def paired_run(
     """Run a design and its paired no-exchange run with the same seed (the latter cached in
     `cache_dir` when given, or given as `baseline`); both reuse the seed's city (`city_for`,
     keeping `keep` cities)."""
-    result = run_detailed(config, seed, city_for(config, seed, keep))
     base = baseline if baseline is not None else baseline_run(config, seed, cache_dir, keep)
-    months = result.months
-    months["baseline_index"] = base.months.service_index.to_numpy()
-    months["gain"] = months.service_index - months.baseline_index
-    deps = result.departments
-    deps["baseline_quality"] = base.departments.quality.to_numpy()
-    return Replicate(months, base.months, deps, result.department_ties)
+    result = paired(run_detailed(config, seed, city_for(config, seed, keep)), base)
+    return Replicate(result.months, base.months, result.departments, result.department_ties)
 
 
 def paired_gains(configs: list[ModelConfig], seed: int) -> list[float]:

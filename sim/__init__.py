@@ -10,8 +10,9 @@ from sim.config import (
     config_to_dict,
     validate_config,
 )
-from sim.errors import ConfigError, DataError, UserError
+from sim.errors import ConfigError, DataError, FinishedError, UserError
 from sim.model import City, ExchangeModel, build_city
+from sim.pairing import gain, no_exchange
 from sim.runner import RunResult, run, run_detailed
 
 __version__ = "0.1.0"
@@ -21,6 +22,7 @@ __all__ = [
     "City",
     "ConfigError",
     "DataError",
+    "FinishedError",
     "ExchangeModel",
     "ModelConfig",
     "NetworkConfig",
@@ -28,6 +30,8 @@ __all__ = [
     "ScenarioConfig",
     "UserError",
     "build_city",
+    "gain",
+    "no_exchange",
     "config_from_dict",
     "config_to_dict",
     "RunResult",

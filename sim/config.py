@@ -390,8 +390,8 @@ class BehaviorConfig:
         "share per month",
         share(),
         "Argote et al. 1990; monthly retention from 55–75% to near 100% (Thompson 2007); 99% for "
-        "individual skill, turnover modelled separately; plausible up to 0.06 (an assumption: about "
-        "half of an unused skill lost in a year; unused skills decay, Arthur et al. 1998)",
+        "individual skill, turnover modelled separately; plausible up to 0.06 (an assumption: "
+        "about half of an unused skill lost in a year; unused skills decay, Arthur et al. 1998)",
         plausible=(0.0, 0.06),
     )
     #: How much a department's implementation of a practice protects it from forgetting.
@@ -537,12 +537,51 @@ def config_from_dict(data: dict[str, Any] | None) -> ModelConfig:
                         f"allowed: {', '.join(sorted(known))}"
                     )
             kwargs[key] = cls(**{k: _plain(v) for k, v in value.items()})
-        elif key in ("horizon", "engine", "record_staff_every"):
+        elif key in MODEL_LEVEL:
             kwargs[key] = value
         else:
-            allowed = ", ".join([*_SECTIONS, "horizon", "engine", "record_staff_every"])
+            allowed = ", ".join([*_SECTIONS, *MODEL_LEVEL])
             raise ConfigError(f"{key}: unknown setting; allowed: {allowed}")
     return ModelConfig(**kwargs)
+
+
+#: Model-level settings (not in a section).
+MODEL_LEVEL = ("horizon", "engine", "record_staff_every")
+
+
+def flat_settings() -> dict[str, str]:
+    """Every setting by its leaf name (e.g. `cohort_size`) -> its section ("" at model level);
+    leaf names are unique across sections (tests/test_model_api.py checks it)."""
+    out = dict.fromkeys(MODEL_LEVEL, "")
+    for section, cls in _SECTIONS.items():
+        out.update(dict.fromkeys((f.name for f in dataclasses.fields(cls)), section))
+    return out
+
+
+def with_settings(config: ModelConfig, values: dict[str, Any]) -> ModelConfig:
+    """A copy of `config` with settings given by their leaf names (`cohort_size=20`,
+    `scale=0.05`, `horizon=60`, ...), as `ExchangeModel(**levers)` and `mesa.batch_run` pass
+    them; an unknown name is one ConfigError line. The values are checked by
+    `validate_config`."""
+    if not values:
+        return config
+    where = flat_settings()
+    sections: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in where:
+            renamed = {o.rsplit(".", 1)[-1]: n.rsplit(".", 1)[-1] for o, n in RENAMED.items()}
+            hint = f"; renamed to {renamed[name]}" if name in renamed else ""
+            raise ConfigError(
+                f"{name}: unknown setting{hint}; a model takes its settings by their names: "
+                f"{', '.join(sorted(where))}"
+            )
+        if where[name]:
+            sections.setdefault(where[name], {})[name] = _plain(value)
+        else:
+            top[name] = value
+    changed = {k: dataclasses.replace(getattr(config, k), **v) for k, v in sections.items()}
+    return dataclasses.replace(config, **changed, **top)
 
 
 def _plain(value: Any) -> Any:

@@ -11,3 +11,7 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """A data file (departments, practices, rosters, ties) is malformed."""
+
+
+class FinishedError(UserError):
+    """A finished run (its horizon reached) was asked to step again."""

@@ -28,13 +28,20 @@ import pandas as pd
 
 from sim import agents, engine, institutions, program, rules, transfer
 from sim.agents import StaffAgent
-from sim.config import ModelConfig, ProgramConfig, validate_config
-from sim.errors import ConfigError
+from sim.config import ModelConfig, ProgramConfig, validate_config, with_settings
+from sim.errors import ConfigError, FinishedError
 from sim.inputs import Inputs, check_program, prepare
 from sim.network import Ties, build_ties, cross_department_ties
 from sim.organisation import DOMAINS, Organisation, build_organisation
 from sim.practices import Catalogue
-from sim.reporters import Recorder, domain_weights, staff_snapshot
+from sim.reporters import (
+    DEPARTMENT_COLUMNS,
+    Recorder,
+    city_reporters,
+    department_rows,
+    domain_weights,
+    staff_snapshot,
+)
 from sim.roster import organisation_from_roster
 from sim.state import (
     PERSONAL,
@@ -71,16 +78,32 @@ def _check_seed(seed) -> int:
     return int(seed)
 
 
+def fresh_seed() -> int:
+    """A seed from the operating system's entropy (Mesa's convention for `seed=None`)."""
+    return int(np.random.SeedSequence().generate_state(1)[0])
+
+
 class ExchangeModel(mesa.Model):
-    """Staff of Jakarta's departments, a Tokyo exchange program, and the city's service quality."""
+    """Staff of Jakarta's departments, a Tokyo exchange program, and the city's service quality.
+
+    `ExchangeModel(config, seed)` runs a `ModelConfig`; settings may also be given by their leaf
+    names, alone or over `config` (`ExchangeModel(cohort_size=30, months_between_cohorts=6,
+    scale=0.05, horizon=60, seed=1)`), as Mesa's `batch_run` and SolaraViz pass them.
+    `seed=None` draws a fresh seed (kept in `model.seed`). `running` turns False at the
+    horizon; `datacollector` holds the city and department tables in Mesa's form.
+    """
 
     def __init__(
-        self, config: ModelConfig | None = None, seed: int = 0, city: City | None = None
+        self,
+        config: ModelConfig | None = None,
+        seed: int | None = None,
+        city: City | None = None,
+        **settings,
     ) -> None:
         """`city`: what `build_city(config, seed)` built for this configuration (its program
         aside) and seed, reused instead of built again; the run is the same either way."""
-        config = config if config is not None else ModelConfig()
-        seed = _check_seed(seed)
+        config = with_settings(config if config is not None else ModelConfig(), settings)
+        seed = fresh_seed() if seed is None else _check_seed(seed)
         super().__init__(seed=seed)
         self.config = config
         self.seed = seed
@@ -100,6 +123,7 @@ class ExchangeModel(mesa.Model):
         self.ledger = ProgramState()
         self.month = 0
         self._staff_agents_made = False  # made on first use of `agents` (see there)
+        self._datacollector: mesa.DataCollector | None = None  # made on first use (see there)
         institutions.tally(
             self.departments, self.state, self.organisation, config.behavior.proficiency_threshold
         )
@@ -125,6 +149,33 @@ class ExchangeModel(mesa.Model):
     def agents_by_type(self) -> dict[type[mesa.Agent], mesa.agent.AgentSet]:
         self.agents  # noqa: B018 (make them first)
         return super().agents_by_type
+
+    # --- Mesa's data collection ------------------------------------------------------------
+    @property
+    def datacollector(self) -> mesa.DataCollector:
+        """Mesa's DataCollector: the monthly city table as model reporters (one per column,
+        `sim.run`) and the department table as the table "departments"; no per-agent records
+        (`staff_results` has them on request). Made on first use and filled with the months run
+        so far from the model's own recorder, then collected every month: runs that never ask
+        for it (sweeps) do not pay for it."""
+        if self._datacollector is None:
+            dc = mesa.DataCollector(
+                model_reporters=city_reporters(self.recorder),
+                tables={"departments": list(DEPARTMENT_COLUMNS)},
+            )
+            for name, values in self.results().items():
+                dc.model_vars[name] = values.tolist()
+            deps = self.department_results()
+            dc.tables["departments"] = {c: deps[c].tolist() for c in DEPARTMENT_COLUMNS}
+            self._datacollector = dc
+        return self._datacollector
+
+    def collect(self) -> None:
+        """This month into the DataCollector, if one has been made."""
+        if self._datacollector is not None:
+            self._datacollector.collect(self)
+            for row in department_rows(self.recorder, self.month):
+                self._datacollector.add_table_row("departments", row)
 
     # --- convenience (read-only) -------------------------------------------------------------
     @property
@@ -159,7 +210,13 @@ class ExchangeModel(mesa.Model):
 
     # --- the month --------------------------------------------------------------------------
     def step(self) -> None:
-        """One month, in the six phases of docs/model.md §3."""
+        """One month, in the six phases of docs/model.md §3; `running` turns False at the
+        horizon, and a finished run refuses to step again."""
+        if self.month >= self.config.horizon:
+            raise FinishedError(
+                f"the run has reached its horizon ({self.config.horizon} months) and cannot "
+                "step again; build a model with a longer horizon"
+            )
         self.month += 1
         self.run_program()  # 1. program: departures, expert visits, absence and costs
         self.take_snapshot()  # 2. snapshot
@@ -169,6 +226,8 @@ class ExchangeModel(mesa.Model):
         self.update_departments()  # 5. departments
         self.record()  # 6. recording
         self.record_staff()
+        self.collect()
+        self.running = self.month < self.config.horizon
 
     def run_program(self) -> None:
         """Departures and visits due this month; real staff away and this month's cost."""

@@ -226,6 +226,44 @@ class Recorder:
         )
 
 
+#: Columns of the department table (`Recorder.department_frame`), Mesa's table "departments".
+DEPARTMENT_COLUMNS = ("month", "department", "domain", "quality", "implementation",
+                      "proficient_share")  # fmt: skip
+
+
+def city_reporters(recorder: Recorder) -> dict:
+    """Mesa model reporters, one per column of the monthly city table (`Recorder.frame`), each
+    reading the recorder's row of the model's current month."""
+
+    def scalar(name: str, integer: bool):
+        cast = int if integer else float
+        return lambda m: cast(m.recorder.scalars[name][m.month])
+
+    def practice(table: str, k: int, cast):
+        return lambda m: cast(getattr(m.recorder, table)[m.month, k])
+
+    reporters = {"month": lambda m: m.month}
+    reporters.update({k: scalar(k, k in INTEGER_COLUMNS) for k in recorder.scalars})
+    for k, pid in enumerate(recorder.practices):
+        reporters[f"adoption_{pid}"] = practice("adoption", k, float)
+    for k, pid in enumerate(recorder.practices):
+        reporters[f"sop_{pid}"] = practice("sop", k, int)
+    return reporters
+
+
+def department_rows(recorder: Recorder, month: int) -> list[dict]:
+    """The department table's rows of one month (Mesa's table "departments")."""
+    return [
+        {"month": month, "department": d, "domain": dom, "quality": float(q),
+         "implementation": float(i), "proficient_share": float(p)}
+        for d, dom, q, i, p in zip(
+            recorder.department_ids, recorder.department_domains,
+            recorder.dept_quality[month], recorder.dept_implementation[month],
+            recorder.dept_proficient[month], strict=True,
+        )
+    ]  # fmt: skip
+
+
 def staff_snapshot(
     month: int, staff: StaffState, structure: Structure, absorptive_gain: float
 ) -> dict:
