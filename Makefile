@@ -1,13 +1,19 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11 and make:
 #   make test   - create .venv, install, lint and run the test suite
 #   make test-cluster - the cluster test: a sweep on a one-node SLURM cluster (CI runs it too)
+#   make test-browser - the explorer and a report in Debian's chromium (CI runs it too)
 #   make demo   - create .venv, install, run the default sweep (see README)
+#   make app    - the interactive explorer on http://127.0.0.1:8765 (PORT=... to change)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# solara's front-end files, served by the explorer itself (no CDN, works offline)
+ASSETS := $(VENV)/solara-assets
+APP_ENV := SOLARA_ASSETS_PROXY_CACHE_DIR=$(abspath $(ASSETS)) SOLARA_TELEMETRY_MIXPANEL_ENABLE=False
+PORT ?= 8765
 
-.PHONY: install test test-cluster lint format demo bench clean
+.PHONY: install test test-cluster test-browser assets app lint format demo bench clean
 
 install: $(STAMP)
 
@@ -15,7 +21,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (mesa 3.3 line); set PYTHON=/path/to/python3.11"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,analysis]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,analysis,app,browser]'
 	@touch $(STAMP)
 
 lint: install
@@ -33,6 +39,20 @@ test: install lint
 # it installs Debian's slurm-wlm and munge when missing); skipped with a reason without root
 test-cluster: install
 	$(BIN)/python -m pytest -m cluster -q tests/test_cluster.py
+
+# the explorer and a sweep's report in Debian's chromium (installed with apt when missing and
+# root); skipped with a reason otherwise, a failure with EXCHANGE_REQUIRE_BROWSER=1 (.ci/run)
+test-browser: assets
+	$(BIN)/python -m pytest -m browser -q tests/test_browser.py
+
+# fetch solara's front-end files from the npm registry once (idempotent)
+assets: install
+	$(BIN)/python experiments/app_assets.py $(ASSETS)
+
+app: assets
+	@echo "explorer: open http://127.0.0.1:$(PORT) in a browser (Ctrl-C stops it)"
+	$(APP_ENV) $(BIN)/solara run experiments/app.py --host 127.0.0.1 --port $(PORT) \
+		--production --no-open
 
 demo: install
 	$(BIN)/python experiments/run.py -m +experiment=cohort_frequency

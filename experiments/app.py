@@ -32,7 +32,7 @@ from mesa.visualization import SolaraViz
 
 from experiments.figures import BASELINE_COLOUR, DOMAIN_COLOURS, PALETTE
 from experiments.tables import POINTS, department_name, practice_name, pretty
-from sim import ExchangeModel, build_city
+from sim import ExchangeModel, ModelConfig, ProgramConfig, build_city
 from sim.config import SELECTION_POLICIES
 from sim.organisation import DOMAINS
 from sim.pairing import no_exchange
@@ -47,6 +47,9 @@ SCALES = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0]
 SELECTIONS = [p for p in SELECTION_POLICIES if p != "targeted"]
 DEFAULT_SEED = "1"
 DPI = 80
+#: The levers' starting values: the model's own defaults (sim.ProgramConfig), not a second copy.
+PROGRAM = ProgramConfig()
+HORIZON = ModelConfig().horizon
 
 # --- the model ---------------------------------------------------------------------------------
 
@@ -72,14 +75,14 @@ class ExplorerModel(ExchangeModel):
 
     def __init__(
         self,
-        cohort_size: int = 10,
-        months_between_cohorts: int = 12,
-        duration: int = 6,
-        selection: str = "random",
-        experts_per_visit: int = 0,
-        months_between_expert_visits: int = 12,
+        cohort_size: int = PROGRAM.cohort_size,
+        months_between_cohorts: int = PROGRAM.months_between_cohorts,
+        duration: int = PROGRAM.duration,
+        selection: str = PROGRAM.selection,
+        experts_per_visit: int = PROGRAM.experts_per_visit,
+        months_between_expert_visits: int = PROGRAM.months_between_expert_visits,
         scale: float = DEFAULT_SCALE,
-        horizon: int = 120,
+        horizon: int = HORIZON,
         seed: int | str | None = DEFAULT_SEED,
     ) -> None:
         seed_value, self.note = parse_seed(seed)
@@ -320,7 +323,7 @@ def NetworkPlot(model: ExplorerModel):
 MODEL_PARAMS = {
     "cohort_size": {
         "type": "SliderInt",
-        "value": 10,
+        "value": PROGRAM.cohort_size,
         "min": 0,
         "max": 300,
         "step": 5,
@@ -328,7 +331,7 @@ MODEL_PARAMS = {
     },
     "months_between_cohorts": {
         "type": "SliderInt",
-        "value": 12,
+        "value": PROGRAM.months_between_cohorts,
         "min": 1,
         "max": 36,
         "step": 1,
@@ -336,7 +339,7 @@ MODEL_PARAMS = {
     },
     "duration": {
         "type": "SliderInt",
-        "value": 6,
+        "value": PROGRAM.duration,
         "min": 1,
         "max": 12,
         "step": 1,
@@ -344,13 +347,13 @@ MODEL_PARAMS = {
     },
     "selection": {
         "type": "Select",
-        "value": "random",
+        "value": PROGRAM.selection,
         "values": SELECTIONS,
         "label": "Who goes (selection policy)",
     },
     "experts_per_visit": {
         "type": "SliderInt",
-        "value": 0,
+        "value": PROGRAM.experts_per_visit,
         "min": 0,
         "max": 10,
         "step": 1,
@@ -358,7 +361,7 @@ MODEL_PARAMS = {
     },
     "months_between_expert_visits": {
         "type": "SliderInt",
-        "value": 12,
+        "value": PROGRAM.months_between_expert_visits,
         "min": 1,
         "max": 36,
         "step": 1,
@@ -375,7 +378,7 @@ MODEL_PARAMS = {
         "value": DEFAULT_SEED,
         "label": "Seed (empty: a new one at each Reset)",
     },
-    "horizon": 120,
+    "horizon": HORIZON,
 }
 
 COMPONENTS = [Summary, IndexPlot, AdoptionPlot, DepartmentsPlot, NetworkPlot]
