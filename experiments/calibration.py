@@ -23,6 +23,7 @@ import math
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 import matplotlib
@@ -568,16 +569,38 @@ CAPTIONS = {
 
 def _table(df: pd.DataFrame, digits: int = 3) -> str:
     def cell(v) -> str:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return "<td>—</td>"
         if isinstance(v, float | np.floating):
-            return f"{v:.{digits}g}"
-        return str(v)
+            return f"<td>{v:.{digits}g}</td>"
+        if isinstance(v, str):  # text reads from the left
+            return f'<td class="design">{escape(v)}</td>'
+        return f"<td>{escape(str(v))}</td>"
 
-    head = "".join(f"<th>{c}</th>" for c in df.columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>"
-        for r in df.itertuples(index=False)
+    text = [df[c].map(lambda v: isinstance(v, str)).all() for c in df.columns]
+    head = "".join(
+        f'<th class="design">{escape(c)}</th>' if t else f"<th>{escape(c)}</th>"
+        for c, t in zip(df.columns, text, strict=True)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    rows = "".join(
+        "<tr>" + "".join(cell(v) for v in r) + "</tr>" for r in df.itertuples(index=False)
+    )
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return f'<div style="overflow-x: auto">{table}</div>'  # a narrow window scrolls the table
+
+
+#: The predictive check as the report shows it (predictive.csv keeps every column).
+PREDICTIVE_COLUMNS = {
+    "target": "target",
+    "observed": "observed",
+    "sd": "sd",
+    "predicted_p05": "model 5%",
+    "predicted_median": "model median",
+    "predicted_p95": "model 95%",
+    "observable_p05": "observation 5%",
+    "observable_p95": "observation 95%",
+    "inside": "inside",
+}
 
 
 def report(
@@ -601,12 +624,25 @@ def report(
         f"{inside} of {len(predictive)} targets lie inside the 90% posterior predictive interval "
         "of an observation (model statistic plus error)."
     )
-    targets = pd.DataFrame(settings["targets"])[["name", "statistic", "lag", "month", "observed",
-                                                 "sd", "source"]]  # fmt: skip
+    targets = pd.DataFrame(settings["targets"])
+    sources = (
+        "<ul>"
+        + "".join(
+            f"<li><b>{escape(t.name)}</b>: {escape(str(t.source))}</li>"
+            for t in targets.itertuples()
+        )
+        + "</ul>"
+    )
+    targets = targets[["name", "statistic", "lag", "month", "observed", "sd"]]
     body = "\n".join(
         [
-            section("What was calibrated", intro, _table(targets)),
-            section("Posterior", _table(result.summary), verdict, _table(predictive)),
+            section("What was calibrated", intro, _table(targets), paragraph("Sources:"), sources),
+            section(
+                "Posterior",
+                _table(result.summary),
+                verdict,
+                _table(predictive[list(PREDICTIVE_COLUMNS)].rename(columns=PREDICTIVE_COLUMNS)),
+            ),
             section("Generations", _table(result.generations)),
             section(
                 "Figures",
