@@ -4,6 +4,7 @@ across designs."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,8 @@ from experiments.calibration import (
     load_targets,
     make_priors,
     measure,
+    predictive_check,
+    write_results,
 )
 from experiments.preflight import model_config, plan_command
 from experiments.study import paired_run, with_behaviour
@@ -194,6 +197,20 @@ def test_calibration_recovers_a_known_truth(tmp_path):
     assert (tmp_path / "c" / "history.db").exists()
     assert result.generations.temperature.iloc[-1] == 1.0  # the exact posterior
     assert len(result.draws) == 1000 and list(result.draws.draw) == list(range(1000))
+    # the predictive check and the report on the same result
+    predictive = predictive_check(config, targets, result.draws, 30, seed=2)
+    assert list(predictive.target) == [t.name for t in targets] and (predictive.runs == 30).all()
+    assert (predictive.observable_p05 <= predictive.predicted_p05).all()  # error widens it
+    assert (predictive.predicted_p95 <= predictive.observable_p95).all()
+    settings = {"targets": [t.__dict__ for t in targets], "targets_file": "t.yaml",
+                "population": 50, "generations": 3, "seed": 1, "workers": 1,
+                "scenario": "tiny", "overrides": []}  # fmt: skip
+    write_results(tmp_path / "c", result, predictive, settings)
+    page = (tmp_path / "c" / "report.html").read_text()
+    assert page.count("<li><b>lag") == 4 and ">None<" not in page
+    images = re.findall(r'src="([^"]+)"', page)
+    assert len(images) == 4 and all((tmp_path / "c" / src).is_file() for src in images)
+    assert f"{int(predictive.inside.sum())} of 4 targets lie inside" in page
 
 
 def test_a_single_process_calibration_is_reproducible_from_its_seed(tmp_path):
