@@ -50,6 +50,7 @@ h3 { font-size: 1.1rem; margin-bottom: 0.3rem; }
 .headline { font-size: 1.1rem; background: #eef5fb; border-left: 4px solid #0072B2;
   padding: 0.7rem 1rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
+.wide { overflow-x: auto; }
 th, td { padding: 0.35rem 0.5rem; border-bottom: 1px solid #e1e4e8; text-align: right;
   vertical-align: top; }
 th { background: #f3f4f6; font-weight: 600; }
@@ -713,8 +714,8 @@ def write_report(tables: SweepTables, figures: dict[str, Path], out_path: Path, 
         part
         for part in (
             banners(tables),
+            headline(tables),  # the answer first, in view without scrolling
             what_was_run(tables),
-            headline(tables),
             posterior_section(tables),
             ranked_table(tables),
             meaning(tables),
@@ -729,7 +730,11 @@ def write_report(tables: SweepTables, figures: dict[str, Path], out_path: Path, 
 
 
 def html_page(title: str, body: str) -> str:
-    """A whole HTML page: inline CSS, no scripts or external assets."""
+    """A whole HTML page: inline CSS, no scripts or external assets; a table wider than the
+    window scrolls sideways inside its box, the page never does."""
+    body = body.replace("<table>", '<div class="wide"><table>').replace(
+        "</table>", "</table></div>"
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
