@@ -38,6 +38,7 @@ from experiments.report import figure_block, html_page, paragraph, section
 from experiments.study import one_thread, with_behaviour
 from sim import ExchangeModel, ModelConfig, UserError, run_detailed
 from sim.config import BehaviorConfig
+from sim.files import finite_float, load_yaml, shown
 from sim.settings import declared, is_number, plausible_ranges
 
 #: The returnee statistic (the share of returnees who still apply what they learnt).
@@ -73,32 +74,32 @@ class Target:
 def load_targets(path: str | Path) -> list[Target]:
     """Read and check a targets file; a problem is one UserError line naming file and line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: cannot read the targets file ({err})") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise UserError(f"{path}{where}: not valid YAML ({_first(err)})") from None
+    data, root = load_yaml(path, "the targets file")  # a DataError (a UserError) names the line
     if (
         not isinstance(data, dict)
         or not isinstance(data.get("targets"), list)
         or not data["targets"]
     ):
         raise UserError(f"{path}: must hold a non-empty list `targets:`")
-    nodes = next(v for k, v in root.value if k.value == "targets").value
+    items = data["targets"]
+    node = next((v for k, v in root.value if k.value == "targets"), None)
+    if isinstance(node, yaml.SequenceNode) and len(node.value) == len(items):
+        lines = [n.start_mark.line + 1 for n in node.value]
+    else:  # `targets` from a merge key (<<): the mapping's line
+        lines = [root.start_mark.line + 1] * len(items)
     targets, names = [], set()
-    for node, item in zip(nodes, data["targets"], strict=True):
-        target = _target(path, node.start_mark.line + 1, item)
+    for line, item in zip(lines, items, strict=True):
+        target = _target(path, line, item)
         if target.name in names:
             raise UserError(f"{path}:{target.line}: target {target.name!r}: duplicate name")
         names.add(target.name)
         targets.append(target)
     return targets
+
+
+def _finite(v) -> bool:
+    """A finite int or float, not a bool nor text (an integer beyond float range is not)."""
+    return isinstance(v, int | float) and finite_float(v) is not None
 
 
 def _target(path: Path, line: int, item) -> Target:
@@ -108,44 +109,55 @@ def _target(path: Path, line: int, item) -> Target:
     name = item.get("name")
     if not isinstance(name, str) or not name:
         raise UserError(f"{where}: target without a name (name: a non-empty string)")
-    where = f"{where}: target {name!r}"
+    where = f"{where}: target {shown(name)}"
     unknown = [k for k in item if k not in TARGET_KEYS]
     if unknown:
-        raise UserError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(TARGET_KEYS)}")
+        raise UserError(
+            f"{where}: unknown key {shown(unknown[0])}; allowed: {', '.join(TARGET_KEYS)}"
+        )
     for key in ("statistic", "observed", "source"):
         if key not in item:
             raise UserError(f"{where}: missing {key}")
     statistic, observed, source = item["statistic"], item["observed"], item["source"]
     if not isinstance(statistic, str) or not statistic:
-        raise UserError(f"{where}: statistic = {statistic!r}: must be a statistic's name")
-    if not is_number(observed):
-        raise UserError(f"{where}: observed = {observed!r}: must be a finite number")
+        raise UserError(f"{where}: statistic = {shown(statistic)}: must be a statistic's name")
+    if not _finite(observed):
+        raise UserError(f"{where}: observed = {shown(observed)}: must be a finite number")
     if not isinstance(source, str) or not source.strip():
-        raise UserError(f"{where}: source = {source!r}: must say where the value comes from")
+        raise UserError(f"{where}: source = {shown(source)}: must say where the value comes from")
     if ("sd" in item) == ("interval" in item):
         raise UserError(f"{where}: give its uncertainty as sd or as interval, one of them")
     if "sd" in item:
         sd = item["sd"]
-        if not is_number(sd) or sd <= 0:
-            raise UserError(f"{where}: sd = {sd!r}: must be a positive number")
+        if not _finite(sd) or sd <= 0:
+            infinite = isinstance(sd, float) and not math.isfinite(sd)
+            allowed = "a positive finite number" if infinite else "a positive number"
+            raise UserError(f"{where}: sd = {shown(sd)}: must be {allowed}")
     else:
         iv = item["interval"]
-        if not (isinstance(iv, list) and len(iv) == 2 and all(is_number(v) for v in iv)):
-            raise UserError(f"{where}: interval = {iv!r}: must be [low, high] (a 90% interval)")
+        if not (isinstance(iv, list) and len(iv) == 2 and all(_finite(v) for v in iv)):
+            raise UserError(
+                f"{where}: interval = {shown(iv)}: must be [low, high] (a 90% interval of "
+                "finite numbers)"
+            )
         if not iv[0] < iv[1]:
-            raise UserError(f"{where}: interval = {iv!r}: low must be below high")
-        sd = (iv[1] - iv[0]) / (2 * Z90)
+            raise UserError(f"{where}: interval = {shown(iv)}: low must be below high")
+        sd = (float(iv[1]) - float(iv[0])) / (2 * Z90)
+        if not math.isfinite(sd):
+            raise UserError(f"{where}: interval = {shown(iv)}: too wide to be a 90% interval")
     lag, month = item.get("lag"), item.get("month")
     if statistic == RETURNEES:
         if month is not None:
             raise UserError(f"{where}: {RETURNEES} is measured by lag (months after return)")
         if not isinstance(lag, int) or isinstance(lag, bool) or lag < 0:
-            raise UserError(f"{where}: lag = {lag!r}: must be a whole number of months >= 0")
+            raise UserError(f"{where}: lag = {shown(lag)}: must be a whole number of months >= 0")
     else:
         if lag is not None:
             raise UserError(f"{where}: lag is for {RETURNEES}; a city-table column needs month")
         if not isinstance(month, int) or isinstance(month, bool) or month < 0:
-            raise UserError(f"{where}: month = {month!r}: must be a whole number of months >= 0")
+            raise UserError(
+                f"{where}: month = {shown(month)}: must be a whole number of months >= 0"
+            )
     return Target(name, statistic, float(observed), float(sd), source.strip(), lag, month, line)
 
 
@@ -661,8 +673,3 @@ def report(
         ]
     )
     return html_page("Calibration of the behavioural parameters", body)
-
-
-def _first(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__

@@ -48,6 +48,8 @@ from sim import (
     settings,
     validate_config,
 )
+from sim.errors import DataError
+from sim.files import check_regular_file, finite_float
 from sim.pairing import FINAL_YEAR, final_year, no_exchange, paired
 from sim.settings import boolean, integer, interval, number, optional, setting, share, text
 
@@ -284,13 +286,20 @@ def posterior_of(cfg: DictConfig | dict) -> Posterior | None:
     if path.is_dir():
         path = path / DRAWS_FILE
     where = f"posterior = {str(value)!r}"
+    missing = UserError(
+        f"{where}: no such file {path} (posterior_draws.parquet of experiments/calibrate.py, "
+        "or its folder)"
+    )
+    if not path.exists():
+        raise missing
+    try:
+        check_regular_file(path, "posterior draws file")  # not a FIFO, device, huge file
+    except DataError as err:
+        raise UserError(f"{where}: {err}") from None
     try:
         draws = pd.read_parquet(path)
     except FileNotFoundError:
-        raise UserError(
-            f"{where}: no such file {path} (posterior_draws.parquet of experiments/calibrate.py, "
-            "or its folder)"
-        ) from None
+        raise missing from None
     except (OSError, ValueError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(f"{where}: {path} is not a readable Parquet file ({reason})") from None
@@ -306,9 +315,17 @@ def posterior_of(cfg: DictConfig | dict) -> Posterior | None:
                 f"{where}: column {name!r} is not a behavior parameter; allowed: "
                 f"{', '.join(behaviour)}"
             )
-        allowed = behaviour[name].allowed
-        for i, v in enumerate(draws[name]):
-            if not allowed.accepts(float(v)) or not math.isfinite(float(v)):
+        allowed, column = behaviour[name].allowed, draws[name]
+        if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            raise UserError(f"{where}: column {name!r} holds {column.dtype} values, not numbers")
+        for i, v in enumerate(column):
+            drawn = finite_float(v)
+            if drawn is None:
+                what = allowed.problem.removeprefix("must be ")
+                raise UserError(
+                    f"{where}: draw {i}: {name} = {v!r}: must be a finite number; allowed: {what}"
+                )
+            if not allowed.accepts(drawn):
                 raise UserError(f"{where}: draw {i}: {name} = {v!r}: {allowed.problem}")
     replicates = get("replicates")
     if replicates is not None and replicates > len(draws):

@@ -8,7 +8,6 @@ then that section's staff), so that neighbouring posts are team-mates: the ring 
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import DataError
+from sim.files import cut, finite_float, is_float_text, read_csv_rows, shown
 
 STAFF, SECTION_HEAD, DIVISION_HEAD, HEAD = 0, 1, 2, 3
 RANK_NAMES = ("staff", "section_head", "division_head", "head")
@@ -96,29 +96,25 @@ class Organisation:
 def load_departments(path: str | Path | None = None) -> pd.DataFrame:
     """Read and check a departments CSV; errors name the file, line and column."""
     path = Path(path) if path is not None else packaged_file("departments.csv")
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read departments file ({exc.strerror})") from None
-    rows = [r for r in rows if r and any(c.strip() for c in r)]
+    rows = read_csv_rows(path, "departments file")
     if not rows:
         raise DataError(f"{path}: empty file; expected a header with {', '.join(_REQUIRED)}")
-    header = [c.strip() for c in rows[0]]
+    header_line, header = rows[0][0], [c.strip() for c in rows[0][1]]
     missing = [c for c in _REQUIRED if c not in header]
     if missing:
-        raise DataError(f"{path}:1: missing column(s) {', '.join(missing)}")
+        raise DataError(f"{path}:{header_line}: missing column(s) {', '.join(missing)}")
     allowed = (*DEPARTMENT_COLUMNS, "share_section_heads", "share_division_heads")
     extra = [c for c in header if c not in allowed]
     if extra:
         raise DataError(
-            f"{path}:1: unknown column(s) {', '.join(extra)}; allowed: {', '.join(allowed)}"
+            f"{path}:{header_line}: unknown column(s) {', '.join(cut(c) for c in extra)}; "
+            f"allowed: {', '.join(allowed)}"
         )
     if len(rows) == 1:
         raise DataError(f"{path}: no departments after the header line")
     records = []
     seen: dict[str, int] = {}
-    for lineno, row in enumerate(rows[1:], start=2):
+    for lineno, row in rows[1:]:
         if len(row) != len(header):
             raise DataError(
                 f"{path}:{lineno}: {len(row)} fields, header has {len(header)} "
@@ -134,7 +130,8 @@ def load_departments(path: str | Path | None = None) -> pd.DataFrame:
             if other not in ids:
                 col = header.index("related") + 1
                 raise DataError(
-                    f"{path}:{lineno}: column related (col {col}): unknown department id {other!r}"
+                    f"{path}:{lineno}: column related (col {col}): unknown department id "
+                    f"{shown(other)}"
                 )
             if other == rec["id"]:
                 raise DataError(f"{path}:{lineno}: department {other!r} lists itself as related")
@@ -149,18 +146,28 @@ def _check_department(path, lineno, header, rec, seen) -> None:
     def bad(col: str, msg: str) -> DataError:
         return DataError(f"{path}:{lineno}: column {col} (col {header.index(col) + 1}): {msg}")
 
+    def number(col: str, finite: str) -> float:
+        """The cell's number; `finite` says what is allowed when it is NaN or infinite."""
+        text = rec[col]
+        if not is_float_text(text):
+            raise bad(col, f"{shown(text)} is not a number")
+        value = finite_float(text)
+        if value is None:
+            raise bad(col, f"{cut(text)} must be {finite}")
+        return value
+
     did = rec["id"]
     if not did:
         raise bad("id", "empty id")
     if did in seen:
-        raise bad("id", f"duplicate id {did!r} (first on line {seen[did]})")
+        raise bad("id", f"duplicate id {shown(did)} (first on line {seen[did]})")
     seen[did] = lineno
     if rec["domain"] not in DOMAINS:
-        raise bad("domain", f"{rec['domain']!r} is not one of {', '.join(DOMAINS)}")
+        raise bad("domain", f"{shown(rec['domain'])} is not one of {', '.join(DOMAINS)}")
     try:
         hc = int(rec["headcount"])
     except ValueError:
-        raise bad("headcount", f"{rec['headcount']!r} is not a whole number") from None
+        raise bad("headcount", f"{shown(rec['headcount'])} is not a whole number") from None
     if hc < 1:
         raise bad("headcount", f"{hc} must be a positive whole number")
     rec["headcount"] = hc
@@ -171,10 +178,7 @@ def _check_department(path, lineno, header, rec, seen) -> None:
         if rec.get(col, "") == "":
             rec[col] = None
             continue
-        try:
-            v = float(rec[col])
-        except ValueError:
-            raise bad(col, f"{rec[col]!r} is not a number") from None
+        v = number(col, "a finite share in [0, 0.5]")
         if not 0.0 <= v <= 0.5:
             raise bad(col, f"{v} must be a share in [0, 0.5]")
         rec[col] = v
@@ -182,12 +186,9 @@ def _check_department(path, lineno, header, rec, seen) -> None:
         if col not in header:
             rec[col] = float(rec[col])
             continue
-        try:
-            v = float(rec[col])
-        except ValueError:
-            raise bad(col, f"{rec[col]!r} is not a number") from None
+        allowed = "in [0, 1]" if col == "baseline_quality" else "a positive number"
+        v = number(col, "a finite number in [0, 1]" if high == 1.0 else "a positive finite number")
         if not (low <= v <= high) or (col == "weight" and v <= 0):
-            allowed = "in [0, 1]" if col == "baseline_quality" else "a positive number"
             raise bad(col, f"{v} must be {allowed}")
         rec[col] = v
     rel = rec.get("related", "")

@@ -9,8 +9,7 @@ per-department overrides.
 
 from __future__ import annotations
 
-import csv
-import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +17,8 @@ import numpy as np
 import yaml
 
 from sim.errors import DataError
+from sim.files import finite_float, load_yaml, read_csv_rows, shown
 from sim.organisation import DOMAINS, packaged_file
-
-#: libyaml's safe loader when PyYAML has it (ten times faster), else the pure-Python one.
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 PRACTICE_KEYS = (
     "id",
@@ -101,23 +98,16 @@ class Catalogue:
         )
 
 
-def _line_of(text: str, pid: str) -> int:
-    for i, line in enumerate(text.splitlines(), start=1):
-        if line.strip().lstrip("- ").startswith("id:") and line.split("id:", 1)[1].strip() == pid:
-            return i
-    return 0
-
-
-def _csv_entries(path: Path, text: str) -> tuple[list[dict], dict[str, int]]:
+def _csv_entries(path: Path) -> tuple[list[dict], dict[str, int]]:
     """Practices from a CSV: the YAML keys as columns, `tokyo_bureaus` separated by ';',
     `relevance_<domain>` columns, and `relevance_departments` as 'dept:0.8;dept2:1'."""
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    rows = read_csv_rows(path, "practices file")
     if len(rows) < 2:
         raise DataError(f"{path}: empty file; expected a header and one row per practice")
-    header = [c.strip() for c in rows[0]]
+    header = [c.strip() for c in rows[0][1]]
     entries, lines = [], {}
     numbers = ("tacitness", "impact", "institutionalisation", "jakarta_prior")
-    for lineno, row in enumerate(rows[1:], start=2):
+    for lineno, row in rows[1:]:
         if len(row) != len(header):
             raise DataError(f"{path}:{lineno}: {len(row)} fields, header has {len(header)}")
         rec = dict(zip(header, (c.strip() for c in row), strict=True))
@@ -128,13 +118,27 @@ def _csv_entries(path: Path, text: str) -> tuple[list[dict], dict[str, int]]:
             elif key == "tokyo_bureaus":
                 entry[key] = [b.strip() for b in value.split(";") if b.strip()]
             elif key == "relevance_departments":
-                pairs = [p.split(":") for p in value.split(";") if p.strip()]
-                entry[key] = {d.strip(): _num(v) for d, v in pairs}
+                entry[key] = _department_relevance(path, lineno, header, value)
             else:
                 entry[key] = _num(value) if key in numbers else value
         entries.append(entry)
         lines[str(rec.get("id"))] = lineno
     return entries, lines
+
+
+def _department_relevance(path: Path, lineno: int, header: list[str], text: str) -> dict:
+    """'dept:0.8;dept2:1' as {dept: 0.8, dept2: 1.0} (values checked later)."""
+    out = {}
+    for pair in (p for p in text.split(";") if p.strip()):
+        if pair.count(":") != 1:
+            col = header.index("relevance_departments") + 1
+            raise DataError(
+                f"{path}:{lineno}: column relevance_departments (col {col}): {shown(pair)} must "
+                "be department:number (pairs joined by ';')"
+            )
+        did, value = pair.split(":")
+        out[did.strip()] = _num(value.strip())
+    return out
 
 
 def _num(text: str):
@@ -145,38 +149,65 @@ def _num(text: str):
         return text
 
 
+def _fraction(v) -> bool:
+    """Whether `v` is a finite number in [0, 1] (not a bool)."""
+    number = finite_float(v) if isinstance(v, int | float) else None
+    return number is not None and 0.0 <= number <= 1.0
+
+
+def _fraction_problem(v) -> str:
+    """What is wrong with `v` as a number in [0, 1], shown."""
+    infinite = isinstance(v, float) and not math.isfinite(v)
+    return f"{shown(v)} must be a {'finite ' if infinite else ''}number in [0, 1]"
+
+
+def _entry_nodes(root, entries: list) -> list:
+    """The YAML node of each entry (for line numbers), or None for each without one."""
+    nodes = getattr(root, "value", None)
+    if isinstance(root, yaml.MappingNode):
+        nodes = next((v.value for k, v in root.value if k.value == "practices"), None)
+    if not isinstance(nodes, list) or len(nodes) != len(entries):
+        return [None] * len(entries)
+    return nodes
+
+
+def _key_line(node, key: str) -> int:
+    """Line (from 1) of `key` in an entry's mapping node, else of the entry; 0 without a node."""
+    if not isinstance(node, yaml.MappingNode):
+        return node.start_mark.line + 1 if node is not None else 0
+    for k, _ in node.value:
+        if k.value == key:
+            return k.start_mark.line + 1
+    return node.start_mark.line + 1
+
+
 def load_practices(path: str | Path | None = None, department_ids=None) -> Catalogue:
-    """Read and check a practice catalogue; errors name the file, line (of the entry) and key."""
+    """Read and check a practice catalogue; errors name the file, line (of the entry or of the
+    bad key) and key."""
     path = Path(path) if path is not None else packaged_file("practices.yaml")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read practices file ({exc.strerror})") from None
     lines: dict[str, int] = {}
     if path.suffix.lower() == ".csv":
-        entries, lines = _csv_entries(path, text)
+        entries, lines = _csv_entries(path)
+        nodes = [None] * len(entries)
     else:
-        try:
-            data = yaml.load(text, Loader=SafeLoader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", exc)
-            raise DataError(f"{path}{where}: not valid YAML ({problem})") from None
+        data, root = load_yaml(path, "practices file")
         if data is None:
             raise DataError(f"{path}: empty file; expected a 'practices:' list")
         entries = data.get("practices") if isinstance(data, dict) else data
+        nodes = _entry_nodes(root, entries) if isinstance(entries, list) else []
     if not isinstance(entries, list) or not entries:
         raise DataError(f"{path}: expected a non-empty list under 'practices:'")
     cols: dict[str, list] = {k: [] for k in PRACTICE_KEYS}
     seen: dict[str, int] = {}
-    for i, entry in enumerate(entries, start=1):
+    for i, (entry, node) in enumerate(zip(entries, nodes, strict=True), start=1):
         pid = entry.get("id") if isinstance(entry, dict) else None
-        line = lines.get(str(pid)) or (_line_of(text, str(pid)) if pid is not None else 0)
+        line = lines.get(str(pid)) or _key_line(node, "id")
         where = f"{path}:{line}" if line else f"{path}: entry {i}"
 
-        def bad(key: str, msg: str, where=where, pid=pid) -> DataError:
-            return DataError(f"{where}: practice {pid!r}, key {key}: {msg}")
+        def bad(key: str, msg: str, pid=pid, node=node, where=where) -> DataError:
+            line = _key_line(node, key) if node is not None else 0
+            at = f"{path}:{line}" if line else where
+            return DataError(f"{at}: practice {shown(pid)}, key {key}: {msg}")
 
         if not isinstance(entry, dict):
             raise DataError(f"{where}: entry {i} is not a mapping of keys")
@@ -185,24 +216,27 @@ def load_practices(path: str | Path | None = None, department_ids=None) -> Catal
                 raise bad(key, "missing")
         unknown = set(entry) - set(PRACTICE_KEYS)
         if unknown:
-            raise bad(sorted(unknown)[0], f"unknown key; allowed: {', '.join(PRACTICE_KEYS)}")
+            key = shown(sorted(map(str, unknown))[0])[1:-1]
+            raise bad(key, f"unknown key; allowed: {', '.join(PRACTICE_KEYS)}")
         if not isinstance(pid, str) or not pid:
-            raise bad("id", f"{pid!r} must be a non-empty name")
+            raise bad("id", f"{shown(pid)} must be a non-empty name")
         if pid in seen:
             raise bad("id", f"duplicate id (first at entry {seen[pid]})")
         seen[pid] = i
         rec = {**_OPTIONAL_DEFAULTS, "relevance_departments": {}, **entry}
         for key in ("tacitness", "impact", "institutionalisation", "jakarta_prior"):
             v = rec[key]
-            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
-                raise bad(key, f"{v!r} must be a number in [0, 1]")
+            if not _fraction(v):
+                raise bad(key, _fraction_problem(v))
         where_taught = rec["tokyo_bureaus"]
         if (
             not isinstance(where_taught, list)
             or not where_taught
             or not all(isinstance(b, str) for b in where_taught)
         ):
-            raise bad("tokyo_bureaus", f"{where_taught!r} must be a non-empty list of bureau ids")
+            raise bad(
+                "tokyo_bureaus", f"{shown(where_taught)} must be a non-empty list of bureau ids"
+            )
         rel = rec["relevance"]
         if not isinstance(rel, dict):
             raise bad("relevance", "must map each domain to a number in [0, 1]")
@@ -211,17 +245,19 @@ def load_practices(path: str | Path | None = None, department_ids=None) -> Catal
                 raise bad("relevance", f"domain {dom} missing")
         for dom, v in rel.items():
             if dom not in DOMAINS:
-                raise bad("relevance", f"unknown domain {dom!r}; allowed: {', '.join(DOMAINS)}")
-            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
-                raise bad("relevance", f"{dom} = {v!r} must be a number in [0, 1]")
+                raise bad(
+                    "relevance", f"unknown domain {shown(dom)}; allowed: {', '.join(DOMAINS)}"
+                )
+            if not _fraction(v):
+                raise bad("relevance", f"{dom} = {_fraction_problem(v)}")
         reld = rec["relevance_departments"] or {}
         if not isinstance(reld, dict):
             raise bad("relevance_departments", "must map department ids to numbers in [0, 1]")
         for did, v in reld.items():
             if department_ids is not None and did not in department_ids:
-                raise bad("relevance_departments", f"unknown department id {did!r}")
-            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
-                raise bad("relevance_departments", f"{did} = {v!r} must be a number in [0, 1]")
+                raise bad("relevance_departments", f"unknown department id {shown(did)}")
+            if not _fraction(v):
+                raise bad("relevance_departments", f"{did} = {_fraction_problem(v)}")
         for key in PRACTICE_KEYS:
             cols[key].append(rec[key] if key != "relevance_departments" else reld)
     return Catalogue(

@@ -11,7 +11,8 @@ column.
 
 from __future__ import annotations
 
-import csv
+import io
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import DataError
+from sim.files import cut, finite_float, read_bytes, read_csv_rows, shown
 from sim.network import Ties, ties_from_edges
 from sim.organisation import HEAD, RANK_NAMES, STAFF, Organisation
 from sim.state import StaffState, Structure
@@ -42,13 +44,8 @@ class Roster:
 
 
 def _read_csv(path: Path, what: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = [
-                (i, r) for i, r in enumerate(csv.reader(fh), start=1) if any(c.strip() for c in r)
-            ]
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read {what} file ({exc.strerror})") from None
+    """Header and (line, cells) rows of a CSV file; one-line DataErrors."""
+    rows = read_csv_rows(path, f"{what} file")
     if not rows:
         raise DataError(f"{path}: empty file")
     header = [c.strip() for c in rows[0][1]]
@@ -63,7 +60,9 @@ def _number(path, line, header, col, text, low, high, whole=False):
         value = int(text) if whole else float(text)
     except ValueError:
         kind = "a whole number" if whole else "a number"
-        raise DataError(f"{where}: {text!r} is not {kind}") from None
+        raise DataError(f"{where}: {shown(text)} is not {kind}") from None
+    if not whole and finite_float(value) is None:
+        raise DataError(f"{where}: {cut(text)} must be a finite number in [{low}, {high}]")
     if not low <= value <= high:
         raise DataError(f"{where}: {value} must be in [{low}, {high}]")
     return value
@@ -97,18 +96,18 @@ def load_roster(path, departments: pd.DataFrame, practice_ids) -> Roster:
             raise DataError(f"{where('id')}: empty id")
         if rec["id"] in seen:
             raise DataError(
-                f"{where('id')}: duplicate id {rec['id']!r} (first on line {seen[rec['id']]})"
+                f"{where('id')}: duplicate id {shown(rec['id'])} (first on line {seen[rec['id']]})"
             )
         seen[rec["id"]] = line
         if rec["department"] not in dep_index:
-            raise DataError(f"{where('department')}: unknown department {rec['department']!r}")
+            raise DataError(f"{where('department')}: unknown department {shown(rec['department'])}")
         rank = rec["rank"]
         if rank in RANK_NAMES:
             rank = RANK_NAMES.index(rank)
         elif rank in ("0", "1", "2", "3"):
             rank = int(rank)
         else:
-            raise DataError(f"{where('rank')}: {rank!r} is not one of {', '.join(RANK_NAMES)}")
+            raise DataError(f"{where('rank')}: {shown(rank)} is not one of {', '.join(RANK_NAMES)}")
         rec["rank"] = rank
         rec["dept"] = dep_index[rec["department"]]
         rec["tenure"] = _number(path, line, header, "tenure", rec["tenure"], 0, 720, whole=True)
@@ -137,7 +136,8 @@ def load_roster(path, departments: pd.DataFrame, practice_ids) -> Roster:
             elif sup not in index:
                 col = header.index("supervisor") + 1
                 raise DataError(
-                    f"{path}:{r['line']}: column supervisor (col {col}): unknown staff id {sup!r}"
+                    f"{path}:{r['line']}: column supervisor (col {col}): "
+                    f"unknown staff id {shown(sup)}"
                 )
             else:
                 supervisor[i] = index[sup]
@@ -224,7 +224,7 @@ def _csv_edges(path: Path, index: dict[str, int]) -> list[tuple[int, int, float]
             if rec[col] not in index:
                 raise DataError(
                     f"{path}:{line}: column {col} (col {header.index(col) + 1}): "
-                    f"unknown staff id {rec[col]!r}"
+                    f"unknown staff id {shown(rec[col])}"
                 )
             ends.append(index[rec[col]])
         if ends[0] == ends[1]:
@@ -237,21 +237,70 @@ def _csv_edges(path: Path, index: dict[str, int]) -> list[tuple[int, int, float]
 
 
 def _graphml_edges(path: Path, index: dict[str, int]) -> list[tuple[int, int, float]]:
+    data = read_bytes(path, "ties file")  # XML declares its own encoding: bytes, not text
     try:
-        graph = nx.read_graphml(path)
+        graph = nx.read_graphml(io.BytesIO(data))
     except Exception as exc:  # networkx raises several kinds for malformed XML
-        raise DataError(f"{path}: not a readable GraphML file ({exc})") from None
+        bad = _bad_graphml_weight(data)
+        if bad is not None:
+            a, b, text = bad
+            raise DataError(
+                f"{path}: edge {shown(a)}-{shown(b)}: weight {shown(text)} must be a finite "
+                "number in (0, 1]"
+            ) from None
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: not a readable GraphML file ({cut(reason, 200)})") from None
     edges = []
-    for a, b, data in graph.edges(data=True):
+    for a, b, attributes in graph.edges(data=True):
         for node in (a, b):
             if str(node) not in index:
-                raise DataError(f"{path}: edge {a!r}-{b!r}: unknown staff id {node!r}")
-        weight = float(data.get("weight", 1.0))
+                raise DataError(
+                    f"{path}: edge {shown(a)}-{shown(b)}: unknown staff id {shown(node)}"
+                )
+        value = attributes.get("weight", 1.0)
+        weight = finite_float(value)
+        if weight is None:
+            raise DataError(
+                f"{path}: edge {shown(a)}-{shown(b)}: weight {shown(value)} must be a finite "
+                "number in (0, 1]"
+            )
         if not 0 < weight <= 1:
-            raise DataError(f"{path}: edge {a!r}-{b!r}: weight {weight} must be in (0, 1]")
+            raise DataError(
+                f"{path}: edge {shown(a)}-{shown(b)}: weight {weight} must be in (0, 1]"
+            )
         if a != b:
             edges.append((index[str(a)], index[str(b)], weight))
     return edges
+
+
+def _local(tag) -> str:
+    """An XML tag without its namespace."""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _bad_graphml_weight(data: bytes) -> tuple[str, str, str] | None:
+    """(source, target, text) of the first GraphML edge whose weight is not a finite number,
+    or None (also for XML that does not parse)."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
+        return None
+    keys = {
+        k.get("id")
+        for k in root.iter()
+        if _local(k.tag) == "key"
+        and k.get("attr.name") == "weight"
+        and k.get("for", "all") in ("edge", "all")
+    }
+    for edge in root.iter():
+        if _local(edge.tag) != "edge":
+            continue
+        for d in edge:
+            weight = d.text if _local(d.tag) == "data" and d.get("key") in keys else None
+            # an empty weight is no weight (networkx skips it): the default 1 applies
+            if weight is not None and finite_float(weight) is None:
+                return edge.get("source", "?"), edge.get("target", "?"), weight
+    return None
 
 
 def staff_ids(structure: Structure) -> list[str]:
