@@ -38,6 +38,11 @@ MECHANISMS = ("gap", "contagion", "threshold")
 SELECTION_POLICIES = ("random", "capacity", "central", "managers", "targeted", "spread")
 NETWORK_KINDS = ("organisation", "well_mixed")
 ENGINES = ("vectorised", "reference")
+#: Upper bounds that keep a run within a machine's reach (docs/model.md §9 lists every bound).
+MAX_MONTHS = 1200  # 100 years: any month count or horizon
+MAX_STAFF = 10**7  # staff in one group: a cohort, a department after scaling
+MAX_TIES = 1000  # ties or contacts per person
+MAX_WEIGHT = 1e6  # relative weights, multipliers and costs (IDR million): finite sums
 
 
 @dataclass
@@ -82,16 +87,16 @@ class ScenarioConfig:
     min_department_size: int = setting(
         5,
         "staff",
-        integer(1),
+        integer(1, MAX_STAFF),
         "assumption: keeps head, division head, section head and 2 staff at small scales",
     )
     #: Staff per section head (span of control at the lowest level).
     section_span: int = setting(
-        10, "staff per section head", integer(1), "assumption: sections of about ten"
+        10, "staff per section head", integer(1, MAX_STAFF), "assumption: sections of about ten"
     )
     #: Section heads per division head.
     division_span: int = setting(
-        4, "sections per division", integer(1), "assumption: typical span of a division"
+        4, "sections per division", integer(1, MAX_STAFF), "assumption: typical span of a division"
     )
     #: Practice ids to simulate; empty = the whole catalogue.
     practices: list[str] = setting(
@@ -112,7 +117,7 @@ class NetworkConfig:
     team_neighbours: int = setting(
         8,
         "ties",
-        integer(2),
+        integer(2, MAX_TIES),
         "assumption: a person knows about eight nearby colleagues, about one section",
         also="and even",
     )
@@ -133,18 +138,23 @@ class NetworkConfig:
     cross_ties_per_manager: float = setting(
         2.0,
         "ties initiated per manager",
-        number(0.0),
+        interval(0.0, MAX_TIES),
         "assumption: managers coordinate with a few other departments (realised ≈ 4 per "
         "manager, §5)",
     )
     #: Relative chance that a cross tie goes to a department listed as related.
     related_affinity: float = setting(
-        6.0, "relative weight", number(0.0), "assumption: most cross ties go to related departments"
+        6.0,
+        "relative weight",
+        interval(0.0, MAX_WEIGHT),
+        "assumption: most cross ties go to related departments",
     )
     #: Relative chance that a cross tie goes to another department of the same domain.
-    same_domain_affinity: float = setting(2.0, "relative weight", number(0.0), "assumption")
+    same_domain_affinity: float = setting(
+        2.0, "relative weight", interval(0.0, MAX_WEIGHT), "assumption"
+    )
     #: Relative chance for any other department.
-    other_affinity: float = setting(0.5, "relative weight", number(0.0), "assumption")
+    other_affinity: float = setting(0.5, "relative weight", interval(0.0, MAX_WEIGHT), "assumption")
     #: Tie strengths: team (lattice), supervisor, cross-department.
     team_weight: float = setting(
         1.0, "tie strength", interval(0.0, 1.0, open_low=True), "assumption: daily contact"
@@ -170,30 +180,36 @@ class ProgramConfig:
     cohort_size: int = setting(
         10,
         "Jakarta staff (real people) per cohort",
-        integer(0),
+        integer(0, MAX_STAFF),
         "lever; no public source gives it; Tokyo's Asian Youth Engineers programme took at most "
         "about 30 a year from three cities; a cohort larger than the staff it is drawn from "
         "sends all of them",
     )
     #: Months from one cohort's departure to the next (12 = one cohort a year).
     months_between_cohorts: int = setting(
-        12, "months", integer(1), "lever; assumption: one cohort a year (12)"
+        12, "months", integer(1, MAX_MONTHS), "lever; assumption: one cohort a year (12)"
     )
     #: Months each cohort spends in Tokyo.
     duration: int = setting(
         6,
         "months",
-        integer(1),
+        integer(1, MAX_MONTHS),
         "lever; CLAIR places foreign local officials for 6–12 months",
         also="and < horizon",
     )
     #: Month of the first departure and of the first expert visit.
-    start: int = setting(1, "month", integer(1), "first departure and first expert visit")
+    start: int = setting(
+        1,
+        "month",
+        integer(1, MAX_MONTHS),
+        "first departure and first expert visit",
+        also="and ≤ horizon when anyone is sent",
+    )
     #: Last month a cohort may leave or an expert visit start; None = the horizon.
     end: int | None = setting(
         None,
         "month",
-        optional(integer(1)),
+        optional(integer(1, MAX_MONTHS)),
         "null = horizon; also ends expert visits",
         also="and ≥ start",
     )
@@ -217,21 +233,21 @@ class ProgramConfig:
     )
     #: Minimum tenure to be eligible.
     min_tenure: int = setting(
-        24, "months", integer(0), "assumption: two years of service before going abroad"
+        24, "months", integer(0, MAX_MONTHS), "assumption: two years of service before going abroad"
     )
     #: Exchanges a person may make in a career.
     max_exchanges_per_person: int = setting(
-        1, "exchanges", integer(1), "assumption: once per career, to spread places"
+        1, "exchanges", integer(1, MAX_MONTHS), "assumption: once per career, to spread places"
     )
     #: Tokyo experts per visit (0 = no visits).
-    experts_per_visit: int = setting(0, "experts", integer(0), "lever; 0 = no visits")
+    experts_per_visit: int = setting(0, "experts", integer(0, MAX_STAFF), "lever; 0 = no visits")
     #: Months from the start of one expert visit to the next.
     months_between_expert_visits: int = setting(
-        12, "months", integer(1), "lever; assumption: one visit a year"
+        12, "months", integer(1, MAX_MONTHS), "lever; assumption: one visit a year"
     )
     #: Months each visit lasts.
     expert_duration: int = setting(
-        3, "months", integer(1), "lever; assumption: a short advisory mission"
+        3, "months", integer(1, MAX_MONTHS), "lever; assumption: a short advisory mission"
     )
     #: Departments visited in turn; empty = all departments, highest service weight first.
     expert_departments: list[str] = setting(
@@ -246,21 +262,21 @@ class ProgramConfig:
     trainees_per_expert: int = setting(
         10,
         "Jakarta staff (real people)",
-        integer(1),
+        integer(1, MAX_STAFF),
         "assumption: one expert coaches a section-size group",
     )
     #: Cost of one real staff member's month in Tokyo (travel, allowance, host fee).
     cost_per_staff_month: float = setting(
         80.0,
         "IDR million per real staff-month",
-        number(0.0),
+        interval(0.0, MAX_WEIGHT),
         "assumption: travel, living allowance and host fee per month",
     )
     #: Cost of one expert for one visit.
     cost_per_expert_visit: float = setting(
         250.0,
         "IDR million per expert",
-        number(0.0),
+        interval(0.0, MAX_WEIGHT),
         "assumption: travel, fees and stay of one expert",
     )
 
@@ -280,7 +296,7 @@ class BehaviorConfig:
     contacts_per_month: int = setting(
         3,
         "contacts",
-        integer(1),
+        integer(1, MAX_TIES),
         "assumption: a few work conversations about practice a month",
     )
     #: gap: share of the gap to a more proficient contact closed per month (all factors 1).
@@ -322,7 +338,7 @@ class BehaviorConfig:
     tacitness_scale: float = setting(
         1.0,
         "multiplier",
-        number(0.0),
+        interval(0.0, MAX_WEIGHT),
         "Szulanski 1996 stickiness; 0 = fully explicit",
         plausible=(0.5, 1.5),
     )
@@ -359,13 +375,17 @@ class BehaviorConfig:
         also="; (0, 1) if `capacity_sd` > 0",
     )
     capacity_sd: float = setting(
-        0.15, None, number(0.0), "assumption", also=r"; if > 0 below $\sqrt{\mu(1-\mu)}$"
+        0.15,
+        None,
+        interval(0.0, MAX_WEIGHT),
+        "assumption",
+        also=r"; if > 0 below $\sqrt{\mu(1-\mu)}$",
     )
     #: Capacity multiplier per unit of mean prior proficiency (Cohen & Levinthal).
     absorptive_gain: float = setting(
         1.0,
         "per unit mean proficiency",
-        number(0.0),
+        interval(0.0, MAX_WEIGHT),
         "Cohen & Levinthal 1990; value an assumption",
         plausible=(0.0, 2.0),
     )
@@ -374,13 +394,17 @@ class BehaviorConfig:
         0.6, None, share(), "assumption", also="; (0, 1) if `willingness_sd` > 0"
     )
     willingness_sd: float = setting(
-        0.15, None, number(0.0), "assumption", also=r"; if > 0 below $\sqrt{\mu(1-\mu)}$"
+        0.15,
+        None,
+        interval(0.0, MAX_WEIGHT),
+        "assumption",
+        also=r"; if > 0 below $\sqrt{\mu(1-\mu)}$",
     )
     #: Multiplier on the catalogue's starting proficiency (jakarta_prior).
     initial_knowledge: float = setting(
         1.0,
         "multiplier on priors",
-        number(0.0),
+        interval(0.0, MAX_WEIGHT),
         "scenario multiplier on the catalogue's `jakarta_prior`",
     )
     #: Monthly loss share of proficiency of staff at home, reduced where the department
@@ -415,7 +439,9 @@ class BehaviorConfig:
         plausible=(0.02, 0.1),
     )
     #: Months between rotation rounds (mutasi).
-    rotation_interval: int = setting(12, "months", integer(1), "assumption: a yearly mutasi round")
+    rotation_interval: int = setting(
+        12, "months", integer(1, MAX_MONTHS), "assumption: a yearly mutasi round"
+    )
     #: Share of staff at home rotated each round (within rank).
     rotation_share: float = setting(
         0.05, "share of candidates", share(), "assumption", plausible=(0.0, 0.15)
@@ -424,7 +450,7 @@ class BehaviorConfig:
     institutionalisation_scale: float = setting(
         1.0,
         "multiplier",
-        number(0.0),
+        interval(0.0, MAX_WEIGHT),
         "sensitivity lever: scales every practice's institutionalisation threshold (clipped to "
         "[0, 1]); 1 = catalogue values",
         plausible=(0.7, 1.3),
@@ -477,7 +503,10 @@ class ModelConfig:
     behavior: BehaviorConfig = field(default_factory=BehaviorConfig)
     #: Months simulated (10 years by default).
     horizon: int = setting(
-        120, "months", integer(1), "assumption: 10 years covers several cohorts and turnover"
+        120,
+        "months",
+        integer(1, MAX_MONTHS),
+        "assumption: 10 years covers several cohorts and turnover",
     )
     #: "vectorised" (numpy over state arrays) or "reference" (per-agent Mesa stepping).
     engine: str = setting(
@@ -490,7 +519,7 @@ class ModelConfig:
     record_staff_every: int = setting(
         0,
         "months",
-        integer(0),
+        integer(0, MAX_MONTHS),
         "observation only: 0 records aggregates only; k > 0 also records every staff member's "
         "state every k months (`ExchangeModel.staff_results()`)",
     )
@@ -646,6 +675,18 @@ def end_after_start(c: ModelConfig) -> str | None:
     return None
 
 
+def starts_within_horizon(c: ModelConfig) -> str | None:
+    """A program that sends anyone starts within the simulated period (else it would report a
+    gain and a cost of zero for a design that never ran)."""
+    p = c.program
+    if (p.cohort_size > 0 or p.experts_per_visit > 0) and p.start > c.horizon:
+        return (
+            f"program.start = {p.start}: after horizon = {c.horizon}, so no cohort would leave "
+            f"and no expert would visit; allowed: 1 to {c.horizon}"
+        )
+    return None
+
+
 def targeted_has_departments(c: ModelConfig) -> str | None:
     """The 'targeted' policy needs departments to target."""
     p = c.program
@@ -692,7 +733,12 @@ def willingness_is_beta(c: ModelConfig) -> str | None:
 RELATIONS: dict[str, tuple[Callable[[ModelConfig], str | None], ...]] = {
     "scenario": (ties_need_roster, roster_at_full_scale),
     "network": (team_neighbours_even,),
-    "program": (duration_within_horizon, end_after_start, targeted_has_departments),
+    "program": (
+        duration_within_horizon,
+        starts_within_horizon,
+        end_after_start,
+        targeted_has_departments,
+    ),
     "behavior": (proficiency_threshold_in_range, capacity_is_beta, willingness_is_beta),
 }
 

@@ -110,11 +110,26 @@ def is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
-def integer(low: int) -> Allowed:
-    """An integer >= low."""
-    what = "a non-negative integer" if low == 0 else f"an integer >= {low}"
+#: Upper bound of every integer setting that declares no lower one: far above any count the
+#: model needs, far below what int64 tables and memory can hold.
+MAX_INTEGER = 10**9
+
+
+def _big(x: float) -> str:
+    """A bound as the docs and messages write it: 1000000000 -> "10^9", 1200 -> "1200"."""
+    if x >= 10**4 and math.log10(x).is_integer():
+        return f"10^{int(math.log10(x))}"
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def integer(low: int, high: int = MAX_INTEGER) -> Allowed:
+    """An integer in [low, high] (every count has an upper bound: resources, int64 tables)."""
+    what = f"an integer in [{low}, {_big(high)}]"
     return Allowed(
-        lambda v: is_int(v) and v >= low, f"must be {what}", f"integer ≥ {low}", (low - 1,)
+        lambda v: is_int(v) and low <= v <= high,
+        f"must be {what}",
+        f"integer in [{low}, {_big(high)}]",
+        (low - 1, high + 1),
     )
 
 
@@ -134,7 +149,7 @@ def number(low: float | None = None, strict: bool = False) -> Allowed:
 
 def interval(low: float, high: float, open_low: bool = False) -> Allowed:
     """A number in [low, high], or in (low, high] if open_low."""
-    span = f"{'(' if open_low else '['}{low:g}, {high:g}]"
+    span = f"{'(' if open_low else '['}{low:g}, {_big(high)}]"
     below = low if open_low else math.nextafter(low, -math.inf)
     return Allowed(
         lambda v: is_number(v) and (v > low if open_low else v >= low) and v <= high,

@@ -44,7 +44,7 @@ def test_settings_by_name_are_the_nested_configuration():
 def test_a_bad_setting_by_name_is_one_line():
     with pytest.raises(ConfigError, match="frequency: unknown setting; renamed to months_between"):
         ExchangeModel(frequency=6)
-    with pytest.raises(ConfigError, match=r"cohort_size = -1: must be a non-negative integer"):
+    with pytest.raises(ConfigError, match=r"cohort_size = -1: must be an integer in \[0, 10\^7\]"):
         ExchangeModel(cohort_size=-1, scale=0.02)
 
 

@@ -185,7 +185,7 @@ def test_scale_shrinks_departments_but_keeps_a_minimum():
 @pytest.mark.parametrize(
     ("section", "key", "value", "message"),
     [
-        ("program", "cohort_size", -1, "program.cohort_size = -1: must be a non-negative integer"),
+        ("program", "cohort_size", -1, "program.cohort_size = -1: must be an integer in [0, 10^7]"),
         ("program", "selection", "lottery", "program.selection = 'lottery': unknown name"),
         ("behavior", "forgetting_rate", 1.5, "behavior.forgetting_rate = 1.5: must be a number in"),
         ("behavior", "mechanism", "osmosis", "behavior.mechanism = 'osmosis': unknown name"),

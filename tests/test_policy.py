@@ -53,7 +53,7 @@ def test_budget_in_money_and_share():
     [
         ("budget.share", 0.0, r"budget.share = 0.0: must be a number in \(0, 1\]"),
         ("budget.staff_months_per_year", -1.0, "budget.staff_months_per_year = -1.0: must be"),
-        ("replicates", 0, "replicates = 0: must be an integer >= 1"),
+        ("replicates", 0, r"replicates = 0: must be an integer in \[1, 10\^4\]"),
         ("reference", "", "reference = '': must be a non-empty string"),
     ],
 )

@@ -145,7 +145,7 @@ def test_a_bad_override_stops_with_one_line_and_writes_nothing(tmp_path):
     proc = script(*BASE, "program.cohort_size=-1", "--trajectories", "2", cwd=tmp_path)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert lines == ["error: program.cohort_size = -1: must be a non-negative integer"]
+    assert lines == ["error: program.cohort_size = -1: must be an integer in [0, 10^7]"]
     assert list(tmp_path.iterdir()) == []
 
 

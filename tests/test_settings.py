@@ -130,6 +130,11 @@ RELATION_CASES = [
         "program.target_departments = []: the 'targeted' policy needs at least one department",
     ),
     (
+        {"program.start": 121},
+        "program.start = 121: after horizon = 120, so no cohort would leave and no expert would "
+        "visit; allowed: 1 to 120",
+    ),
+    (
         {"behavior.proficiency_threshold": 0.0},
         "behavior.proficiency_threshold = 0.0: must be in (0, 1]",
     ),
