@@ -8,8 +8,9 @@ folder when there is none) and writes <folder>/aggregate/: timeseries, summary, 
 effects, comparisons (.parquet and .csv), baseline.parquet, departments.parquet, failed_jobs,
 provenance.json, figures/*.png|svg and report.html. The folder is built aside and put in place
 whole, so a failed aggregation leaves no report at all rather than a stale one. Runs by itself at
-the end of `experiments/run.py`. Exit code 0 on success, 1 when the aggregation failed or jobs
-are missing from it, 2 for a folder that is not a sweep or run.
+the end of `experiments/run.py`. Exit code 0 on success, 1 when the aggregation failed (a damaged
+or unreadable file, a full disk: one line names it) or jobs are missing from it, 2 for a folder
+that is not a sweep or run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from experiments import sweep
 from experiments.report import print_ranking
+from sim import UserError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,13 +40,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print_ranking(sweep.read_designs(args.folder))
     print(f"report: {report}")
-    state = sweep.status(args.folder)
-    if state.failed or state.missing:
+    try:
+        problems = sweep.problems(sweep.status(args.folder))
+    except UserError as err:  # sweep.json damaged since the aggregation read it
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if problems:
         print(
-            f"error: {len(state.failed) + len(state.missing)} job(s) failed or did not finish "
-            "and are not in the report; run the sweep's command again to retry them",
+            f"error: {len(problems)} job(s) failed or did not finish and are not in the "
+            "report; run the sweep's command again to retry them",
             file=sys.stderr,
         )
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
         return 1
     return 0
 

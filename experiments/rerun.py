@@ -5,30 +5,41 @@
 Reads the job's config.yaml and job.json, runs the same replicates again (computing each
 no-exchange baseline afresh), and compares the new monthly table with the saved
 timeseries.parquet value by value. Exit 0 when identical, 1 when not (the first difference is
-printed), 2 when the folder is not a finished job.
+printed), 2 when the folder is not a finished job or one of its files is unreadable (one line
+names it). A file that no longer matches the checksum the job recorded is noted.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from experiments import identity
+from experiments import identity, sweep
 from experiments.study import run_job, to_model_config
-from sim import UserError
+from sim import ModelConfig, UserError
+
+
+def model_of(job_dir: Path, cfg) -> ModelConfig:
+    """The model configuration of a job's config.yaml; UserError naming the file if it is not
+    one."""
+    try:
+        return to_model_config(cfg)
+    except (OmegaConfBaseException, AttributeError, KeyError, TypeError, ValueError) as err:
+        raise UserError(
+            f"{job_dir / 'config.yaml'}: malformed ({sweep.one_line(err)}); {sweep.REDO}"
+        ) from None
 
 
 def rerun(job_dir: Path) -> pd.DataFrame:
     """The job's monthly table, computed again from its saved configuration."""
-    cfg = OmegaConf.load(job_dir / "config.yaml")
-    job = json.loads((job_dir / "job.json").read_text())
+    cfg = sweep.read_config(job_dir)
+    job = sweep.read_job(job_dir)
     tables = run_job(
-        to_model_config(cfg),
+        model_of(job_dir, cfg),
         replicates=cfg.replicates,
         seed=cfg.seed,
         target_gain=cfg.target_gain,
@@ -37,6 +48,15 @@ def rerun(job_dir: Path) -> pd.DataFrame:
         progress=False,
     )
     return tables["timeseries"]
+
+
+def read_timeseries(job_dir: Path) -> pd.DataFrame:
+    """The job's saved monthly table; UserError naming it when it cannot be read."""
+    path = job_dir / "timeseries.parquet"
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path}: unreadable ({sweep.one_line(err)}); {sweep.REDO}") from None
 
 
 def compare(saved: pd.DataFrame, again: pd.DataFrame) -> str | None:
@@ -64,18 +84,25 @@ def main(argv: list[str] | None = None) -> int:
             f"error: {job_dir}: not a finished job (missing {', '.join(missing)})", file=sys.stderr
         )
         return 2
-    job = json.loads((job_dir / "job.json").read_text())
+    try:
+        job = sweep.read_job(job_dir)
+        saved = read_timeseries(job_dir)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if job.get("code_digest") != identity.code_digest():
         print(
             f"note: saved with code {job.get('code_digest')}, running {identity.code_digest()}",
             file=sys.stderr,
         )
+    problem = sweep.damage(job_dir)
+    if problem is not None:
+        print(f"note: {job_dir / problem[0]} {problem[1]}", file=sys.stderr)
     try:
         again = rerun(job_dir)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    saved = pd.read_parquet(job_dir / "timeseries.parquet")
     difference = compare(saved, again)
     if difference is not None:
         print(f"DIFFERENT: {difference}")

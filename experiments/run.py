@@ -16,14 +16,14 @@ and the sweep goes on. At the end the sweep is aggregated into <sweep dir>/aggre
 figures, report.html); a single run writes its own one-design report into <run dir>/aggregate/.
 
 Exit code: 0 when every job and the aggregation succeeded, 1 when a job or the aggregation
-failed (the terminal says which and how to retry), 2 for a bad setting (nothing is written).
+failed or a file could not be written (the terminal says which and how to retry), 2 for a bad
+setting (nothing is written).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import sys
 import time
@@ -38,7 +38,7 @@ from joblib.externals.loky import reusable_executor
 from omegaconf import DictConfig, OmegaConf
 
 from experiments import identity, sweep
-from experiments.outputs import provenance, write_json
+from experiments.outputs import check_writable, provenance, storage_error, write_json
 from experiments.preflight import Plan, plan_command, split_argv
 from experiments.report import headline_line, print_ranking
 from experiments.study import (
@@ -51,6 +51,7 @@ from experiments.study import (
     to_model_config,
 )
 from sim import UserError
+from sim.errors import StorageError
 
 #: Testing hook: a job whose design label contains this text raises (see README).
 FAULT_ENV = "EXCHANGE_FAULT_INJECTION"
@@ -68,11 +69,18 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
     design = design_overrides(overrides)
     label = design_label(design)
     OUTCOME.update(out=out, label=label, ok=False)
-    if sweep.previous_result(out, key) == "done":
+    try:
+        previous = sweep.previous_result(out, key)
+        if previous != "done":
+            (out / "error.json").unlink(missing_ok=True)
+    except OSError as err:
+        return _not_written(out, {"key": key, "label": label}, storage_error(out, err, "clear"))
+    except StorageError as err:
+        return _not_written(out, {"key": key, "label": label}, err)
+    if previous == "done":
         print(f"{label}: already done, skipped ({out})")
         OUTCOME["ok"] = True
         return float(pd.read_parquet(out / "summary.parquet").gain.mean())
-    (out / "error.json").unlink(missing_ok=True)
     extra = {
         (k if "." in k else f"{k}_preset"): v  # a group override such as scenario=small
         for k, v in design.items()
@@ -113,28 +121,44 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
             )
     except Exception as err:  # a failing job is recorded; the other jobs go on
         message = f"{type(err).__name__}: {err}"
-        write_json(
-            out / "error.json", {**job, "error": message, "traceback": traceback.format_exc()}
-        )
+        try:
+            write_json(
+                out / "error.json", {**job, "error": message, "traceback": traceback.format_exc()}
+            )
+        except StorageError as storage:
+            return _not_written(out, job, storage)
         print(f"error: {label}: {message} (details: {out / 'error.json'})", file=sys.stderr)
         OUTCOME["error"] = message
         return float("nan")
-    sweep.write_job(
-        out,
-        tables,
-        config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
-        job=job,
-        provenance=provenance(
-            # the job alone, as one run (a sweep's command is in its sweep.json)
-            command=" ".join(["experiments/run.py", *overrides]),
-            seeds=[cfg.seed + r for r in range(cfg.replicates)],
-            overrides=overrides,
-            wall_time_s=round(time.perf_counter() - started, 3),
-        ),
-    )
+    try:
+        sweep.write_job(
+            out,
+            tables,
+            config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
+            job=job,
+            provenance=provenance(
+                # the job alone, as one run (a sweep's command is in its sweep.json)
+                command=" ".join(["experiments/run.py", *overrides]),
+                seeds=[cfg.seed + r for r in range(cfg.replicates)],
+                overrides=overrides,
+                wall_time_s=round(time.perf_counter() - started, 3),
+            ),
+        )
+    except StorageError as err:
+        return _not_written(out, job, err)
     print(f"{label}: results in {out}")
     OUTCOME["ok"] = True
     return float(tables["summary"].gain.mean())
+
+
+def _not_written(out: Path, job: dict, err: StorageError) -> float:
+    """A job whose files could not be written: not done, said in one line, recorded in
+    error.json if even that can be written (then the sweep lists it as failed); NaN."""
+    with contextlib.suppress(StorageError):
+        write_json(out / "error.json", {**job, "error": f"StorageError: {err}"})
+    print(f"error: {job['label']}: {err}", file=sys.stderr)
+    OUTCOME["error"] = str(err)
+    return float("nan")
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="config")
@@ -182,14 +206,7 @@ def finish_sweep(sweep_dir: Path, report: bool) -> int:
     failed = aggregate_and_print(sweep_dir, report) if state.done else True
     if not state.done:
         print(f"error: {sweep_dir}: no job finished; nothing to aggregate", file=sys.stderr)
-    problems = []
-    for folder in state.failed:
-        try:
-            err = json.loads((folder / "error.json").read_text(encoding="utf-8"))
-            problems.append(f"job {folder.name} ({err.get('label')}): {err.get('error')}")
-        except (OSError, ValueError):
-            problems.append(f"job {folder.name}: failed (unreadable {folder / 'error.json'})")
-    problems += [f"job {num}: did not finish" for num in state.missing]
+    problems = sweep.problems(state)
     if problems:
         print(f"error: {len(problems)} job(s) of the sweep did not succeed:", file=sys.stderr)
         for line in problems:
@@ -226,9 +243,9 @@ def finish_run(report: bool) -> int:
     if out is None:
         return 1
     if not OUTCOME.get("ok"):
+        details = f"; details in {out / 'error.json'}" if (out / "error.json").exists() else ""
         print(
-            f"error: the run failed: {OUTCOME.get('error', 'see the messages above')}; "
-            f"details in {out / 'error.json'}",
+            f"error: the run failed: {OUTCOME.get('error', 'see the messages above')}{details}",
             file=sys.stderr,
         )
         return 1
@@ -252,15 +269,35 @@ def cli(argv: list[str]) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     sweep_dir = None
-    if plan is not None and plan.multirun:
-        argv = _prepare_sweep(argv, plan)
-        sweep_dir = sweep_dir_of(argv, plan.experiment)
+    try:
+        if plan is not None and plan.multirun:
+            argv = _prepare_sweep(argv, plan)
+            sweep_dir = sweep_dir_of(argv, plan.experiment)
+        elif plan is not None:
+            check_writable(run_dir_of(argv, plan.experiment))
+    except UserError as err:  # a folder that cannot be written, a damaged sweep.json
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     sys.argv = [sys.argv[0], *argv]
     main()
     if plan is None:
         return 0
     report = bool(plan.settings.get("report", True))
-    return finish_sweep(sweep_dir, report) if sweep_dir else finish_run(report)
+    try:
+        return finish_sweep(sweep_dir, report) if sweep_dir else finish_run(report)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def run_dir_of(argv: list[str], experiment: str) -> Path:
+    """Where a single run's folder will be made: `hydra.run.dir=...` up to its first
+    interpolation (a date), else results/runs/<experiment>."""
+    for o in split_argv(argv)[1]:
+        if o.startswith("hydra.run.dir="):
+            fixed, dated, _ = o.partition("=")[2].partition("${")
+            return Path(fixed).parent if dated and not fixed.endswith("/") else Path(fixed)
+    return Path("results") / "runs" / experiment
 
 
 def _prepare_sweep(argv: list[str], plan: Plan) -> list[str]:

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
+import json
 import math
-import os
+import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +38,13 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from experiments import identity
+from experiments.outputs import (
+    StorageError,
+    atomic_write_bytes,
+    checksum,
+    json_bytes,
+    parquet_bytes,
+)
 from sim import (
     BehaviorConfig,
     City,
@@ -403,25 +412,74 @@ def baseline_run(
 
     Every job of a sweep needs the same baselines, so they are cached in the sweep folder under
     `identity.baseline_key`: the no-exchange configuration with its inputs' contents, the seed,
-    the code and the package versions. An unreadable cache entry is computed again.
+    the code and the package versions. A cache entry that cannot be read or fails its checksum
+    is deleted and computed again, with a note: the cache never fails a job.
     """
     base = no_exchange(config)
     if cache_dir is None:
         return run_detailed(base, seed, city_for(base, seed, keep))
     stem = Path(cache_dir) / identity.baseline_key(base, seed)
-    city, deps = stem.with_suffix(".city.parquet"), stem.with_suffix(".departments.parquet")
-    if city.exists() and deps.exists():
-        try:
-            return RunResult(pd.read_parquet(city), pd.read_parquet(deps), np.zeros((0, 0)))
-        except (OSError, ValueError):
-            pass  # a damaged entry (e.g. a full disk): compute it again below
+    cached = cached_baseline(stem)
+    if cached is not None:
+        return cached
     result = run_detailed(base, seed, city_for(base, seed, keep))
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    for path, frame in ((deps, result.departments), (city, result.months)):
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
+    cache_baseline(stem, result)
     return result
+
+
+def _cache_files(stem: Path) -> dict[str, Path]:
+    """The tables of a baseline cache entry (its `.checksums.json`, written last, completes it)."""
+    return {part: stem.with_suffix(f".{part}.parquet") for part in ("city", "departments")}
+
+
+def _cache_problem(err: Exception) -> str:
+    if isinstance(err, FileNotFoundError):
+        return "is missing"
+    if isinstance(err, KeyError | TypeError):
+        return "has no checksum recorded"
+    return f"is unreadable ({type(err).__name__}: {' '.join(str(err).split())[:200]})"
+
+
+def cached_baseline(stem: Path) -> RunResult | None:
+    """The cached no-exchange run at `stem`; None when there is none or it is damaged (then its
+    files are deleted, with a one-line note naming the damaged file)."""
+    marker, files = stem.with_suffix(".checksums.json"), _cache_files(stem)
+    if not marker.exists():
+        return None
+    frames, current, problem = {}, marker, None
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))
+        for part, path in files.items():
+            current, data = path, path.read_bytes()
+            if checksum(data) != recorded[part]:
+                problem = "does not match its checksum (truncated or altered)"
+                break
+            frames[part] = pd.read_parquet(io.BytesIO(data))
+    except Exception as err:  # whatever is wrong with the cache, it must not fail the job
+        problem = _cache_problem(err)
+    if problem is None:
+        return RunResult(frames["city"], frames["departments"], np.zeros((0, 0)))
+    print(f"note: baseline cache {current} {problem}: deleted, computed again", file=sys.stderr)
+    for path in [marker, *files.values()]:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return None
+
+
+def cache_baseline(stem: Path, result: RunResult) -> None:
+    """Keep a no-exchange run in the cache, its checksums last; when the cache cannot be written
+    (a full disk) the job goes on without it, with a note."""
+    contents = {
+        "city": parquet_bytes(result.months),
+        "departments": parquet_bytes(result.departments),
+    }
+    try:
+        for part, path in _cache_files(stem).items():
+            atomic_write_bytes(path, contents[part])
+        recorded = {part: checksum(data) for part, data in contents.items()}
+        atomic_write_bytes(stem.with_suffix(".checksums.json"), json_bytes(recorded))
+    except StorageError as err:
+        print(f"note: baseline cache not kept: {err}", file=sys.stderr)
 
 
 # --- outcomes ------------------------------------------------------------------------------------

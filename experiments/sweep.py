@@ -6,6 +6,11 @@ by job number. Job folders that do not belong to the current definition are move
 `superseded/` (or renumbered when the same job moved to another number), so a sweep aggregates
 exactly the jobs of its current definition. An optimising sweeper picks its jobs as it goes: when
 its definition changes, every earlier job folder is moved aside.
+
+A finished job records the sha256 and size of every file it wrote in `checksums.json` (written
+just before `summary.parquet`, the job's done marker). Resuming and aggregating verify them: a job
+whose files are missing, truncated or altered is redone, never reported. Jobs of a version
+without checksums are verified by reading their tables and metadata.
 """
 
 from __future__ import annotations
@@ -20,17 +25,46 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import OmegaConf
+import pyarrow.parquet as pq
+import yaml
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments import identity
 from experiments.figures import make_figures
-from experiments.outputs import atomic_write_text, write_json, write_table
+from experiments.outputs import (
+    atomic_write_bytes,
+    checksum,
+    csv_bytes,
+    file_checksum,
+    json_bytes,
+    make_folder,
+    storage_error,
+    table_files,
+    write_json,
+    write_table,
+)
 from experiments.report import write_report
 from experiments.tables import SweepTables, combine
+from sim.errors import StorageError, UserError
+from sim.spreadsheet import unescape_cell
 
 MANIFEST = "sweep.json"
 SUPERSEDED = "superseded"
+CHECKSUMS = "checksums.json"
+#: What to do about a finished job whose files are damaged.
+REDO = "run the command that made it again (a sweep redoes just this job)"
+
+
+class SweepFileError(UserError):
+    """A sweep's or job's own file (sweep.json, job.json, config.yaml) is unreadable or
+    malformed; the message names it and what to do."""
+
+
+def one_line(err: BaseException) -> str:
+    """`err` as `Type: message` on one line (YAML errors span several), at most 200 characters."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text[:200]}"
 
 
 def job_folders(sweep_dir: Path) -> list[Path]:
@@ -49,10 +83,15 @@ def read_manifest(sweep_dir: Path) -> dict | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or "definition" not in data:
             raise ValueError("no definition")
+        if not isinstance(data.get("jobs"), dict | None):
+            raise ValueError("its jobs are not a table of job numbers")
+        if not isinstance(data.get("settings", {}), dict):
+            raise ValueError("its settings are not a table")
         return data
     except (OSError, ValueError) as err:
-        raise ValueError(
-            f"{path}: unreadable sweep definition ({err}); delete it to start over"
+        raise SweepFileError(
+            f"{path}: unreadable sweep definition ({one_line(err)}); delete it and run the "
+            "sweep's command again (finished jobs are kept)"
         ) from None
 
 
@@ -62,6 +101,52 @@ def job_key_of(folder: Path) -> str | None:
         return json.loads((folder / "job.json").read_text(encoding="utf-8"))["key"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def read_job(folder: Path) -> dict:
+    """A job's job.json; SweepFileError naming it when it is unreadable or malformed."""
+    path = Path(folder) / "job.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a table of fields")
+        missing = [k for k in ("key", "label", "extra_columns") if k not in data]
+        if missing:
+            raise ValueError(f"no {', '.join(missing)}")
+        return data
+    except (OSError, ValueError) as err:
+        raise SweepFileError(f"{path}: unreadable ({one_line(err)}); {REDO}") from None
+
+
+#: Settings every job's config.yaml holds (read by the aggregate and rerun.py).
+CONFIG_KEYS = ("replicates", "seed", "horizon", "target_gain", "scenario", "program", "behavior")
+
+
+def read_config(folder: Path) -> DictConfig:
+    """A job's resolved config.yaml; SweepFileError naming it when unreadable or malformed."""
+    path = Path(folder) / "config.yaml"
+    try:
+        cfg = OmegaConf.load(path)
+        if not isinstance(cfg, DictConfig):
+            raise ValueError("not a table of settings")
+        missing = [k for k in CONFIG_KEYS if k not in cfg]
+        if missing:
+            raise ValueError(f"no {', '.join(missing)}")
+        return cfg
+    except (OSError, ValueError, yaml.YAMLError, OmegaConfBaseException) as err:
+        raise SweepFileError(f"{path}: unreadable ({one_line(err)}); {REDO}") from None
+
+
+def read_error(folder: Path) -> dict:
+    """A failed job's label and error from its error.json (an unreadable one says so)."""
+    path = Path(folder) / "error.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a table of fields")
+        return {"label": data.get("label"), "error": data.get("error")}
+    except (OSError, ValueError) as err:
+        return {"label": None, "error": f"failed (unreadable {path}: {one_line(err)})"}
 
 
 def _aside(folder: Path, sweep_dir: Path, definition: str) -> Path:
@@ -81,36 +166,45 @@ def prepare(sweep_dir: Path, manifest: dict) -> list[str]:
     Returns notes for the terminal. The previous aggregate is removed: it is made again from the
     current jobs when the sweep ends.
     """
-    sweep_dir = Path(sweep_dir)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
+    sweep_dir = make_folder(sweep_dir)
     try:
         old = read_manifest(sweep_dir)
-    except ValueError:
+    except SweepFileError:
         old = None
-    old_definition = old["definition"] if old else "unknown"
     notes = []
     if old is None or old["definition"] != manifest["definition"]:
-        wanted = manifest.get("jobs")  # job number -> key, or None (optimising sweeper)
-        by_key = {key: num for num, key in (wanted or {}).items()}
-        staged = []
-        for folder in job_folders(sweep_dir):
-            key = job_key_of(folder)
-            num = by_key.get(key) if key is not None else None
-            if num is None:
-                dest = _aside(folder, sweep_dir, old_definition)
-                notes.append(f"job {folder.name} is not part of this sweep now: moved to {dest}")
-            elif num != folder.name:
-                tmp = sweep_dir / f".renumber-{folder.name}"
-                shutil.move(str(folder), tmp)
-                staged.append((tmp, num))
-        for tmp, num in staged:
-            target = sweep_dir / num
-            if target.exists():
-                _aside(target, sweep_dir, old_definition)
-            shutil.move(str(tmp), target)
-            notes.append(f"job {tmp.name.removeprefix('.renumber-')} is job {num} now (same job)")
+        try:
+            notes = _keep_only(sweep_dir, manifest, old["definition"] if old else "unknown")
+        except OSError as err:
+            raise storage_error(Path(err.filename or sweep_dir), err, "move") from None
     shutil.rmtree(sweep_dir / "aggregate", ignore_errors=True)
     write_json(sweep_dir / MANIFEST, manifest)
+    return notes
+
+
+def _keep_only(sweep_dir: Path, manifest: dict, old_definition: str) -> list[str]:
+    """Move aside (or renumber) job folders that are not jobs of `manifest`; notes for the
+    terminal."""
+    notes = []
+    wanted = manifest.get("jobs")  # job number -> key, or None (optimising sweeper)
+    by_key = {key: num for num, key in (wanted or {}).items()}
+    staged = []
+    for folder in job_folders(sweep_dir):
+        key = job_key_of(folder)
+        num = by_key.get(key) if key is not None else None
+        if num is None:
+            dest = _aside(folder, sweep_dir, old_definition)
+            notes.append(f"job {folder.name} is not part of this sweep now: moved to {dest}")
+        elif num != folder.name:
+            tmp = sweep_dir / f".renumber-{folder.name}"
+            shutil.move(str(folder), tmp)
+            staged.append((tmp, num))
+    for tmp, num in staged:
+        target = sweep_dir / num
+        if target.exists():
+            _aside(target, sweep_dir, old_definition)
+        shutil.move(str(tmp), target)
+        notes.append(f"job {tmp.name.removeprefix('.renumber-')} is job {num} now (same job)")
     return notes
 
 
@@ -118,25 +212,24 @@ def prepare(sweep_dir: Path, manifest: dict) -> list[str]:
 
 
 def previous_result(out: Path, key: str) -> str:
-    """'done' if `out` holds complete, readable results with this key; 'other' if it held results
-    of another key (they are then moved aside, never overwritten); 'none' otherwise. Leftover
-    temporary files of an interrupted job are removed."""
+    """'done' if `out` holds complete, intact results with this key; 'damaged' if they are not
+    intact (see `damage`: moved aside and redone, said in one line); 'other' if it held results
+    of another key (moved aside, never overwritten); 'none' otherwise. Leftover temporary files
+    of an interrupted job are removed. StorageError when the folder refuses the moves."""
     for tmp in out.glob(".*.tmp*"):
         tmp.unlink(missing_ok=True)
     if not (out / "summary.parquet").exists():
         return "none"
-    old = job_key_of(out) or "unknown"
-    if old == key:
-        try:
-            pd.read_parquet(out / "summary.parquet")
+    old = job_key_of(out)
+    if old == key or (old is None and (out / "job.json").exists()):
+        problem = damage(out)
+        if problem is None and old == key:
             return "done"
-        except (OSError, ValueError):
-            old = "unreadable"  # e.g. truncated by a full disk: computed again
-    aside = out / f"superseded-{old}"
-    aside.mkdir(exist_ok=True)
-    for item in out.iterdir():
-        if item.is_file():
-            shutil.move(str(item), aside / item.name)
+        name, what = problem or ("job.json", "is unreadable")
+        _move_files(out, out / "superseded-damaged")
+        print(f"warning: job {out.name}: {name} {what}: redone", file=sys.stderr)
+        return "damaged"
+    aside = _move_files(out, out / f"superseded-{old or 'unknown'}")
     print(
         f"warning: {out} held results of another configuration, input or code version; "
         f"moved to {aside}",
@@ -145,17 +238,95 @@ def previous_result(out: Path, key: str) -> str:
     return "other"
 
 
-def write_job(out: Path, tables: dict, config_yaml: str, job: dict, provenance: dict) -> None:
-    """Write a finished job's files, each atomically; summary.parquet last, marking the job
-    complete (see the README's output files)."""
-    atomic_write_text(out / "config.yaml", config_yaml)
-    atomic_write_text(out / "department_ties.csv", tables["department_ties"].to_csv())
+def _move_files(out: Path, aside: Path) -> Path:
+    """Move the files of `out` (not its folders) into `aside`."""
+    try:
+        aside.mkdir(exist_ok=True)
+        for item in out.iterdir():
+            if item.is_file():
+                shutil.move(str(item), aside / item.name)
+    except OSError as err:
+        raise storage_error(Path(err.filename or aside), err, "move") from None
+    return aside
+
+
+def job_files(out: Path, tables: dict, config_yaml: str, job: dict, provenance: dict) -> dict:
+    """A finished job's files (path -> contents) in the order they are written: checksums.json
+    (every other file's sha256 and size) next to last, summary.parquet, the done marker, last."""
+    files = {
+        out / "config.yaml": config_yaml.encode("utf-8"),
+        out / "department_ties.csv": csv_bytes(tables["department_ties"], index=True),
+    }
     for name in ("departments", "baseline", "effects"):
-        write_table(tables[name], out / name, csv=False)
-    write_table(tables["timeseries"], out / "timeseries")
-    write_json(out / "job.json", job)
-    write_json(out / "provenance.json", provenance)
-    write_table(tables["summary"], out / "summary")
+        files.update(table_files(tables[name], out / name, csv=False))
+    files.update(table_files(tables["timeseries"], out / "timeseries"))
+    files[out / "job.json"] = json_bytes(job)
+    files[out / "provenance.json"] = json_bytes(provenance)
+    summary = table_files(tables["summary"], out / "summary")
+    marker = out / "summary.parquet"
+    files[out / "summary.csv"] = summary[out / "summary.csv"]
+    recorded = {path.name: checksum(data) for path, data in {**files, **summary}.items()}
+    files[out / CHECKSUMS] = json_bytes(recorded)
+    files[marker] = summary[marker]
+    return files
+
+
+def write_job(out: Path, tables: dict, config_yaml: str, job: dict, provenance: dict) -> None:
+    """Write a finished job's files, each atomically, in the order of `job_files` (see the
+    README's output files). On a StorageError the files written so far are removed: the job is
+    not done and a full disk gets its space back."""
+    written = []
+    try:
+        for path, data in job_files(out, tables, config_yaml, job, provenance).items():
+            written.append(atomic_write_bytes(path, data))
+    except StorageError:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
+
+
+def damage(folder: Path) -> tuple[str, str] | None:
+    """The first of a finished job's files that is missing, truncated or altered, and what is
+    wrong with it (`("summary.parquet", "does not match its checksum ...")`); None when the job
+    is intact. A job without checksums.json (written before checksums were recorded) is checked
+    by reading its tables with pyarrow and its job.json and config.yaml."""
+    path = Path(folder) / CHECKSUMS
+    if not path.exists():
+        return _unreadable_file(Path(folder))
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(recorded, dict) or not all(
+            isinstance(v, dict) for v in recorded.values()
+        ):
+            raise ValueError("not a table of files")
+    except (OSError, ValueError) as err:
+        return CHECKSUMS, f"is unreadable ({one_line(err)})"
+    for name, expected in recorded.items():
+        try:
+            found = file_checksum(Path(folder) / name)
+        except FileNotFoundError:
+            return name, "is missing"
+        except OSError as err:
+            return name, f"is unreadable ({one_line(err)})"
+        if found != expected:
+            return name, "does not match its checksum (truncated or altered)"
+    return None
+
+
+def _unreadable_file(folder: Path) -> tuple[str, str] | None:
+    """The first unreadable table or metadata file of a job without checksums."""
+    for name in JOB_TABLES:
+        try:
+            pq.read_table(folder / f"{name}.parquet")
+        except (OSError, ValueError) as err:
+            return f"{name}.parquet", f"is unreadable ({one_line(err)})"
+    for name, read in (("job.json", read_job), ("config.yaml", read_config)):
+        try:
+            read(folder)
+        except SweepFileError:
+            return name, "is unreadable"
+    return None
 
 
 @dataclass(frozen=True)
@@ -205,7 +376,7 @@ def settings(sweep_dir: Path) -> dict:
     """Run-level settings of the sweep's current definition (reference design, report, ...)."""
     try:
         manifest = read_manifest(sweep_dir)
-    except ValueError as err:
+    except SweepFileError as err:
         print(f"warning: {err}", file=sys.stderr)
         return {}
     return dict(manifest.get("settings", {})) if manifest else {}
@@ -225,19 +396,51 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
     except (OSError, ValueError) as err:
-        raise AggregationError(f"{path}: unreadable ({type(err).__name__}: {err})") from None
+        raise AggregationError(f"{path}: unreadable ({one_line(err)}); {REDO}") from None
+
+
+def _department_ties(folder: Path) -> pd.DataFrame:
+    """A job's department_ties.csv, its spreadsheet escaping undone."""
+    path = folder / "department_ties.csv"
+    try:
+        ties = pd.read_csv(path, index_col=0)
+    except (OSError, ValueError) as err:
+        raise AggregationError(f"{path}: unreadable ({one_line(err)}); {REDO}") from None
+    ties.index = ties.index.map(lambda v: unescape_cell(v) if isinstance(v, str) else v)
+    ties.columns = ties.columns.map(unescape_cell)
+    return ties
+
+
+def _check_intact(folder: Path, state: Status) -> None:
+    """AggregationError naming the first damaged file of a finished job (also of one that looks
+    finished but whose job.json no longer says so): such a job is redone, never reported."""
+    looks_done = [
+        folder / num for num in state.missing if (folder / num / "summary.parquet").exists()
+    ]
+    for job in [*state.done, *looks_done]:
+        problem = damage(job)
+        if problem is not None:
+            name, what = problem
+            raise AggregationError(f"{job / name} {what}; {REDO}")
 
 
 def failed_jobs(state: Status) -> pd.DataFrame:
     """Jobs of the current definition that failed: job, design label, error."""
     rows = []
     for folder in state.failed:
-        try:
-            data = json.loads((folder / "error.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {"error": f"unreadable {folder / 'error.json'}"}
-        rows.append({"job": folder.name, "design": data.get("label"), "error": data.get("error")})
+        data = read_error(folder)
+        rows.append({"job": folder.name, "design": data["label"], "error": data["error"]})
     return pd.DataFrame(rows, columns=["job", "design", "error"])
+
+
+def problems(state: Status) -> list[str]:
+    """One line for each job of the current definition that failed or did not finish."""
+    lines = []
+    for folder in state.failed:
+        data = read_error(folder)
+        label = f" ({data['label']})" if data["label"] is not None else ""
+        lines.append(f"job {folder.name}{label}: {data['error']}")
+    return lines + [f"job {num}: did not finish" for num in state.missing]
 
 
 #: Tables every job writes (besides department_ties.csv).
@@ -249,19 +452,22 @@ def load_tables(folder: Path) -> SweepTables:
     folder = Path(folder)
     state = status(folder)
     dirs = state.done
+    _check_intact(folder, state)
     if not dirs:
         raise AggregationError(f"{folder}: no finished job to aggregate")
     jobs = []
     for d in dirs:
         job = {name: _read(d, name) for name in JOB_TABLES}
-        job["department_ties"] = pd.read_csv(d / "department_ties.csv", index_col=0)
+        job["department_ties"] = _department_ties(d)
         jobs.append(job)
-    try:
-        cfg = OmegaConf.load(dirs[0] / "config.yaml")
-    except (OSError, OmegaConfBaseException) as err:
-        raise AggregationError(f"{dirs[0] / 'config.yaml'}: unreadable ({err})") from None
+    cfg = read_config(dirs[0])
     run_settings = settings(folder) or {"reference": cfg.get("reference")}
-    meta = _meta(folder, cfg, jobs[0]["timeseries"], len(dirs), state)
+    try:
+        meta = _meta(folder, cfg, jobs[0]["timeseries"], len(dirs), state)
+    except (OmegaConfBaseException, AttributeError, KeyError, TypeError, ValueError) as err:
+        raise AggregationError(
+            f"{dirs[0] / 'config.yaml'}: malformed ({one_line(err)}); {REDO}"
+        ) from None
     meta["provenance"] = _provenance(folder, dirs)
     posterior = _json(dirs[0] / "job.json").get("posterior")
     if posterior:
@@ -304,7 +510,7 @@ def _provenance(folder: Path, dirs: list[Path]) -> dict:
     """How the results were made: command, date, the jobs' code digest, git commit and package
     versions (as each job recorded them), the key of every job used."""
     manifest = {}
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(SweepFileError):
         manifest = read_manifest(folder) or {}
     jobs = {d.name: _json(d / "job.json") for d in dirs}
     runs = {d.name: _json(d / "provenance.json") for d in dirs}
@@ -337,7 +543,7 @@ def _json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise AggregationError(f"{path}: unreadable ({type(err).__name__}: {err})") from None
+        raise AggregationError(f"{path}: unreadable ({one_line(err)}); {REDO}") from None
     return data if isinstance(data, dict) else {}
 
 
@@ -382,6 +588,8 @@ def aggregate(folder: Path, title: str | None = None, figures: bool = True) -> P
         shutil.rmtree(final, ignore_errors=True)  # no stale report that looks current
         if isinstance(err, AggregationError):
             raise
+        if isinstance(err, UserError):  # a damaged sweep.json, a full disk: its own one line
+            raise AggregationError(str(err)) from None
         raise AggregationError(f"{type(err).__name__}: {err}") from err
 
 

@@ -15,3 +15,7 @@ class DataError(UserError):
 
 class FinishedError(UserError):
     """A finished run (its horizon reached) was asked to step again."""
+
+
+class StorageError(UserError):
+    """A file or folder could not be written (full disk, read-only folder, a file in the way)."""

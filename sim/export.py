@@ -1,7 +1,8 @@
 """Write a model's organisation in the input formats (departments, roster, ties, practices).
 
 Reloading the files with the same seed gives identical results (tested): a generated
-organisation can be exported, edited by hand, and simulated again.
+organisation can be exported, edited by hand, and simulated again. CSV text cells that a
+spreadsheet would run as a formula are escaped (`sim.spreadsheet`); the readers undo it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,27 @@ from sim.network import Ties
 from sim.organisation import DEPARTMENT_COLUMNS, Organisation
 from sim.practices import Catalogue
 from sim.roster import roster_frame, staff_ids
+from sim.spreadsheet import escape_cell
+
+
+def _escaped(values: pd.Series | pd.Index) -> pd.Series | pd.Index:
+    return values.map(lambda v: escape_cell(v) if isinstance(v, str) else v)
+
+
+def _is_text(column: pd.Series) -> bool:
+    return column.dtype == object or isinstance(column.dtype, pd.StringDtype | pd.CategoricalDtype)
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `df` whose text cells, column names and index labels a spreadsheet shows as
+    text (`sim.spreadsheet.escape_cell`); numbers stay numbers."""
+    out = df.copy()
+    for col in out.columns:
+        if _is_text(out[col]):
+            out[col] = _escaped(out[col])
+    out.columns = _escaped(out.columns)
+    out.index = _escaped(out.index)
+    return out
 
 
 def departments_frame(org: Organisation) -> pd.DataFrame:
@@ -77,9 +99,13 @@ def export_organisation(model, folder) -> dict[str, Path]:
     }
     structure = model.structure
     org = structure.organisation
-    departments_frame(org).to_csv(paths["departments"], index=False)
-    roster_frame(model.state, structure).to_csv(paths["roster"], index=False)
-    ties_frame(structure.ties, staff_ids(structure)).to_csv(paths["ties"], index=False)
+    tables = {
+        "departments": departments_frame(org),
+        "roster": roster_frame(model.state, structure),
+        "ties": ties_frame(structure.ties, staff_ids(structure)),
+    }
+    for name, frame in tables.items():
+        spreadsheet_safe(frame).to_csv(paths[name], index=False)
     document = practices_document(structure.catalogue, org)
     paths["practices"].write_text(
         yaml.safe_dump(document, sort_keys=False, allow_unicode=True),

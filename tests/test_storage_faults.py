@@ -1,0 +1,375 @@
+"""Storage faults are handled like bad input: a full disk, a read-only folder or a file in the way
+gives one line naming the file and what to do, leaves no temporary file and the previous content
+intact; damaged results (truncated, altered) are redone on resume, never reported; a damaged
+baseline cache is rebuilt; damaged metadata stops aggregate.py and rerun.py with one line; CSV
+text cells are spreadsheet-safe."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments import outputs, study, sweep
+from sim import ExchangeModel
+from sim.errors import StorageError
+from sim.export import export_organisation
+
+from .conftest import ONE_THREAD, ROOT, practice, run_script, tiny_config
+
+ARGS = ["scenario=small", "horizon=12", "replicates=2", "program.cohort_size=400,800",
+        "progress=false", "report=false", "hydra/launcher=basic"]  # fmt: skip
+
+
+def sweep_command(folder: Path) -> list[str]:
+    return ["-m", *ARGS, f"hydra.sweep.dir={folder}"]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A finished two-job sweep (copy it before changing anything)."""
+    folder = tmp_path_factory.mktemp("finished") / "sweep"
+    run_script("run.py", *sweep_command(folder))
+    return folder
+
+
+@pytest.fixture
+def copy(finished, tmp_path) -> Path:
+    folder = tmp_path / "sweep"
+    shutil.copytree(finished, folder)
+    return folder
+
+
+def leftovers(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if ".tmp" in p.name]
+
+
+def one_error_line(stderr: str) -> str:
+    """The only `error:` line of a script's error output (and no traceback)."""
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def fail(name: str, code: int, when=lambda *args: True):
+    """A replacement for os.`name` that raises OSError(`code`) when `when(*args)` holds."""
+    real = getattr(os, name)
+
+    def failing(*args, **kwargs):
+        if when(*args):
+            raise OSError(code, os.strerror(code))
+        return real(*args, **kwargs)
+
+    return failing
+
+
+def alter_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+# --- writing a file ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "code", "says"),
+    [
+        ("write", errno.ENOSPC, "No space left on device (errno 28): free space"),
+        ("fsync", errno.EIO, "Input/output error (errno 5): check the disk"),
+        ("replace", errno.EROFS, "Read-only file system (errno 30): choose a writable"),
+        ("replace", errno.EACCES, "Permission denied (errno 13): choose a writable"),
+    ],
+)
+def test_a_failed_write_keeps_the_previous_file_and_leaves_no_temporary_file(
+    tmp_path, monkeypatch, call, code, says
+):
+    path = tmp_path / "results" / "summary.parquet"
+    outputs.atomic_write_bytes(path, b"previous results")
+    monkeypatch.setattr(os, call, fail(call, code))
+    with pytest.raises(StorageError) as caught:
+        outputs.atomic_write_bytes(path, b"new results" * 1000)
+    monkeypatch.undo()
+    message = str(caught.value)
+    assert message.startswith(f"cannot write {path}: ") and says in message
+    assert "\n" not in message
+    assert path.read_bytes() == b"previous results"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_table_whose_csv_cannot_be_written_keeps_the_old_csv(tmp_path, monkeypatch):
+    stem = tmp_path / "designs"
+    outputs.write_table(pd.DataFrame({"gain": [1.0]}), stem)
+    old_csv = stem.with_suffix(".csv").read_bytes()
+    is_csv = lambda src, dst: str(dst).endswith(".csv")  # noqa: E731
+    monkeypatch.setattr(os, "replace", fail("replace", errno.ENOSPC, is_csv))
+    with pytest.raises(StorageError, match=r"designs\.csv: No space left on device"):
+        outputs.write_table(pd.DataFrame({"gain": [2.0]}), stem)
+    monkeypatch.undo()
+    assert stem.with_suffix(".csv").read_bytes() == old_csv
+    assert pd.read_parquet(stem.with_suffix(".parquet")).gain.tolist() == [2.0]
+    assert leftovers(tmp_path) == []
+
+
+def test_parquet_is_written_through_the_atomic_writer(tmp_path, monkeypatch):
+    stem = tmp_path / "summary"
+    outputs.write_table(pd.DataFrame({"gain": [1.0]}), stem, csv=False)
+    monkeypatch.setattr(os, "write", fail("write", errno.ENOSPC))
+    with pytest.raises(StorageError, match="No space left on device"):
+        outputs.write_table(pd.DataFrame({"gain": [2.0] * 10_000}), stem, csv=False)
+    monkeypatch.undo()
+    assert pd.read_parquet(stem.with_suffix(".parquet")).gain.tolist() == [1.0]
+    assert leftovers(tmp_path) == []
+
+
+def test_a_file_where_the_folder_should_be_is_one_line(tmp_path):
+    (tmp_path / "results").write_text("not a folder")
+    with pytest.raises(StorageError) as caught:
+        outputs.write_table(pd.DataFrame({"gain": [1.0]}), tmp_path / "results" / "0" / "summary")
+    message = str(caught.value)
+    assert message.startswith(f"cannot create folder {tmp_path / 'results' / '0'}: Not a directory")
+    assert "choose another output folder" in message and "\n" not in message
+    assert (tmp_path / "results").read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("mode", ["-m", "single"])
+def test_run_py_refuses_an_output_folder_inside_a_file(tmp_path, mode):
+    (tmp_path / "afile").write_text("in the way")
+    if mode == "-m":
+        args = sweep_command(tmp_path / "afile" / "sweep")
+    else:
+        args = [*ARGS[:2], "replicates=2", "progress=false", f"hydra.run.dir={tmp_path}/afile/run"]
+    proc = run_script("run.py", *args, check=False)
+    assert proc.returncode == 1
+    line = one_error_line(proc.stderr)
+    assert f"{tmp_path / 'afile'}" in line and "Not a directory (errno 20)" in line
+    assert (tmp_path / "afile").read_text() == "in the way"
+
+
+# --- a job's files ----------------------------------------------------------------------------
+
+
+def job_tables(job: Path) -> dict:
+    tables = {name: pd.read_parquet(job / f"{name}.parquet") for name in sweep.JOB_TABLES}
+    tables["department_ties"] = pd.read_csv(job / "department_ties.csv", index_col=0)
+    return tables
+
+
+def test_a_job_records_the_checksum_of_every_file_it_wrote(finished):
+    job = finished / "0"
+    recorded = json.loads((job / sweep.CHECKSUMS).read_text())
+    written = {p.name for p in job.iterdir() if p.is_file()} - {sweep.CHECKSUMS, "run.log"}
+    assert set(recorded) == written
+    for name, expected in recorded.items():
+        assert outputs.file_checksum(job / name) == expected, name
+    assert sweep.damage(job) is None
+
+
+def test_a_job_that_cannot_write_a_file_is_not_done_and_leaves_nothing(
+    finished, tmp_path, monkeypatch
+):
+    out = tmp_path / "job"
+    out.mkdir()
+    tables = job_tables(finished / "0")
+    is_marker = lambda src, dst: Path(dst).name == "summary.parquet"  # noqa: E731
+    monkeypatch.setattr(os, "replace", fail("replace", errno.ENOSPC, is_marker))
+    with pytest.raises(StorageError, match="summary.parquet: No space left on device"):
+        sweep.write_job(out, tables, "replicates: 2\n", {"key": "k"}, {"command": "x"})
+    monkeypatch.undo()
+    assert list(out.iterdir()) == []  # no half job: what was written is removed
+    assert sweep.previous_result(out, "k") == "none"
+
+
+def test_a_storage_error_in_a_sweep_job_fails_that_job_and_the_sweep_exits_1(copy):
+    (copy / "1" / "summary.parquet").unlink()  # job 1 runs again, and meets a full disk
+    script = (
+        "import errno, os, runpy, sys\n"
+        "real = os.replace\n"
+        "def replace(src, dst, *a, **k):\n"
+        "    if str(dst).endswith(os.path.join('1', 'summary.parquet')):\n"
+        "        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
+        "    return real(src, dst, *a, **k)\n"
+        "os.replace = replace\n"
+        "sys.argv[0] = 'experiments/run.py'\n"
+        "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *sweep_command(copy)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **ONE_THREAD},
+    )
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert f"cannot write {copy / '1' / 'summary.parquet'}: No space left on device" in proc.stderr
+    assert not (copy / "1" / "summary.parquet").exists() and leftovers(copy) == []
+    assert sweep.status(copy).done == [copy / "0"]
+    again = run_script("run.py", *sweep_command(copy))  # the disk has space again
+    assert again.stdout.count("already done, skipped") == 1
+    assert sweep.damage(copy / "1") is None and (copy / "aggregate" / "designs.parquet").exists()
+
+
+# --- damaged results are redone, never reported ------------------------------------------------
+
+
+def test_truncated_or_altered_results_are_redone_on_resume(copy):
+    before = {j: pd.read_parquet(copy / j / "timeseries.parquet") for j in ("0", "1")}
+    truncate(copy / "0" / "summary.parquet")
+    alter_byte(copy / "1" / "timeseries.parquet")
+    proc = run_script("run.py", *sweep_command(copy))
+    assert "already done" not in proc.stdout
+    assert (
+        "job 0: summary.parquet does not match its checksum (truncated or altered): redone"
+        in proc.stderr
+    )
+    assert (
+        "job 1: timeseries.parquet does not match its checksum (truncated or altered): redone"
+        in proc.stderr
+    )
+    for job in ("0", "1"):
+        assert sweep.damage(copy / job) is None
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(copy / job / "timeseries.parquet"), before[job]
+        )
+        assert (copy / job / "superseded-damaged" / "summary.parquet").exists()  # kept aside
+    summary = pd.read_parquet(copy / "aggregate" / "summary.parquet")
+    assert len(summary) == 2 * 2
+
+
+def test_aggregate_refuses_an_altered_table_in_one_line(copy):
+    alter_byte(copy / "1" / "effects.parquet")
+    proc = run_script("aggregate.py", str(copy), check=False)
+    assert proc.returncode == 1
+    line = one_error_line(proc.stderr)
+    assert f"{copy / '1' / 'effects.parquet'} does not match its checksum" in line
+    assert "run the command that made it again" in line
+    assert not (copy / "aggregate").exists()
+
+
+def test_a_job_without_checksums_is_accepted_when_its_tables_read(copy):
+    """Jobs of a version that recorded no checksums: done if pyarrow reads their tables."""
+    job = copy / "0"
+    key = sweep.job_key_of(job)
+    (job / sweep.CHECKSUMS).unlink()
+    assert sweep.previous_result(job, key) == "done"
+    truncate(job / "departments.parquet")
+    assert sweep.previous_result(job, key) == "damaged"
+    assert not (job / "summary.parquet").exists()
+
+
+# --- the baseline cache -----------------------------------------------------------------------
+
+
+def test_a_damaged_baseline_cache_is_rebuilt_with_a_note(copy):
+    before = pd.read_parquet(copy / "0" / "timeseries.parquet")
+    (copy / "0" / "summary.parquet").unlink()  # job 0 runs again and reads the cache
+    cache = copy / ".baselines"
+    first, second = sorted(cache.glob("*.checksums.json"))
+    city = first.with_name(first.name.replace(".checksums.json", ".city.parquet"))
+    truncate(city)
+    second.write_text('{"city": {"sha256"')
+    proc = run_script("run.py", *sweep_command(copy))
+    assert proc.stdout.count("already done, skipped") == 1
+    assert (
+        f"note: baseline cache {city} does not match its checksum (truncated or altered): "
+        "deleted, computed again" in proc.stderr
+    )
+    assert f"note: baseline cache {second} is unreadable (JSONDecodeError" in proc.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(copy / "0" / "timeseries.parquet"), before)
+    for marker in (first, second):
+        stem = marker.with_name(marker.name.removesuffix(".checksums.json"))
+        assert study.cached_baseline(stem) is not None  # rebuilt and intact
+
+
+def test_a_cache_that_cannot_be_written_does_not_fail_the_job(
+    finished, tmp_path, monkeypatch, capsys
+):
+    stem = next((finished / ".baselines").glob("*.checksums.json"))
+    stem = stem.with_name(stem.name.removesuffix(".checksums.json"))
+    result = study.cached_baseline(stem)
+    monkeypatch.setattr(os, "write", fail("write", errno.ENOSPC))
+    study.cache_baseline(tmp_path / "cache" / "entry", result)
+    monkeypatch.undo()
+    assert "note: baseline cache not kept: cannot write" in capsys.readouterr().err
+    assert study.cached_baseline(tmp_path / "cache" / "entry") is None
+    assert leftovers(tmp_path) == []
+
+
+# --- damaged metadata -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "contents"),
+    [
+        ("0/config.yaml", b"replicates: [2\nseed: 0\n"),
+        ("0/job.json", b"[]"),
+        ("sweep.json", b'{"definition": "abc", "jobs": [1, 2]}'),
+        ("1/error.json", b'{"label": "cohort_size=800", "err'),
+    ],
+)
+def test_aggregate_names_a_damaged_metadata_file_in_one_line(copy, name, contents):
+    if name.endswith("error.json"):
+        (copy / "1" / "summary.parquet").unlink()  # job 1 failed
+    (copy / name).write_bytes(contents)
+    proc = run_script("aggregate.py", str(copy), check=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if str(copy / name) in line]
+    assert len(lines) == 1, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "contents"),
+    [
+        ("config.yaml", b"replicates: [2\nseed: 0\n"),
+        ("config.yaml", b"just a line\n"),
+        ("job.json", b'{"key": "abc", "lab'),
+        ("timeseries.parquet", b"PAR1 truncated"),
+    ],
+)
+def test_rerun_names_a_damaged_file_in_one_line(copy, name, contents):
+    (copy / "0" / name).write_bytes(contents)
+    proc = run_script("rerun.py", str(copy / "0"), check=False)
+    assert proc.returncode == 2
+    line = one_error_line(proc.stderr)
+    assert line.startswith(f"error: {copy / '0' / name}: unreadable (")
+    assert "run the command that made it again" in line
+
+
+# --- spreadsheet-safe CSV ---------------------------------------------------------------------
+
+
+def test_csv_text_cells_are_escaped_and_numbers_stay_numbers(tmp_path):
+    df = pd.DataFrame({"label": ["=1+1", "-x", "plain"], "gain": [-1.5, 2.0, 0.25]})
+    parquet, csv = outputs.write_table(df, tmp_path / "designs")
+    lines = csv.read_text().splitlines()
+    assert lines == ["label,gain", "'=1+1,-1.5", "'-x,2.0", "plain,0.25"]
+    pd.testing.assert_frame_equal(pd.read_parquet(parquet), df)  # Parquet keeps the text
+
+
+def test_exported_organisation_csv_is_spreadsheet_safe(tmp_path):
+    departments = [
+        {"id": "water", "headcount": 6, "name": "=HYPERLINK(1)"},
+        {"id": "roads", "headcount": 4, "name": "@roads"},
+    ]
+    model = ExchangeModel(tiny_config(tmp_path, departments, [practice("p1")]), seed=1)
+    paths = export_organisation(model, tmp_path / "export")
+    model.release()
+    text = paths["departments"].read_text()
+    assert "'=HYPERLINK(1)" in text and "'@roads" in text
+    weights = pd.read_csv(paths["departments"]).baseline_quality
+    assert weights.dtype == float  # numbers are not escaped
