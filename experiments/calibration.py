@@ -597,8 +597,7 @@ def _table(df: pd.DataFrame, digits: int = 3) -> str:
     rows = "".join(
         "<tr>" + "".join(cell(v) for v in r) + "</tr>" for r in df.itertuples(index=False)
     )
-    table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-    return f'<div style="overflow-x: auto">{table}</div>'  # a narrow window scrolls the table
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 #: The predictive check as the report shows it (predictive.csv keeps every column).

@@ -60,7 +60,7 @@ from sim import (
 from sim.errors import DataError
 from sim.files import check_regular_file, finite_float
 from sim.pairing import FINAL_YEAR, final_year, no_exchange, paired
-from sim.settings import boolean, integer, interval, number, optional, setting, share, text
+from sim.settings import boolean, integer, interval, optional, setting, share, text
 
 # --- the run-level schema -------------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ class BudgetConfig:
     staff_months_per_year: float | None = setting(
         None,
         "real staff-months per year",
-        optional(number(0.0)),
+        optional(interval(0.0, 1e9)),
         "lever for equal-budget comparisons; the cohort follows from the months between cohorts "
         "and the stay: budget x months between cohorts / (12 x duration), rounded",
         also="; not with money_per_year",
@@ -82,7 +82,7 @@ class BudgetConfig:
     money_per_year: float | None = setting(
         None,
         "IDR million per year",
-        optional(number(0.0)),
+        optional(interval(0.0, 1e12)),
         "as staff_months_per_year, converted at program.cost_per_staff_month",
         also="; not with staff_months_per_year; needs a positive program.cost_per_staff_month",
     )
@@ -104,12 +104,12 @@ class RunConfig(ModelConfig):
     replicates: int = setting(
         10,
         "paired seeds per design",
-        integer(1),
+        integer(1, 10_000),
         "assumption: at full scale 10 paired seeds give gain intervals of a few hundredths of a "
         "point (make demo)",
     )
     #: Base seed.
-    seed: int = setting(0, "seed", integer(0), "replicate r uses seed + r in every job")
+    seed: int = setting(0, "seed", integer(0, 2**32 - 1), "replicate r uses seed + r in every job")
     #: Gain whose first month is reported as months_to_target.
     target_gain: float = setting(
         0.005,

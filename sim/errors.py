@@ -19,3 +19,7 @@ class FinishedError(UserError):
 
 class StorageError(UserError):
     """A file or folder could not be written (full disk, read-only folder, a file in the way)."""
+
+
+class NonFiniteError(UserError):
+    """A run produced a NaN or infinite value: its result must not be reported as a success."""

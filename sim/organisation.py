@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.config import MAX_STAFF
 from sim.errors import DataError
 from sim.files import cut, finite_float, is_float_text, read_csv_rows, shown
 
@@ -168,8 +169,8 @@ def _check_department(path, lineno, header, rec, seen) -> None:
         hc = int(rec["headcount"])
     except ValueError:
         raise bad("headcount", f"{shown(rec['headcount'])} is not a whole number") from None
-    if hc < 1:
-        raise bad("headcount", f"{hc} must be a positive whole number")
+    if not 1 <= hc <= MAX_STAFF:
+        raise bad("headcount", f"{hc} must be a whole number from 1 to {MAX_STAFF:,}")
     rec["headcount"] = hc
     rec.setdefault("weight", "1")
     if not rec.get("tokyo_bureau"):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import ModelConfig
+from sim.errors import NonFiniteError
 from sim.model import City, ExchangeModel
 
 
@@ -43,7 +44,7 @@ def run_detailed(
     try:
         for _ in range(model.config.horizon):
             model.step()
-        return RunResult(
+        result = RunResult(
             model.results(),
             model.department_results(),
             model.department_ties(),
@@ -51,3 +52,22 @@ def run_detailed(
         )
     finally:
         model.release()
+    check_finite(result.months, "city table", model.seed)
+    check_finite(result.departments, "department table", model.seed)
+    return result
+
+
+def check_finite(table: pd.DataFrame, what: str, seed: int) -> None:
+    """Raise NonFiniteError naming the first NaN or infinite value of a recorded table (a NaN
+    service index must fail the run, never be averaged into a report)."""
+    numbers = table.select_dtypes("number")
+    bad = ~np.isfinite(numbers.to_numpy(dtype=float))
+    if not bad.any():
+        return
+    row, col = np.argwhere(bad)[0]
+    month = table["month"].iloc[row] if "month" in table else row
+    raise NonFiniteError(
+        f"the run (seed {seed}) recorded {numbers.iloc[row, col]} in {what} column "
+        f"{numbers.columns[col]!r} at month {month}: an input value is out of range for the "
+        "model (a weight, a cost or a rate far too large); check the settings and data files"
+    )

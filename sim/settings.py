@@ -106,8 +106,10 @@ def is_int(v: Any) -> bool:
 
 
 def is_number(v: Any) -> bool:
-    """A finite int or float that is not a bool."""
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(float(v))
+    """A finite int or float that is not a bool (an int of any size is finite: no float())."""
+    if isinstance(v, bool):
+        return False
+    return isinstance(v, int) or (isinstance(v, float) and math.isfinite(v))
 
 
 #: Upper bound of every integer setting that declares no lower one: far above any count the

@@ -110,7 +110,11 @@ def test_contacts_follow_tie_strength():
     [
         (
             {"id": "x", "headcount": -3},
-            "column headcount (col 5): -3 must be a positive whole number",
+            "column headcount (col 5): -3 must be a whole number from 1 to 10,000,000",
+        ),
+        (
+            {"id": "x", "headcount": 10**12},  # a typo must not allocate a trillion staff
+            "column headcount (col 5): 1000000000000 must be a whole number from 1 to 10,000,000",
         ),
         (
             {"id": "x", "headcount": "many"},
