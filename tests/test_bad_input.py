@@ -72,7 +72,7 @@ CASES = [
     (["scenario=atlantis"], "scenario/atlantis"),
     (["scenario.departments_file=/no/such/file.csv"], "/no/such/file.csv: cannot read"),
     # sweeps: one bad value among good ones, a key that does not exist
-    (["-m", "program.cohort_size=5,-1"], "program.cohort_size = -1: must be an integer in [0, 10^7]"),
+    (["-m", "program.cohort_size=5,-1"], "program.cohort_size = -1: must be an integer in"),
     (["-m", "program.cohort_sise=1,2"], "program.cohort_sise"),
     (["-m", "+experiment=cohort_frequency", "program.duration=0"], "program.duration = 0"),
 ]
