@@ -44,7 +44,7 @@ from experiments.calibration import (
     predictive_check,
     write_results,
 )
-from experiments.outputs import provenance
+from experiments.outputs import check_writable, provenance
 from experiments.preflight import model_config
 from sim import UserError, config_to_dict
 
@@ -121,10 +121,16 @@ def command_key(args: argparse.Namespace) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
+def output_folder(args: argparse.Namespace) -> Path:
+    """--out, or results/calibration/<key of the command>."""
+    return args.out or Path("results") / "calibration" / command_key(args)
+
+
 def prepare(argv: list[str]):
     """Parse and check everything (raises UserError); nothing is written."""
     args = build_parser().parse_intermixed_args(argv)
     check_options(args)
+    check_writable(output_folder(args), " (--out FOLDER)")  # before the calibration, not after
     overrides = [*CALIBRATION_SCENARIO, *args.overrides]
     config = model_config(overrides)
     targets = load_targets(args.targets)
@@ -146,7 +152,7 @@ def main(argv: list[str]) -> int:
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    out = args.out or Path("results") / "calibration" / command_key(args)
+    out = output_folder(args)
     print(
         f"calibrating {', '.join(p.name for p in priors)} on {len(targets)} targets: population "
         f"{args.population}, {args.generations} generations, {args.workers} worker(s) -> {out}",

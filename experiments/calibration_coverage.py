@@ -38,9 +38,10 @@ from experiments.calibration import (
     load_targets,
     make_priors,
 )
-from experiments.outputs import write_table
+from experiments.outputs import check_writable, write_table
 from experiments.preflight import model_config
 from sim import UserError
+from sim.errors import StorageError
 
 #: Nominal coverage of the posterior intervals checked (calibration.posterior_summary: p05-p95).
 NOMINAL = 0.90
@@ -117,7 +118,12 @@ def main(argv: list[str]) -> int:
         ).encode()  # fmt: skip
     ).hexdigest()[:10]
     out = args.out or Path("results") / "calibration_coverage" / key
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        check_writable(out, " (--out FOLDER)")
+        out.mkdir(parents=True, exist_ok=True)
+    except (StorageError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     logging.getLogger("ABC").setLevel(logging.WARNING)  # one line per truth instead
     rng = np.random.default_rng(args.seed)
     simulator = Simulator(config, targets)

@@ -52,11 +52,14 @@ _REMEDIES = {
 _HINT = " (hydra.sweep.dir=... for a sweep, hydra.run.dir=... for a run)"
 
 
-def storage_error(path: Path, err: OSError, action: str = "write") -> StorageError:
-    """A one-line StorageError: what could not be done to `path`, why, and what to do."""
+def storage_error(
+    path: Path, err: OSError, action: str = "write", hint: str = _HINT
+) -> StorageError:
+    """A one-line StorageError: what could not be done to `path`, why, and what to do (`hint`:
+    how this command chooses its output folder)."""
     why = str(err) if err.errno is None else f"{os.strerror(err.errno)} (errno {err.errno})"
     remedy = _REMEDIES.get(err.errno, "check the disk and the folder, then run the command again")
-    hint = _HINT if "output folder" in remedy else ""
+    hint = hint if "output folder" in remedy else ""
     return StorageError(f"cannot {action} {path}: {why}: {remedy}{hint}")
 
 
@@ -70,7 +73,7 @@ def make_folder(folder: Path) -> Path:
     return folder
 
 
-def check_writable(folder: Path) -> None:
+def check_writable(folder: Path, hint: str = _HINT) -> None:
     """StorageError unless files can be created in `folder`, or where it would be created."""
     folder = Path(folder)
     existing = folder
@@ -78,12 +81,12 @@ def check_writable(folder: Path) -> None:
         existing = existing.parent
     if not existing.is_dir():
         err = NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
-        raise storage_error(folder, err, "create folder")
+        raise storage_error(folder, err, "create folder", hint)
     try:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
-        raise storage_error(folder, err, "write into") from None
+        raise storage_error(folder, err, "write into", hint) from None
 
 
 def _write_all(fd: int, data: bytes) -> None:

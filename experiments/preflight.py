@@ -10,6 +10,8 @@ experiment's `hydra.sweeper.params`), validates each, and computes each job's ke
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,7 @@ from experiments.study import (
 from sim import ModelConfig, UserError
 from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, renamed_hint
 from sim.inputs import check
+from sim.resources import ResourceError, available_bytes, size
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 #: Hydra flags that take a value (their value is not an override).
@@ -147,12 +150,14 @@ def plan_command(argv: list[str]) -> Plan | None:
             jobs, primary = _job_overrides(overrides, multirun)
             plan = Plan(multirun=multirun, overrides=overrides, sweeper=_sweeper_name(primary))
             posteriors = set()
+            job_bytes = 0.0
             for job in jobs:
                 cfg = compose("config", overrides=job)
                 try:
                     check_settings(cfg)
                     model = to_model_config(cfg)
-                    check(model)
+                    need = check(model)
+                    job_bytes = max(job_bytes, need.job_bytes(cfg.replicates))
                 except UserError as err:
                     where = f" (job {' '.join(job)})" if multirun else ""
                     raise UserError(f"{err}{where}") from None
@@ -171,9 +176,79 @@ def plan_command(argv: list[str]) -> Plan | None:
             plan.settings = {k: OmegaConf.select(primary, k) for k in AGGREGATE_SETTINGS}
             plan.direction = OmegaConf.select(primary, "hydra.sweeper.direction")
             plan.definition = _definition(plan, primary)
+            if multirun:
+                check_launcher(primary.hydra.launcher, len(plan.jobs), job_bytes)
     except (HydraException, OmegaConfBaseException, ValueError) as err:
         raise UserError(_hydra_message(err)) from None
     return plan
+
+
+def _launcher_value(launcher: DictConfig, key: str, ok, allowed: str):
+    """A launcher setting, refused in one line when `ok(value)` is false."""
+    value = launcher.get(key)
+    if not ok(value):
+        raise UserError(f"hydra.launcher.{key} = {value!r}: must be {allowed}")
+    return value
+
+
+def _count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def workers_of(launcher: DictConfig, jobs: int) -> int:
+    """How many jobs the launcher runs at once on this machine (checking its settings)."""
+    target = str(launcher.get("_target_", ""))
+    cores = os.cpu_count() or 1
+    if target.endswith("JoblibLauncher"):
+        n = _launcher_value(
+            launcher,
+            "n_jobs",
+            lambda v: (
+                v is None
+                or (
+                    isinstance(v, int) and not isinstance(v, bool) and v != 0 and cores + 1 + v >= 1
+                )
+            ),
+            f"a positive number of workers, or -1 (all {cores} cores) to -{cores}",
+        )
+        n = 1 if n is None else (n if n > 0 else cores + 1 + n)
+        return min(n, jobs)
+    if target.endswith(("LocalLauncher", "SlurmLauncher")):
+        for key in ("timeout_min", "cpus_per_task", "tasks_per_node", "nodes"):
+            _launcher_value(launcher, key, _count, "a whole number >= 1")
+        _launcher_value(
+            launcher,
+            "mem_gb",
+            lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf,
+            "a positive number of GB",
+        )
+        return jobs if target.endswith("LocalLauncher") else 0  # SLURM: not this machine
+    return 1  # Hydra's basic launcher: one job after the other
+
+
+def check_launcher(launcher: DictConfig, jobs: int, job_bytes: float) -> None:
+    """Refuse launcher settings that cannot work and a sweep whose jobs running at once cannot
+    fit this machine's memory (or, on a cluster, the memory each task asks for)."""
+    workers = workers_of(launcher, jobs)
+    if "mem_gb" in launcher and job_bytes > launcher.mem_gb * 2**30:
+        raise ResourceError(
+            f"hydra.launcher.mem_gb = {launcher.mem_gb}: a job of this sweep needs about "
+            f"{size(job_bytes)}; ask for more (hydra.launcher.mem_gb=...) or lower "
+            "scenario.scale or replicates"
+        )
+    available = available_bytes()
+    if workers and workers * job_bytes > available:
+        fit = int(available // job_bytes)
+        advice = (
+            f"run at most {fit} at once (hydra.launcher.n_jobs={fit})"
+            if fit >= 1
+            else "lower scenario.scale or replicates"
+        )
+        raise ResourceError(
+            f"the sweep runs {workers} jobs at once and each needs about {size(job_bytes)} of "
+            f"memory ({size(workers * job_bytes)} in all); this machine has {size(available)} "
+            f"available: {advice}"
+        )
 
 
 def _definition(plan: Plan, primary: DictConfig) -> str:

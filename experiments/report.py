@@ -36,7 +36,7 @@ from experiments.tables import (
 _USED_META = {
     "horizon_months", "replicates", "scale", "seeds", "target_gain", "real_staff",
     "simulated_staff", "provenance", "failed_jobs", "folder", "experiment",
-    "cost_per_staff_month", "jobs", "posterior",
+    "cost_per_staff_month", "jobs", "posterior", "organisation",
 }  # fmt: skip
 
 CSS = """
@@ -234,11 +234,7 @@ def what_was_run(tables: SweepTables) -> str:
         )
     if "real_staff" in meta:
         real, simulated = meta["real_staff"], meta["simulated_staff"]
-        whom = (
-            "Jakarta's provincial government"
-            if meta.get("scenario", "").startswith("jakarta")
-            else f"the organisation '{meta.get('scenario')}'"
-        )
+        whom = meta.get("organisation", f"the organisation '{meta.get('scenario')}'")
         if simulated == real:
             text = f"The model simulated every one of the {real:,} staff of {whom}."
         else:
@@ -636,7 +632,7 @@ def caveats(tables: SweepTables) -> str:
     if float(tables.meta.get("scale", 1.0)) < 1:
         items.append(
             "The model ran on a scaled-down city; compare designs only with others run at the "
-            "same scale, and rerun at full scale (scenario=jakarta) before quoting numbers."
+            "same scale, and rerun at full scale (scenario.scale=1.0) before quoting numbers."
         )
     return section("Caveats", "<ul>" + "".join(f"<li>{escape(t)}</li>" for t in items) + "</ul>")
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import sys
 import time
@@ -57,6 +58,8 @@ from sim.errors import StorageError
 FAULT_ENV = "EXCHANGE_FAULT_INJECTION"
 #: What the last single run did (read by `cli` after Hydra returns; a sweep reads its folder).
 OUTCOME: dict = {}
+#: The job's log (`run.log` in the job's folder; configs/config.yaml sends it to the file only).
+log = logging.getLogger("exchange")
 
 
 def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[str]) -> float:
@@ -79,6 +82,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
         return _not_written(out, {"key": key, "label": label}, err)
     if previous == "done":
         print(f"{label}: already done, skipped ({out})")
+        log.info("%s: already done with the same key %s, skipped", label, key)
         OUTCOME["ok"] = True
         return float(pd.read_parquet(out / "summary.parquet").gain.mean())
     extra = {
@@ -103,6 +107,14 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
             "parameters": posterior.parameters,
         }
     started = time.perf_counter()
+    sc = model.scenario
+    log.info(
+        "%s: key %s; %d paired replicates, seeds %d to %d, horizon %d months; scenario %s "
+        "(departments %s, scale %g)%s",
+        label, key, cfg.replicates, cfg.seed, cfg.seed + cfg.replicates - 1, model.horizon,
+        sc.name, sc.departments_file or "packaged Jakarta table", sc.scale,
+        f"; behaviour from posterior {posterior.path}" if posterior is not None else "",
+    )  # fmt: skip
     try:
         fault = os.environ.get(FAULT_ENV)
         if fault and fault in label:
@@ -128,6 +140,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
         except StorageError as storage:
             return _not_written(out, job, storage)
         print(f"error: {label}: {message} (details: {out / 'error.json'})", file=sys.stderr)
+        log.error("%s: failed: %s", label, message)
         OUTCOME["error"] = message
         return float("nan")
     try:
@@ -147,6 +160,10 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
     except StorageError as err:
         return _not_written(out, job, err)
     print(f"{label}: results in {out}")
+    log.info(
+        "%s: done in %.1f s, mean gain %+.3f index points; results in %s",
+        label, time.perf_counter() - started, 100 * tables["summary"].gain.mean(), out,
+    )  # fmt: skip
     OUTCOME["ok"] = True
     return float(tables["summary"].gain.mean())
 
@@ -157,12 +174,14 @@ def _not_written(out: Path, job: dict, err: StorageError) -> float:
     with contextlib.suppress(StorageError):
         write_json(out / "error.json", {**job, "error": f"StorageError: {err}"})
     print(f"error: {job['label']}: {err}", file=sys.stderr)
+    log.error("%s: %s", job["label"], err)
     OUTCOME["error"] = str(err)
     return float("nan")
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="config")
 def main(cfg: DictConfig) -> float:
+    logging.captureWarnings(True)  # warnings reach the job's run.log too
     hc = HydraConfig.get()
     return run_and_write(
         cfg,

@@ -48,7 +48,13 @@ import time
 from pathlib import Path
 
 from experiments import identity
-from experiments.outputs import atomic_write_text, provenance, write_json, write_table
+from experiments.outputs import (
+    atomic_write_text,
+    check_writable,
+    provenance,
+    write_json,
+    write_table,
+)
 from experiments.preflight import check_command, model_config
 from experiments.screening import (
     MORRIS_LEVELS,
@@ -212,7 +218,13 @@ def prepare(argv: list[str]) -> tuple[argparse.Namespace, list[str], list[str] |
     design = program_overrides(args.design, "--design")
     versus = program_overrides(args.versus, "--versus")
     check_designs(args.overrides, [design] + ([versus] if versus is not None else []))
+    check_writable(output_folder(args), " (--out FOLDER)")  # before hours of work, not after
     return args, design, versus
+
+
+def output_folder(args: argparse.Namespace) -> Path:
+    """--out, or results/sensitivity/<key of the command>."""
+    return args.out or Path("results") / "sensitivity" / command_key(args)
 
 
 def settings_record(
@@ -271,7 +283,7 @@ def main(argv: list[str]) -> int:
         design_label(design_overrides(design)),
         design_label(design_overrides(versus)) if versus is not None else None,
     )
-    out = args.out or Path("results") / "sensitivity" / command_key(args)
+    out = output_folder(args)
 
     plan = Analysis(
         parameters=list(args.parameters or PARAMETERS),

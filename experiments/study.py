@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import io
 import json
+import logging
 import math
 import sys
 from collections import OrderedDict
@@ -59,6 +60,7 @@ from sim import (
 )
 from sim.errors import DataError
 from sim.files import check_regular_file, finite_float
+from sim.inputs import check
 from sim.pairing import FINAL_YEAR, final_year, no_exchange, paired
 from sim.settings import boolean, integer, interval, optional, setting, share, text
 
@@ -716,6 +718,7 @@ def run_job(
     tag = {"design": label, "design_id": did, **lever_values(config), **(extra_columns or {})}
     series, baselines, summaries, effect_rows, departments = [], [], [], [], []
     ties = None
+    keep = check(config).cities_kept(replicates)  # cities reused across designs, bounded
     for r in tqdm(range(replicates), desc=label, disable=not progress, leave=False):
         s = seed + r
         drawn, rep_config = {}, config
@@ -723,13 +726,18 @@ def run_job(
             behaviour = posterior.behaviour(r)
             rep_config = with_behaviour(config, behaviour)
             drawn = {"draw": r, **{f"behavior.{k}": v for k, v in behaviour.items()}}
-        pair = paired_run(rep_config, s, cache_dir, keep=replicates + 1)
+        pair = paired_run(rep_config, s, cache_dir, keep=keep)
         rep = {"replicate": r, "seed": s}
         series.append(pair.months.assign(**rep))
         baselines.append(pair.baseline.assign(baseline_id=base_id, **rep))
         departments.append(pair.departments.assign(**rep))
         effect_rows.append(effects(pair.months, pair.baseline).assign(**rep))
         summaries.append({**rep, **drawn, **replicate_summary(pair.months, target_gain)})
+        logging.getLogger("exchange").info(
+            "%s: replicate %d of %d (seed %d%s): gain %+.3f index points",
+            label, r + 1, replicates, s, f", posterior draw {r}" if drawn else "",
+            100 * summaries[-1]["gain"],
+        )  # fmt: skip
         if ties is None:
             ids = list(pair.departments.department.unique())
             ties = pd.DataFrame(pair.department_ties, index=ids, columns=ids)

@@ -484,7 +484,8 @@ def _meta(folder: Path, cfg, first: pd.DataFrame, jobs: int, state: Status) -> d
         "replicates": int(cfg.replicates),
         "horizon_months": int(cfg.horizon),
         "scale": float(cfg.scenario.scale),
-        "scenario": str(cfg.scenario.name),
+        "scenario": scenario_of(cfg.scenario),
+        "organisation": organisation_of(cfg.scenario),
         "seeds": f"{cfg.seed}..{cfg.seed + cfg.replicates - 1}",
         "mechanism": str(cfg.behavior.mechanism),
         "target_gain": float(cfg.target_gain),
@@ -504,6 +505,28 @@ def _meta(folder: Path, cfg, first: pd.DataFrame, jobs: int, state: Status) -> d
         parts += [f"job {num}: did not finish" for num in state.missing]
         meta["failed_jobs"] = parts
     return meta
+
+
+def _own_files(scenario) -> list[str]:
+    """The user's own organisation files of a scenario, as 'departments my.csv'."""
+    pairs = (("departments", scenario.departments_file), ("roster", scenario.roster_file))
+    return [f"{what} {Path(path).name}" for what, path in pairs if path]
+
+
+def organisation_of(scenario) -> str:
+    """Whose staff were simulated, as the report says it: Jakarta's (the packaged table) or the
+    organisation of the user's own files, named."""
+    files = _own_files(scenario)
+    if not files:
+        return "Jakarta's provincial government"
+    return f"the organisation of {' and '.join(files)}"
+
+
+def scenario_of(scenario) -> str:
+    """The scenario's name, with the user's own files when they replace Jakarta's."""
+    files = _own_files(scenario)
+    name = str(scenario.name)
+    return f"{name} with {' and '.join(files)}" if files else name
 
 
 def _provenance(folder: Path, dirs: list[Path]) -> dict:

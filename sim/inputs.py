@@ -15,6 +15,7 @@ from sim.errors import ConfigError
 from sim.network import Ties
 from sim.organisation import load_departments
 from sim.practices import Catalogue, load_practices
+from sim.resources import Need, check_run, estimate, simulated_staff
 from sim.roster import Roster, load_roster, load_ties
 
 
@@ -27,6 +28,7 @@ class Inputs:
     bureaus: list[str]
     roster: Roster | None = None
     ties: Ties | None = None
+    need: Need | None = None  # memory and work of one run (sim.resources)
 
 
 def prepare(config: ModelConfig) -> Inputs:
@@ -47,9 +49,19 @@ def prepare(config: ModelConfig) -> Inputs:
     roster = ties = None
     if sc.roster_file is not None:
         roster = load_roster(sc.roster_file, deps, catalogue.ids)
-        if sc.ties_file is not None:
-            ties = load_ties(sc.ties_file, roster.ids)
-    return Inputs(departments=deps, catalogue=catalogue, bureaus=bureaus, roster=roster, ties=ties)
+    staff = simulated_staff(config, deps, None if roster is None else len(roster.ids))
+    need = estimate(config, staff, len(catalogue.ids))
+    check_run(need)  # before the ties file, the organisation or any state is built
+    if roster is not None and sc.ties_file is not None:
+        ties = load_ties(sc.ties_file, roster.ids)
+    return Inputs(
+        departments=deps,
+        catalogue=catalogue,
+        bureaus=bureaus,
+        roster=roster,
+        ties=ties,
+        need=need,
+    )
 
 
 def check_program(config: ModelConfig, inputs: Inputs) -> None:
@@ -84,6 +96,6 @@ def check_program(config: ModelConfig, inputs: Inputs) -> None:
         )
 
 
-def check(config: ModelConfig) -> None:
-    """Raise a UserError (one line) if `config` cannot run; build nothing."""
-    prepare(config)
+def check(config: ModelConfig) -> Need:
+    """Raise a UserError (one line) if `config` cannot run; build nothing. What a run needs."""
+    return prepare(config).need

@@ -1,0 +1,198 @@
+"""Reliability, round two: resource guards, finite outputs, launcher settings, arguments checked
+before work, and what the report and run.log say about what was actually run. (Input files:
+tests/test_inputs_safety.py; storage faults: tests/test_storage_faults.py; fuzzing:
+tests/test_fuzz.py.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from experiments import calibrate, sensitivity
+from experiments.run import cli
+from sim import ModelConfig, ScenarioConfig
+from sim import resources as res
+from sim.errors import NonFiniteError
+from sim.inputs import check
+
+from .conftest import ROOT, run_script
+
+CITY = ROOT / "examples" / "fictional_city"
+
+
+def one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+# --- resources ----------------------------------------------------------------------------------
+
+
+def test_the_estimate_grows_with_each_driver_of_memory():
+    base = ModelConfig()
+    need = check(base)
+    assert need.staff == 60_000 and need.practices == 13
+    assert need.staff_months == 60_000 * base.horizon
+    # measured on this project at full scale: a run adds about 45 MB, a kept city about 21 MB;
+    # the estimate is above both and within a factor of two
+    assert 45e6 < need.run_bytes < 90e6 and 21e6 < need.city_bytes < 42e6
+    for section, key, value in (
+        ("network", "team_neighbours", 64),
+        ("behavior", "contacts_per_month", 200),
+        ("network", "cross_ties_per_manager", 50.0),
+        (None, "record_staff_every", 1),
+        (None, "engine", "reference"),
+    ):
+        config = ModelConfig()
+        setattr(getattr(config, section) if section else config, key, value)
+        assert res.estimate(config, 60_000, 13).run_bytes > need.run_bytes, key
+    half = ModelConfig(scenario=ScenarioConfig(scale=0.5))
+    assert check(half).staff == pytest.approx(30_000, rel=0.01)
+
+
+def test_kept_cities_are_bounded_so_a_job_fits_whatever_the_replicates():
+    need = check(ModelConfig())
+    assert need.cities_kept(3) == 4
+    kept = need.cities_kept(10_000)
+    assert kept * need.city_bytes <= res.CITY_CACHE_BYTES < (kept + 1) * need.city_bytes
+    assert need.job_bytes(10_000) == need.job_bytes(kept)
+
+
+def test_a_run_that_cannot_fit_is_refused_before_anything_is_built(monkeypatch):
+    monkeypatch.setattr(res, "available_bytes", lambda: 20 * res.MiB)
+    with pytest.raises(res.ResourceError) as err:
+        sim.ExchangeModel(ModelConfig(), seed=1)
+    message = one_line(str(err.value))
+    assert "60,000 simulated staff needs about" in message and "20 MiB available" in message
+    assert "lower scenario.scale" in message
+    # a small city still runs on the same machine
+    sim.run(ModelConfig(scenario=ScenarioConfig(scale=0.01), horizon=8), seed=1)
+
+
+def test_a_sweep_whose_concurrent_jobs_cannot_fit_is_refused_with_a_worker_count(
+    tmp_path, monkeypatch, capsys
+):
+    need = check(ModelConfig())
+    monkeypatch.setattr(res, "available_bytes", lambda: int(1.5 * need.job_bytes(10)))
+    monkeypatch.setattr("experiments.preflight.available_bytes", res.available_bytes)
+    code = cli(["-m", "program.cohort_size=10,20", "hydra.launcher.n_jobs=2",
+                f"hydra.sweep.dir={tmp_path / 's'}"])  # fmt: skip
+    message = one_line(capsys.readouterr().err)
+    assert code == 2 and "runs 2 jobs at once" in message
+    assert "hydra.launcher.n_jobs=1" in message
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs = 0: must be a positive number"),
+        (["hydra.launcher.n_jobs=-99"], "hydra.launcher.n_jobs = -99: must be"),
+        (["hydra/launcher=local_processes", "hydra.launcher.timeout_min=0"],
+         "hydra.launcher.timeout_min = 0: must be a whole number >= 1"),
+        (["hydra/launcher=cluster_slurm", "hydra.launcher.mem_gb=0"],
+         "hydra.launcher.mem_gb = 0: must be a positive number of GB"),
+        (["hydra/launcher=cluster_slurm", "hydra.launcher.mem_gb=1", "scenario.scale=1.0",
+          "network.team_neighbours=400"],
+         "hydra.launcher.mem_gb = 1: a job of this sweep needs about"),
+    ],
+)  # fmt: skip
+def test_launcher_settings_are_checked_before_any_job(tmp_path, capsys, overrides, message):
+    code = cli(["-m", "scenario=small", "program.cohort_size=10,20", *overrides,
+                f"hydra.sweep.dir={tmp_path / 's'}"])  # fmt: skip
+    assert code == 2
+    assert message in one_line(capsys.readouterr().err)
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_program_starting_after_the_horizon_is_refused(tmp_path, capsys):
+    code = cli(["scenario=small", "horizon=24", "program.start=30",
+                f"hydra.run.dir={tmp_path / 'r'}"])  # fmt: skip
+    assert code == 2
+    assert "program.start = 30: after horizon = 24" in one_line(capsys.readouterr().err)
+    # without anyone sent there is nothing to refuse
+    sim.run(ModelConfig(scenario=ScenarioConfig(scale=0.01), horizon=12,
+                        program=sim.ProgramConfig(cohort_size=0, start=30)), seed=1)  # fmt: skip
+
+
+# --- finite in, finite out ----------------------------------------------------------------------
+
+
+def test_a_non_finite_result_fails_the_run_naming_column_and_month(monkeypatch):
+    original = sim.ExchangeModel.results
+
+    def poisoned(self):
+        table = original(self)
+        table.loc[table["month"] == 3, "service_index"] = np.nan
+        return table
+
+    monkeypatch.setattr(sim.ExchangeModel, "results", poisoned)
+    with pytest.raises(NonFiniteError) as err:
+        sim.run(ModelConfig(scenario=ScenarioConfig(scale=0.01), horizon=8), seed=4)
+    message = one_line(str(err.value))
+    assert "seed 4" in message and "'service_index' at month 3" in message and "nan" in message
+
+
+def test_a_non_finite_result_fails_the_job_and_the_command(tmp_path):
+    """The same through the command line: the job is recorded as failed, exit code 1."""
+    hook = tmp_path / "sitecustomize.py"  # poisons cost in every process of the run
+    hook.write_text(
+        "import sim.model as m\n"
+        "original = m.ExchangeModel.results\n"
+        "def results(self):\n"
+        "    t = original(self)\n"
+        "    t['cost'] = t['cost'] * float('inf')\n"
+        "    return t\n"
+        "m.ExchangeModel.results = results\n",
+        encoding="utf-8",
+    )
+    proc = run_script("run.py", "scenario=small", "horizon=12", "replicates=1",
+                      "program.cohort_size=100", "progress=false",
+                      f"hydra.run.dir={tmp_path / 'r'}", check=False,
+                      env={"PYTHONPATH": f"{tmp_path}:{ROOT}"})  # fmt: skip
+    assert proc.returncode == 1
+    assert "NonFiniteError" in proc.stderr and "'cost'" in proc.stderr
+    assert not (tmp_path / "r" / "summary.parquet").exists()
+
+
+# --- every entry point checks its arguments before work ------------------------------------------
+
+
+@pytest.mark.parametrize("script", [sensitivity, calibrate])
+def test_an_output_folder_that_cannot_be_written_is_refused_before_the_work(
+    tmp_path, capsys, monkeypatch, script
+):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    monkeypatch.setattr(sensitivity, "analyse", lambda *a, **k: pytest.fail("ran the analysis"))
+    monkeypatch.setattr(calibrate, "calibrate", lambda *a, **k: pytest.fail("calibrated"))
+    assert script.main(["--out", str(blocker / "out")]) == 2
+    message = one_line(capsys.readouterr().err)
+    assert "Not a directory" in message and "--out FOLDER" in message
+
+
+# --- reports and logs describe what was run ------------------------------------------------------
+
+
+def test_a_report_and_run_log_for_an_own_organisation_name_its_files(tmp_path):
+    sweep = tmp_path / "sweep"
+    run_script(
+        "run.py", "-m", f"scenario.departments_file={CITY / 'departments.csv'}",
+        f"scenario.practices_file={CITY / 'practices.csv'}", "scenario.name=fictional",
+        "horizon=12", "replicates=2", "program.cohort_size=5,10", "progress=false",
+        f"hydra.sweep.dir={sweep}",
+    )  # fmt: skip
+    report = (sweep / "aggregate" / "report.html").read_text(encoding="utf-8")
+    assert "the organisation of departments departments.csv" in report
+    assert "fictional with departments departments.csv" in report
+    assert "Jakarta&#x27;s provincial government" not in report
+    assert "Jakarta's provincial government" not in report
+    log = (sweep / "0" / "run.log").read_text(encoding="utf-8")
+    assert "replicate 1 of 2 (seed 0)" in log and "replicate 2 of 2 (seed 1)" in log
+    assert f"departments {CITY / 'departments.csv'}" in log and "done in" in log
+    summary = pd.read_parquet(sweep / "0" / "summary.parquet")
+    for r in summary.itertuples():  # the log's gains are the table's
+        assert f"replicate {r.replicate + 1} of 2 (seed {r.seed}): gain {100 * r.gain:+.3f}" in log
