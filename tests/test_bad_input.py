@@ -102,7 +102,7 @@ DEPARTMENT_CASES = [
         [{"id": "a", "headcount": 5}, {"id": "a", "headcount": 6}],
         ":3: column id (col 1): duplicate",
     ),
-    ([{"id": "a", "headcount": -5}], ":2: column headcount (col 5): -5 must be a whole number from 1"),
+    ([{"id": "a", "headcount": -5}], ":2: column headcount (col 5): -5 must be a whole number"),
     ([{"id": "a", "headcount": "ten"}], ":2: column headcount (col 5): 'ten' is not a whole"),
     ([{"id": "a", "headcount": 5, "related": "zz"}], "unknown department id 'zz'"),
     (

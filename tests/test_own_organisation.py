@@ -91,6 +91,17 @@ def test_fictional_city_through_the_entry_point(tmp_path):
     ts = pd.read_parquet(tmp_path / "run" / "timeseries.parquet")
     assert (ts.staff == 240).all() and ts.cost.iloc[-1] > 0
     assert {"adoption_flood_management", "adoption_kaizen"} <= set(ts.columns)
+    # the report and the job's log say whose staff these are, not Jakarta's
+    report = (tmp_path / "run" / "aggregate" / "report.html").read_text(encoding="utf-8")
+    assert "the organisation of departments departments.csv and roster roster.csv" in report
+    assert "with departments departments.csv and roster roster.csv" in report  # the scenario
+    assert "Jakarta&#x27;s provincial government" not in report
+    log = (tmp_path / "run" / "run.log").read_text(encoding="utf-8")
+    assert f"departments {CITY / 'departments.csv'}" in log and "done in" in log
+    summary = pd.read_parquet(tmp_path / "run" / "summary.parquet")
+    assert len(summary) == 2
+    for r in summary.itertuples():  # each replicate's progress line, with the table's gain
+        assert f"replicate {r.replicate + 1} of 2 (seed {r.seed}): gain {100 * r.gain:+.3f}" in log
 
 
 def test_rank_split_from_the_departments_file():

@@ -1,12 +1,12 @@
 """Reliability, round two: resource guards, finite outputs, launcher settings, arguments checked
-before work, and what the report and run.log say about what was actually run. (Input files:
+before work. (What the report and run.log say about an own organisation:
+tests/test_own_organisation.py; input files:
 tests/test_inputs_safety.py; storage faults: tests/test_storage_faults.py; fuzzing:
 tests/test_fuzz.py.)"""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import sim
@@ -172,27 +172,3 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_the_work(
     assert script.main(["--out", str(blocker / "out")]) == 2
     message = one_line(capsys.readouterr().err)
     assert "Not a directory" in message and "--out FOLDER" in message
-
-
-# --- reports and logs describe what was run ------------------------------------------------------
-
-
-def test_a_report_and_run_log_for_an_own_organisation_name_its_files(tmp_path):
-    sweep = tmp_path / "sweep"
-    run_script(
-        "run.py", "-m", f"scenario.departments_file={CITY / 'departments.csv'}",
-        f"scenario.practices_file={CITY / 'practices.csv'}", "scenario.name=fictional",
-        "horizon=12", "replicates=2", "program.cohort_size=5,10", "progress=false",
-        f"hydra.sweep.dir={sweep}",
-    )  # fmt: skip
-    report = (sweep / "aggregate" / "report.html").read_text(encoding="utf-8")
-    assert "the organisation of departments departments.csv" in report
-    assert "fictional with departments departments.csv" in report
-    assert "Jakarta&#x27;s provincial government" not in report
-    assert "Jakarta's provincial government" not in report
-    log = (sweep / "0" / "run.log").read_text(encoding="utf-8")
-    assert "replicate 1 of 2 (seed 0)" in log and "replicate 2 of 2 (seed 1)" in log
-    assert f"departments {CITY / 'departments.csv'}" in log and "done in" in log
-    summary = pd.read_parquet(sweep / "0" / "summary.parquet")
-    for r in summary.itertuples():  # the log's gains are the table's
-        assert f"replicate {r.replicate + 1} of 2 (seed {r.seed}): gain {100 * r.gain:+.3f}" in log
