@@ -49,8 +49,9 @@ from pathlib import Path
 
 from experiments import identity
 from experiments.outputs import (
-    atomic_write_text,
+    atomic_write_bytes,
     check_writable,
+    csv_bytes,
     provenance,
     write_json,
     write_table,
@@ -206,7 +207,7 @@ def write_outputs(out: Path, result: dict, settings: dict, heading: str) -> None
     write_table(result["samples"], out / "samples")
     for name in ("morris", "sobol", "ranking"):
         if result.get(name) is not None:
-            atomic_write_text(out / f"{name}.csv", result[name].to_csv(index=False))
+            atomic_write_bytes(out / f"{name}.csv", csv_bytes(result[name]))
     draw_figure(result["morris"], result["sobol"], result["outcomes"], heading, out / "sensitivity")
     write_json(out / "settings.json", settings)
 
