@@ -399,9 +399,9 @@ def posterior_section(tables: SweepTables) -> str:
         f"{draws} draws: with few draws they are rough (the standard error of a share p is "
         "√(p(1−p)/draws)). The gains' intervals describe these draws of one calibration run: "
         "another run of a parallel calibration (not reproducible) or other draws can move the "
-        "gain (two calibrations of the packaged evidence gave 0.67 and 0.96 points for the same "
-        "design with 20 draws each); quote a size from a reproducible calibration (--workers 1) "
-        "and many replicates, a ranking sooner than a size.",
+        "gain by more than these intervals, since they leave out how the posterior itself "
+        "varies between runs; quote a size from a reproducible calibration (--workers 1) and "
+        "many replicates, and a ranking sooner than a size.",
         "note",
     )
     table = f"<table>\n<thead>{head}</thead>\n<tbody>{rows}</tbody>\n</table>"
