@@ -329,6 +329,12 @@ def open_explorer(watched, url: str) -> Watched:
     return w
 
 
+def step_to(page, month: int) -> None:
+    """Press Step and wait until the page shows `month`."""
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.get_by_text(f"Month {month} of 120").wait_for(timeout=UPDATE)
+
+
 def month_shown(page) -> int:
     text = page.locator(".explorer-summary").inner_text()
     return int(re.search(r"Month (\d+) of", text).group(1))
@@ -386,8 +392,7 @@ def test_step_advances_the_month_and_changes_the_index_plot(explorer, watched):
     index = page.locator(".explorer-index img")
     before = stable_shot(index)
     for month in (1, 2):
-        page.get_by_role("button", name="Step", exact=True).click()
-        page.get_by_text(f"Month {month} of 120").wait_for(timeout=UPDATE)
+        step_to(page, month)
     assert page.get_by_text("Step: 2").is_visible()  # Mesa's own step counter agrees
     after = stable_shot(index)
     assert after != before
@@ -398,8 +403,7 @@ def test_step_advances_the_month_and_changes_the_index_plot(explorer, watched):
 def test_a_control_change_then_reset_changes_the_model(explorer, watched):
     w = open_explorer(watched, explorer)
     page = w.page
-    page.get_by_role("button", name="Step", exact=True).click()
-    page.get_by_text("Month 1 of 120").wait_for(timeout=UPDATE)
+    step_to(page, 1)
     # cohort size: 10 -> 60 (ten steps of 5) with the keyboard, as a user may
     cohort = page.locator(".v-input", has_text=LEVER_LABELS[0]).get_by_role("slider")
     cohort.focus()
@@ -419,8 +423,7 @@ def test_a_control_change_then_reset_changes_the_model(explorer, watched):
     text = summary.inner_text()
     assert "60 staff every 12 months" in text
     assert "scale 0.05: 3,000 simulated people" in text
-    page.get_by_role("button", name="Step", exact=True).click()
-    page.get_by_text("Month 1 of 120").wait_for(timeout=UPDATE)
+    step_to(page, 1)
     assert "60 staff sent" in summary.inner_text()  # the new cohort left in month 1
     w.assert_clean()
 
