@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from sim import engine, rules, transfer
+from sim import engine, kernels, rules, transfer
 from sim.config import BehaviorConfig
 from sim.organisation import RANK_NAMES
 from sim.state import DepartmentState, ProgramState, Snapshot, StaffState, Streams, Structure
@@ -121,9 +121,12 @@ class StaffAgent(mesa.Agent):
             self.learn_abroad(month, capacity)
             self.count_down_exchange(month)
             return
+        self.count_down_sharing(month)
         self.train_with_expert(month, capacity)
         self.learn_from_peers(month, capacity)
-        self.forget(month)
+        used = self.learn_from_coaches(month, capacity)
+        self.practise(month, capacity)
+        self.forget(month, used)
         self.leave_or_stay(month)
 
     def learn_abroad(self, month: Month, capacity: float) -> None:
@@ -136,10 +139,18 @@ class StaffAgent(mesa.Agent):
         p[:] = np.where(taught, rules.learn(p, rate), p)
 
     def count_down_exchange(self, month: Month) -> None:
+        """One month fewer in Tokyo; home at the end of the last, to share for sharing_months."""
         s = month.staff
         s.months_left[self.index] -= 1
         if s.months_left[self.index] == 0:
             s.abroad[self.index] = False
+            s.sharing_left[self.index] = month.behavior.sharing_months
+
+    def count_down_sharing(self, month: Month) -> None:
+        """A month of sharing spent (the snapshot has this person coaching this month)."""
+        s = month.staff
+        if s.sharing_left[self.index] > 0:
+            s.sharing_left[self.index] -= 1
 
     def train_with_expert(self, month: Month, capacity: float) -> None:
         i, s = self.index, month.staff
@@ -147,12 +158,14 @@ class StaffAgent(mesa.Agent):
             return
         b, st = month.behavior, month.structure
         rate = rules.learning_rate(
-            b.expert_learning_rate, capacity, st.tacitness, b.abroad_tacitness_weight
+            engine.expert_rate(b), capacity, st.tacitness, b.abroad_tacitness_weight
         )
         taught = st.taught[s.expert_bureau[i]]
         p = s.proficiency[i]
         p[:] = np.where(taught, rules.learn(p, rate), p)
         s.expert_months_left[i] -= 1
+        if s.expert_months_left[i] == 0:
+            s.sharing_left[i] = b.sharing_months
 
     def meet_colleagues(self, month: Month) -> tuple[np.ndarray, np.ndarray]:
         """This month's contacts (post indices) and tie strengths, drawn from the person's ties."""
@@ -180,24 +193,54 @@ class StaffAgent(mesa.Agent):
             self.catch_practices(month, contacts, strength)
 
     def _sender_factor(self, month: Month, j: int, strength: float) -> float:
-        rank = month.structure.organisation.rank
+        rank, snap = month.structure.organisation.rank, month.snapshot
         up = transfer.upward_factor(rank[j], rank[self.index], month.behavior.power_distance)
-        return float(
-            transfer.sender_factor(strength, month.staff.willingness[j], up, month.snapshot.home[j])
-        )
+        present = snap.home[j] and snap.shares[j]
+        return float(transfer.sender_factor(strength, month.staff.willingness[j], up, present))
 
     def close_gaps(self, month: Month, contacts, strength, capacity: float) -> None:
+        """Gap rule: each contact in turn closes its share of what is left of the gap."""
         b, snap = month.behavior, month.snapshot
         p = month.staff.proficiency[self.index]
         explicitness = month.structure.explicitness
-        delta = np.zeros(p.shape)
         for j, w in zip(contacts, strength, strict=True):
             if j < 0 or not snap.home[j]:
                 continue
             sender = self._sender_factor(month, j, w)
             rate = transfer.gap_rate(b.transfer_rate, capacity, sender, explicitness)
-            delta += transfer.gap_increment(p, snap.proficiency[j], rate)
-        p[:] = transfer.after_gaps(p, delta, b.contacts_per_month)
+            p[:] = transfer.gap_step(p, snap.proficiency[j], rate)
+
+    def learn_from_coaches(self, month: Month, capacity: float) -> np.ndarray:
+        """Coaching (§7.4): every tie coaching this month teaches, coach by coach, what they
+        master. Returns bool (P,): the practices this person uses this month (their unit follows
+        them, they are coached in them, or they coach them)."""
+        i, b, snap, st = self.index, month.behavior, month.snapshot, month.structure
+        theta = b.proficiency_threshold
+        used = snap.in_use[i] != 0
+        if snap.coach[i] > 0:
+            used |= snap.proficiency[i] >= theta
+        p = month.staff.proficiency[i]
+        rank = st.organisation.rank
+        nb, w = st.ties.neighbours(i)
+        for j, strength in zip(nb, w, strict=True):
+            if snap.coach[j] <= 0:
+                continue
+            up = transfer.upward_factor(rank[j], rank[i], b.power_distance)
+            coach = strength * snap.coach[j] * up
+            rate = transfer.coach_rate(b.coaching_rate, capacity, coach, st.side_keep_f32)
+            p[:] = transfer.coach_step(p, snap.proficiency[j], rate, theta)
+            used |= snap.proficiency[j] >= theta
+        return used
+
+    def practise(self, month: Month, capacity: float) -> None:
+        """Learning on the job in the practices this person's unit follows (§7.5)."""
+        b, st = month.behavior, month.structure
+        rate = rules.learning_rate(
+            b.practice_learning_rate, capacity, st.tacitness, b.abroad_tacitness_weight
+        )
+        p = month.staff.proficiency[self.index]
+        learns = (month.snapshot.in_use[self.index] & kernels.LEARNS) != 0
+        p[:] = np.where(learns, rules.learn(p, rate), p)
 
     def catch_practices(self, month: Month, contacts, strength) -> None:
         b, snap = month.behavior, month.snapshot
@@ -222,8 +265,9 @@ class StaffAgent(mesa.Agent):
         theta = b.proficiency_threshold
         p = month.staff.proficiency[i]
         if st.ties.well_mixed:
+            own = snap.proficiency[i] if snap.shares[i] else np.zeros_like(snap.proficiency[i])
             count, level_sum = transfer.others_proficient(
-                snap.proficient_count, snap.proficient_level_sum, snap.proficiency[i], theta
+                snap.proficient_count, snap.proficient_level_sum, own, theta
             )
             share = transfer.proficient_share(count, max(snap.home.sum() - 1, 1))
         else:
@@ -233,7 +277,7 @@ class StaffAgent(mesa.Agent):
             w = w * up * snap.home[nb]
             if w.sum() <= 0:
                 return
-            prof = snap.proficiency[nb] >= theta
+            prof = (snap.proficiency[nb] >= theta) & snap.shares[nb][:, None]
             count = w @ prof
             level_sum = w @ (snap.proficiency[nb] * prof)
             share = transfer.proficient_share(count, w.sum())
@@ -242,16 +286,10 @@ class StaffAgent(mesa.Agent):
         u = month.streams.transfer.random(p.size)
         p[:] = transfer.adopt(p, share, level, u, chance, theta, b.threshold_share)
 
-    def forget(self, month: Month) -> None:
-        b, deps = month.behavior, month.departments
-        d = month.structure.organisation.dept[self.index]
-        share = rules.forgetting_share(
-            b.forgetting_rate,
-            b.use_protection,
-            deps.implementation[d],
-            deps.sop[d],
-            b.sop_forgetting_factor,
-        )
+    def forget(self, month: Month, used: np.ndarray) -> None:
+        """Use-dependent forgetting (§7.5): slow in the practices used this month."""
+        b = month.behavior
+        share = rules.forgetting_share(used, b.forgetting_rate, b.forgetting_in_use)
         month.staff.proficiency[self.index] *= 1.0 - share
 
     def leave_or_stay(self, month: Month) -> None:

@@ -299,9 +299,16 @@ class BehaviorConfig:
         integer(1, MAX_TIES),
         "assumption: a few work conversations about practice a month",
     )
-    #: gap: share of the gap to a more proficient contact closed per month (all factors 1).
+    #: gap: share of the gap to a more proficient contact closed per conversation (all factors
+    #: 1); each of the month's contacts closes its share of what is left, so more contacts mean
+    #: more exposure.
     transfer_rate: float = setting(
-        0.5, "share of gap per month", share(), "assumption", plausible=(0.2, 0.8)
+        0.5,
+        "share of gap per conversation",
+        share(),
+        "assumption: casual conversation about work; with use-dependent forgetting it alone "
+        "does not make colleagues proficient (§7.4)",
+        plausible=(0.2, 0.8),
     )
     #: contagion/threshold: adoption probability per success opportunity.
     contagion_prob: float = setting(
@@ -358,13 +365,14 @@ class BehaviorConfig:
         share(),
         "SECI: side-by-side work transfers tacit knowledge; the value is an assumption",
     )
-    #: Share of the gap learnt per month from a visiting expert at capacity 1.
-    expert_learning_rate: float = setting(
-        0.4,
-        "share of gap per month",
+    #: Learning with a visiting expert, as a multiple of the rate of learning in Tokyo.
+    expert_learning_factor: float = setting(
+        0.5,
+        "multiple of abroad_learning_rate",
         share(),
-        "assumption: as abroad, but shorter and at home",
-        plausible=(0.2, 0.6),
+        "assumption: the same side-by-side learning as in Tokyo, but trainees keep their jobs "
+        "(part-time) while an expert coaches a group",
+        plausible=(0.25, 1.0),
     )
     #: Mean and standard deviation of base absorptive capacity (Beta distributed).
     capacity_mean: float = setting(
@@ -407,27 +415,59 @@ class BehaviorConfig:
         interval(0.0, MAX_WEIGHT),
         "scenario multiplier on the catalogue's `jakarta_prior`",
     )
-    #: Monthly loss share of proficiency of staff at home, reduced where the department
-    #: implements the practice (use_protection) and where it is standard procedure.
+    #: Monthly loss share of a skill that is not in use (staff at home).
     forgetting_rate: float = setting(
-        0.01,
+        0.06,
         "share per month",
         share(),
-        "Argote et al. 1990; monthly retention from 55–75% to near 100% (Thompson 2007); 99% for "
-        "individual skill, turnover modelled separately; plausible up to 0.06 (an assumption: "
-        "about half of an unused skill lost in a year; unused skills decay, Arthur et al. 1998)",
-        plausible=(0.0, 0.06),
+        "Tatel & Ackerman (2025) meta-analysis of procedural skill decay: without use half of "
+        "a gain is lost after about 6.5–13 months (0.10–0.05 a month; 11 months, 0.06, for mixed "
+        "measures); Arthur et al. (1998): d = −1.4 after a year of non-use",
+        plausible=(0.05, 0.1),
     )
-    #: How much a department's implementation of a practice protects it from forgetting.
-    use_protection: float = setting(
-        0.5, None, share(), "assumption: practices in use are rehearsed"
-    )
-    #: Forgetting multiplier once the practice is standard procedure.
-    sop_forgetting_factor: float = setting(
-        0.25,
-        "multiplier",
+    #: Monthly loss share of a skill in use: the person's unit follows the practice (a champion
+    #: directs it, or it is standard procedure) or they coach or are coached in it this month.
+    forgetting_in_use: float = setting(
+        0.005,
+        "share per month",
         share(),
-        "assumption: codified procedures (SECI externalisation)",
+        "assumption: skills in use are kept (decay is a matter of non-use: Arthur et al. 1998, "
+        "Tatel & Ackerman 2025); no published rate for skills in regular use",
+        plausible=(0.0, 0.02),
+    )
+    #: Months after finishing program training (in Tokyo or with an expert) during which a
+    #: person deliberately shares it: coaches their work ties in what they are proficient in.
+    sharing_months: int = setting(
+        6,
+        "months",
+        integer(0, MAX_MONTHS),
+        "assumption (plausible 3–12): a report is due within two weeks of official travel "
+        "abroad (Kemensetneg circular 2024); no rule found that sets a duty to coach; 77% of "
+        "returning managers say they could share with colleagues (den Teuling, p. 168); "
+        "0 = no deliberate sharing",
+    )
+    #: Share of the gap to the coach closed per month of coaching at all factors 1 (capacity,
+    #: tie strength, the coach's willingness, 1 − weight × tacitness).
+    coaching_rate: float = setting(
+        0.75,
+        "share of gap per month",
+        share(),
+        "assumption set so that an average team-mate coached for six months closes about 75% of "
+        "the gap to the coach (§7.4): cascade training passes on about three quarters of what "
+        "the trainer knows (practitioner estimate, low confidence; Smith 2008); 85–88% of "
+        "second-generation learners gain usable knowledge (Yarber et al. 2015)",
+        plausible=(0.3, 1.0),
+    )
+    #: Share of the gap to full proficiency learnt per month on the job where the person's unit
+    #: follows the practice (a proficient superior directs it, or it is standard procedure),
+    #: at capacity 1 for a fully explicit practice.
+    practice_learning_rate: float = setting(
+        0.1,
+        "share of gap per month",
+        share(),
+        "assumption: working to a new procedure under a superior who masters it takes about a "
+        "year to reach half of full proficiency for an average person (§7.5)",
+        plausible=(0.05, 0.3),
     )
     #: Yearly exit probability of staff at home (replaced at once by a new hire).
     turnover_rate: float = setting(
@@ -471,13 +511,18 @@ class BehaviorConfig:
     sop_decay_factor: float = setting(
         0.2, "multiplier", share(), "assumption: SOP half-life ≈ 69 months"
     )
-    #: Weight of each rank level (staff, section heads, division heads, head) in a department's
-    #: adoption target: the level's mean proficiency counts with this weight (normalised).
-    leader_weights: list[float] = setting(
-        [0.2, 0.3, 0.3, 0.2],
-        "weights (staff, section, division, head)",
-        weights(4, "staff, section head, division head, head"),
-        "assumption: managers carry 80% (high power distance)",
+    #: Monthly probability that a department makes a practice standard procedure once a
+    #: champion with authority (its head or a division head) is at home and implementation has
+    #: reached the practice's institutionalisation threshold.
+    sop_adoption_rate: float = setting(
+        1 / 12,
+        "probability per month",
+        share(),
+        "about 2 years from a pilot to a written standard in two documented cases (Jakarta's "
+        "one-stop service: idea Oct 2012, Perda 12/2013, launch Jan 2015; Tanzania's "
+        "5S-KAIZEN after JICA training: pilot 2007, national guideline 2009): about a year to "
+        "reach the threshold and a mean of 12 months to decide (§7.11)",
+        plausible=(1 / 24, 1 / 6),
     )
     #: New hires start at this share of the department's implementation of each SOP.
     new_hire_sop_level: float = setting(
@@ -523,6 +568,23 @@ class ModelConfig:
         "observation only: 0 records aggregates only; k > 0 also records every staff member's "
         "state every k months (`ExchangeModel.staff_results()`)",
     )
+    #: Channel switch: staff trained by the program pass what they learnt on to colleagues
+    #: (coaching and conversation). False only in the counterfactual runs that decompose a
+    #: gain (`sim.pairing`): the trained then teach nobody.
+    colleague_channel: bool = setting(
+        True,
+        None,
+        boolean(),
+        "decomposition switch (§7.15): false = the trained pass nothing on to colleagues",
+    )
+    #: Channel switch: departments may make practices standard procedure. False only in the
+    #: counterfactual runs that decompose a gain: no SOP is ever adopted.
+    sop_channel: bool = setting(
+        True,
+        None,
+        boolean(),
+        "decomposition switch (§7.15): false = no department adopts a standard procedure",
+    )
 
 
 #: Settings renamed since earlier versions: old name -> new name (named in the error message).
@@ -531,11 +593,29 @@ RENAMED = {
     "program.expert_frequency": "program.months_between_expert_visits",
 }
 
+#: Settings removed since earlier versions: old name -> what replaced it (in the error message).
+REMOVED = {
+    "behavior.use_protection": "forgetting now depends on use: behavior.forgetting_in_use",
+    "behavior.sop_forgetting_factor": (
+        "a standard procedure protects by putting the practice in use: behavior.forgetting_in_use"
+    ),
+    "behavior.leader_weights": (
+        "implementation now follows champions' authority (docs/model.md §7.10)"
+    ),
+    "behavior.expert_learning_rate": (
+        "replaced by behavior.expert_learning_factor (a multiple of abroad_learning_rate)"
+    ),
+}
+
 
 def renamed_hint(key: str) -> str:
-    """'; renamed to <new>' when `key` is an old setting name, else ''."""
+    """'; renamed to <new>' when `key` is an old setting name, '; removed: <why>' when it was
+    removed, else ''."""
     new = RENAMED.get(key)
-    return f"; renamed to {new}" if new else ""
+    if new:
+        return f"; renamed to {new}"
+    gone = REMOVED.get(key)
+    return f"; removed: {gone}" if gone else ""
 
 
 _SECTIONS = {
@@ -575,7 +655,7 @@ def config_from_dict(data: dict[str, Any] | None) -> ModelConfig:
 
 
 #: Model-level settings (not in a section).
-MODEL_LEVEL = ("horizon", "engine", "record_staff_every")
+MODEL_LEVEL = ("horizon", "engine", "record_staff_every", "colleague_channel", "sop_channel")
 
 
 def flat_settings() -> dict[str, str]:
@@ -600,7 +680,9 @@ def with_settings(config: ModelConfig, values: dict[str, Any]) -> ModelConfig:
     for name, value in values.items():
         if name not in where:
             renamed = {o.rsplit(".", 1)[-1]: n.rsplit(".", 1)[-1] for o, n in RENAMED.items()}
+            removed = {o.rsplit(".", 1)[-1]: why for o, why in REMOVED.items()}
             hint = f"; renamed to {renamed[name]}" if name in renamed else ""
+            hint = f"; removed: {removed[name]}" if name in removed else hint
             raise ConfigError(
                 f"{name}: unknown setting{hint}; a model takes its settings by their names: "
                 f"{', '.join(sorted(where))}"

@@ -1,16 +1,17 @@
 """The default engine: one month of every staff member's life, as array operations.
 
 It applies the same rules in the same order as `StaffAgent.step` (the reference engine), to all
-rows at once: training abroad, training with visiting experts, learning from colleagues (read from
-the start-of-month snapshot; the mechanisms are in `sim.transfer`), forgetting, returning home,
-and turnover. `hire`, the turnover rule, serves both engines.
+rows at once: training abroad, training with visiting experts, casual learning from colleagues
+(read from the start-of-month snapshot; the mechanisms are in `sim.transfer`), coaching by the
+trained, learning on the job and use-dependent forgetting, returning home, and turnover. `hire`,
+the turnover rule, serves both engines.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim import kernels, rules, transfer
+from sim import rules, transfer
 from sim.config import BehaviorConfig
 from sim.network import sample_contacts
 from sim.state import DepartmentState, ProgramState, Snapshot, StaffState, Streams, Structure
@@ -31,19 +32,16 @@ def staff_month(
         s.base_capacity, snapshot.mean_proficiency, np.float32(b.absorptive_gain)
     )
     s.tenure += 1
+    count_down_sharing(s, snapshot)
     abroad = np.flatnonzero(s.abroad)
     learn_abroad(s, structure, b, abroad, capacity)
     train_with_experts(s, structure, b, capacity)
     at_home = np.flatnonzero(snapshot.home)
-    forget_share = forgetting_shares(departments, b)
     if b.mechanism == "threshold":
         transfer.observe_colleagues(s, snapshot, structure, b, at_home, streams.transfer)
     elif b.mechanism == "gap" and not structure.ties.well_mixed:
-        # the default: one compiled pass samples contacts, applies the gap rule and forgetting
-        transfer.close_gaps_and_forget(
-            s, snapshot, structure, b, at_home, capacity, forget_share, streams.contacts
-        )
-        forget_share = None
+        # the default: one compiled pass samples contacts and applies the gap rule
+        transfer.close_gaps_on_network(s, snapshot, structure, b, at_home, capacity, streams.contacts)
     else:
         contacts, strength = sample_contacts(
             structure.ties, at_home, b.contacts_per_month, streams.contacts
@@ -54,9 +52,8 @@ def staff_month(
             transfer.catch_practices(
                 s, snapshot, structure, b, at_home, contacts, strength, streams.transfer
             )
-    if forget_share is not None:
-        kernels.forget(s.proficiency, at_home, forget_share, structure.organisation.dept)
-    count_down_exchanges(s, abroad)
+    transfer.coach_practise_forget(s, snapshot, structure, b, at_home, capacity)
+    count_down_exchanges(s, b, abroad)
     ledger.totals["exits"] += leave_or_stay(s, structure, departments, b, at_home, streams.turnover)
 
 
@@ -80,39 +77,45 @@ def learn_abroad(
     s.proficiency[rows] = rules.learn(s.proficiency[rows], rate)
 
 
+def expert_rate(behavior: BehaviorConfig) -> float:
+    """Monthly learning rate with a visiting expert at capacity 1: a multiple of the rate in
+    Tokyo (`expert_learning_factor`)."""
+    return behavior.abroad_learning_rate * behavior.expert_learning_factor
+
+
 def train_with_experts(
     staff: StaffState, structure: Structure, behavior: BehaviorConfig, capacity: np.ndarray
 ) -> None:
+    """A month with the visiting expert for everyone in expert training; those who finish
+    start their sharing months."""
     s, b = staff, behavior
     rows = np.flatnonzero(s.expert_months_left > 0)
     if rows.size == 0:
         return
     rate = rules.learning_rate(
-        b.expert_learning_rate,
-        capacity[rows, None],
-        structure.tacitness,
-        b.abroad_tacitness_weight,
+        expert_rate(b), capacity[rows, None], structure.tacitness, b.abroad_tacitness_weight
     )
     rate = rate * structure.taught[s.expert_bureau[rows]]
     s.proficiency[rows] = rules.learn(s.proficiency[rows], rate)
     s.expert_months_left[rows] -= 1
+    done = rows[s.expert_months_left[rows] == 0]
+    s.sharing_left[done] = b.sharing_months
 
 
-def forgetting_shares(departments: DepartmentState, behavior: BehaviorConfig) -> np.ndarray:
-    """float (D, P): this month's forgetting share of staff at home, by department."""
-    b, deps = behavior, departments
-    return rules.forgetting_share(
-        b.forgetting_rate,
-        b.use_protection,
-        deps.implementation,
-        deps.sop,
-        b.sop_forgetting_factor,
-    )
+def count_down_sharing(staff: StaffState, snapshot: Snapshot) -> None:
+    """One sharing month fewer for everyone at home with sharing months left at the start of
+    the month (they coach this month, from the snapshot); run before anything sets new ones."""
+    s = staff
+    s.sharing_left[snapshot.home & (s.sharing_left > 0)] -= 1
 
 
-def count_down_exchanges(staff: StaffState, rows: np.ndarray) -> None:
+def count_down_exchanges(staff: StaffState, behavior: BehaviorConfig, rows: np.ndarray) -> None:
+    """One month fewer in Tokyo for `rows`; those who finish are home, to share what they learnt
+    for `sharing_months`."""
     staff.months_left[rows] -= 1
-    staff.abroad[rows[staff.months_left[rows] == 0]] = False
+    back = rows[staff.months_left[rows] == 0]
+    staff.abroad[back] = False
+    staff.sharing_left[back] = behavior.sharing_months
 
 
 def leave_or_stay(
@@ -152,4 +155,6 @@ def hire(
     s.exchanges[rows] = 0
     s.expert_months_left[rows] = 0
     s.returned[rows] = -1
+    s.trained[rows] = False
+    s.sharing_left[rows] = 0
     return float(structure.real_per_post[d].sum())

@@ -69,6 +69,8 @@ STREAMS = (
     # for a real cohort or a visit's trainees at scale < 1 (stochastic rounding)
     "cohort_rounding",
     "visit_rounding",
+    # appended for the same reason: departments' decisions to adopt standard procedures
+    "institutions",
 )
 
 
@@ -125,7 +127,7 @@ class ExchangeModel(mesa.Model):
         self._staff_agents_made = False  # made on first use of `agents` (see there)
         self._datacollector: mesa.DataCollector | None = None  # made on first use (see there)
         institutions.tally(
-            self.departments, self.state, self.organisation, config.behavior.proficiency_threshold
+            self.departments, self.state, self.structure, config.behavior.proficiency_threshold
         )
         self.recorder = Recorder(
             config.horizon, self.structure, config.behavior.proficiency_threshold
@@ -240,9 +242,25 @@ class ExchangeModel(mesa.Model):
         )
 
     def take_snapshot(self) -> None:
-        """Freeze start-of-month proficiency and presence: every colleague is read from here."""
+        """Freeze start-of-month proficiency, presence, who shares and coaches, and where each
+        unit follows a practice: every colleague is read from here."""
+        s, b = self.state, self.config.behavior
+        in_use = institutions.coverage(
+            s.proficiency,
+            ~s.abroad,
+            self.structure,
+            self.departments.sop,
+            b.proficiency_threshold,
+            teaches=None if self.config.colleague_channel else ~s.trained,
+        )
         self.snapshot = transfer.take_snapshot(
-            self.state, self.ties, self.organisation.rank, self.config.behavior, self.snapshot
+            s,
+            self.ties,
+            self.organisation.rank,
+            b,
+            in_use,
+            self.config.colleague_channel,
+            self.snapshot,
         )
 
     def staff_month(self) -> None:
@@ -293,7 +311,12 @@ class ExchangeModel(mesa.Model):
     def update_departments(self) -> None:
         """Adoption target, implementation step, SOP update and service quality."""
         institutions.update_departments(
-            self.departments, self.state, self.structure, self.config.behavior
+            self.departments,
+            self.state,
+            self.structure,
+            self.config.behavior,
+            self.streams.institutions,
+            self.config.sop_channel,
         )
 
     def record(self) -> None:
@@ -375,8 +398,9 @@ class City:
 
 
 def city_key(config: ModelConfig, seed: int) -> str:
-    """The configuration without its program, and the seed, as text (a City's identity)."""
-    data = dataclasses.asdict(dataclasses.replace(config, program=ProgramConfig()))
+    """The configuration without its program and channel switches (which build nothing), and
+    the seed, as text (a City's identity)."""
+    data = dataclasses.asdict(without_program(config))
     return json.dumps({"config": data, "seed": seed}, sort_keys=True)
 
 
@@ -395,6 +419,13 @@ def build_city(
     structure = build_structure(config, inputs, streams)
     staff = initial_staff(config, structure, inputs, streams.init)
     return City(city_key(config, seed), inputs, structure, staff)
+
+
+def without_program(config: ModelConfig) -> ModelConfig:
+    """`config` with the default program and both channel switches on: what builds its city."""
+    return dataclasses.replace(
+        config, program=ProgramConfig(), colleague_channel=True, sop_channel=True
+    )
 
 
 def with_program(structure: Structure, program: ProgramConfig) -> Structure:
@@ -436,11 +467,7 @@ def build_structure(config: ModelConfig, inputs: Inputs, streams: Streams) -> St
     rel_total = relevance.sum(axis=1, keepdims=True)
     service_weight = org.departments["weight"].to_numpy(dtype=float)
     domains, domain_matrix = domain_weights(service_weight, domain_of_department)
-    # rank levels: posts of department d and rank r form group 4d + r
-    groups = org.dept.astype(np.int64) * 4 + org.rank
-    posts = np.bincount(groups, minlength=4 * org.n_departments).reshape(-1, 4)
-    lw = np.asarray(b.leader_weights, dtype=float)[None, :] * (posts > 0)
-    lw_total = lw.sum(axis=1, keepdims=True)
+    side_keep = 1.0 - b.abroad_tacitness_weight * tacitness
     ties = (
         inputs.ties if inputs.ties is not None else build_ties(org, config.network, streams.network)
     )
@@ -461,6 +488,7 @@ def build_structure(config: ModelConfig, inputs: Inputs, streams: Streams) -> St
         tacitness=tacitness,
         explicitness=1.0 - tacitness,
         explicitness_f32=(1.0 - tacitness).astype(np.float32),
+        side_keep_f32=side_keep.astype(np.float32),
         sop_threshold=np.clip(
             catalogue.institutionalisation * b.institutionalisation_scale, 0.0, 1.0
         ),
@@ -474,8 +502,6 @@ def build_structure(config: ModelConfig, inputs: Inputs, streams: Streams) -> St
         service_weight=service_weight,
         domains=domains,
         domain_weights=domain_matrix,
-        posts_per_rank_group=np.maximum(posts, 1).reshape(-1),
-        level_weights=np.divide(lw, lw_total, out=np.zeros_like(lw), where=lw_total > 0),
         expert_order=np.argsort(-service_weight, kind="stable"),
         target_mask=None,
         centrality=broker_order(ties, org, streams.ranking),
@@ -518,6 +544,8 @@ def initial_staff(
         expert_months_left=np.zeros(n, dtype=np.int16),
         expert_bureau=np.zeros(n, dtype=np.int16),
         returned=np.full(n, -1, dtype=np.int16),
+        trained=np.zeros(n, dtype=bool),
+        sharing_left=np.zeros(n, dtype=np.int16),
     )
     roster = inputs.roster
     if roster is not None:  # what the roster gives replaces the draws (made all the same)

@@ -1,7 +1,22 @@
-"""The paired gain: a design's service index minus that of the same city without the exchange,
-run with the same seed (common random numbers), so chance differences between simulated cities
-cancel out. The sweeps (experiments/study.py) and the Python API (`sim.gain`) both compute it
-here.
+"""The paired gain and where it came from.
+
+The gain is a design's service index minus that of the same city without the exchange, run with
+the same seed (common random numbers), so chance differences between simulated cities cancel out.
+
+Its decomposition by channel (docs/model.md §7.15) runs the design three more times with the same
+seed and city, switching channels off (`ModelConfig.colleague_channel`, `sop_channel`):
+
+- A: everything on (the design itself);
+- C: standard procedures off (the trained and the colleagues they teach);
+- S: colleagues off (the trained pass nothing on; departments may still adopt SOPs);
+- T: both off (the trained alone: their own proficiency, and their own units following what
+  they champion at the level their people already have).
+
+Then, month by month, `gain_travellers` = T - baseline, and the two channels get their Shapley
+shares of the rest: `gain_colleagues` = ((C - T) + (A - S)) / 2, `gain_sops` = ((S - T) + (A - C))
+/ 2, so the three parts add up to the gain exactly and do not depend on an order of switching.
+"Travellers" includes the staff trained by visiting experts. The sweeps (experiments/study.py) and
+the Python API (`sim.gain`) both compute all of it here.
 """
 
 from __future__ import annotations
@@ -18,11 +33,39 @@ from sim.runner import RunResult, run_detailed
 #: Months averaged for a design's headline gain (the final year; the whole run if shorter).
 FINAL_YEAR = 12
 
+#: The parts of a gain, in order: column of the monthly table -> what it is.
+CHANNELS = {
+    "gain_travellers": "the staff trained by the program themselves (in Tokyo or by experts)",
+    "gain_colleagues": "colleagues who learnt from them (coaching, conversation, working under "
+    "them), and those colleagues' colleagues",
+    "gain_sops": "standard procedures (SOPs) that departments adopted",
+}
+
+#: The counterfactual runs of the decomposition: name -> (colleague_channel, sop_channel).
+COUNTERFACTUALS = {"no_sops": (True, False), "no_colleagues": (False, True), "alone": (False, False)}
+
 
 def no_exchange(config: ModelConfig) -> ModelConfig:
-    """The same city without cohorts or expert visits. Program settings do nothing without
-    them, so they are all reset: designs that differ only in their program share this run."""
-    return dataclasses.replace(config, program=ProgramConfig(cohort_size=0, experts_per_visit=0))
+    """The same city without cohorts or expert visits. Program settings and channel switches do
+    nothing without them, so they are all reset: designs that differ only in their program
+    share this run."""
+    return dataclasses.replace(
+        config,
+        program=ProgramConfig(cohort_size=0, experts_per_visit=0),
+        colleague_channel=True,
+        sop_channel=True,
+    )
+
+
+def counterfactual(config: ModelConfig, name: str) -> ModelConfig:
+    """The design with the channels of counterfactual `name` (`COUNTERFACTUALS`) switched off
+    (a channel the design already has off stays off)."""
+    colleagues, sops = COUNTERFACTUALS[name]
+    return dataclasses.replace(
+        config,
+        colleague_channel=config.colleague_channel and colleagues,
+        sop_channel=config.sop_channel and sops,
+    )
 
 
 def final_year(values: pd.Series) -> float:
@@ -30,30 +73,67 @@ def final_year(values: pd.Series) -> float:
     return float(values.iloc[-FINAL_YEAR:].mean())
 
 
-def paired(design: RunResult, baseline: RunResult) -> RunResult:
+def decompose(
+    design: pd.Series, no_sops: pd.Series, no_colleagues: pd.Series, alone: pd.Series,
+    baseline: pd.Series,
+) -> dict[str, pd.Series]:  # fmt: skip
+    """The gain's parts (`CHANNELS`) from the service index of the design and of its
+    counterfactual runs (`COUNTERFACTUALS`) and the no-exchange run: Shapley shares of the two
+    channels on top of the travellers alone; they add up to design - baseline."""
+    return {
+        "gain_travellers": alone - baseline,
+        "gain_colleagues": ((no_sops - alone) + (design - no_colleagues)) / 2,
+        "gain_sops": ((no_colleagues - alone) + (design - no_sops)) / 2,
+    }
+
+
+def paired(
+    design: RunResult, baseline: RunResult, counterfactuals: dict[str, RunResult] | None = None
+) -> RunResult:
     """The design's tables with its no-exchange run beside them: `baseline_index` and `gain`
     (service index minus baseline_index, index units) in the city table, `baseline_quality` in
-    the department table (in place)."""
+    the department table (in place); with the `counterfactuals` (`COUNTERFACTUALS`), also the
+    gain's parts (`CHANNELS`)."""
     months, deps = design.months, design.departments
     months["baseline_index"] = baseline.months.service_index.to_numpy()
     months["gain"] = months.service_index - months.baseline_index
+    if counterfactuals is not None:
+        index = {k: v.months.service_index.to_numpy() for k, v in counterfactuals.items()}
+        parts = decompose(months.service_index, **index, baseline=months.baseline_index)
+        for name, values in parts.items():
+            months[name] = values
     deps["baseline_quality"] = baseline.departments.quality.to_numpy()
     return design
 
 
-def paired_run(config: ModelConfig, seed: int, city: City | None = None) -> RunResult:
+def counterfactual_runs(config: ModelConfig, seed: int, city: City) -> dict[str, RunResult]:
+    """The decomposition's counterfactual runs of a design (same seed and city)."""
+    return {
+        name: run_detailed(counterfactual(config, name), seed, city) for name in COUNTERFACTUALS
+    }
+
+
+def paired_run(
+    config: ModelConfig, seed: int, city: City | None = None, channels: bool = True
+) -> RunResult:
     """A design and its no-exchange run with the same seed and city (built once for both),
-    paired (`paired`)."""
+    paired (`paired`); with `channels`, the gain decomposed (three more runs)."""
     city = city if city is not None else build_city(config, seed)
-    return paired(run_detailed(config, seed, city), run_detailed(no_exchange(config), seed, city))
+    design = run_detailed(config, seed, city)
+    baseline = run_detailed(no_exchange(config), seed, city)
+    extra = counterfactual_runs(config, seed, city) if channels else None
+    return paired(design, baseline, extra)
 
 
 def gain(
     config: ModelConfig | None = None, seeds: Iterable[int] = range(10), **settings
 ) -> pd.DataFrame:
     """A design's paired gain over no exchange, one row per seed: `seed`, `gain` (mean of the
-    final 12 months, index units 0-1; one index point is 0.01), `final_month_gain`,
-    `final_index`, `baseline_final_index`, `staff_sent` (real staff), `cost` (IDR million).
+    final 12 months, index units 0-1; one index point is 0.01) and its parts `gain_travellers`,
+    `gain_colleagues`, `gain_sops` (they add up to `gain`), `final_month_gain`, `final_index`,
+    `baseline_final_index`, `staff_sent` (real staff), `cost` (IDR million), and in the final
+    month `trained_proficient` and `colleagues_proficient` (real staff proficient in at least
+    one practice who were / were never trained by the program) and `departments_with_sop`.
     The design is `config` (default: the command line's defaults, `ModelConfig()`) with any
     settings given by name, e.g. `sim.gain(cohort_size=30, months_between_cohorts=6,
     seeds=range(5))`; the same numbers a sweep's summary table gives for these seeds."""
@@ -61,15 +141,20 @@ def gain(
     rows = []
     for seed in seeds:
         months = paired_run(config, seed).months
+        last = months.iloc[-1]
         rows.append(
             {
                 "seed": seed,
                 "gain": final_year(months.gain),
-                "final_month_gain": float(months.gain.iloc[-1]),
-                "final_index": float(months.service_index.iloc[-1]),
-                "baseline_final_index": float(months.baseline_index.iloc[-1]),
-                "staff_sent": int(months.departures.iloc[-1]),
-                "cost": float(months.cost.iloc[-1]),
+                **{name: final_year(months[name]) for name in CHANNELS},
+                "final_month_gain": float(last.gain),
+                "final_index": float(last.service_index),
+                "baseline_final_index": float(last.baseline_index),
+                "staff_sent": int(last.departures),
+                "cost": float(last.cost),
+                "trained_proficient": float(last.trained_proficient),
+                "colleagues_proficient": float(last.colleagues_proficient),
+                "departments_with_sop": int(last.departments_with_sop),
             }
         )
     return pd.DataFrame(rows)

@@ -173,6 +173,7 @@ def depart(
     s.months_left[cohort] = program.duration
     s.placement[cohort] = placement_of(structure, program, cohort)
     s.exchanges[cohort] += 1
+    s.trained[cohort] = True
 
 
 def start_expert_visit(
@@ -202,6 +203,7 @@ def start_expert_visit(
     trainees = np.concatenate([lead, rng.choice(others, size=k - n_managers, replace=False)])
     s.expert_months_left[trainees] = p.expert_duration
     s.expert_bureau[trainees] = structure.bureau_of_department[d]
+    s.trained[trainees] = True
     return real
 
 

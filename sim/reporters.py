@@ -74,6 +74,40 @@ def department_implementation(structure: Structure, departments: DepartmentState
     return (structure.relevance_share * departments.implementation).sum(axis=1)
 
 
+def departments_with_sop(departments: DepartmentState) -> int:
+    """Departments where at least one practice is standard procedure."""
+    return int(departments.sop.any(axis=1).sum())
+
+
+def proficient_people(staff: StaffState, structure: Structure, threshold: float) -> dict:
+    """Real staff now in service (weighted by the real staff each post stands for): `trained_staff`
+    trained by the program (in Tokyo or by a visiting expert), and of them `trained_proficient`
+    proficient (>= threshold) in at least one practice; `colleagues_proficient` never trained by
+    the program but proficient in at least one practice (they learnt it at home)."""
+    weight = structure.real_per_post[structure.organisation.dept]
+    proficient = (staff.proficiency >= threshold).any(axis=1)
+    trained = staff.trained
+    return {
+        "trained_staff": float(weight[trained].sum()),
+        "trained_proficient": float(weight[trained & proficient].sum()),
+        "colleagues_proficient": float(weight[~trained & proficient].sum()),
+    }
+
+
+def sop_readiness(structure: Structure, departments: DepartmentState) -> np.ndarray:
+    """float (D,): each department's highest implementation of any practice as a multiple of
+    that practice's institutionalisation threshold (>= 1: ready for a standard procedure once a
+    champion with authority decides); a threshold of 0 counts as ready."""
+    threshold = structure.sop_threshold[None, :]
+    ratio = np.divide(
+        departments.implementation,
+        threshold,
+        out=np.ones_like(departments.implementation),
+        where=threshold > 0,
+    )
+    return ratio.max(axis=1) if ratio.size else np.zeros(ratio.shape[0])
+
+
 def department_proficient_share(structure: Structure, departments: DepartmentState) -> np.ndarray:
     """float (D,): share of (staff, practice) pairs proficient, relevance-weighted, in [0, 1]."""
     share = departments.proficient_count / structure.headcount[:, None]
@@ -91,6 +125,7 @@ INTEGER_COLUMNS = (
     "staff_months_abroad",
     "expert_visits",
     "cohort_shortfall",
+    "departments_with_sop",
 )
 
 
@@ -134,6 +169,10 @@ class Recorder:
                 "simulated_abroad",
                 "expert_trainees",
                 *TOTALS,
+                "trained_staff",
+                "trained_proficient",
+                "colleagues_proficient",
+                "departments_with_sop",
             )
         }
         self.adoption = np.zeros((rows, len(self.practices)))
@@ -145,6 +184,8 @@ class Recorder:
         self.dept_quality = np.zeros((rows, n_dep))
         self.dept_implementation = np.zeros((rows, n_dep))
         self.dept_proficient = np.zeros((rows, n_dep))
+        self.dept_sops = np.zeros((rows, n_dep), dtype=np.int64)
+        self.dept_readiness = np.zeros((rows, n_dep))
         # returnees: how many came home in month r, and how many of them apply at month t
         self.returned = np.zeros(rows, dtype=np.int64)
         self.applying = np.zeros((rows, rows), dtype=np.int64)  # [t, r]
@@ -171,11 +212,16 @@ class Recorder:
         sc["expert_trainees"][t] = expert_trainees(ledger)
         for name, v in ledger.totals.items():
             sc[name][t] = v
+        for name, v in proficient_people(staff, st, self.threshold).items():
+            sc[name][t] = v
+        sc["departments_with_sop"][t] = departments_with_sop(deps)
         self.adoption[t] = adoption_shares(st, deps)
         self.sop[t] = institutionalised_counts(deps)
         self.dept_quality[t] = deps.quality
         self.dept_implementation[t] = department_implementation(st, deps)
         self.dept_proficient[t] = department_proficient_share(st, deps)
+        self.dept_sops[t] = deps.sop.sum(axis=1)
+        self.dept_readiness[t] = sop_readiness(st, deps)
         back = np.flatnonzero(staff.returned >= 0)
         applies = returnees_applying(staff, st, back, self.what_applies, self.threshold)
         counts = np.bincount(staff.returned[back[applies]], minlength=t + 1)
@@ -211,7 +257,8 @@ class Recorder:
         return df
 
     def department_frame(self, upto: int):
-        """Long table: month, department, domain, quality, implementation, proficient_share."""
+        """Long table: month, department, domain, quality, implementation, proficient_share,
+        sops (practices that are standard procedure), sop_readiness (`sop_readiness`)."""
         months = np.arange(upto + 1)
         n_dep = len(self.department_ids)
         return pd.DataFrame(
@@ -222,13 +269,15 @@ class Recorder:
                 "quality": self.dept_quality[: upto + 1].ravel(),
                 "implementation": self.dept_implementation[: upto + 1].ravel(),
                 "proficient_share": self.dept_proficient[: upto + 1].ravel(),
+                "sops": self.dept_sops[: upto + 1].ravel(),
+                "sop_readiness": self.dept_readiness[: upto + 1].ravel(),
             }
         )
 
 
 #: Columns of the department table (`Recorder.department_frame`), Mesa's table "departments".
 DEPARTMENT_COLUMNS = ("month", "department", "domain", "quality", "implementation",
-                      "proficient_share")  # fmt: skip
+                      "proficient_share", "sops", "sop_readiness")  # fmt: skip
 
 
 def city_reporters(recorder: Recorder) -> dict:
@@ -255,11 +304,13 @@ def department_rows(recorder: Recorder, month: int) -> list[dict]:
     """The department table's rows of one month (Mesa's table "departments")."""
     return [
         {"month": month, "department": d, "domain": dom, "quality": float(q),
-         "implementation": float(i), "proficient_share": float(p)}
-        for d, dom, q, i, p in zip(
+         "implementation": float(i), "proficient_share": float(p), "sops": int(n),
+         "sop_readiness": float(r)}
+        for d, dom, q, i, p, n, r in zip(
             recorder.department_ids, recorder.department_domains,
             recorder.dept_quality[month], recorder.dept_implementation[month],
-            recorder.dept_proficient[month], strict=True,
+            recorder.dept_proficient[month], recorder.dept_sops[month],
+            recorder.dept_readiness[month], strict=True,
         )
     ]  # fmt: skip
 
@@ -279,6 +330,8 @@ def staff_snapshot(
         "willingness": s.willingness.copy(),
         "abroad": s.abroad.copy(),
         "exchanges": s.exchanges.copy(),
+        "trained": s.trained.copy(),
+        "sharing_left": s.sharing_left.copy(),
     }
     for k, pid in enumerate(structure.catalogue.ids):
         row[f"proficiency_{pid}"] = s.proficiency[:, k].copy()

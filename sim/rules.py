@@ -21,7 +21,8 @@ def effective_tacitness(tacitness, scale):
 
 
 def learning_rate(base_rate, capacity, tacitness, tacitness_weight):
-    """Share of the remaining gap learnt in one month of training (abroad or from an expert)."""
+    """Share of the remaining gap learnt in one month of side-by-side learning: in Tokyo, from a
+    visiting expert, or on the job in a unit that follows the practice."""
     return np.clip(base_rate * capacity * (1.0 - tacitness_weight * tacitness), 0.0, 1.0)
 
 
@@ -30,9 +31,16 @@ def learn(proficiency, rate):
     return proficiency + (1.0 - proficiency) * rate
 
 
-def forgetting_share(rate, use_protection, implementation, is_sop, sop_factor):
-    """Monthly share of proficiency lost: less if the department uses the practice or has an SOP."""
-    return rate * (1.0 - use_protection * implementation) * np.where(is_sop, sop_factor, 1.0)
+def forgetting_share(used, unused_rate, in_use_rate):
+    """Monthly share of proficiency lost: slow for a skill in use, fast for one that is not
+    (Arthur et al. 1998; Tatel & Ackerman 2025)."""
+    return np.where(used, in_use_rate, unused_rate)
+
+
+def execution(proficiency, threshold):
+    """How fully a person in a unit that follows a practice carries it out, in [0, 1]: in
+    proportion to their proficiency, fully from the proficiency threshold."""
+    return np.minimum(proficiency / threshold, 1.0)
 
 
 def monthly_probability(yearly):

@@ -35,6 +35,8 @@ PERSONAL = (
     "exchanges",
     "placement",
     "returned",
+    "trained",
+    "sharing_left",
 )
 
 #: Cumulative totals the model keeps (`ProgramState.totals`) and records every month: real staff
@@ -68,6 +70,9 @@ class Structure:
     tacitness: np.ndarray  # float64 (P,) in [0, 1]: effective tacitness tau_k
     explicitness: np.ndarray  # float64 (P,): 1 - tacitness
     explicitness_f32: np.ndarray  # float32 (P,): the same, for float32 arithmetic (gap rule)
+    # float32 (P,): 1 - abroad_tacitness_weight x tacitness, how much of a practice side-by-side
+    # learning passes on (coaching, learning on the job)
+    side_keep_f32: np.ndarray
     sop_threshold: np.ndarray  # float64 (P,) in [0, 1]: implementation that makes an SOP
     headcount: np.ndarray  # int64 (D,): simulated posts
     full_headcount: np.ndarray  # float64 (D,): real staff (the departments file's headcount)
@@ -79,8 +84,6 @@ class Structure:
     service_weight: np.ndarray  # float64 (D,) > 0: weight in the city index
     domains: list[str]  # the K service domains present, in organisation.DOMAINS order
     domain_weights: np.ndarray  # float64 (K, D): service weights normalised within each domain
-    posts_per_rank_group: np.ndarray  # int64 (4D,): posts of department d, rank r at 4d + r (>= 1)
-    level_weights: np.ndarray  # float64 (D, 4): leader weights over the rank levels present
     expert_order: np.ndarray  # int64 (E,): departments visited by experts, in turn
     target_mask: np.ndarray | None  # bool (D,): target departments; None = all
     centrality: np.ndarray  # float64 (n,): broker rank order 0..n-1 (`central` selection)
@@ -107,6 +110,8 @@ class StaffState:
     expert_months_left: np.ndarray  # int16 (n,), months of expert training left
     expert_bureau: np.ndarray  # int16 (n,), bureau of the visiting expert
     returned: np.ndarray  # int16 (n,), month of the last return home from Tokyo, -1 never
+    trained: np.ndarray  # bool (n,), trained by the program (in Tokyo or by an expert)
+    sharing_left: np.ndarray  # int16 (n,), months of deliberate sharing (coaching) left
 
     @property
     def n(self) -> int:
@@ -129,13 +134,27 @@ class Snapshot:
     proficiency: np.ndarray  # float32 (n, P): s_ik (a view on `packed`)
     mean_proficiency: np.ndarray  # float32 (n,): mean of each row
     home: np.ndarray  # bool (n,): h_i, at home at the start of the month
-    # float32 (n, W), W = P + 2 rounded up to 16: proficiency, willingness (-1 when abroad) and
-    # rank of each person in one cache line (`kernels.snapshot_packed`, read by the gap kernel)
+    # float32 (n, W), W = P + 3 rounded up to 16: proficiency, the person as a sender (their
+    # willingness; -1 when abroad, 0 when they pass nothing on), rank, and as a coach (their
+    # willingness while sharing, else 0) in one cache line (`kernels.snapshot_packed`)
     packed: np.ndarray
+    # bool (n,): the person passes knowledge on (False only for the trained when the colleague
+    # channel is switched off)
+    shares: np.ndarray
+    # uint8 (n, P), bits kernels.FOLLOWS and LEARNS: the person's unit follows practice k (they
+    # or their supervisor champion it, or it is standard procedure in their department), and
+    # whether they learn it on the job there (`institutions.coverage`)
+    in_use: np.ndarray
     # the threshold rule in a well-mixed organisation only (else None): staff at home proficient
     # in each practice, int64 (P,), and the sum of their levels, float32 (P,)
     proficient_count: np.ndarray | None = None
     proficient_level_sum: np.ndarray | None = None
+
+    @property
+    def coach(self) -> np.ndarray:
+        """float32 (n,): each person as a coach this month: their willingness while sharing at
+        home (and passing knowledge on), else 0 (a view on `packed`)."""
+        return self.packed[:, self.proficiency.shape[1] + 2]
 
 
 @dataclass
@@ -147,8 +166,8 @@ class DepartmentState:
     sop: np.ndarray  # bool (D, P): practice is standard procedure
     quality: np.ndarray  # float64 (D,) in [0, 1]
     absent: np.ndarray  # int64 (D,): staff abroad this month
-    level_sum: np.ndarray  # float64 (4D, P): proficiency of staff at home, department d rank r
-    led: np.ndarray  # bool (D, P): a proficient manager is at home
+    execution: np.ndarray  # float64 (D, P): sum over staff at home of how they carry it out
+    authority: np.ndarray  # bool (D, P): a champion with authority (head, division head) at home
     proficient_count: np.ndarray  # int64 (D, P): staff proficient
     proficiency_total: np.ndarray  # float64 (P,): proficiency summed over all staff
 
@@ -161,8 +180,8 @@ class DepartmentState:
             sop=np.zeros((n_dep, n_practices), dtype=bool),
             quality=baseline_quality.copy(),
             absent=np.zeros(n_dep, dtype=np.int64),
-            level_sum=np.zeros((4 * n_dep, n_practices)),
-            led=np.zeros((n_dep, n_practices), dtype=bool),
+            execution=np.zeros((n_dep, n_practices)),
+            authority=np.zeros((n_dep, n_practices), dtype=bool),
             proficient_count=np.zeros((n_dep, n_practices), dtype=np.int64),
             proficiency_total=np.zeros(n_practices),
         )
@@ -197,6 +216,7 @@ class Streams:
     ranking: np.random.Generator
     cohort_rounding: np.random.Generator
     visit_rounding: np.random.Generator
+    institutions: np.random.Generator
 
     def __getitem__(self, name: str) -> np.random.Generator:
         """`streams["selection"]` reads like `streams.selection`."""

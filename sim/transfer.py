@@ -1,19 +1,24 @@
 """Peer transfer (docs/model.md §7.4): what staff at home learn from colleagues each month.
 
-Three mechanisms (`behavior.mechanism`):
+Casual transfer, by one of three mechanisms (`behavior.mechanism`):
 
 - `gap`: the receiver closes part of the gap to each more proficient contact (gradual learning);
 - `contagion`: a proficient contact passes a practice on with some chance (simple contagion);
 - `threshold`: a person adopts once a large enough share of their ties is proficient (complex
-  contagion, Centola & Macy 2007).
+  contagion, Centola & Macy 2007);
+
+then, under every mechanism, deliberate sharing: for `sharing_months` after their program
+training, the trained coach all their work ties in what they master (`coach_rate`,
+`coach_step`), followed by learning on the job and use-dependent forgetting (§7.5).
 
 The formulas come first, once, as small pure functions that work on scalars (the reference engine,
 one agent at a time: `StaffAgent.learn_from_peers`) and on numpy arrays (the vectorised engine,
 all receivers at once: the functions after them) alike, so that the two engines cannot drift
-apart. The compiled kernel `kernels.close_gaps_and_forget` writes the gap formulas out inline for
-speed; tests/test_transfer.py checks that it equals them. Senders are always read from the
-start-of-month snapshot (`take_snapshot`, `sim.state.Snapshot`): proficiency s and presence at
-home h. Symbols are those of §7.4.
+apart. The compiled kernels `kernels.close_gaps` and `kernels.coach_practise_forget` write the
+formulas out inline for speed; tests/test_transfer.py checks that they equal them. Senders and
+coaches are always read from the start-of-month snapshot (`take_snapshot`,
+`sim.state.Snapshot`): proficiency s, presence at home h, whether they pass knowledge on, and
+whether their unit follows each practice. Symbols are those of §7.4.
 """
 
 from __future__ import annotations
@@ -45,14 +50,23 @@ def gap_rate(transfer_rate, capacity, sender, explicitness):
     return transfer_rate * capacity * sender * explicitness
 
 
-def gap_increment(receiver, sender_level, rate):
-    """Gap mechanism, one contact: `rate` of the gap to a more proficient sender (none else)."""
-    return rate * np.maximum(sender_level - receiver, 0.0)
+def gap_step(receiver, sender_level, rate):
+    """Gap mechanism, one contact: the receiver closes `rate` of what is left of its gap to a
+    more proficient sender (nothing else); applied contact by contact, in the order drawn."""
+    return receiver + rate * np.maximum(sender_level - receiver, 0.0)
 
 
-def after_gaps(receiver, increments, contacts_per_month):
-    """The receiver's proficiency after the month's contacts: p + (1/M) x summed increments."""
-    return receiver + increments / contacts_per_month
+def coach_rate(coaching_rate, capacity, coach, side_keep):
+    """rho_c c_i Psi_ij (1 - omega tau_k): share of the gap to coach j that coachee i closes in
+    a month (Psi_ij = w_ij v_j U_ij, the coach's factor, 0 when j is not coaching)."""
+    return coaching_rate * capacity * coach * side_keep
+
+
+def coach_step(receiver, coach_level, rate, threshold):
+    """Coaching, one coach: in every practice the coach masters (level >= threshold), the
+    coachee closes `rate` of what is left of its gap to the coach; applied coach by coach."""
+    taught = coach_level >= threshold
+    return np.where(taught, gap_step(receiver, coach_level, rate), receiver)
 
 
 def contagion_chance(contagion_prob, sender, explicitness):
@@ -115,25 +129,36 @@ def take_snapshot(
     ties: Ties,
     rank: np.ndarray,
     behavior: BehaviorConfig,
+    in_use: np.ndarray,
+    colleague_channel: bool = True,
     previous: Snapshot | None = None,
 ) -> Snapshot:
-    """Start-of-month proficiency (and its row means) and presence at home, packed with each
-    person's willingness and rank for the gap kernel (into the arrays of the `previous`
-    snapshot, which the month before has finished with); for the threshold rule in a well-mixed
-    organisation also the totals over all staff at home that it reads."""
+    """Start-of-month proficiency (and its row means), presence at home, who passes knowledge on
+    and who coaches, packed with each person's willingness and rank for the kernels (into the
+    arrays of the `previous` snapshot, which the month before has finished with); `in_use`
+    (n, P) is where each person's unit follows a practice (`institutions.coverage`). For the
+    threshold rule in a well-mixed organisation also the totals over all staff at home that it
+    reads. Without the colleague channel, the trained pass nothing on."""
     n, n_pr = staff.proficiency.shape
     home = ~staff.abroad
-    if previous is not None and previous.packed.shape[0] == n:
+    shares = np.ones(n, dtype=bool) if colleague_channel else ~staff.trained
+    coaching = staff.sharing_left > 0
+    width = (n_pr + 3 + 15) // 16 * 16
+    if previous is not None and previous.packed.shape == (n, width):
         packed, mean = previous.packed, previous.mean_proficiency
     else:
-        packed = np.empty((n, (n_pr + 2 + 15) // 16 * 16), dtype=np.float32)
+        packed = np.zeros((n, width), dtype=np.float32)
         mean = np.empty(n, dtype=np.float32)
-    kernels.snapshot_packed(staff.proficiency, staff.willingness, home, rank, packed, mean)
+    kernels.snapshot_packed(
+        staff.proficiency, staff.willingness, home, rank, shares, coaching, packed, mean
+    )
     proficiency = packed[:, :n_pr]
     if behavior.mechanism == "threshold" and ties.well_mixed:
-        count, level_sum = well_mixed_totals(proficiency, home, behavior.proficiency_threshold)
-        return Snapshot(proficiency, mean, home, packed, count, level_sum)
-    return Snapshot(proficiency, mean, home, packed)
+        count, level_sum = well_mixed_totals(
+            proficiency, home & shares, behavior.proficiency_threshold
+        )
+        return Snapshot(proficiency, mean, home, packed, shares, in_use, count, level_sum)
+    return Snapshot(proficiency, mean, home, packed, shares, in_use)
 
 
 def well_mixed_totals(proficiency, home, threshold) -> tuple[np.ndarray, np.ndarray]:
@@ -147,30 +172,30 @@ def well_mixed_totals(proficiency, home, threshold) -> tuple[np.ndarray, np.ndar
 def _sender_factors(
     staff: StaffState, snapshot: Snapshot, rank, power_distance, rows, contacts, strength
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(safe contact indices, float32 Phi) with Phi 0 for missing (-1) or absent contacts."""
+    """(safe contact indices, float32 Phi) with Phi 0 for missing (-1) or absent contacts and
+    for contacts who pass nothing on."""
     valid = contacts >= 0
     j = np.where(valid, contacts, 0)
-    valid &= snapshot.home[j]
+    valid &= snapshot.home[j] & snapshot.shares[j]
     up = upward_factor(rank[j], rank[rows][:, None], power_distance)
     return j, sender_factor(strength, staff.willingness[j], up, valid).astype(np.float32)
 
 
-def close_gaps_and_forget(
+def close_gaps_on_network(
     staff: StaffState,
     snapshot: Snapshot,
     structure: Structure,
     behavior: BehaviorConfig,
     rows: np.ndarray,
     capacity: np.ndarray,
-    forget_share: np.ndarray,
     rng: np.random.Generator,
 ) -> None:
-    """Gap rule on a network, fused with forgetting (§7.5) in one compiled pass that also samples
-    the contacts (§7.3, `contacts` stream `rng`): the default and hot path."""
+    """Gap rule on a network in one compiled pass that also samples the contacts (§7.3,
+    `contacts` stream `rng`): the default and hot path."""
     ties, org = structure.ties, structure.organisation
     u = rng.random((rows.size, behavior.contacts_per_month))
     alias_keep, alias = ties.alias
-    kernels.close_gaps_and_forget(
+    kernels.close_gaps(
         staff.proficiency,
         snapshot.packed,
         rows,
@@ -185,8 +210,6 @@ def close_gaps_and_forget(
         structure.explicitness_f32,
         float(behavior.transfer_rate),
         np.float32(1.0 - behavior.power_distance),
-        forget_share.astype(np.float32),
-        org.dept,
     )
 
 
@@ -200,15 +223,46 @@ def close_gaps(
     strength: np.ndarray,
     capacity: np.ndarray,
 ) -> None:
-    """Gap rule for given contacts (well-mixed organisations; forgetting follows separately)."""
+    """Gap rule for given contacts (well-mixed organisations), contact by contact."""
     b, rank = behavior, structure.organisation.rank
     j, sender = _sender_factors(staff, snapshot, rank, b.power_distance, rows, contacts, strength)
     p, cap = staff.proficiency[rows], capacity[rows, None]
-    delta = np.zeros_like(p)
     for c in range(j.shape[1]):
         rate = gap_rate(b.transfer_rate, cap, sender[:, c, None], structure.explicitness_f32)
-        delta += gap_increment(p, snapshot.proficiency[j[:, c]], rate)
-    staff.proficiency[rows] = after_gaps(p, delta, b.contacts_per_month)
+        p = gap_step(p, snapshot.proficiency[j[:, c]], rate)
+    staff.proficiency[rows] = p
+
+
+def coach_practise_forget(
+    staff: StaffState,
+    snapshot: Snapshot,
+    structure: Structure,
+    behavior: BehaviorConfig,
+    rows: np.ndarray,
+    capacity: np.ndarray,
+) -> None:
+    """Coaching by the trained in their sharing months, learning on the job where the unit
+    follows a practice, then use-dependent forgetting (§7.4–7.5), for the staff at home `rows`,
+    in one compiled pass (every mechanism, every organisation)."""
+    b, ties = behavior, structure.ties
+    kernels.coach_practise_forget(
+        staff.proficiency,
+        snapshot.packed,
+        rows,
+        ties.indptr,
+        ties.indices,
+        ties.weights,
+        structure.organisation.rank,
+        capacity,
+        snapshot.in_use,
+        structure.side_keep_f32,
+        np.float32(b.coaching_rate),
+        np.float32(1.0 - b.power_distance),
+        np.float32(b.practice_learning_rate),
+        np.float32(b.proficiency_threshold),
+        np.float32(b.forgetting_rate),
+        np.float32(b.forgetting_in_use),
+    )
 
 
 def catch_practices(
@@ -247,15 +301,16 @@ def observe_colleagues(
     b, snap = behavior, snapshot.proficiency
     theta = b.proficiency_threshold
     if structure.ties.well_mixed:
+        own = np.where(snapshot.shares[rows, None], snap[rows], 0.0)  # counted if they share
         count, level_sum = others_proficient(
-            snapshot.proficient_count, snapshot.proficient_level_sum, snap[rows], theta
+            snapshot.proficient_count, snapshot.proficient_level_sum, own, theta
         )
         share = proficient_share(count, max(snapshot.home.sum() - 1, 1))
         reachable = np.ones(rows.size, dtype=bool)
     else:
         a = structure.upward_ties
         home = snapshot.home.astype(np.float64)
-        prof = (snap >= theta) * home[:, None]
+        prof = (snap >= theta) * (home * snapshot.shares)[:, None]
         total = (a @ home)[rows]
         count = (a @ prof)[rows]
         level_sum = (a @ (snap * prof))[rows]
