@@ -46,6 +46,7 @@ def rerun(job_dir: Path) -> pd.DataFrame:
         label=job["label"],
         extra_columns=job["extra_columns"],
         progress=False,
+        channels=cfg.get("channels", True),
     )
     return tables["timeseries"]
 

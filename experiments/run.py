@@ -130,6 +130,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
                 progress=cfg.progress and not multirun,  # parallel bars would interleave
                 cache_dir=Path(HydraConfig.get().sweep.dir) / ".baselines" if multirun else None,
                 posterior=posterior,
+                channels=cfg.channels,
             )
     except Exception as err:  # a failing job is recorded; the other jobs go on
         message = f"{type(err).__name__}: {err}"

@@ -61,7 +61,7 @@ from sim import (
 from sim.errors import DataError
 from sim.files import check_regular_file, finite_float
 from sim.inputs import check
-from sim.pairing import FINAL_YEAR, final_year, no_exchange, paired
+from sim.pairing import CHANNELS, FINAL_YEAR, counterfactual_runs, final_year, no_exchange, paired
 from sim.settings import boolean, integer, interval, optional, setting, share, text
 
 # --- the run-level schema -------------------------------------------------------------------------
@@ -136,6 +136,14 @@ class RunConfig(ModelConfig):
     progress: bool = setting(True, None, boolean(), "terminal only; no bar in parallel sweeps")
     #: After a sweep, draw the figures and write report.html (tables are always written).
     report: bool = setting(True, None, boolean(), "report=false for table-only sweeps")
+    #: Decompose every replicate's gain by channel: travellers, colleagues, standard procedures.
+    channels: bool = setting(
+        True,
+        None,
+        boolean(),
+        "two more runs per replicate (docs/model.md §7.15); false for large searches, whose "
+        "report then says the gain was not decomposed",
+    )
     #: Posterior draws of experiments/calibrate.py (posterior_draws.parquet or its folder):
     #: replicate r of every design, and its no-exchange run, uses draw r's behaviour parameters.
     posterior: str | None = setting(
@@ -189,7 +197,16 @@ LEVERS = {
 }
 
 #: Run-level settings that do not change a design (left out of its label).
-NOT_DESIGN = ("experiment", "replicates", "seed", "progress", "report", "reference", "posterior")
+NOT_DESIGN = (
+    "experiment",
+    "replicates",
+    "seed",
+    "progress",
+    "report",
+    "reference",
+    "posterior",
+    "channels",
+)
 
 
 # --- from a run configuration to a model configuration ---------------------------------------
@@ -534,6 +551,14 @@ OUTCOMES = {
         lambda m, t: float(m.gain.iloc[-1]),
         points=True,
     ),
+    **{
+        name: Outcome(
+            f"gain through {words} (index points, final year)",
+            lambda m, t, name=name: final_year(m[name]) if name in m else float("nan"),
+            points=True,
+        )
+        for name, words in CHANNELS.items()
+    },
     "mean_gain": Outcome(
         "gain over no exchange, mean of the whole run (index points)",
         lambda m, t: float(m.gain.mean()),
@@ -548,6 +573,19 @@ OUTCOMES = {
         "replicates whose gain reached the target",
         lambda m, t: not math.isnan(months_to_target(m.gain.to_numpy(), t)),
         summary="share",
+    ),
+    "colleagues_proficient": Outcome(
+        "Jakarta staff never trained by the program but proficient in a Tokyo practice (final "
+        "month)",
+        lambda m, t: float(m.colleagues_proficient.iloc[-1]),
+    ),
+    "trained_proficient": Outcome(
+        "staff trained by the program and still proficient in a Tokyo practice (final month)",
+        lambda m, t: float(m.trained_proficient.iloc[-1]),
+    ),
+    "departments_with_sop": Outcome(
+        "departments where a Tokyo practice is standard procedure (final month)",
+        lambda m, t: int(m.departments_with_sop.iloc[-1]),
     ),
     "staff_sent": Outcome("Jakarta staff sent to Tokyo", lambda m, t: int(m.departures.iloc[-1])),
     "staff_months_abroad": Outcome(
@@ -676,12 +714,16 @@ def paired_run(
     cache_dir: Path | None = None,
     baseline: RunResult | None = None,
     keep: int = 1,
+    channels: bool = True,
 ) -> Replicate:
     """Run a design and its paired no-exchange run with the same seed (the latter cached in
     `cache_dir` when given, or given as `baseline`); both reuse the seed's city (`city_for`,
-    keeping `keep` cities)."""
+    keeping `keep` cities). With `channels`, the gain is decomposed (`sim.pairing`: two more
+    runs of the design with channels switched off, same seed and city)."""
     base = baseline if baseline is not None else baseline_run(config, seed, cache_dir, keep)
-    result = paired(run_detailed(config, seed, city_for(config, seed, keep)), base)
+    city = city_for(config, seed, keep)
+    extra = counterfactual_runs(config, seed, city) if channels else None
+    result = paired(run_detailed(config, seed, city), base, extra)
     return Replicate(result.months, base.months, result.departments, result.department_ties)
 
 
@@ -692,8 +734,8 @@ def paired_gains(configs: list[ModelConfig], seed: int) -> list[float]:
     if any(no_exchange(c) != base_config for c in configs[1:]):
         raise ValueError("paired_gains: the designs differ in more than their program")
     base = baseline_run(configs[0], seed, None)
-    return [float(OUTCOMES["gain"].of(paired_run(c, seed, baseline=base).months, 0.0))
-            for c in configs]  # fmt: skip
+    return [float(OUTCOMES["gain"].of(paired_run(c, seed, baseline=base, channels=False).months,
+                                      0.0)) for c in configs]  # fmt: skip
 
 
 def run_job(
@@ -706,9 +748,11 @@ def run_job(
     progress: bool = True,
     cache_dir: Path | None = None,
     posterior: Posterior | None = None,
+    channels: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Run the replicates; returns the tables timeseries, baseline, summary, effects,
-    departments and department_ties (see the README's output files). With `posterior`,
+    departments and department_ties (see the README's output files). With `channels`, each
+    replicate's gain is decomposed by channel (`sim.pairing`). With `posterior`,
     replicate r and its no-exchange run take their behaviour from draw r (every design of a
     sweep the same draw: common random numbers extended to parameters), and the summary records
     the draw and its parameters."""
@@ -726,7 +770,7 @@ def run_job(
             behaviour = posterior.behaviour(r)
             rep_config = with_behaviour(config, behaviour)
             drawn = {"draw": r, **{f"behavior.{k}": v for k, v in behaviour.items()}}
-        pair = paired_run(rep_config, s, cache_dir, keep=keep)
+        pair = paired_run(rep_config, s, cache_dir, keep=keep, channels=channels)
         rep = {"replicate": r, "seed": s}
         series.append(pair.months.assign(**rep))
         baselines.append(pair.baseline.assign(baseline_id=base_id, **rep))

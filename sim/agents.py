@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from sim import engine, kernels, rules, transfer
+from sim import engine, institutions, kernels, rules, transfer
 from sim.config import BehaviorConfig
 from sim.organisation import RANK_NAMES
 from sim.state import DepartmentState, ProgramState, Snapshot, StaffState, Streams, Structure
@@ -37,6 +37,7 @@ class Month:
     behavior: BehaviorConfig
     streams: Streams
     ledger: ProgramState
+    in_use: np.ndarray  # uint8 (n, P): who follows and learns what (`institutions.coverage`)
 
 
 def staff_month(
@@ -50,7 +51,12 @@ def staff_month(
     ledger: ProgramState,
 ) -> None:
     """The reference engine: every agent lives the month, one at a time."""
-    agents.do("step", Month(staff, snapshot, structure, departments, behavior, streams, ledger))
+    in_use = institutions.coverage(
+        snapshot.proficiency, snapshot.home, structure, departments.sop,
+        behavior.proficiency_threshold,
+    )  # fmt: skip
+    month = Month(staff, snapshot, structure, departments, behavior, streams, ledger, in_use)
+    agents.do("step", month)
 
 
 class StaffAgent(mesa.Agent):
@@ -123,8 +129,8 @@ class StaffAgent(mesa.Agent):
             return
         self.count_down_sharing(month)
         self.train_with_expert(month, capacity)
-        self.learn_from_peers(month, capacity)
         used = self.learn_from_coaches(month, capacity)
+        self.learn_from_peers(month, capacity)
         self.practise(month, capacity)
         self.forget(month, used)
         self.leave_or_stay(month)
@@ -216,7 +222,7 @@ class StaffAgent(mesa.Agent):
         them, they are coached in them, or they coach them)."""
         i, b, snap, st = self.index, month.behavior, month.snapshot, month.structure
         theta = b.proficiency_threshold
-        used = snap.in_use[i] != 0
+        used = month.in_use[i] != 0
         if snap.coach[i] > 0:
             used |= snap.proficiency[i] >= theta
         p = month.staff.proficiency[i]
@@ -239,7 +245,7 @@ class StaffAgent(mesa.Agent):
             b.practice_learning_rate, capacity, st.tacitness, b.abroad_tacitness_weight
         )
         p = month.staff.proficiency[self.index]
-        learns = (month.snapshot.in_use[self.index] & kernels.LEARNS) != 0
+        learns = (month.in_use[self.index] & kernels.LEARNS) != 0
         p[:] = np.where(learns, rules.learn(p, rate), p)
 
     def catch_practices(self, month: Month, contacts, strength) -> None:

@@ -31,7 +31,6 @@ from sim.settings import (
     setting,
     share,
     text,
-    weights,
 )
 
 MECHANISMS = ("gap", "contagion", "threshold")
@@ -367,12 +366,13 @@ class BehaviorConfig:
     )
     #: Learning with a visiting expert, as a multiple of the rate of learning in Tokyo.
     expert_learning_factor: float = setting(
-        0.5,
+        1.0,
         "multiple of abroad_learning_rate",
         share(),
-        "assumption: the same side-by-side learning as in Tokyo, but trainees keep their jobs "
-        "(part-time) while an expert coaches a group",
-        plausible=(0.25, 1.0),
+        "assumption: the same side-by-side learning as in Tokyo (SECI socialisation); trainees "
+        "keep their jobs (slower) but learn on their own cases (no gap between Tokyo and Jakarta "
+        "conditions, a barrier JICA ex-participants name: Shimomura & Nakamura 2013)",
+        plausible=(0.5, 1.0),
     )
     #: Mean and standard deviation of base absorptive capacity (Beta distributed).
     capacity_mean: float = setting(
@@ -458,16 +458,19 @@ class BehaviorConfig:
         "second-generation learners gain usable knowledge (Yarber et al. 2015)",
         plausible=(0.3, 1.0),
     )
-    #: Share of the gap to full proficiency learnt per month on the job where the person's unit
-    #: follows the practice (a proficient superior directs it, or it is standard procedure),
-    #: at capacity 1 for a fully explicit practice.
+    #: Share of the gap to full proficiency learnt per month on the job where a practice is
+    #: standard procedure (and by a champion in what they champion), at capacity 1 for a fully
+    #: explicit practice.
     practice_learning_rate: float = setting(
-        0.1,
+        0.03,
         "share of gap per month",
         share(),
-        "assumption: working to a new procedure under a superior who masters it takes about a "
-        "year to reach half of full proficiency for an average person (§7.5)",
-        plausible=(0.05, 0.3),
+        "rolling a standard out to a whole organisation takes years: Tanzania's 5S-KAIZEN "
+        "national guideline (2009) was rolled out to hospitals over the following years (3rd "
+        "edition 2013); Surabaya's composting programme took about five years to its city-wide "
+        "effect (Takakura & Shirai 2016); 0.03 brings an average person to proficiency in about "
+        "three years (§7.5)",
+        plausible=(0.01, 0.1),
     )
     #: Yearly exit probability of staff at home (replaced at once by a new hire).
     turnover_rate: float = setting(

@@ -1,10 +1,10 @@
 """The default engine: one month of every staff member's life, as array operations.
 
 It applies the same rules in the same order as `StaffAgent.step` (the reference engine), to all
-rows at once: training abroad, training with visiting experts, casual learning from colleagues
-(read from the start-of-month snapshot; the mechanisms are in `sim.transfer`), coaching by the
-trained, learning on the job and use-dependent forgetting, returning home, and turnover. `hire`,
-the turnover rule, serves both engines.
+rows at once: training abroad, training with visiting experts, coaching by the trained, casual
+learning from colleagues (read from the start-of-month snapshot; the mechanisms are in
+`sim.transfer`), learning on the job and use-dependent forgetting, returning home, and
+turnover. `hire`, the turnover rule, serves both engines.
 """
 
 from __future__ import annotations
@@ -37,22 +37,29 @@ def staff_month(
     learn_abroad(s, structure, b, abroad, capacity)
     train_with_experts(s, structure, b, capacity)
     at_home = np.flatnonzero(snapshot.home)
-    if b.mechanism == "threshold":
-        transfer.observe_colleagues(s, snapshot, structure, b, at_home, streams.transfer)
-    elif b.mechanism == "gap" and not structure.ties.well_mixed:
-        # the default: one compiled pass samples contacts and applies the gap rule
-        transfer.close_gaps_on_network(s, snapshot, structure, b, at_home, capacity, streams.contacts)
-    else:
-        contacts, strength = sample_contacts(
-            structure.ties, at_home, b.contacts_per_month, streams.contacts
+    used = transfer.coach(s, snapshot, structure, b, capacity)
+    if b.mechanism == "gap" and not structure.ties.well_mixed:
+        # the default: one compiled pass samples contacts, applies the gap rule, learning on
+        # the job and forgetting
+        transfer.close_gaps_practise_forget(
+            s, snapshot, structure, departments, b, at_home, capacity, used, streams.contacts
         )
-        if b.mechanism == "gap":
-            transfer.close_gaps(s, snapshot, structure, b, at_home, contacts, strength, capacity)
+    else:
+        if b.mechanism == "threshold":
+            transfer.observe_colleagues(s, snapshot, structure, b, at_home, streams.transfer)
         else:
-            transfer.catch_practices(
-                s, snapshot, structure, b, at_home, contacts, strength, streams.transfer
+            contacts, strength = sample_contacts(
+                structure.ties, at_home, b.contacts_per_month, streams.contacts
             )
-    transfer.coach_practise_forget(s, snapshot, structure, b, at_home, capacity)
+            if b.mechanism == "gap":
+                transfer.close_gaps(
+                    s, snapshot, structure, b, at_home, contacts, strength, capacity
+                )
+            else:
+                transfer.catch_practices(
+                    s, snapshot, structure, b, at_home, contacts, strength, streams.transfer
+                )
+        transfer.practise_forget(s, snapshot, structure, departments, b, at_home, capacity, used)
     count_down_exchanges(s, b, abroad)
     ledger.totals["exits"] += leave_or_stay(s, structure, departments, b, at_home, streams.turnover)
 

@@ -2,11 +2,10 @@
 
 A practice is put to work by people with the authority to do so (docs/model.md §7.10–7.11). A
 *champion* is a manager (section head or above) at home who is proficient in it; the champion and
-the people who report to them follow the practice (and learn it on the job, so that a champion's
-reports become champions in turn: direction cascades down the hierarchy), and the whole
-department does once it is standard procedure (SOP). A department's
-implementation moves toward relevance x the share of its staff carrying the practice out (each
-in proportion to their proficiency, fully from the proficiency threshold). Once a champion with
+the people who report to them follow the practice (those who master it carry it out), and the
+whole department does once it is standard procedure (SOP). A department's
+implementation moves toward relevance x the share of its staff carrying the practice out
+(following it and proficient). Once a champion with
 authority over procedures (the head or a division head) is at home and implementation has
 reached the practice's institutionalisation threshold, the department adopts it as SOP with a
 monthly probability (a management decision, `institutions` stream). An SOP covers the whole
@@ -20,7 +19,6 @@ import numpy as np
 
 from sim import kernels, rules
 from sim.config import BehaviorConfig
-from sim.organisation import STAFF
 from sim.state import DepartmentState, StaffState, Structure
 
 
@@ -30,26 +28,15 @@ def coverage(
     structure: Structure,
     sop: np.ndarray,
     threshold: float,
-    teaches: np.ndarray | None = None,
 ) -> np.ndarray:
-    """uint8 (n, P), bits `kernels.FOLLOWS` and `kernels.LEARNS`: the unit of each post follows
-    practice k when a champion of k (a manager at home, proficient) holds the post or is its
-    supervisor, or k is standard procedure in the department; the holder learns k on the job
-    there unless the only source is a supervisor who passes nothing on (`teaches` (n,) False;
-    default: everyone teaches). One compiled pass."""
+    """uint8 (n, P), bits `kernels.FOLLOWS` and `kernels.LEARNS`: each post follows practice k
+    when a champion of k (a manager at home, proficient) holds it or is its holder's supervisor,
+    or k is standard procedure in the department; its holder learns k on the job under a
+    standard procedure (and a champion in what they champion). One compiled pass."""
     org = structure.organisation
     out = np.empty(proficiency.shape, dtype=np.uint8)
-    teaches = np.ones(org.n_staff, dtype=bool) if teaches is None else teaches
     kernels.coverage(
-        proficiency,
-        home,
-        org.rank,
-        org.supervisor,
-        org.dept,
-        sop,
-        teaches,
-        np.float32(threshold),
-        out,
+        proficiency, home, org.rank, org.supervisor, org.dept, sop, np.float32(threshold), out
     )
     return out
 
@@ -61,22 +48,42 @@ def tally(
     threshold: float,
 ) -> None:
     """The month's per-department sums of the staff state (one compiled pass), kept in
-    `departments`: `execution` (D, P), `authority` (D, P), `proficient_count` (D, P),
-    `proficiency_total` (P,, summed department by department)."""
+    `departments`: `execution`, `pilot`, `led`, `proficient_count` (all (D, P)), `people`
+    (D, 3) and `proficiency_total` (P,, summed department by department)."""
     deps, org = departments, structure.organisation
-    home = ~staff.abroad
-    in_use = coverage(staff.proficiency, home, structure, deps.sop, threshold)
-    deps.execution, deps.authority, deps.proficient_count, totals = kernels.department_sums(
-        staff.proficiency, org.dept_start, org.rank, home, in_use, np.float32(threshold)
+    sums = kernels.department_sums(
+        staff.proficiency,
+        org.dept_start,
+        org.rank,
+        org.supervisor,
+        structure.authority_slot,
+        structure.n_authority,
+        structure.reports,
+        ~staff.abroad,
+        deps.sop,
+        staff.trained,
+        np.float32(threshold),
     )
+    deps.execution, deps.pilot, deps.led, deps.proficient_count, totals, deps.people = sums
     deps.proficiency_total = totals.sum(axis=0)
 
 
 def adoption_target(departments: DepartmentState, structure: Structure) -> np.ndarray:
-    """float (D, P): the implementation each department's staff carry out now: relevance x
-    (summed execution of its staff at home whose unit follows the practice) / headcount. Staff
+    """float (D, P): the implementation each department's staff carry out now: relevance x the
+    share of its posts held by someone at home who follows the practice and masters it. Staff
     abroad count as zero."""
     return structure.relevance * departments.execution / structure.headcount[:, None]
+
+
+def readiness(departments: DepartmentState, structure: Structure) -> np.ndarray:
+    """float (D, P): how far the best pilot of each practice in each department has come, as
+    a multiple of the practice's institutionalisation threshold: relevance x the share of a
+    champion with authority's unit carrying it out (`DepartmentState.pilot`) / threshold; a
+    threshold of 0 counts as ready (1) wherever such a champion is. >= 1: ready to decide."""
+    level = structure.relevance * departments.pilot
+    threshold = np.broadcast_to(structure.sop_threshold[None, :], level.shape)
+    ready = np.where(departments.pilot > 0, 1.0, 0.0)
+    return np.divide(level, threshold, out=ready, where=threshold > 0)
 
 
 def decide_standard_procedures(
@@ -86,15 +93,14 @@ def decide_standard_procedures(
     u: np.ndarray,
     allowed: bool = True,
 ) -> None:
-    """Adopt and drop SOPs (in place): a department without one adopts practice k when a
-    champion with authority is at home, implementation has reached the practice's threshold and
-    the uniform draw `u` (D, P) is below `sop_adoption_rate` (never when not `allowed`: the
-    counterfactual without standard procedures); an SOP lapses when implementation falls below
-    half the threshold."""
-    deps, threshold = departments, structure.sop_threshold[None, :]
-    ready = deps.authority & (deps.implementation >= threshold)
-    adopt = ready & (u < behavior.sop_adoption_rate) & allowed
-    deps.sop = (deps.sop | adopt) & ~(deps.implementation < 0.5 * threshold)
+    """Adopt and drop SOPs (in place). A department without one adopts practice k when a
+    champion with authority has a unit carrying it out at the practice's threshold
+    (`readiness` >= 1) and the uniform draw `u` (D, P) is below `sop_adoption_rate` (never
+    when not `allowed`: the counterfactual without standard procedures). An SOP lapses when no
+    manager at home masters the practice any more (`DepartmentState.led`)."""
+    deps = departments
+    adopt = (readiness(deps, structure) >= 1.0) & (u < behavior.sop_adoption_rate) & allowed
+    deps.sop = (deps.sop | adopt) & deps.led
 
 
 def update_departments(

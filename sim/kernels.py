@@ -1,9 +1,10 @@
 """Compiled (numba) loops for the hot paths of the vectorised engine.
 
 Each kernel is one pass over the staff arrays, doing only the necessary memory traffic: contact
-sampling from the CSR ties, casual peer learning by the gap rule, coaching fused with learning on
-the job and forgetting, and the per-department sums that institutions and reporters need. Random numbers are drawn by numpy in
-batches before the call, so kernels are deterministic functions of their inputs. The formulas are
+sampling from the CSR ties fused with casual peer learning by the gap rule, learning on the job
+and forgetting; coaching, over the coaches' ties only; and the per-department sums that
+institutions and reporters need. Random numbers are drawn by numpy in batches before the call,
+so kernels are deterministic functions of their inputs. The formulas are
 those of `sim.transfer` (gap rule, coaching) and `sim.rules` (learning, forgetting), written out
 inline because numba cannot call numpy-generic helpers; tests/test_transfer.py checks the
 kernels against them.
@@ -145,13 +146,17 @@ def _snapshot_serial(values, willingness, home, rank, shares, coaching, packed, 
         _snapshot_row(i, values, willingness, home, rank, shares, coaching, packed, means)
 
 
-def close_gaps(
+def close_gaps_practise_forget(
     proficiency, packed, rows, u, indptr, indices, weights, alias_keep, alias, rank, capacity,
-    keep, transfer_rate, upward,
+    keep, transfer_rate, upward, supervisor, dept, sop, side_keep, practice_rate, theta,
+    unused_rate, in_use_rate, used,
 ):  # fmt: skip
-    """Gap rule for each receiver in `rows`, in place, drawing its m contacts (m = u.shape[1])
-    from its ties as `sample_contacts` does; contacts are read from the packed snapshot
-    (`snapshot_packed`). Contact by contact, in the order drawn:
+    """The default month at home after coaching, for each receiver in `rows`, in place, in one
+    pass: the gap rule, then learning on the job and forgetting as `practise_forget` does.
+
+    Gap rule: the receiver draws its m contacts (m = u.shape[1]) from its ties as
+    `sample_contacts` does and reads them from the packed snapshot (`snapshot_packed`);
+    contact by contact, in the order drawn:
 
     p_ik += transfer_rate * capacity_i * strength * willingness_j * upward(j, i)
             * (1 - tacitness_k) * max(s_jk - p_ik, 0)
@@ -161,14 +166,15 @@ def close_gaps(
     `transfer.gap_step` written out inline."""
     (_close_gaps_parallel if parallel() else _close_gaps_serial)(
         proficiency, packed, rows, u, indptr, indices, weights, alias_keep, alias, rank, capacity,
-        keep, transfer_rate, upward,
+        keep, transfer_rate, upward, supervisor, dept, sop, side_keep, practice_rate, theta,
+        unused_rate, in_use_rate, used,
     )  # fmt: skip
 
 
 @nb.njit(cache=True, inline="always")
 def _close_gaps_one(r, proficiency, packed, rows, u, indptr, indices, weights, alias_keep, alias,
                     rank, capacity, keep, transfer_rate, upward, row):  # fmt: skip
-    """One receiver of `close_gaps` (rows[r]), its proficiency held in the scratch `row`."""
+    """The gap rule for one receiver (rows[r]), on its proficiency held in the scratch `row`."""
     n_pr = proficiency.shape[1]
     zero = np.float32(0.0)
     i = rows[r]
@@ -176,8 +182,6 @@ def _close_gaps_one(r, proficiency, packed, rows, u, indptr, indices, weights, a
     deg = indptr[i + 1] - lo
     if deg == 0:
         return
-    for k in range(n_pr):
-        row[k] = proficiency[i, k]
     base = np.float32(transfer_rate * capacity[i])
     for c in range(u.shape[1]):
         x = u[r, c] * deg
@@ -194,31 +198,72 @@ def _close_gaps_one(r, proficiency, packed, rows, u, indptr, indices, weights, a
             rate *= upward
         for k in range(n_pr):
             row[k] += rate * keep[k] * max(packed[j, k] - row[k], zero)
+
+
+@nb.njit(cache=True, inline="always")
+def _practise_row(i, row, packed, rank, capacity, supervisor, dept, sop, side_keep,
+                  practice_rate, theta, unused_rate, in_use_rate, used):  # fmt: skip
+    """Learning on the job and forgetting for receiver i (at home), on its proficiency held in
+    the scratch `row`; who follows what (`coverage`) read from the packed snapshot."""
+    n_pr = row.size
+    one = np.float32(1.0)
+    d = dept[i]
+    me = rank[i] > 0
+    b = supervisor[i]
+    boss = b >= 0 and packed[b, n_pr] > np.float32(-0.5) and rank[b] > 0  # at home, a manager
+    practice = np.float32(practice_rate * capacity[i])
     for k in range(n_pr):
-        proficiency[i, k] = row[k]
+        learns = sop[d, k] or (me and packed[i, k] >= theta)
+        follows = learns or (boss and packed[b, k] >= theta)
+        value = row[k]
+        if learns:
+            value += practice * side_keep[k] * (one - value)
+        share = in_use_rate if (follows or used[i, k]) else unused_rate
+        row[k] = value * (one - share)
+
+
+@nb.njit(cache=True, inline="always")
+def _close_gaps_block(block, n_blocks, proficiency, packed, rows, u, indptr, indices, weights,
+                      alias_keep, alias, rank, capacity, keep, transfer_rate, upward, supervisor,
+                      dept, sop, side_keep, practice_rate, theta, unused_rate, in_use_rate,
+                      used):  # fmt: skip
+    row = np.empty(proficiency.shape[1], dtype=np.float32)
+    for r in range(block * rows.size // n_blocks, (block + 1) * rows.size // n_blocks):
+        i = rows[r]
+        for k in range(row.size):
+            row[k] = proficiency[i, k]
+        _close_gaps_one(r, proficiency, packed, rows, u, indptr, indices, weights, alias_keep,
+                        alias, rank, capacity, keep, transfer_rate, upward, row)  # fmt: skip
+        _practise_row(i, row, packed, rank, capacity, supervisor, dept, sop, side_keep,
+                      practice_rate, theta, unused_rate, in_use_rate, used)  # fmt: skip
+        for k in range(row.size):
+            proficiency[i, k] = row[k]
 
 
 @nb.njit(cache=True, parallel=True)
 def _close_gaps_parallel(proficiency, packed, rows, u, indptr, indices, weights, alias_keep,
-                         alias, rank, capacity, keep, transfer_rate, upward):  # fmt: skip
+                         alias, rank, capacity, keep, transfer_rate, upward, supervisor, dept,
+                         sop, side_keep, practice_rate, theta, unused_rate, in_use_rate,
+                         used):  # fmt: skip
     # receivers in blocks, each with its own scratch row; every receiver writes only its own
     # row and reads others from the snapshot, so any split gives the same result
     n_blocks = min(rows.size, 256)
     for block in nb.prange(n_blocks):
-        row = np.empty(proficiency.shape[1], dtype=np.float32)
-        for r in range(block * rows.size // n_blocks, (block + 1) * rows.size // n_blocks):
-            _close_gaps_one(r, proficiency, packed, rows, u, indptr, indices, weights,
-                            alias_keep, alias, rank, capacity, keep, transfer_rate, upward,
-                            row)  # fmt: skip
+        _close_gaps_block(block, n_blocks, proficiency, packed, rows, u, indptr, indices,
+                          weights, alias_keep, alias, rank, capacity, keep, transfer_rate,
+                          upward, supervisor, dept, sop, side_keep, practice_rate, theta,
+                          unused_rate, in_use_rate, used)  # fmt: skip
 
 
 @nb.njit(cache=True)
 def _close_gaps_serial(proficiency, packed, rows, u, indptr, indices, weights, alias_keep,
-                       alias, rank, capacity, keep, transfer_rate, upward):  # fmt: skip
-    row = np.empty(proficiency.shape[1], dtype=np.float32)
-    for r in range(rows.size):
-        _close_gaps_one(r, proficiency, packed, rows, u, indptr, indices, weights, alias_keep,
-                        alias, rank, capacity, keep, transfer_rate, upward, row)  # fmt: skip
+                       alias, rank, capacity, keep, transfer_rate, upward, supervisor, dept, sop,
+                       side_keep, practice_rate, theta, unused_rate, in_use_rate,
+                       used):  # fmt: skip
+    _close_gaps_block(0, 1, proficiency, packed, rows, u, indptr, indices, weights, alias_keep,
+                      alias, rank, capacity, keep, transfer_rate, upward, supervisor, dept, sop,
+                      side_keep, practice_rate, theta, unused_rate, in_use_rate,
+                      used)  # fmt: skip
 
 
 #: Bits of the coverage array (`coverage`): the unit follows the practice (the person uses it
@@ -227,190 +272,242 @@ FOLLOWS = 1
 LEARNS = 2
 
 
-def coverage(proficiency, home, rank, supervisor, dept, sop, teaches, theta, out):
-    """Fill uint8 `out` (n, P) with the FOLLOWS and LEARNS bits: the unit of post i follows
-    practice k when its holder is a champion of k (a manager at home with proficiency >= theta),
-    when i's supervisor is one, or when k is standard procedure in i's department (`sop`
-    (D, P)); i learns k on the job there unless the only source is a supervisor who passes
-    nothing on (`teaches` False: a trained champion when the colleague channel is off). Rows
-    are independent: numba's threads share them."""
+def coverage(proficiency, home, rank, supervisor, dept, sop, theta, out):
+    """Fill uint8 `out` (n, P) with the FOLLOWS and LEARNS bits: post i follows practice k when
+    its holder is a champion of k (a manager at home with proficiency >= theta) or its
+    supervisor is one, or when k is standard procedure in i's department (`sop` (D, P)); the
+    holder learns k on the job where it is standard procedure, and a champion in what they
+    champion. Rows are independent: numba's threads share them. (The staff month's kernels
+    work this out inline from the snapshot; the reference engine and the tests use this.)"""
     (_coverage_parallel if parallel() else _coverage_serial)(
-        proficiency, home, rank, supervisor, dept, sop, teaches, theta, out
+        proficiency, home, rank, supervisor, dept, sop, theta, out
     )
 
 
 @nb.njit(cache=True, inline="always")
-def _coverage_row(i, proficiency, home, rank, supervisor, dept, sop, teaches, theta, out):
+def _coverage_row(i, proficiency, home, rank, supervisor, dept, sop, theta, out):
     d = dept[i]
     both = np.uint8(FOLLOWS | LEARNS)
     me = home[i] and rank[i] > 0
     b = supervisor[i]
     boss = b >= 0 and home[b] and rank[b] > 0
-    boss_bits = both if boss and teaches[b] else np.uint8(FOLLOWS)
     for k in range(proficiency.shape[1]):
         if sop[d, k] or (me and proficiency[i, k] >= theta):
             out[i, k] = both
         elif boss and proficiency[b, k] >= theta:
-            out[i, k] = boss_bits
+            out[i, k] = np.uint8(FOLLOWS)
         else:
             out[i, k] = np.uint8(0)
 
 
 @nb.njit(cache=True, parallel=True)
-def _coverage_parallel(proficiency, home, rank, supervisor, dept, sop, teaches, theta, out):
+def _coverage_parallel(proficiency, home, rank, supervisor, dept, sop, theta, out):
     for i in nb.prange(proficiency.shape[0]):
-        _coverage_row(i, proficiency, home, rank, supervisor, dept, sop, teaches, theta, out)
+        _coverage_row(i, proficiency, home, rank, supervisor, dept, sop, theta, out)
 
 
 @nb.njit(cache=True)
-def _coverage_serial(proficiency, home, rank, supervisor, dept, sop, teaches, theta, out):
+def _coverage_serial(proficiency, home, rank, supervisor, dept, sop, theta, out):
     for i in range(proficiency.shape[0]):
-        _coverage_row(i, proficiency, home, rank, supervisor, dept, sop, teaches, theta, out)
+        _coverage_row(i, proficiency, home, rank, supervisor, dept, sop, theta, out)
 
 
-def coach_practise_forget(
-    proficiency, packed, rows, indptr, indices, weights, rank, capacity, in_use, side_keep,
-    coaching_rate, upward, practice_rate, theta, unused_rate, in_use_rate,
+def coach(
+    proficiency, packed, coaches, home, indptr, indices, weights, rank, capacity, side_keep,
+    coaching_rate, upward, theta, used,
 ):  # fmt: skip
-    """For each receiver in `rows` (staff at home), in place, in this order:
+    """Coaching, in place: every coach j of `coaches` (ascending; their packed column P + 2 > 0
+    is their willingness) teaches each tie i at `home`, in each practice k the coach masters
+    (s_jk >= theta): p_ik += coaching_rate * capacity_i * strength * coach factor_j
+    * upward(j, i) * side_keep_k * max(s_jk - p_ik, 0), coach by coach; the coachee uses k this
+    month, and so does the coach (bool `used` (n, P) is set). side_keep_k = 1 -
+    abroad_tacitness_weight * tacitness_k (side-by-side learning). Runs coach by coach over the
+    coaches' ties, serially: coaches are few, ties symmetric and each row's neighbours
+    ascending, so every coachee meets its coaches in ascending order, as a pass over its own
+    ties would. This is `transfer.coach_rate` and `transfer.coach_step` written out inline."""
+    _coach(proficiency, packed, coaches, home, indptr, indices, weights, rank, capacity,
+           side_keep, coaching_rate, upward, theta, used)  # fmt: skip
 
-    1. coaching: from every tie j coaching this month (packed column P + 2 > 0), in each
-       practice k the coach masters (s_jk >= theta): p_ik += coaching_rate * capacity_i
-       * strength * coach factor_j * upward(j, i) * side_keep_k * max(s_jk - p_ik, 0), coach by
-       coach; the coachee uses k this month, and so does a coach in what they master;
-    2. practice: where i learns k on the job (`in_use` has the LEARNS bit): p_ik +=
-       practice_rate * capacity_i * side_keep_k * (1 - p_ik); k is in use wherever the unit
-       follows it (any bit);
-    3. forgetting: p_ik *= 1 - (in_use_rate if k was in use this month else unused_rate).
 
-    side_keep_k = 1 - abroad_tacitness_weight * tacitness_k (side-by-side learning). This is
-    `transfer.coach_rate`, `transfer.coach_step`, `rules.learning_rate`, `rules.learn` and
-    `rules.forgetting_share` written out inline; tests/test_transfer.py checks it against them."""
-    (_coach_parallel if parallel() else _coach_serial)(
-        proficiency, packed, rows, indptr, indices, weights, rank, capacity, in_use, side_keep,
-        coaching_rate, upward, practice_rate, theta, unused_rate, in_use_rate,
+def practise_forget(
+    proficiency, packed, rows, rank, capacity, supervisor, dept, sop, side_keep, practice_rate,
+    theta, unused_rate, in_use_rate, used,
+):  # fmt: skip
+    """Learning on the job and forgetting for each receiver i in `rows` (staff at home), in
+    place. Who follows what is read from the packed snapshot as `coverage` has it: i follows k
+    where they or their supervisor (a manager at home) master it or it is standard procedure
+    (`sop` (D, P)), and learns it on the job where it is standard procedure or they champion it:
+    p_ik += practice_rate * capacity_i * side_keep_k * (1 - p_ik). Then p_ik *= 1 -
+    (in_use_rate where k was in use: followed, or coached (`used`), else unused_rate). This is
+    `rules.learning_rate`, `rules.learn` and `rules.forgetting_share` written out inline."""
+    (_practise_parallel if parallel() else _practise_serial)(
+        proficiency, packed, rows, rank, capacity, supervisor, dept, sop, side_keep,
+        practice_rate, theta, unused_rate, in_use_rate, used,
     )  # fmt: skip
 
 
-@nb.njit(cache=True, inline="always")
-def _coach_one(r, proficiency, packed, rows, indptr, indices, weights, rank, capacity, in_use,
-               side_keep, coaching_rate, upward, practice_rate, theta, unused_rate, in_use_rate,
-               used):  # fmt: skip
-    """One receiver of `coach_practise_forget` (rows[r]); `used` is its scratch row."""
+@nb.njit(cache=True)
+def _coach(proficiency, packed, coaches, home, indptr, indices, weights, rank, capacity,
+           side_keep, coaching_rate, upward, theta, used):  # fmt: skip
     n_pr = proficiency.shape[1]
     zero = np.float32(0.0)
-    one = np.float32(1.0)
-    i = rows[r]
-    for k in range(n_pr):
-        used[k] = in_use[i, k] != 0
-    if packed[i, n_pr + 2] > zero:  # a coach uses what they master
-        for k in range(n_pr):
-            if packed[i, k] >= theta:
-                used[k] = True
-    base = np.float32(coaching_rate * capacity[i])
-    for e in range(indptr[i], indptr[i + 1]):
-        j = indices[e]
+    for c in range(coaches.size):
+        j = coaches[c]
         coach = packed[j, n_pr + 2]
-        if coach <= zero:
-            continue
-        rate = base * weights[e] * coach
-        if packed[j, n_pr + 1] < rank[i]:
-            rate *= upward
         for k in range(n_pr):
-            level = packed[j, k]
-            if level < theta:
+            if packed[j, k] >= theta:
+                used[j, k] = True
+        for e in range(indptr[j], indptr[j + 1]):
+            i = indices[e]
+            if not home[i]:
                 continue
-            used[k] = True
-            gap = level - proficiency[i, k]
-            if gap > zero:
-                proficiency[i, k] += rate * side_keep[k] * gap
-    practice = np.float32(practice_rate * capacity[i])
-    for k in range(n_pr):
-        value = proficiency[i, k]
-        if in_use[i, k] & LEARNS:
-            value += practice * side_keep[k] * (one - value)
-        share = in_use_rate if used[k] else unused_rate
-        proficiency[i, k] = value * (one - share)
+            rate = np.float32(coaching_rate * capacity[i]) * weights[e] * coach
+            if packed[j, n_pr + 1] < rank[i]:
+                rate *= upward
+            for k in range(n_pr):
+                level = packed[j, k]
+                if level < theta:
+                    continue
+                used[i, k] = True
+                gap = level - proficiency[i, k]
+                if gap > zero:
+                    proficiency[i, k] += rate * side_keep[k] * gap
+
+
+@nb.njit(cache=True, inline="always")
+def _practise_one(r, proficiency, packed, rows, rank, capacity, supervisor, dept, sop, side_keep,
+                  practice_rate, theta, unused_rate, in_use_rate, used, row):  # fmt: skip
+    i = rows[r]
+    for k in range(row.size):
+        row[k] = proficiency[i, k]
+    _practise_row(i, row, packed, rank, capacity, supervisor, dept, sop, side_keep,
+                  practice_rate, theta, unused_rate, in_use_rate, used)  # fmt: skip
+    for k in range(row.size):
+        proficiency[i, k] = row[k]
 
 
 @nb.njit(cache=True, parallel=True)
-def _coach_parallel(proficiency, packed, rows, indptr, indices, weights, rank, capacity, in_use,
-                    side_keep, coaching_rate, upward, practice_rate, theta, unused_rate,
-                    in_use_rate):  # fmt: skip
-    # receivers in blocks, each block with its own scratch row; every receiver writes only its
-    # own row and reads others from the snapshot, so any split gives the same result
+def _practise_parallel(proficiency, packed, rows, rank, capacity, supervisor, dept, sop,
+                       side_keep, practice_rate, theta, unused_rate, in_use_rate,
+                       used):  # fmt: skip
     n_blocks = min(rows.size, 256)
     for block in nb.prange(n_blocks):
-        used = np.zeros(proficiency.shape[1], dtype=np.bool_)
+        row = np.empty(proficiency.shape[1], dtype=np.float32)
         for r in range(block * rows.size // n_blocks, (block + 1) * rows.size // n_blocks):
-            _coach_one(r, proficiency, packed, rows, indptr, indices, weights, rank, capacity,
-                       in_use, side_keep, coaching_rate, upward, practice_rate, theta,
-                       unused_rate, in_use_rate, used)  # fmt: skip
+            _practise_one(r, proficiency, packed, rows, rank, capacity, supervisor, dept, sop,
+                          side_keep, practice_rate, theta, unused_rate, in_use_rate, used,
+                          row)  # fmt: skip
 
 
 @nb.njit(cache=True)
-def _coach_serial(proficiency, packed, rows, indptr, indices, weights, rank, capacity, in_use,
-                  side_keep, coaching_rate, upward, practice_rate, theta, unused_rate,
-                  in_use_rate):  # fmt: skip
-    used = np.zeros(proficiency.shape[1], dtype=np.bool_)
+def _practise_serial(proficiency, packed, rows, rank, capacity, supervisor, dept, sop, side_keep,
+                     practice_rate, theta, unused_rate, in_use_rate, used):  # fmt: skip
+    row = np.empty(proficiency.shape[1], dtype=np.float32)
     for r in range(rows.size):
-        _coach_one(r, proficiency, packed, rows, indptr, indices, weights, rank, capacity,
-                   in_use, side_keep, coaching_rate, upward, practice_rate, theta, unused_rate,
-                   in_use_rate, used)  # fmt: skip
+        _practise_one(r, proficiency, packed, rows, rank, capacity, supervisor, dept, sop,
+                      side_keep, practice_rate, theta, unused_rate, in_use_rate, used,
+                      row)  # fmt: skip
 
 
-def department_sums(proficiency, dept_start, rank, home, in_use, theta):
+def department_sums(
+    proficiency, dept_start, rank, supervisor, slot, n_slots, reports, home, sop, trained, theta
+):  # fmt: skip
     """One pass over staff, departments shared among numba's threads (a department's posts are
-    rows dept_start[d]:dept_start[d + 1], summed in row order, so any split gives the same
-    result): execution (D, P) summed over staff at home whose unit follows the practice
-    (`rules.execution`: min(p / theta, 1)), authority (D, P) a champion with authority (division
-    head or head, at home, proficient) is there, proficient (D, P) staff proficient, totals
-    (D, P) proficiency summed over each department's staff."""
+    rows dept_start[d]:dept_start[d + 1] and report within it, summed in row order, so any split
+    gives the same result). A person carries practice k out when at home, proficient (p_ik >=
+    theta) and following it: they or their supervisor champion it (a champion: a manager at
+    home, proficient), or it is standard procedure (`sop` (D, P)), as `coverage` has it.
+    Returns:
+
+    - execution (D, P): staff carrying k out;
+    - pilot (D, P): over the champions with authority (division heads and heads at home,
+      proficient; `slot` (n,) numbers them 0..n_slots-1, -1 for other posts), the highest share
+      of their unit (themselves and the `reports` (n,) who report to them, who follow what their
+      champion does) that is proficient: (1 + proficient reports at home) / (1 + reports_j); 0
+      without such a champion;
+    - led (D, P): a champion is there;
+    - proficient (D, P): staff proficient; totals (D, P): proficiency summed over its staff;
+    - people (D, 3): staff trained by the program (`trained` (n,)), of them proficient in some
+      practice, and staff never trained but proficient in some practice."""
     n_pr = proficiency.shape[1]
     n_departments = dept_start.size - 1
     totals = np.zeros((n_departments, n_pr), dtype=np.float64)
     execution = np.zeros((n_departments, n_pr), dtype=np.float64)
-    authority = np.zeros((n_departments, n_pr), dtype=np.bool_)
+    pilot = np.zeros((n_departments, n_pr), dtype=np.float64)
+    led = np.zeros((n_departments, n_pr), dtype=np.bool_)
     proficient = np.zeros((n_departments, n_pr), dtype=np.int64)
+    people = np.zeros((n_departments, 3), dtype=np.int64)
+    unit = np.zeros((max(n_slots, 1), n_pr), dtype=np.int32)  # proficient reports at home
     (_department_sums_parallel if parallel() else _department_sums_serial)(
-        proficiency, dept_start, rank, home, in_use, theta, execution, authority, proficient,
-        totals,
+        proficiency, dept_start, rank, supervisor, slot, reports, home, sop, trained, theta,
+        execution, pilot, led, proficient, totals, people, unit,
     )  # fmt: skip
-    return execution, authority, proficient, totals
+    return execution, pilot, led, proficient, totals, people
 
 
 @nb.njit(cache=True, inline="always")
-def _department_sum(d, proficiency, dept_start, rank, home, in_use, theta, execution, authority,
-                    proficient, totals):  # fmt: skip
-    for i in range(dept_start[d], dept_start[d + 1]):
+def _department_sum(d, proficiency, dept_start, rank, supervisor, slot, reports, home, sop,
+                    trained, theta, execution, pilot, led, proficient, totals, people,
+                    unit):  # fmt: skip
+    n_pr = proficiency.shape[1]
+    lo, hi = dept_start[d], dept_start[d + 1]
+    for i in range(lo, hi):
         at_home = home[i]
-        for k in range(proficiency.shape[1]):
+        b = supervisor[i]
+        if b < lo or b >= hi:  # the head, or a roster's supervisor in another department
+            b = -1
+        boss = b >= 0 and home[b] and rank[b] > 0
+        me = at_home and rank[i] > 0
+        any_good = False
+        for k in range(n_pr):
             p = proficiency[i, k]
             totals[d, k] += p
-            good = p >= theta
-            if good:
-                proficient[d, k] += 1
-            if at_home:
-                if in_use[i, k] & FOLLOWS:
-                    execution[d, k] += min(p / theta, 1.0)
-                if good and rank[i] >= 2:
-                    authority[d, k] = True
+            if p < theta:
+                continue
+            any_good = True
+            proficient[d, k] += 1
+            if not at_home:
+                continue
+            if me:
+                led[d, k] = True
+            if me or sop[d, k] or (boss and proficiency[b, k] >= theta):
+                execution[d, k] += 1.0
+            if b >= 0 and slot[b] >= 0:
+                unit[slot[b], k] += 1
+        if trained[i]:
+            people[d, 0] += 1
+            if any_good:
+                people[d, 1] += 1
+        elif any_good:
+            people[d, 2] += 1
+    for j in range(lo, hi):
+        if slot[j] < 0 or not home[j]:
+            continue
+        for k in range(n_pr):
+            if proficiency[j, k] >= theta:
+                share = (1.0 + unit[slot[j], k]) / (1.0 + reports[j])
+                if share > pilot[d, k]:
+                    pilot[d, k] = share
 
 
 @nb.njit(cache=True, parallel=True)
-def _department_sums_parallel(proficiency, dept_start, rank, home, in_use, theta, execution,
-                              authority, proficient, totals):  # fmt: skip
+def _department_sums_parallel(proficiency, dept_start, rank, supervisor, slot, reports, home,
+                              sop, trained, theta, execution, pilot, led, proficient, totals,
+                              people, unit):  # fmt: skip
     for d in nb.prange(dept_start.size - 1):
-        _department_sum(d, proficiency, dept_start, rank, home, in_use, theta, execution,
-                        authority, proficient, totals)  # fmt: skip
+        _department_sum(d, proficiency, dept_start, rank, supervisor, slot, reports, home, sop,
+                        trained, theta, execution, pilot, led, proficient, totals, people,
+                        unit)  # fmt: skip
 
 
 @nb.njit(cache=True)
-def _department_sums_serial(proficiency, dept_start, rank, home, in_use, theta, execution,
-                            authority, proficient, totals):  # fmt: skip
+def _department_sums_serial(proficiency, dept_start, rank, supervisor, slot, reports, home, sop,
+                            trained, theta, execution, pilot, led, proficient, totals, people,
+                            unit):  # fmt: skip
     for d in range(dept_start.size - 1):
-        _department_sum(d, proficiency, dept_start, rank, home, in_use, theta, execution,
-                        authority, proficient, totals)  # fmt: skip
+        _department_sum(d, proficiency, dept_start, rank, supervisor, slot, reports, home, sop,
+                        trained, theta, execution, pilot, led, proficient, totals, people,
+                        unit)  # fmt: skip
 
 
 @nb.njit(cache=True)

@@ -242,23 +242,13 @@ class ExchangeModel(mesa.Model):
         )
 
     def take_snapshot(self) -> None:
-        """Freeze start-of-month proficiency, presence, who shares and coaches, and where each
-        unit follows a practice: every colleague is read from here."""
-        s, b = self.state, self.config.behavior
-        in_use = institutions.coverage(
-            s.proficiency,
-            ~s.abroad,
-            self.structure,
-            self.departments.sop,
-            b.proficiency_threshold,
-            teaches=None if self.config.colleague_channel else ~s.trained,
-        )
+        """Freeze start-of-month proficiency, presence, who shares and who coaches: every
+        colleague is read from here."""
         self.snapshot = transfer.take_snapshot(
-            s,
+            self.state,
             self.ties,
             self.organisation.rank,
-            b,
-            in_use,
+            self.config.behavior,
             self.config.colleague_channel,
             self.snapshot,
         )
@@ -489,6 +479,9 @@ def build_structure(config: ModelConfig, inputs: Inputs, streams: Streams) -> St
         explicitness=1.0 - tacitness,
         explicitness_f32=(1.0 - tacitness).astype(np.float32),
         side_keep_f32=side_keep.astype(np.float32),
+        reports=reports_of(org),
+        authority_slot=authority_slots(org.rank),
+        n_authority=int((org.rank >= 2).sum()),
         sop_threshold=np.clip(
             catalogue.institutionalisation * b.institutionalisation_scale, 0.0, 1.0
         ),
@@ -508,6 +501,21 @@ def build_structure(config: ModelConfig, inputs: Inputs, streams: Streams) -> St
         upward_ties=upward,
         monthly_exit=float(rules.monthly_probability(b.turnover_rate)),
     )
+
+
+def reports_of(org: Organisation) -> np.ndarray:
+    """int32 (n,): how many people report to each post from within its department."""
+    sup = org.supervisor
+    inside = (sup >= 0) & (org.dept[np.maximum(sup, 0)] == org.dept)
+    return np.bincount(sup[inside], minlength=org.n_staff).astype(np.int32)
+
+
+def authority_slots(rank: np.ndarray) -> np.ndarray:
+    """int32 (n,): division heads and heads numbered 0, 1, ... in post order; -1 elsewhere."""
+    slot = np.full(rank.size, -1, dtype=np.int32)
+    has = rank >= 2
+    slot[has] = np.arange(int(has.sum()), dtype=np.int32)
+    return slot
 
 
 def broker_order(ties: Ties, org: Organisation, rng: np.random.Generator) -> np.ndarray:

@@ -3,20 +3,21 @@
 The gain is a design's service index minus that of the same city without the exchange, run with
 the same seed (common random numbers), so chance differences between simulated cities cancel out.
 
-Its decomposition by channel (docs/model.md §7.15) runs the design three more times with the same
-seed and city, switching channels off (`ModelConfig.colleague_channel`, `sop_channel`):
+Its decomposition by channel (docs/model.md §7.15) runs the design twice more with the same seed
+and city, switching channels off (`ModelConfig.colleague_channel`, `sop_channel`) and adding them
+back in causal order, each channel on top of those it needs:
 
-- A: everything on (the design itself);
-- C: standard procedures off (the trained and the colleagues they teach);
-- S: colleagues off (the trained pass nothing on; departments may still adopt SOPs);
-- T: both off (the trained alone: their own proficiency, and their own units following what
-  they champion at the level their people already have).
+- T, `alone`: both off: the trained alone (their own proficiency, and their own units following
+  what they champion with what their people already master);
+- C, `no_sops`: colleagues on, standard procedures off: the trained and everyone who learnt from
+  them (coaching, conversation, and the colleagues of those colleagues);
+- A: everything on: the design itself.
 
-Then, month by month, `gain_travellers` = T - baseline, and the two channels get their Shapley
-shares of the rest: `gain_colleagues` = ((C - T) + (A - S)) / 2, `gain_sops` = ((S - T) + (A - C))
-/ 2, so the three parts add up to the gain exactly and do not depend on an order of switching.
-"Travellers" includes the staff trained by visiting experts. The sweeps (experiments/study.py) and
-the Python API (`sim.gain`) both compute all of it here.
+Month by month, `gain_travellers` = T - baseline, `gain_colleagues` = C - T and `gain_sops` =
+A - C: they add up to the gain exactly. A standard procedure needs a pilot unit of proficient
+people, which the trained alone rarely make, so SOPs come last: their part is what procedures add
+on top of the people. "Travellers" includes the staff trained by visiting experts. The sweeps
+(experiments/study.py) and the Python API (`sim.gain`) both compute all of it here.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ CHANNELS = {
 }
 
 #: The counterfactual runs of the decomposition: name -> (colleague_channel, sop_channel).
-COUNTERFACTUALS = {"no_sops": (True, False), "no_colleagues": (False, True), "alone": (False, False)}
+COUNTERFACTUALS = {"no_sops": (True, False), "alone": (False, False)}
 
 
 def no_exchange(config: ModelConfig) -> ModelConfig:
@@ -73,17 +74,14 @@ def final_year(values: pd.Series) -> float:
     return float(values.iloc[-FINAL_YEAR:].mean())
 
 
-def decompose(
-    design: pd.Series, no_sops: pd.Series, no_colleagues: pd.Series, alone: pd.Series,
-    baseline: pd.Series,
-) -> dict[str, pd.Series]:  # fmt: skip
-    """The gain's parts (`CHANNELS`) from the service index of the design and of its
-    counterfactual runs (`COUNTERFACTUALS`) and the no-exchange run: Shapley shares of the two
-    channels on top of the travellers alone; they add up to design - baseline."""
+def decompose(design, no_sops, alone, baseline) -> dict:
+    """The gain's parts (`CHANNELS`) from the service index (a number or a series of months) of
+    the design, of its counterfactual runs (`COUNTERFACTUALS`) and of the no-exchange run; they
+    add up to design - baseline."""
     return {
         "gain_travellers": alone - baseline,
-        "gain_colleagues": ((no_sops - alone) + (design - no_colleagues)) / 2,
-        "gain_sops": ((no_colleagues - alone) + (design - no_sops)) / 2,
+        "gain_colleagues": no_sops - alone,
+        "gain_sops": design - no_sops,
     }
 
 
@@ -117,7 +115,7 @@ def paired_run(
     config: ModelConfig, seed: int, city: City | None = None, channels: bool = True
 ) -> RunResult:
     """A design and its no-exchange run with the same seed and city (built once for both),
-    paired (`paired`); with `channels`, the gain decomposed (three more runs)."""
+    paired (`paired`); with `channels`, the gain decomposed (two more runs)."""
     city = city if city is not None else build_city(config, seed)
     design = run_detailed(config, seed, city)
     baseline = run_detailed(no_exchange(config), seed, city)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.institutions import readiness
 from sim.organisation import DOMAINS
 from sim.state import TOTALS, DepartmentState, ProgramState, StaffState, Structure
 
@@ -79,33 +80,23 @@ def departments_with_sop(departments: DepartmentState) -> int:
     return int(departments.sop.any(axis=1).sum())
 
 
-def proficient_people(staff: StaffState, structure: Structure, threshold: float) -> dict:
-    """Real staff now in service (weighted by the real staff each post stands for): `trained_staff`
-    trained by the program (in Tokyo or by a visiting expert), and of them `trained_proficient`
-    proficient (>= threshold) in at least one practice; `colleagues_proficient` never trained by
-    the program but proficient in at least one practice (they learnt it at home)."""
-    weight = structure.real_per_post[structure.organisation.dept]
-    proficient = (staff.proficiency >= threshold).any(axis=1)
-    trained = staff.trained
-    return {
-        "trained_staff": float(weight[trained].sum()),
-        "trained_proficient": float(weight[trained & proficient].sum()),
-        "colleagues_proficient": float(weight[~trained & proficient].sum()),
-    }
+def proficient_people(structure: Structure, departments: DepartmentState) -> dict:
+    """Real staff now in service (each department's simulated count times the real staff a post
+    stands for): `trained_staff` trained by the program (in Tokyo or by a visiting expert), of
+    them `trained_proficient` proficient (>= threshold) in at least one practice, and
+    `colleagues_proficient` never trained by the program but proficient in at least one practice
+    (they learnt it at home), from the month's tally (`DepartmentState.people`)."""
+    real = structure.real_per_post @ departments.people
+    return dict(zip(("trained_staff", "trained_proficient", "colleagues_proficient"),
+                    real.tolist(), strict=True))  # fmt: skip
 
 
 def sop_readiness(structure: Structure, departments: DepartmentState) -> np.ndarray:
-    """float (D,): each department's highest implementation of any practice as a multiple of
-    that practice's institutionalisation threshold (>= 1: ready for a standard procedure once a
-    champion with authority decides); a threshold of 0 counts as ready."""
-    threshold = structure.sop_threshold[None, :]
-    ratio = np.divide(
-        departments.implementation,
-        threshold,
-        out=np.ones_like(departments.implementation),
-        where=threshold > 0,
-    )
-    return ratio.max(axis=1) if ratio.size else np.zeros(ratio.shape[0])
+    """float (D,): each department's most advanced pilot of any practice as a multiple of that
+    practice's institutionalisation threshold (`institutions.readiness`; >= 1: ready for a
+    standard procedure, which its champion with authority adopts with a monthly chance)."""
+    ready = readiness(departments, structure)
+    return ready.max(axis=1) if ready.shape[1] else np.zeros(ready.shape[0])
 
 
 def department_proficient_share(structure: Structure, departments: DepartmentState) -> np.ndarray:
@@ -212,7 +203,7 @@ class Recorder:
         sc["expert_trainees"][t] = expert_trainees(ledger)
         for name, v in ledger.totals.items():
             sc[name][t] = v
-        for name, v in proficient_people(staff, st, self.threshold).items():
+        for name, v in proficient_people(st, deps).items():
             sc[name][t] = v
         sc["departments_with_sop"][t] = departments_with_sop(deps)
         self.adoption[t] = adoption_shares(st, deps)

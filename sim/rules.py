@@ -37,12 +37,6 @@ def forgetting_share(used, unused_rate, in_use_rate):
     return np.where(used, in_use_rate, unused_rate)
 
 
-def execution(proficiency, threshold):
-    """How fully a person in a unit that follows a practice carries it out, in [0, 1]: in
-    proportion to their proficiency, fully from the proficiency threshold."""
-    return np.minimum(proficiency / threshold, 1.0)
-
-
 def monthly_probability(yearly):
     """Monthly probability of an event with the given yearly probability."""
     return 1.0 - (1.0 - yearly) ** (1.0 / 12.0)

@@ -73,6 +73,11 @@ class Structure:
     # float32 (P,): 1 - abroad_tacitness_weight x tacitness, how much of a practice side-by-side
     # learning passes on (coaching, learning on the job)
     side_keep_f32: np.ndarray
+    reports: np.ndarray  # int32 (n,): people who report to each post (in its department)
+    # int32 (n,): division heads and heads numbered 0..n_authority-1 (-1 for other posts): the
+    # posts with authority over standard procedures
+    authority_slot: np.ndarray
+    n_authority: int
     sop_threshold: np.ndarray  # float64 (P,) in [0, 1]: implementation that makes an SOP
     headcount: np.ndarray  # int64 (D,): simulated posts
     full_headcount: np.ndarray  # float64 (D,): real staff (the departments file's headcount)
@@ -141,10 +146,6 @@ class Snapshot:
     # bool (n,): the person passes knowledge on (False only for the trained when the colleague
     # channel is switched off)
     shares: np.ndarray
-    # uint8 (n, P), bits kernels.FOLLOWS and LEARNS: the person's unit follows practice k (they
-    # or their supervisor champion it, or it is standard procedure in their department), and
-    # whether they learn it on the job there (`institutions.coverage`)
-    in_use: np.ndarray
     # the threshold rule in a well-mixed organisation only (else None): staff at home proficient
     # in each practice, int64 (P,), and the sum of their levels, float32 (P,)
     proficient_count: np.ndarray | None = None
@@ -167,7 +168,13 @@ class DepartmentState:
     quality: np.ndarray  # float64 (D,) in [0, 1]
     absent: np.ndarray  # int64 (D,): staff abroad this month
     execution: np.ndarray  # float64 (D, P): sum over staff at home of how they carry it out
-    authority: np.ndarray  # bool (D, P): a champion with authority (head, division head) at home
+    # float64 (D, P) in [0, 1]: the best share of a unit of a champion with authority (division
+    # head or head, themselves and their reports) carrying the practice out; 0 without one
+    pilot: np.ndarray
+    led: np.ndarray  # bool (D, P): a champion (a manager at home, proficient) is there
+    # int64 (D, 3): staff trained by the program, of them proficient in some practice, and staff
+    # never trained but proficient in some practice
+    people: np.ndarray
     proficient_count: np.ndarray  # int64 (D, P): staff proficient
     proficiency_total: np.ndarray  # float64 (P,): proficiency summed over all staff
 
@@ -181,7 +188,9 @@ class DepartmentState:
             quality=baseline_quality.copy(),
             absent=np.zeros(n_dep, dtype=np.int64),
             execution=np.zeros((n_dep, n_practices)),
-            authority=np.zeros((n_dep, n_practices), dtype=bool),
+            pilot=np.zeros((n_dep, n_practices)),
+            led=np.zeros((n_dep, n_practices), dtype=bool),
+            people=np.zeros((n_dep, 3), dtype=np.int64),
             proficient_count=np.zeros((n_dep, n_practices), dtype=np.int64),
             proficiency_total=np.zeros(n_practices),
         )

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from sim import kernels
 from sim.config import BehaviorConfig
 from sim.network import Ties
-from sim.state import Snapshot, StaffState, Structure
+from sim.state import DepartmentState, Snapshot, StaffState, Structure
 
 # --- formulas (scalars or arrays) -----------------------------------------------------------
 
@@ -129,14 +129,12 @@ def take_snapshot(
     ties: Ties,
     rank: np.ndarray,
     behavior: BehaviorConfig,
-    in_use: np.ndarray,
     colleague_channel: bool = True,
     previous: Snapshot | None = None,
 ) -> Snapshot:
     """Start-of-month proficiency (and its row means), presence at home, who passes knowledge on
     and who coaches, packed with each person's willingness and rank for the kernels (into the
-    arrays of the `previous` snapshot, which the month before has finished with); `in_use`
-    (n, P) is where each person's unit follows a practice (`institutions.coverage`). For the
+    arrays of the `previous` snapshot, which the month before has finished with); for the
     threshold rule in a well-mixed organisation also the totals over all staff at home that it
     reads. Without the colleague channel, the trained pass nothing on."""
     n, n_pr = staff.proficiency.shape
@@ -157,8 +155,8 @@ def take_snapshot(
         count, level_sum = well_mixed_totals(
             proficiency, home & shares, behavior.proficiency_threshold
         )
-        return Snapshot(proficiency, mean, home, packed, shares, in_use, count, level_sum)
-    return Snapshot(proficiency, mean, home, packed, shares, in_use)
+        return Snapshot(proficiency, mean, home, packed, shares, count, level_sum)
+    return Snapshot(proficiency, mean, home, packed, shares)
 
 
 def well_mixed_totals(proficiency, home, threshold) -> tuple[np.ndarray, np.ndarray]:
@@ -181,21 +179,23 @@ def _sender_factors(
     return j, sender_factor(strength, staff.willingness[j], up, valid).astype(np.float32)
 
 
-def close_gaps_on_network(
+def close_gaps_practise_forget(
     staff: StaffState,
     snapshot: Snapshot,
     structure: Structure,
+    departments: DepartmentState,
     behavior: BehaviorConfig,
     rows: np.ndarray,
     capacity: np.ndarray,
+    used: np.ndarray,
     rng: np.random.Generator,
 ) -> None:
-    """Gap rule on a network in one compiled pass that also samples the contacts (§7.3,
-    `contacts` stream `rng`): the default and hot path."""
-    ties, org = structure.ties, structure.organisation
-    u = rng.random((rows.size, behavior.contacts_per_month))
+    """Gap rule on a network, learning on the job and forgetting in one compiled pass that also
+    samples the contacts (§7.3, `contacts` stream `rng`): the default and hot path."""
+    b, ties, org = behavior, structure.ties, structure.organisation
+    u = rng.random((rows.size, b.contacts_per_month))
     alias_keep, alias = ties.alias
-    kernels.close_gaps(
+    kernels.close_gaps_practise_forget(
         staff.proficiency,
         snapshot.packed,
         rows,
@@ -208,8 +208,25 @@ def close_gaps_on_network(
         org.rank,
         capacity,
         structure.explicitness_f32,
-        float(behavior.transfer_rate),
-        np.float32(1.0 - behavior.power_distance),
+        float(b.transfer_rate),
+        np.float32(1.0 - b.power_distance),
+        *_practice_arguments(structure, departments, b),
+        used,
+    )
+
+
+def _practice_arguments(structure: Structure, departments: DepartmentState, b: BehaviorConfig):
+    """The arguments of learning on the job and forgetting that the kernels share."""
+    org = structure.organisation
+    return (
+        org.supervisor,
+        org.dept,
+        departments.sop,
+        structure.side_keep_f32,
+        np.float32(b.practice_learning_rate),
+        np.float32(b.proficiency_threshold),
+        np.float32(b.forgetting_rate),
+        np.float32(b.forgetting_in_use),
     )
 
 
@@ -233,35 +250,59 @@ def close_gaps(
     staff.proficiency[rows] = p
 
 
-def coach_practise_forget(
+def coach(
     staff: StaffState,
     snapshot: Snapshot,
     structure: Structure,
     behavior: BehaviorConfig,
+    capacity: np.ndarray,
+) -> np.ndarray:
+    """Coaching by the trained in their sharing months (§7.4), compiled; returns bool (n, P):
+    the practices each person coached or was coached in this month (they are in use)."""
+    b, ties = behavior, structure.ties
+    used = np.zeros(staff.proficiency.shape, dtype=bool)
+    coaches = np.flatnonzero(snapshot.coach > 0)
+    if coaches.size:
+        kernels.coach(
+            staff.proficiency,
+            snapshot.packed,
+            coaches,
+            snapshot.home,
+            ties.indptr,
+            ties.indices,
+            ties.weights,
+            structure.organisation.rank,
+            capacity,
+            structure.side_keep_f32,
+            np.float32(b.coaching_rate),
+            np.float32(1.0 - b.power_distance),
+            np.float32(b.proficiency_threshold),
+            used,
+        )
+    return used
+
+
+def practise_forget(
+    staff: StaffState,
+    snapshot: Snapshot,
+    structure: Structure,
+    departments: DepartmentState,
+    behavior: BehaviorConfig,
     rows: np.ndarray,
     capacity: np.ndarray,
+    used: np.ndarray,
 ) -> None:
-    """Coaching by the trained in their sharing months, learning on the job where the unit
-    follows a practice, then use-dependent forgetting (§7.4–7.5), for the staff at home `rows`,
-    in one compiled pass (every mechanism, every organisation)."""
-    b, ties = behavior, structure.ties
-    kernels.coach_practise_forget(
+    """Learning on the job and use-dependent forgetting (§7.5) of the staff at home `rows`,
+    compiled (after casual transfer by the contagion or threshold rule, or in a well-mixed
+    organisation; the default path fuses it with the gap rule)."""
+    kernels.practise_forget(
         staff.proficiency,
         snapshot.packed,
         rows,
-        ties.indptr,
-        ties.indices,
-        ties.weights,
         structure.organisation.rank,
         capacity,
-        snapshot.in_use,
-        structure.side_keep_f32,
-        np.float32(b.coaching_rate),
-        np.float32(1.0 - b.power_distance),
-        np.float32(b.practice_learning_rate),
-        np.float32(b.proficiency_threshold),
-        np.float32(b.forgetting_rate),
-        np.float32(b.forgetting_in_use),
+        *_practice_arguments(structure, departments, behavior),
+        used,
     )
 
 
