@@ -35,11 +35,13 @@ from experiments.tables import (
     department_name,
     design_labels,
     format_value,
+    has_channels,
     horizon_months,
     mean_ci,
     practice_name,
     pretty,
 )
+from sim.pairing import CHANNELS
 
 #: Okabe-Ito colours (colour-blind safe; yellow replaced by Tol's wine for thin lines).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000", "#882255")
@@ -49,6 +51,16 @@ BASELINE_COLOUR = "#6E6E6E"
 FRONTIER_COLOUR = "#D55E00"
 #: More designs than this: the index curves show the top 5 and the lowest-ranked only.
 MAX_CURVES = 8
+#: More designs than this: the channel bars show the top MAX_BARS - 1 and the lowest-ranked.
+MAX_BARS = 30
+#: Colours of the gain's channels, in `sim.pairing.CHANNELS` order (Okabe-Ito).
+CHANNEL_COLOURS = ("#E69F00", "#56B4E9", "#009E73")
+#: Short legend names of the channels, in the same order.
+CHANNEL_NAMES = (
+    "Staff trained by the program themselves",
+    "Colleagues who learnt from them",
+    "Standard procedures (SOPs) adopted",
+)
 STYLE = {
     "font.size": 11,
     "axes.titlesize": 12,
@@ -104,10 +116,10 @@ def _repel(fig: Figure, labels: list, pad: float = 1.5, rounds: int = 100) -> No
 # the figures: each returns a new Figure (or None when it does not apply)
 
 
-def shown_designs(designs: pd.DataFrame, limit: int = MAX_CURVES) -> list[str]:
-    """design_ids by rank; with more than `limit`, the top 5 and the lowest-ranked."""
+def shown_designs(designs: pd.DataFrame, limit: int = MAX_CURVES, top: int = 5) -> list[str]:
+    """design_ids by rank; with more than `limit`, the `top` best and the lowest-ranked."""
     order = designs.sort_values(["rank", "cost_mean", "design"])["design_id"].tolist()
-    return order if len(order) <= limit else order[:5] + order[-1:]
+    return order if len(order) <= limit else order[:top] + order[-1:]
 
 
 def _baseline_rows(tables: SweepTables, did: str) -> pd.DataFrame:
@@ -451,6 +463,65 @@ def plot_network(tables: SweepTables) -> Figure:
     return fig
 
 
+def _stack(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Left ends of horizontal stacked bars (designs x parts): positive parts stack rightwards
+    from zero, negative parts leftwards, each in the order given; NaN parts take no room."""
+    parts = np.nan_to_num(parts)
+    pos, neg = np.clip(parts, 0, None), np.clip(parts, None, 0)
+    right = np.cumsum(pos, axis=1) - pos
+    left = np.cumsum(neg, axis=1)
+    return np.where(parts >= 0, right, left), np.abs(parts)
+
+
+def plot_gain_channels(tables: SweepTables) -> Figure | None:
+    """Where the gain comes from: for each design (by rank, best at the top), the mean of the
+    gain's parts (`sim.pairing.CHANNELS`, index points, final year) as a stacked bar, negative
+    parts left of zero, and the gain's mean with its 95% interval. None when the gain was not
+    decomposed (channels=false)."""
+    sc = tables.designs
+    if not has_channels(sc):
+        return None
+    labels = design_labels(tables)
+    shown = shown_designs(sc, limit=MAX_BARS, top=MAX_BARS - 1)
+    rows = sc.set_index("design_id").loc[shown]
+    ranks = rows["rank"].astype(int)
+    names = [textwrap.fill(f"{r}. {labels[d]}", 52) for d, r in zip(shown, ranks, strict=True)]
+    lines = max(n.count("\n") + 1 for n in names)
+    row = 0.16 * lines + 0.2  # inches per design: room for its label's lines
+    fig = Figure(figsize=(11, row * len(shown) + 2.6), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(shown))[::-1]  # rank 1 at the top
+    parts = rows[[f"{name}_mean" for name in CHANNELS]].to_numpy(float) * POINTS
+    lefts, widths = _stack(parts)
+    for k, (colour, name) in enumerate(zip(CHANNEL_COLOURS, CHANNEL_NAMES, strict=True)):
+        ax.barh(y, widths[:, k], left=lefts[:, k], height=0.62, color=colour, label=name,
+                edgecolor="white", linewidth=0.6, zorder=2)  # fmt: skip
+    mean = rows["gain_mean"].to_numpy(float) * POINTS
+    err = np.vstack([mean - rows["gain_ci_low"] * POINTS, rows["gain_ci_high"] * POINTS - mean])
+    ax.errorbar(mean, y, xerr=np.nan_to_num(err), fmt="D", ms=5, color="#000000",
+                ecolor="#000000", elinewidth=1.2, capsize=3, zorder=4,
+                label="Total gain: mean and 95% CI")  # fmt: skip
+    ax.axvline(0, color="#333333", lw=0.8, zorder=3)
+    if len(shown) < len(sc):  # designs left out between the top ones and the lowest-ranked
+        ax.axhline(0.5, color=BASELINE_COLOUR, ls=":", lw=1)
+    ax.set_yticks(y, names, fontsize=9.5)
+    ax.set_ylim(-0.6, len(shown) - 0.4)
+    ax.grid(axis="y", visible=False)
+    ax.margins(x=0.05)
+    ax.set_xlabel(
+        f"Gain over no exchange, mean of the final {FINAL_YEAR} months (index points; "
+        "1 point = 0.01)"
+    )
+    n = len(sc)
+    which = f"top {len(shown) - 1} of {n} designs and the lowest-ranked" if len(shown) < n else ""
+    fig.suptitle(
+        "Where the gain comes from" + (f" ({which})" if which else "") + "\n"
+        "parts added in causal order, mean of the replicates; left of zero = a loss"
+    )
+    fig.legend(loc="outside lower center", ncols=2, frameon=False)
+    return fig
+
+
 def plot_ranked_designs(tables: SweepTables) -> Figure | None:
     """Each design's gain (index points, 95% CI), ranked; with a reference design, the paired
     difference from it on the same seeds. Drawn for sweeps with a reference design."""
@@ -561,6 +632,7 @@ def plot_posterior_ranks(tables: SweepTables) -> Figure | None:
 #: Figure name -> function, in report order.
 FIGURES: tuple[tuple[str, Callable[[SweepTables], Figure | None]], ...] = (
     ("index_curves", plot_index_curves),
+    ("gain_channels", plot_gain_channels),
     ("posterior_ranks", plot_posterior_ranks),
     ("ranked_designs", plot_ranked_designs),
     ("duration_tradeoff", plot_duration_tradeoff),

@@ -576,6 +576,7 @@ def write_tables(tables: SweepTables, failed: pd.DataFrame, out: Path) -> None:
         write_table(getattr(tables, name), out / name)
     write_table(tables.baseline, out / "baseline", csv=False)
     write_table(tables.departments, out / "departments", csv=False)
+    write_table(tables.readiness, out / "sop_readiness")
     if tables.under_posterior:
         write_table(tables.ranks, out / "posterior_ranks")
     write_json(out / "provenance.json", tables.meta["provenance"])

@@ -23,6 +23,7 @@ from scipy import stats
 from experiments.study import LEVERS, OUTCOMES
 from sim.errors import UserError
 from sim.organisation import load_departments
+from sim.pairing import CHANNELS
 from sim.practices import load_practices
 
 CONFIDENCE = 0.95
@@ -54,6 +55,9 @@ class SweepTables:
     meta: dict  # facts: horizon, replicates, scale, seeds, command, provenance, ...
     #: With posterior draws: one row per (design, rank): the share of draws at that rank.
     ranks: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    #: One row per (design, department): how close it is to standard procedures at the end
+    #: (`readiness_table`; empty for departments tables without SOP columns).
+    readiness: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     @property
     def under_posterior(self) -> bool:
@@ -294,6 +298,42 @@ def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def has_channels(designs: pd.DataFrame) -> bool:
+    """Whether the gain was decomposed by channel (`sim.pairing.CHANNELS`): every part has a
+    mean column with a value for at least one design (a sweep run with channels=false has none)."""
+    columns = [f"{name}_mean" for name in CHANNELS]
+    return set(columns) <= set(designs) and bool(designs[columns].notna().all(axis=1).any())
+
+
+#: Columns of a department's final month that `readiness_table` summarises.
+READINESS_COLUMNS = ("sops", "sop_readiness")
+
+
+def readiness_table(departments: pd.DataFrame) -> pd.DataFrame:
+    """Per design and department, in the final month: `sop_readiness_mean` (its most advanced
+    pilot as a multiple of its SOP threshold, mean over replicates; >= 1: ready for an SOP
+    decision), `sops_mean` (practices that are SOP there, mean) and `sop_share` (share of
+    replicates with at least one SOP, 0-1), with the number of `replicates`; empty when the
+    table has no SOP columns."""
+    names = ["design", "design_id", "department", "domain", "replicates", "sop_readiness_mean",
+             "sops_mean", "sop_share"]  # fmt: skip
+    if departments.empty or not set(READINESS_COLUMNS) <= set(departments):
+        return pd.DataFrame(columns=names)
+    last = departments[departments.month == departments.groupby("design_id").month.transform("max")]
+    g = last.assign(has_sop=last.sops >= 1).groupby(
+        ["design_id", "department"], sort=False, observed=True
+    )
+    out = g.agg(
+        design=("design", "first"),
+        domain=("domain", "first"),
+        replicates=("replicate", "nunique"),
+        sop_readiness_mean=("sop_readiness", "mean"),
+        sops_mean=("sops", "mean"),
+        sop_share=("has_sop", "mean"),
+    ).reset_index()
+    return out[names]
+
+
 def varying_levers(summary: pd.DataFrame) -> list[str]:
     """Lever columns (and other swept settings) whose value differs between designs."""
     start = summary.columns.get_loc("design_id") + 1
@@ -353,6 +393,7 @@ def combine(jobs: list[dict[str, pd.DataFrame]], meta: dict, reference: str | No
         meta=meta,
         ranks=ranks,
     )
+    tables.readiness = readiness_table(tables.departments)
     tables.designs.insert(1, "label", tables.designs.design_id.map(design_labels(tables)))
     return tables
 

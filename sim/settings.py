@@ -186,21 +186,6 @@ def names() -> Allowed:
     )
 
 
-def weights(count: int, labels: str) -> Allowed:
-    """A list of `count` non-negative numbers with a positive sum (labels name the entries)."""
-    return Allowed(
-        lambda v: (
-            isinstance(v, list)
-            and len(v) == count
-            and all(is_number(x) and x >= 0 for x in v)
-            and sum(v) > 0
-        ),
-        f"must be {count} non-negative numbers ({labels}) with a positive sum",
-        f"{count} numbers ≥ 0, sum > 0",
-        ([1.0] * (count - 1), [0.0] * count, [-1.0] + [1.0] * (count - 1)),
-    )
-
-
 def boolean() -> Allowed:
     """True or False (not 0 or 1)."""
     return Allowed(lambda v: isinstance(v, bool), "must be true or false", "true or false", (1,))

@@ -85,7 +85,8 @@ def write_practices(path: Path, practices: list[dict]) -> Path:
 
 
 def quiet_behavior(**kw) -> BehaviorConfig:
-    """Deterministic people: fixed capacity and willingness, no forgetting, turnover, rotation."""
+    """Deterministic people: fixed capacity and willingness, no forgetting, turnover, rotation,
+    deliberate sharing or learning on the job (each test turns on what it checks)."""
     base = dict(
         capacity_mean=0.5,
         capacity_sd=0.0,
@@ -94,8 +95,11 @@ def quiet_behavior(**kw) -> BehaviorConfig:
         absorptive_gain=0.0,
         initial_knowledge=0.0,
         forgetting_rate=0.0,
+        forgetting_in_use=0.0,
         turnover_rate=0.0,
         rotation_share=0.0,
+        sharing_months=0,
+        practice_learning_rate=0.0,
     )
     base.update(kw)
     return BehaviorConfig(**base)

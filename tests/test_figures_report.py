@@ -7,15 +7,26 @@ import dataclasses
 import html
 import itertools
 import math
+import re
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.text import Text
 
 import sim
-from experiments.figures import make_figures, plot_gain_heatmap, shown_designs
-from experiments.report import headline, write_report
+from experiments.figures import (
+    STYLE,
+    draw,
+    make_figures,
+    plot_gain_channels,
+    plot_gain_heatmap,
+    shown_designs,
+)
+from experiments.report import behaviour_sentence, headline, write_report
 from experiments.study import design_label, run_job
+from experiments.sweep import write_tables
 from experiments.tables import (
     SweepTables,
     censored_median,
@@ -25,6 +36,7 @@ from experiments.tables import (
     paired_comparisons,
     t_interval,
 )
+from sim.pairing import CHANNELS
 
 LEVERS = ["cohort_size", "months_between_cohorts"]
 DESIGNS = [dict(zip(LEVERS, v, strict=True)) for v in itertools.product((100, 400), (6, 12))]
@@ -32,14 +44,17 @@ SEEDS = 3
 TARGET_GAIN = 0.001
 
 
-def build_tables(designs: list[dict], tmp_path, scale: float = 0.01, horizon: int = 24):
+def build_tables(
+    designs: list[dict], tmp_path, scale: float = 0.01, horizon: int = 24, channels: bool = True
+):
     """Run every design with the real job code (paired no-exchange runs cached) and combine."""
     base = sim.ModelConfig(scenario=sim.ScenarioConfig(scale=scale), horizon=horizon)
     jobs = []
     for design in designs:
         cfg = dataclasses.replace(base, program=sim.ProgramConfig(**design))
         label = design_label({f"program.{k}": str(v) for k, v in design.items()})
-        jobs.append(run_job(cfg, SEEDS, 1, TARGET_GAIN, label, progress=False, cache_dir=tmp_path))
+        jobs.append(run_job(cfg, SEEDS, 1, TARGET_GAIN, label, progress=False, cache_dir=tmp_path,
+                            channels=channels))  # fmt: skip
     meta = {
         "horizon_months": horizon,
         "replicates": SEEDS,
@@ -71,7 +86,7 @@ def rendered(tables, tmp_path_factory):
 
 def test_every_figure_is_written_as_png_and_svg(rendered):
     figures, _ = rendered
-    expected = {"index_curves", "gain_heatmap", "gain_vs_cost", "adoption"}
+    expected = {"index_curves", "gain_channels", "gain_heatmap", "gain_vs_cost", "adoption"}
     assert set(figures) == expected | {"departments_end", "network"}
     for png in figures.values():
         assert png.suffix == ".png" and png.stat().st_size > 1000
@@ -239,3 +254,190 @@ def test_many_designs_show_top_five_and_lowest():
     )
     assert shown_designs(d) == ["j", "i", "h", "g", "f", "a"]
     assert shown_designs(d.head(8)) == list("hgfedcba")
+
+
+# --- where the gain comes from, and how close departments are to standard procedures -----------
+
+PARTS = [f"{name}_mean" for name in CHANNELS]
+
+
+def _section(text: str, heading: str) -> str:
+    """The report's text from `heading` to the end of its section."""
+    start = text.index(heading)
+    return text[start : text.index("</section>", start)]
+
+
+def _table_after(text: str, heading: str) -> list[list[str]]:
+    """Cells (tags removed, unescaped) of each body row of the first table after `heading`."""
+    start = text.index(heading)
+    body = text[text.index("<tbody>", start) : text.index("</tbody>", start)]
+    return [
+        [
+            html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row)
+        ]
+        for row in body.split("<tr")[1:]
+    ]
+
+
+def _number(cell: str) -> float:
+    return float(cell.split()[0].replace(",", ""))
+
+
+def test_the_gains_parts_add_up_to_the_gain_in_tables_and_report(tables, rendered):
+    """Per replicate the parts add up to the gain exactly; the report's tables show the designs
+    table's means, and their parts add up to the gain within rounding."""
+    s = tables.summary
+    assert np.allclose(s[list(CHANNELS)].sum(axis=1), s.gain, atol=1e-12)
+    text = rendered[1].read_text(encoding="utf-8")
+    meaning = _section(text, "What the gain means")
+    rows = _table_after(meaning, "Every design")
+    designs = tables.designs.set_index("design_id")
+    labels = design_labels(tables)
+    assert len(rows) == len(designs)
+    for row, did in zip(
+        rows, tables.designs.sort_values(["rank", "cost_mean"]).design_id, strict=True
+    ):
+        d = designs.loc[did]
+        assert row[1] == labels[did]
+        gain, *parts = (_number(c) for c in row[2:6])
+        assert gain == pytest.approx(100 * d.gain_mean, abs=0.0051)
+        for value, column in zip(parts, PARTS, strict=True):
+            assert value == pytest.approx(100 * d[column], abs=0.0051)
+        assert sum(parts) == pytest.approx(gain, abs=0.016)
+        assert _number(row[6]) == pytest.approx(d.colleagues_proficient_mean, abs=0.51)
+        assert _number(row[7]) == pytest.approx(d.departments_with_sop_mean, abs=0.051)
+    # the leading design's own table: gain, its three parts with intervals, then the counts
+    best = tables.designs.sort_values("rank").design_id.iloc[0]
+    own = _table_after(meaning, html.escape(labels[best]) + " (rank 1)")
+    assert [r[0].split(" (")[0] for r in own[:4]] == ["Gain over no exchange"] + [
+        "… through " + w.split(" (")[0] for w in CHANNELS.values()
+    ]
+    for r, column in zip(own, ["gain", *CHANNELS], strict=False):
+        assert _number(r[1]) == pytest.approx(100 * designs.loc[best, f"{column}_mean"], abs=0.0051)
+        low, high = designs.loc[best, [f"{column}_ci_low", f"{column}_ci_high"]]
+        assert r[2].startswith(f"{100 * low:,.2f} to {100 * high:,.2f}")
+    assert sum(_number(r[1]) for r in own[1:4]) == pytest.approx(_number(own[0][1]), abs=0.016)
+    assert "Staff trained by the program, still proficient" in own[5][0]
+
+
+def without_channels(tables: SweepTables, absent: bool = True) -> SweepTables:
+    """`tables` as a sweep with channels=false gives them: the parts' columns NaN, or absent."""
+    columns = [c for c in tables.designs if c.startswith(tuple(CHANNELS))]
+    designs = (
+        tables.designs.drop(columns=columns)
+        if absent
+        else tables.designs.assign(**dict.fromkeys(columns, float("nan")))
+    )
+    return dataclasses.replace(tables, designs=designs)
+
+
+def test_channel_figure_is_drawn_with_channels_and_skipped_without(tables, rendered, tmp_path):
+    assert rendered[0]["gain_channels"].exists()
+    for absent in (True, False):
+        plain = without_channels(tables, absent)
+        assert plot_gain_channels(plain) is None
+        assert draw("gain_channels", plain, tmp_path) is None
+    assert not list(tmp_path.iterdir())
+
+
+def test_report_says_the_gain_was_not_decomposed_without_channels(tmp_path_factory):
+    """A real run with channels=false: no parts, one sentence on how to get them; the counts
+    of proficient staff and departments with an SOP are still there."""
+    cache = tmp_path_factory.mktemp("plain")
+    plain = build_tables(DESIGNS[:1], cache, horizon=12, channels=False)
+    assert plain.summary[list(CHANNELS)].isna().all().all()
+    for variant in (plain, without_channels(plain)):
+        out = write_report(variant, {}, cache / "report.html", "No channels")
+        text = out.read_text(encoding="utf-8")
+        assert "ran with channels=false" in text and "channels=true" in text
+        meaning = _section(text, "What the gain means")
+        assert "… through" not in meaning and "Staff never trained by the program" in meaning
+    assert plot_gain_channels(plain) is None
+
+
+def test_sop_readiness_has_one_row_per_design_and_department(tables, tmp_path):
+    ready = tables.readiness
+    deps = tables.departments
+    assert len(ready) == len(tables.designs) * deps.department.nunique()
+    assert not ready.duplicated(["design_id", "department"]).any()
+    assert ready.sop_share.between(0, 1).all() and (ready.sop_readiness_mean >= 0).all()
+    assert (ready.replicates == SEEDS).all()
+    # against the departments table itself, for every row: the final month's values
+    last = deps[deps.month == deps.month.max()]
+    by = last.groupby(["design_id", "department"])
+    expected = pd.DataFrame({"r": by.sop_readiness.mean(), "s": by.sops.mean(),
+                             "share": by.sops.apply(lambda x: (x >= 1).mean())})  # fmt: skip
+    got = ready.set_index(["design_id", "department"]).loc[expected.index]
+    assert np.allclose(got.sop_readiness_mean, expected.r)
+    assert np.allclose(got.sops_mean, expected.s) and np.allclose(got.sop_share, expected.share)
+    # written like every other aggregate table: Parquet and spreadsheet-safe CSV
+    write_tables(tables, pd.DataFrame(columns=["job", "design", "error"]), tmp_path)
+    back = pd.read_parquet(tmp_path / "sop_readiness.parquet")
+    pd.testing.assert_frame_equal(back, ready.reset_index(drop=True), check_dtype=False)
+    assert len(pd.read_csv(tmp_path / "sop_readiness.csv")) == len(ready)
+
+
+def test_report_lists_the_departments_closest_to_sops(tables, rendered):
+    text = rendered[1].read_text(encoding="utf-8")
+    part = _section(text, "What the gain means")
+    best = tables.designs.sort_values("rank").design_id.iloc[0]
+    ready = tables.readiness[tables.readiness.design_id == best]
+    started = ready[(ready.sop_readiness_mean > 0) | (ready.sops_mean > 0)]
+    assert "Departments closest to standard procedures" in part
+    if started.empty:
+        assert "no department had a pilot" in part
+        return
+    rows = _table_after(part, "Departments closest to standard procedures")
+    assert len(rows) == min(10, len(started))
+    shown = [_number(r[2]) for r in rows]
+    assert shown == sorted(shown, reverse=True)
+    assert shown[0] == pytest.approx(started.sop_readiness_mean.max(), abs=0.0051)
+    assert all(r[2].endswith("× threshold") and r[4].endswith("%") for r in rows)
+
+
+def test_the_report_says_under_what_behaviour(tables, rendered):
+    text = _section(rendered[1].read_text(encoding="utf-8"), "Headline")
+    assert "Behaviour: the configured settings (assumed defaults, docs/model.md §9)." in text
+    command = {"provenance": {"command": "run.py -m behavior.forgetting_rate=0.1"}}
+    changed = dataclasses.replace(tables, meta={**tables.meta, **command})
+    assert "with behavior.forgetting_rate=0.1 from the command line" in behaviour_sentence(changed)
+    post = {"posterior": {"parameters": ["learning_rate", "forgetting_rate"], "path": "p",
+                          "draws": 5, "sha256": "0" * 64}}  # fmt: skip
+    drawn = behaviour_sentence(dataclasses.replace(tables, meta={**tables.meta, **post}))
+    assert "from one draw of the posterior" in drawn and "learning_rate, forgetting_rate" in drawn
+
+
+def _many(tables: SweepTables, n: int, long: bool) -> SweepTables:
+    """`n` designs made from the fixture's (gains scaled so that they differ), with long
+    labels if asked."""
+    rows = pd.concat([tables.designs] * math.ceil(n / len(tables.designs)), ignore_index=True)
+    rows = rows.head(n).copy()
+    scale = 1 + 0.05 * np.arange(n)
+    for c in ["gain_mean", "gain_ci_low", "gain_ci_high", *PARTS]:
+        rows[c] = rows[c] * scale
+    rows["design_id"] = [f"d{k:03d}" for k in range(n)]
+    rows["design"] = rows["design_id"]
+    words = "a selection policy with an unusually long name that goes on" if long else "rule"
+    rows["selection"] = [f"{words} {k}" for k in range(n)]
+    rows["rank"] = rows.gain_mean.rank(ascending=False, method="first").astype(int)
+    return dataclasses.replace(tables, designs=rows, levers=["cohort_size", "selection"])
+
+
+@pytest.mark.parametrize("n", [1, 3, 12, 30, 31])
+def test_channel_figure_labels_never_overlap_or_leave_the_canvas(tables, n):
+    for long in (False, True):
+        with matplotlib.rc_context(STYLE):
+            fig = plot_gain_channels(_many(tables, n, long))
+            fig.draw_without_rendering()
+            canvas = fig.bbox
+            texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+            boxes = [t.get_window_extent() for t in texts]
+            for t, b in zip(texts, boxes, strict=True):
+                assert canvas.x0 - 1 <= b.x0 and b.x1 <= canvas.x1 + 1, t.get_text()
+                assert canvas.y0 - 1 <= b.y0 and b.y1 <= canvas.y1 + 1, t.get_text()
+            ticks = [t.get_window_extent() for t in fig.axes[0].get_yticklabels()]
+            assert len(ticks) == min(n, 30)
+            for a, b in itertools.combinations(ticks, 2):
+                assert not a.overlaps(b)
+            fig.clear()

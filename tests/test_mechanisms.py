@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -28,18 +30,20 @@ def pair(tmp_path, engine, tacitness=0.0, **behavior):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_gap_downward_closes_rate_share_of_gap(tmp_path, engine):
-    m = pair(tmp_path, engine)
+@pytest.mark.parametrize("contacts", [1, 3])
+def test_gap_each_contact_closes_its_share_of_what_is_left(tmp_path, engine, contacts):
+    """The staff member meets their head `contacts` times: each conversation closes 0.5 x 0.5 x
+    1 x 0.6 = 0.15 of what is left of the gap, so more contacts mean more exposure."""
+    m = pair(tmp_path, engine, contacts_per_month=contacts)
     m.state.proficiency[:, 0] = [1.0, 0.0]
     m.step()
-    # transfer_rate 0.5 x capacity 0.5 x strength 1 x willingness 0.6 x (1 - tacitness 0)
-    assert m.state.proficiency[1, 0] == pytest.approx(0.15, abs=1e-6)
+    assert m.state.proficiency[1, 0] == pytest.approx(1 - 0.85**contacts, abs=1e-6)
     assert m.state.proficiency[0, 0] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_gap_upward_damped_by_power_distance(tmp_path, engine):
-    m = pair(tmp_path, engine, power_distance=0.4)
+    m = pair(tmp_path, engine, power_distance=0.4, contacts_per_month=1)
     m.state.proficiency[:, 0] = [0.0, 1.0]
     m.step()
     assert m.state.proficiency[0, 0] == pytest.approx(0.15 * 0.6, abs=1e-6)
@@ -47,7 +51,7 @@ def test_gap_upward_damped_by_power_distance(tmp_path, engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_gap_slowed_by_tacitness(tmp_path, engine):
-    m = pair(tmp_path, engine, tacitness=0.5)
+    m = pair(tmp_path, engine, tacitness=0.5, contacts_per_month=1)
     m.state.proficiency[:, 0] = [0.8, 0.2]
     m.step()
     assert m.state.proficiency[1, 0] == pytest.approx(0.2 + 0.15 * 0.5 * 0.6, abs=1e-6)
@@ -125,14 +129,143 @@ def test_learning_abroad_only_what_the_bureau_teaches(tmp_path, engine):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_forgetting_slower_under_standard_procedure(tmp_path, engine):
-    m = solo(tmp_path, engine, [practice("a"), practice("b")], forgetting_rate=0.1)
-    m.state.proficiency[0] = [0.5, 0.5]
-    m.departments.implementation[0] = [0.0, 0.6]
-    m.departments.sop[0] = [False, True]
+def test_forgetting_depends_on_use(tmp_path, engine):
+    """The head of a one-person department champions `a` (proficient, a manager at home): in
+    use, it fades at the in-use rate; `b` (below the threshold, no SOP) at the unused rate;
+    `c`, below the threshold but standard procedure, is in use."""
+    m = solo(tmp_path, engine, [practice("a"), practice("b"), practice("c")],
+             forgetting_rate=0.1, forgetting_in_use=0.01)  # fmt: skip
+    m.state.proficiency[0] = [0.6, 0.4, 0.4]
+    m.departments.sop[0] = [False, False, True]
     m.step()
-    expected_b = 0.5 * (1 - 0.1 * (1 - 0.5 * 0.6) * 0.25)
-    assert m.state.proficiency[0] == pytest.approx([0.45, expected_b], abs=1e-6)
+    assert m.state.proficiency[0] == pytest.approx([0.6 * 0.99, 0.4 * 0.9, 0.4 * 0.99], abs=1e-6)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_staff_use_what_their_supervisor_champions(tmp_path, engine):
+    """The staff member (post 1) follows what their head masters, so keeps it; not what the
+    head does not master."""
+    m = pair(tmp_path, engine, transfer_rate=0.0, forgetting_rate=0.1, forgetting_in_use=0.0)
+    m.state.proficiency[:, 0] = [0.9, 0.3]
+    m.step()
+    assert m.state.proficiency[1, 0] == pytest.approx(0.3, abs=1e-6)
+    m2 = pair(tmp_path, engine, transfer_rate=0.0, forgetting_rate=0.1, forgetting_in_use=0.0)
+    m2.state.proficiency[:, 0] = [0.45, 0.3]
+    m2.step()
+    assert m2.state.proficiency[1, 0] == pytest.approx(0.27, abs=1e-6)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_learning_on_the_job_under_a_standard_procedure(tmp_path, engine):
+    """Under an SOP the staff member learns 0.1 x capacity 0.5 x (1 - 0.3 x tacitness 0.5) of
+    the gap to full proficiency a month; without one, nothing."""
+    m = pair(tmp_path, engine, tacitness=0.5, transfer_rate=0.0, practice_learning_rate=0.1)
+    m.state.proficiency[:, 0] = [0.2, 0.2]
+    m.departments.sop[0, 0] = True
+    m.departments.implementation[0, 0] = 1.0  # no lapse decision matters before the step
+    m.step()
+    rate = 0.1 * 0.5 * (1 - 0.3 * 0.5)
+    assert m.state.proficiency[1, 0] == pytest.approx(0.2 + 0.8 * rate, abs=1e-6)
+    m2 = pair(tmp_path, engine, tacitness=0.5, transfer_rate=0.0, practice_learning_rate=0.1)
+    m2.state.proficiency[:, 0] = [0.2, 0.2]
+    m2.step()
+    assert m2.state.proficiency[1, 0] == pytest.approx(0.2, abs=1e-6)
+
+
+def coached(tmp_path, engine, coach, **behavior):
+    """A head (post 0) and a staff member (post 1); `coach` of them has two sharing months."""
+    m = pair(tmp_path, engine, transfer_rate=0.0, coaching_rate=0.75, **behavior)
+    m.state.trained[coach] = True
+    m.state.sharing_left[coach] = 2
+    return m
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_coaching_closes_its_share_of_the_gap_in_what_the_coach_masters(tmp_path, engine):
+    """The head coaches: 0.75 x capacity 0.5 x strength 1 x willingness 0.6 = 0.225 of the gap
+    a month in `a`, which the head masters; nothing in `b` (0.4 < the threshold). Two sharing
+    months, then it stops."""
+    m = coached(tmp_path, engine, coach=0)
+    m.state.proficiency[0] = [0.9]
+    m.step()
+    assert m.state.proficiency[1, 0] == pytest.approx(0.9 * 0.225, abs=1e-6)
+    assert m.state.sharing_left[0] == 1
+    m.step()
+    after_two = 0.9 - 0.9 * (1 - 0.225) ** 2
+    assert m.state.proficiency[1, 0] == pytest.approx(after_two, abs=1e-6)
+    assert m.state.sharing_left[0] == 0
+    m.step()
+    assert m.state.proficiency[1, 0] == pytest.approx(after_two, abs=1e-6)
+    m2 = coached(tmp_path, engine, coach=0)
+    m2.state.proficiency[0] = [0.4]
+    m2.step()
+    assert m2.state.proficiency[1, 0] == 0.0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_coaching_upward_is_damped_and_counts_as_use(tmp_path, engine):
+    """A staff member coaches their head (upward: x (1 - power distance 0.4)); being coached
+    is use, so the head forgets at the in-use rate (0) that month, not the unused one."""
+    m = coached(tmp_path, engine, coach=1, power_distance=0.4, forgetting_rate=0.1)
+    m.state.proficiency[:, 0] = [0.0, 0.9]
+    m.step()
+    assert m.state.proficiency[0, 0] == pytest.approx(0.9 * 0.225 * 0.6, abs=1e-6)
+    assert m.state.proficiency[1, 0] == pytest.approx(0.9, abs=1e-6)  # coaching is use too
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_without_the_colleague_channel_the_trained_teach_nobody(tmp_path, engine):
+    """The trained head neither coaches nor teaches in conversation; an untrained head who
+    knows the same teaches in conversation (0.15 of the gap)."""
+    cfg = tiny_config(
+        tmp_path,
+        [{"id": "d", "headcount": 2}],
+        [practice("a")],
+        behavior=quiet_behavior(contacts_per_month=1, sharing_months=2),
+        engine=engine,
+        colleague_channel=False,
+    )
+    m = ExchangeModel(cfg, seed=1)
+    m.state.trained[0], m.state.sharing_left[0] = True, 2
+    m.state.proficiency[:, 0] = [0.9, 0.0]
+    m.step()
+    assert m.state.proficiency[1, 0] == 0.0
+    m.state.trained[0], m.state.sharing_left[0] = False, 0
+    m.step()
+    assert m.state.proficiency[1, 0] == pytest.approx(0.9 * 0.15, abs=1e-6)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_returnees_share_for_sharing_months_after_their_return(tmp_path, engine):
+    program = ProgramConfig(cohort_size=1, months_between_cohorts=12, duration=2, min_tenure=0)
+    m = solo(tmp_path, engine, [practice("a")], program, sharing_months=4)
+    m.step()
+    assert m.state.trained[0] and m.state.sharing_left[0] == 0
+    m.step()  # the last month in Tokyo: home at its end, with four months to share
+    assert not m.state.abroad[0] and m.state.sharing_left[0] == 4
+    for left in (3, 2, 1, 0, 0):
+        m.step()
+        assert m.state.sharing_left[0] == left
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_expert_trainees_learn_at_the_abroad_rate_times_the_factor(tmp_path, engine):
+    program = ProgramConfig(
+        cohort_size=0, experts_per_visit=1, trainees_per_expert=1, expert_duration=1
+    )  # fmt: skip
+    cfg = tiny_config(
+        tmp_path,
+        [{"id": "d", "headcount": 1, "tokyo_bureau": "construction"}],
+        [practice("a", tacitness=0.5)],
+        program=program,
+        behavior=quiet_behavior(expert_learning_factor=0.5, sharing_months=3),
+        engine=engine,
+    )
+    m = ExchangeModel(cfg, seed=5)
+    m.step()
+    rate = 0.4 * 0.5 * 0.5 * (1 - 0.3 * 0.5)  # abroad rate x factor x capacity x tacitness
+    assert m.state.proficiency[0, 0] == pytest.approx(rate, abs=1e-6)
+    assert m.state.trained[0] and m.state.sharing_left[0] == 3  # trained, now to share
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -163,42 +296,79 @@ def five(tmp_path, engine, **behavior):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_implementation_follows_leaders(tmp_path, engine):
+def test_implementation_follows_champions_and_their_reports(tmp_path, engine):
+    """Implementation moves 0.1 of the way toward relevance x the share of posts whose holder
+    follows the practice (they or their supervisor, a manager, master it) and masters it."""
     m = five(tmp_path, engine)
-    m.state.proficiency[0, 0] = 1.0  # the head: level weight 0.2 of 1.0
+    m.state.proficiency[0, 0] = 1.0  # the head: 1 of 5 carries it out
     m.step()
     assert m.departments.implementation[0, 0] == pytest.approx(0.1 * 0.2)
     m2 = five(tmp_path, engine)
-    m2.state.proficiency[3:, 0] = 1.0  # only staff proficient: no manager, no adoption
+    m2.state.proficiency[2:, 0] = 1.0  # a section head and the two staff who report to them
     m2.step()
-    assert m2.departments.implementation[0, 0] == 0.0
+    assert m2.departments.implementation[0, 0] == pytest.approx(0.1 * 0.6)
+    m3 = five(tmp_path, engine)
+    m3.state.proficiency[3:, 0] = 1.0  # only staff: nobody directs it, nothing is implemented
+    m3.step()
+    assert m3.departments.implementation[0, 0] == 0.0
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_standard_procedure_threshold_and_hysteresis(tmp_path, engine):
-    m = five(tmp_path, engine)
-    m.state.proficiency[:, 0] = 1.0  # target 1.0
-    m.departments.implementation[0, 0] = 0.35
-    m.step()  # 0.35 + 0.1 * 0.65 = 0.415 >= 0.4
-    assert m.departments.sop[0, 0]
-    m.state.proficiency[:, 0] = 0.0  # target 0: slow decay as an SOP, kept above 0.2
+@pytest.mark.parametrize(
+    ("proficient", "adopted"),
+    [([1], False), ([1, 2], True), ([2, 3, 4], False), ([0, 1], True)],
+)
+def test_a_champion_with_authority_and_a_working_pilot_makes_an_sop(
+    tmp_path, engine, proficient, adopted
+):
+    """A pilot works when a champion with authority (division head or head) runs a unit
+    (themselves and their reports) that masters the practice at its threshold (0.4 x 1.5 = 0.6
+    here, relevance 1). The division head (post 1) has one report, the section head (post 2);
+    the head (post 0) has one, the division head. Division head alone: 1 of 2 < 0.6; with the
+    section head: 2 of 2; head and division head: 2 of 2; a section head's section (posts 2-4)
+    is no pilot, however proficient: a section head has no authority over procedures."""
+    m = five(tmp_path, engine, sop_adoption_rate=1.0, institutionalisation_scale=1.5)
+    m.state.proficiency[proficient, 0] = 1.0
     m.step()
-    assert m.departments.implementation[0, 0] == pytest.approx(0.415 * (1 - 0.05 * 0.2))
-    assert m.departments.sop[0, 0]
-    m.departments.implementation[0, 0] = 0.19
+    assert bool(m.departments.sop[0, 0]) is adopted
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_sop_decision_takes_its_monthly_chance_and_lapses_without_masters(tmp_path, engine):
+    never = five(tmp_path, engine, sop_adoption_rate=0.0)
+    never.state.proficiency[:2, 0] = 1.0
+    for _ in range(6):
+        never.step()
+    assert not never.departments.sop[0, 0]
+    m = five(tmp_path, engine, sop_adoption_rate=1.0)
+    m.state.proficiency[:2, 0] = 1.0
     m.step()
-    assert not m.departments.sop[0, 0]
+    assert m.departments.sop[0, 0]
+    m.state.proficiency[:, 0] = [0.0, 0.0, 0.0, 0.9, 0.9]  # only staff master it
+    m.step()
+    assert not m.departments.sop[0, 0]  # no manager masters it any more: the SOP lapses
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_without_the_sop_channel_no_department_adopts_one(tmp_path, engine):
+    m = five(tmp_path, engine, sop_adoption_rate=1.0)
+    m.config = dataclasses.replace(m.config, sop_channel=False)
+    m.state.proficiency[:, 0] = 1.0
+    for _ in range(3):
+        m.step()
+    assert not m.departments.sop.any()
+    assert m.departments.implementation[0, 0] > 0  # implementation itself goes on
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_service_quality_from_implementation_and_absence(tmp_path, engine):
     m = five(tmp_path, engine)
-    m.departments.implementation[0, 0] = 0.5
-    m.state.proficiency[:, 0] = 0.5 * np.array([1, 1, 1, 1, 1])  # target = implementation
+    m.departments.implementation[0, 0] = 0.6
+    m.state.proficiency[:3, 0] = 1.0  # head, division and section head: 3 of 5 carry it out
     m.step()
-    # gain = 0.2 x relevance 1 x 0.5 = 0.1 on the headroom 0.5
-    assert m.departments.quality[0] == pytest.approx(0.5 + 0.5 * 0.1)
-    assert m.results().service_index.iloc[-1] == pytest.approx(0.55)
+    # target = implementation = 0.6; gain = 0.2 x relevance 1 x 0.6 = 0.12 on the headroom 0.5
+    assert m.departments.quality[0] == pytest.approx(0.5 + 0.5 * 0.12)
+    assert m.results().service_index.iloc[-1] == pytest.approx(0.56)
 
 
 def test_absence_lowers_quality(tmp_path):
@@ -256,7 +426,8 @@ def test_returnees_apply_until_forgetting_takes_them_below_the_threshold(tmp_pat
             cohort_size=20, months_between_cohorts=100, duration=1, min_tenure=0
         ),  # fmt: skip
         behavior=quiet_behavior(
-            capacity_mean=1.0, abroad_learning_rate=1.0, forgetting_rate=0.1, use_protection=0.0
+            capacity_mean=1.0, abroad_learning_rate=1.0, forgetting_rate=0.1,
+            forgetting_in_use=0.1,
         ),  # fmt: skip
         horizon=14,
         engine=engine,

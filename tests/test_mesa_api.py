@@ -15,7 +15,7 @@ import sim
 from experiments.preflight import model_config
 from experiments.study import run_job
 from sim import ConfigError, ExchangeModel, FinishedError, ModelConfig
-from sim.config import flat_settings
+from sim.config import MODEL_LEVEL, flat_settings
 
 SMALL = {"scale": 0.02, "horizon": 8, "duration": 2, "min_tenure": 0}
 
@@ -38,7 +38,7 @@ def test_settings_by_name_are_the_nested_configuration():
     # every setting of every section has a name of its own
     fields = sum(len(dataclasses.fields(getattr(ModelConfig(), s)))
                  for s in ("scenario", "network", "program", "behavior"))  # fmt: skip
-    assert len(flat_settings()) == fields + 3
+    assert len(flat_settings()) == fields + len(MODEL_LEVEL)
 
 
 def test_a_bad_setting_by_name_is_one_line():
