@@ -468,8 +468,8 @@ class BehaviorConfig:
         "rolling a standard out to a whole organisation takes years: Tanzania's 5S-KAIZEN "
         "national guideline (2009) was rolled out to hospitals over the following years (3rd "
         "edition 2013); Surabaya's composting programme took about five years to its city-wide "
-        "effect (Takakura & Shirai 2016); 0.03 brings an average person to proficiency in about "
-        "three years (§7.5)",
+        "effect (Takakura & Shirai 2016); 0.03 brings an average person from a prior of 0.15 to "
+        "proficiency in about four years (§7.5)",
         plausible=(0.01, 0.1),
     )
     #: Yearly exit probability of staff at home (replaced at once by a new hire).

@@ -30,7 +30,8 @@ from experiments.calibration import (
 from experiments.preflight import model_config, plan_command
 from experiments.study import paired_run, with_behaviour
 from experiments.tables import posterior_ranking
-from sim import ProgramConfig, UserError, run_detailed
+from sim import BehaviorConfig, ProgramConfig, UserError, run_detailed
+from sim.settings import plausible_ranges
 
 from .conftest import ROOT, practice, quiet_behavior, run_script, tiny_config
 
@@ -137,7 +138,8 @@ def test_bad_priors_are_one_line():
     with pytest.raises(UserError, match="no plausible range declared; give one"):
         make_priors(["contagion_prob"], {})
     (prior,) = make_priors(["forgetting_rate"], {})
-    assert (prior.low, prior.high) == (0.0, 0.06)  # the range its setting declares
+    # the range its setting declares
+    assert (prior.low, prior.high) == plausible_ranges(BehaviorConfig)["forgetting_rate"]
 
 
 def test_the_command_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, capsys):
