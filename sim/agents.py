@@ -145,12 +145,18 @@ class StaffAgent(mesa.Agent):
         p[:] = np.where(taught, rules.learn(p, rate), p)
 
     def count_down_exchange(self, month: Month) -> None:
-        """One month fewer in Tokyo; home at the end of the last, to share for sharing_months."""
+        """One month fewer in Tokyo; home at the end of the last, perhaps to share."""
         s = month.staff
         s.months_left[self.index] -= 1
         if s.months_left[self.index] == 0:
             s.abroad[self.index] = False
-            s.sharing_left[self.index] = month.behavior.sharing_months
+            self.start_sharing(month)
+
+    def start_sharing(self, month: Month) -> None:
+        """Training done: share it for sharing_months with probability one's willingness."""
+        engine.start_sharing(
+            month.staff, month.behavior, np.array([self.index]), month.streams.sharing
+        )
 
     def count_down_sharing(self, month: Month) -> None:
         """A month of sharing spent (the snapshot has this person coaching this month)."""
@@ -171,7 +177,7 @@ class StaffAgent(mesa.Agent):
         p[:] = np.where(taught, rules.learn(p, rate), p)
         s.expert_months_left[i] -= 1
         if s.expert_months_left[i] == 0:
-            s.sharing_left[i] = b.sharing_months
+            self.start_sharing(month)
 
     def meet_colleagues(self, month: Month) -> tuple[np.ndarray, np.ndarray]:
         """This month's contacts (post indices) and tie strengths, drawn from the person's ties."""

@@ -397,9 +397,17 @@ class BehaviorConfig:
         "Cohen & Levinthal 1990; value an assumption",
         plausible=(0.0, 2.0),
     )
-    #: Mean and sd of willingness to share (Beta distributed).
+    #: Mean and sd of willingness to share (Beta distributed): it weighs what a person passes on
+    #: in conversation, and is the chance that they coach after program training.
     willingness_mean: float = setting(
-        0.6, None, share(), "assumption", also="; (0, 1) if `willingness_sd` > 0"
+        0.6,
+        None,
+        share(),
+        "about 60% of returnees share: 77% of returning managers say they could share with "
+        "colleagues (den Teuling, p. 168, self-reported: an upper bound); Indonesian civil "
+        "servants share little without a service need (Fauzan et al. 2022); fewer than half of "
+        "returnees implement what they learnt (Wang)",
+        also="; (0, 1) if `willingness_sd` > 0",
     )
     willingness_sd: float = setting(
         0.15,
@@ -436,27 +444,27 @@ class BehaviorConfig:
         plausible=(0.0, 0.02),
     )
     #: Months after finishing program training (in Tokyo or with an expert) during which a
-    #: person deliberately shares it: coaches their work ties in what they are proficient in.
+    #: person who shares (with probability their willingness) coaches their work ties in what
+    #: they are proficient in.
     sharing_months: int = setting(
         6,
         "months",
         integer(0, MAX_MONTHS),
         "assumption (plausible 3–12): a report is due within two weeks of official travel "
-        "abroad (Kemensetneg circular 2024); no rule found that sets a duty to coach; 77% of "
-        "returning managers say they could share with colleagues (den Teuling, p. 168); "
-        "0 = no deliberate sharing",
+        "abroad (Kemensetneg circular 2024); no rule found that sets a duty to coach; 0 = no "
+        "deliberate sharing",
     )
     #: Share of the gap to the coach closed per month of coaching at all factors 1 (capacity,
-    #: tie strength, the coach's willingness, 1 − weight × tacitness).
+    #: tie strength, 1 − weight × tacitness).
     coaching_rate: float = setting(
-        0.75,
+        0.45,
         "share of gap per month",
         share(),
-        "assumption set so that an average team-mate coached for six months closes about 75% of "
-        "the gap to the coach (§7.4): cascade training passes on about three quarters of what "
-        "the trainer knows (practitioner estimate, low confidence; Smith 2008); 85–88% of "
-        "second-generation learners gain usable knowledge (Yarber et al. 2015)",
-        plausible=(0.3, 1.0),
+        "set so that an average team-mate coached for six months closes about 75% of the gap to "
+        "the coach (§7.4): cascade training passes on about three quarters of what the trainer "
+        "knows (practitioner estimate, low confidence; Smith 2008); 85–88% of second-generation "
+        "learners gain usable knowledge (Yarber et al. 2015)",
+        plausible=(0.2, 0.8),
     )
     #: Share of the gap to full proficiency learnt per month on the job where a practice is
     #: standard procedure (and by a champion in what they champion), at capacity 1 for a fully

@@ -35,7 +35,7 @@ def staff_month(
     count_down_sharing(s, snapshot)
     abroad = np.flatnonzero(s.abroad)
     learn_abroad(s, structure, b, abroad, capacity)
-    train_with_experts(s, structure, b, capacity)
+    train_with_experts(s, structure, b, capacity, streams.sharing)
     at_home = np.flatnonzero(snapshot.home)
     used = transfer.coach(s, snapshot, structure, b, capacity)
     if b.mechanism == "gap" and not structure.ties.well_mixed:
@@ -60,7 +60,7 @@ def staff_month(
                     s, snapshot, structure, b, at_home, contacts, strength, streams.transfer
                 )
         transfer.practise_forget(s, snapshot, structure, departments, b, at_home, capacity, used)
-    count_down_exchanges(s, b, abroad)
+    count_down_exchanges(s, b, abroad, streams.sharing)
     ledger.totals["exits"] += leave_or_stay(s, structure, departments, b, at_home, streams.turnover)
 
 
@@ -91,10 +91,14 @@ def expert_rate(behavior: BehaviorConfig) -> float:
 
 
 def train_with_experts(
-    staff: StaffState, structure: Structure, behavior: BehaviorConfig, capacity: np.ndarray
+    staff: StaffState,
+    structure: Structure,
+    behavior: BehaviorConfig,
+    capacity: np.ndarray,
+    rng: np.random.Generator,
 ) -> None:
     """A month with the visiting expert for everyone in expert training; those who finish
-    start their sharing months."""
+    may start their sharing months (`start_sharing`, `sharing` stream `rng`)."""
     s, b = staff, behavior
     rows = np.flatnonzero(s.expert_months_left > 0)
     if rows.size == 0:
@@ -105,8 +109,7 @@ def train_with_experts(
     rate = rate * structure.taught[s.expert_bureau[rows]]
     s.proficiency[rows] = rules.learn(s.proficiency[rows], rate)
     s.expert_months_left[rows] -= 1
-    done = rows[s.expert_months_left[rows] == 0]
-    s.sharing_left[done] = b.sharing_months
+    start_sharing(s, b, rows[s.expert_months_left[rows] == 0], rng)
 
 
 def count_down_sharing(staff: StaffState, snapshot: Snapshot) -> None:
@@ -116,13 +119,27 @@ def count_down_sharing(staff: StaffState, snapshot: Snapshot) -> None:
     s.sharing_left[snapshot.home & (s.sharing_left > 0)] -= 1
 
 
-def count_down_exchanges(staff: StaffState, behavior: BehaviorConfig, rows: np.ndarray) -> None:
-    """One month fewer in Tokyo for `rows`; those who finish are home, to share what they learnt
-    for `sharing_months`."""
+def start_sharing(
+    staff: StaffState, behavior: BehaviorConfig, rows: np.ndarray, rng: np.random.Generator
+) -> None:
+    """`rows` have just finished their program training: each shares what they learnt (coaches,
+    §7.4) for `sharing_months` with probability their willingness to share, else not at all
+    (one uniform draw each from the `sharing` stream `rng`)."""
+    if rows.size == 0:
+        return
+    shares = rng.random(rows.size) < staff.willingness[rows]
+    staff.sharing_left[rows] = np.where(shares, behavior.sharing_months, 0)
+
+
+def count_down_exchanges(
+    staff: StaffState, behavior: BehaviorConfig, rows: np.ndarray, rng: np.random.Generator
+) -> None:
+    """One month fewer in Tokyo for `rows`; those who finish are home and may share what they
+    learnt (`start_sharing`)."""
     staff.months_left[rows] -= 1
     back = rows[staff.months_left[rows] == 0]
     staff.abroad[back] = False
-    staff.sharing_left[back] = behavior.sharing_months
+    start_sharing(staff, behavior, back, rng)
 
 
 def leave_or_stay(

@@ -104,9 +104,9 @@ def snapshot_packed(values, willingness, home, rank, shares, coaching, packed, m
     """Write the start-of-month snapshot into `packed`, one row of float32 per person padded to
     whole 64-byte cache lines: proficiency (P columns); then the person as a sender (column P):
     their willingness if at home and they pass knowledge on (`shares`), 0 if they pass nothing
-    on, -1 if abroad; their rank (column P + 1); and the person as a coach (column P + 2): their
-    willingness if at home, passing knowledge on and in their sharing months (`coaching`), else
-    0. The float32 mean of each proficiency row goes into `means`. A contact's row is then one
+    on, -1 if abroad; their rank (column P + 1); and the person as a coach (column P + 2): 1 if
+    at home, passing knowledge on and in their sharing months (`coaching`), else 0. The float32
+    mean of each proficiency row goes into `means`. A contact's row is then one
     memory read in the transfer kernels. Rows are independent: numba's threads share them."""
     (_snapshot_parallel if parallel() else _snapshot_serial)(
         values, willingness, home, rank, shares, coaching, packed, means
@@ -130,7 +130,7 @@ def _snapshot_row(i, values, willingness, home, rank, shares, coaching, packed, 
         packed[i, k + 2] = np.float32(0.0)
     else:
         packed[i, k] = willingness[i]
-        packed[i, k + 2] = willingness[i] if coaching[i] else np.float32(0.0)
+        packed[i, k + 2] = np.float32(1.0) if coaching[i] else np.float32(0.0)
     packed[i, k + 1] = rank[i]
 
 
@@ -316,10 +316,10 @@ def coach(
     proficiency, packed, coaches, home, indptr, indices, weights, rank, capacity, side_keep,
     coaching_rate, upward, theta, used,
 ):  # fmt: skip
-    """Coaching, in place: every coach j of `coaches` (ascending; their packed column P + 2 > 0
-    is their willingness) teaches each tie i at `home`, in each practice k the coach masters
-    (s_jk >= theta): p_ik += coaching_rate * capacity_i * strength * coach factor_j
-    * upward(j, i) * side_keep_k * max(s_jk - p_ik, 0), coach by coach; the coachee uses k this
+    """Coaching, in place: every coach j of `coaches` (ascending; their packed column P + 2 is
+    1) teaches each tie i at `home`, in each practice k the coach masters (s_jk >= theta):
+    p_ik += coaching_rate * capacity_i * strength * upward(j, i) * side_keep_k
+    * max(s_jk - p_ik, 0), coach by coach; the coachee uses k this
     month, and so does the coach (bool `used` (n, P) is set). side_keep_k = 1 -
     abroad_tacitness_weight * tacitness_k (side-by-side learning). Runs coach by coach over the
     coaches' ties, serially: coaches are few, ties symmetric and each row's neighbours

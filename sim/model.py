@@ -71,6 +71,8 @@ STREAMS = (
     "visit_rounding",
     # appended for the same reason: departments' decisions to adopt standard procedures
     "institutions",
+    # and whether someone who finishes program training shares it (coaches)
+    "sharing",
 )
 
 

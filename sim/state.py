@@ -140,8 +140,8 @@ class Snapshot:
     mean_proficiency: np.ndarray  # float32 (n,): mean of each row
     home: np.ndarray  # bool (n,): h_i, at home at the start of the month
     # float32 (n, W), W = P + 3 rounded up to 16: proficiency, the person as a sender (their
-    # willingness; -1 when abroad, 0 when they pass nothing on), rank, and as a coach (their
-    # willingness while sharing, else 0) in one cache line (`kernels.snapshot_packed`)
+    # willingness; -1 when abroad, 0 when they pass nothing on), rank, and as a coach (1 while
+    # sharing, else 0) in one cache line (`kernels.snapshot_packed`)
     packed: np.ndarray
     # bool (n,): the person passes knowledge on (False only for the trained when the colleague
     # channel is switched off)
@@ -153,8 +153,8 @@ class Snapshot:
 
     @property
     def coach(self) -> np.ndarray:
-        """float32 (n,): each person as a coach this month: their willingness while sharing at
-        home (and passing knowledge on), else 0 (a view on `packed`)."""
+        """float32 (n,): 1 for each person who coaches this month (sharing, at home and passing
+        knowledge on), else 0 (a view on `packed`)."""
         return self.packed[:, self.proficiency.shape[1] + 2]
 
 
@@ -226,6 +226,7 @@ class Streams:
     cohort_rounding: np.random.Generator
     visit_rounding: np.random.Generator
     institutions: np.random.Generator
+    sharing: np.random.Generator
 
     def __getitem__(self, name: str) -> np.random.Generator:
         """`streams["selection"]` reads like `streams.selection`."""

@@ -58,7 +58,7 @@ def gap_step(receiver, sender_level, rate):
 
 def coach_rate(coaching_rate, capacity, coach, side_keep):
     """rho_c c_i Psi_ij (1 - omega tau_k): share of the gap to coach j that coachee i closes in
-    a month (Psi_ij = w_ij v_j U_ij, the coach's factor, 0 when j is not coaching)."""
+    a month (Psi_ij = w_ij U_ij, the coach's factor, 0 when j is not coaching)."""
     return coaching_rate * capacity * coach * side_keep
 
 

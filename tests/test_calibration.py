@@ -162,8 +162,15 @@ def test_the_command_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, 
 
 
 def returnee_city(tmp_path: Path):
-    """A city of 200 whose returnees differ in capacity: one cohort of 40 every 2 months."""
-    return tiny_config(
+    """A department of 200 whose returnees differ in capacity: a cohort of 40 every 2 months.
+    Its head is new (tenure 0, so never eligible) and everyone else is staff reporting to the
+    head; nobody learns in conversation: the head never masters the practice, nobody directs
+    its use, and returnees forget what they learnt at the rate that is calibrated (§7.5)."""
+    roster = tmp_path / "roster.csv"
+    rows = ["id,department,rank,tenure", "h,d,head,0"]
+    rows += [f"s{i},d,staff,100" for i in range(199)]
+    roster.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    config = tiny_config(
         tmp_path,
         [{"id": "d", "headcount": 200}],
         [practice("a", institutionalisation=1.0, tacitness=0.3)],
@@ -171,12 +178,14 @@ def returnee_city(tmp_path: Path):
             cohort_size=40,
             months_between_cohorts=2,
             duration=2,
-            min_tenure=0,
+            min_tenure=24,
             max_exchanges_per_person=1,
         ),  # fmt: skip
-        behavior=quiet_behavior(capacity_sd=0.15, use_protection=0.0),
+        behavior=quiet_behavior(capacity_sd=0.15, transfer_rate=0.0),
         horizon=20,
     )
+    config.scenario.roster_file = str(roster)
+    return config
 
 
 def test_calibration_recovers_a_known_truth(tmp_path):

@@ -174,7 +174,7 @@ def test_learning_on_the_job_under_a_standard_procedure(tmp_path, engine):
 
 def coached(tmp_path, engine, coach, **behavior):
     """A head (post 0) and a staff member (post 1); `coach` of them has two sharing months."""
-    m = pair(tmp_path, engine, transfer_rate=0.0, coaching_rate=0.75, **behavior)
+    m = pair(tmp_path, engine, transfer_rate=0.0, coaching_rate=0.5, **behavior)
     m.state.trained[coach] = True
     m.state.sharing_left[coach] = 2
     return m
@@ -182,16 +182,16 @@ def coached(tmp_path, engine, coach, **behavior):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_coaching_closes_its_share_of_the_gap_in_what_the_coach_masters(tmp_path, engine):
-    """The head coaches: 0.75 x capacity 0.5 x strength 1 x willingness 0.6 = 0.225 of the gap
-    a month in `a`, which the head masters; nothing in `b` (0.4 < the threshold). Two sharing
-    months, then it stops."""
+    """The head coaches: 0.5 x capacity 0.5 x strength 1 = 0.25 of the gap a month in `a`,
+    which the head masters; nothing when the head knows `a` below the threshold (0.4). Two
+    sharing months, then it stops."""
     m = coached(tmp_path, engine, coach=0)
     m.state.proficiency[0] = [0.9]
     m.step()
-    assert m.state.proficiency[1, 0] == pytest.approx(0.9 * 0.225, abs=1e-6)
+    assert m.state.proficiency[1, 0] == pytest.approx(0.9 * 0.25, abs=1e-6)
     assert m.state.sharing_left[0] == 1
     m.step()
-    after_two = 0.9 - 0.9 * (1 - 0.225) ** 2
+    after_two = 0.9 - 0.9 * (1 - 0.25) ** 2
     assert m.state.proficiency[1, 0] == pytest.approx(after_two, abs=1e-6)
     assert m.state.sharing_left[0] == 0
     m.step()
@@ -209,7 +209,7 @@ def test_coaching_upward_is_damped_and_counts_as_use(tmp_path, engine):
     m = coached(tmp_path, engine, coach=1, power_distance=0.4, forgetting_rate=0.1)
     m.state.proficiency[:, 0] = [0.0, 0.9]
     m.step()
-    assert m.state.proficiency[0, 0] == pytest.approx(0.9 * 0.225 * 0.6, abs=1e-6)
+    assert m.state.proficiency[0, 0] == pytest.approx(0.9 * 0.25 * 0.6, abs=1e-6)
     assert m.state.proficiency[1, 0] == pytest.approx(0.9, abs=1e-6)  # coaching is use too
 
 
@@ -236,16 +236,40 @@ def test_without_the_colleague_channel_the_trained_teach_nobody(tmp_path, engine
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_returnees_share_for_sharing_months_after_their_return(tmp_path, engine):
+@pytest.mark.parametrize(("willingness", "months"), [(1.0, 4), (0.0, 0)])
+def test_returnees_share_for_sharing_months_after_their_return(
+    tmp_path, engine, willingness, months
+):
+    """A returnee shares with probability their willingness: surely at 1, never at 0."""
     program = ProgramConfig(cohort_size=1, months_between_cohorts=12, duration=2, min_tenure=0)
-    m = solo(tmp_path, engine, [practice("a")], program, sharing_months=4)
+    m = solo(tmp_path, engine, [practice("a")], program, sharing_months=4,
+             willingness_mean=willingness)  # fmt: skip
     m.step()
     assert m.state.trained[0] and m.state.sharing_left[0] == 0
     m.step()  # the last month in Tokyo: home at its end, with four months to share
-    assert not m.state.abroad[0] and m.state.sharing_left[0] == 4
+    assert not m.state.abroad[0] and m.state.sharing_left[0] == months
     for left in (3, 2, 1, 0, 0):
         m.step()
-        assert m.state.sharing_left[0] == left
+        assert m.state.sharing_left[0] == min(left, months)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_share_of_returnees_who_share_is_their_willingness(engine, small_jakarta):
+    """Of about 300 returnees with willingness 0.6 each, about 60% coach (within 4 binomial sd)."""
+    cfg = dataclasses.replace(
+        small_jakarta,
+        program=ProgramConfig(cohort_size=15000, months_between_cohorts=100, duration=1,
+                              min_tenure=0),
+        behavior=dataclasses.replace(small_jakarta.behavior, willingness_sd=0.0, sharing_months=3),
+        horizon=2,
+        engine=engine,
+    )  # fmt: skip
+    m = ExchangeModel(cfg, seed=8)
+    m.step()
+    back = m.state.trained & ~m.state.abroad
+    n = int(back.sum())
+    assert 250 < n < 350  # 300 expected: the departments' real staff scaled, rounded
+    assert abs((m.state.sharing_left[back] == 3).mean() - 0.6) < 4 * np.sqrt(0.24 / n)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -258,7 +282,7 @@ def test_expert_trainees_learn_at_the_abroad_rate_times_the_factor(tmp_path, eng
         [{"id": "d", "headcount": 1, "tokyo_bureau": "construction"}],
         [practice("a", tacitness=0.5)],
         program=program,
-        behavior=quiet_behavior(expert_learning_factor=0.5, sharing_months=3),
+        behavior=quiet_behavior(expert_learning_factor=0.5, sharing_months=3, willingness_mean=1.0),
         engine=engine,
     )
     m = ExchangeModel(cfg, seed=5)

@@ -18,7 +18,7 @@ from sim import BehaviorConfig, run
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "sensitivity.py"
-#: The small scenario; no expert visits, so expert_learning_rate cannot matter.
+#: The small scenario; no expert visits, so expert_learning_factor cannot matter.
 BASE = [
     "scenario=small",
     "horizon=24",
@@ -84,7 +84,8 @@ def check_every_output_file_is_written(analysis: Path) -> None:
         assert (analysis / name).stat().st_size > 0, name
     settings = json.loads((analysis / "settings.json").read_text())
     assert settings["ranges"] == {k: list(v) for k, v in sensitivity.PARAMETERS.items()}
-    assert settings["parameter_sets"] == {"morris": 2 * 13, "sobol": 8 * (2 + 2)}
+    k = len(sensitivity.PARAMETERS)  # Morris: trajectories x (k + 1); Sobol: N x (top + 2)
+    assert settings["parameter_sets"] == {"morris": 2 * (k + 1), "sobol": 8 * (2 + 2)}
     assert settings["design_b"]["config"]["program"]["selection"] == "managers"
 
 
@@ -106,7 +107,7 @@ def check_indices_tables(analysis: Path) -> None:
     assert set(sobol.parameter) == set(screening.top_parameters(morris, 2))
 
     samples = pd.read_parquet(analysis / "samples.parquet")
-    assert len(samples) == 26 + 32
+    assert len(samples) == 2 * (len(sensitivity.PARAMETERS) + 1) + 32
     assert np.allclose(samples.difference, samples.gain_a - samples.gain_b, atol=1e-12)
     for name, (low, high) in sensitivity.PARAMETERS.items():
         assert samples[name].between(low, high).all(), name
@@ -118,9 +119,9 @@ def check_indices_tables(analysis: Path) -> None:
 
 
 def check_a_parameter_that_cannot_matter_has_mu_star_zero(analysis: Path) -> None:
-    """Without expert visits the outcome does not depend on expert_learning_rate at all."""
+    """Without expert visits the outcome does not depend on expert_learning_factor at all."""
     morris = pd.read_csv(analysis / "morris.csv")
-    expert = morris[morris.parameter == "expert_learning_rate"]
+    expert = morris[morris.parameter == "expert_learning_factor"]
     assert len(expert) == len(OUTCOMES)
     assert (expert.mu_star == 0).all() and (expert.sigma == 0).all()
 
@@ -135,7 +136,7 @@ def check_results_do_not_depend_on_the_number_of_workers(analysis: Path) -> None
     one = pd.read_parquet(analysis.parent / "one_worker" / "samples.parquet")
     two = pd.read_parquet(analysis / "samples.parquet")
     two = two[two.stage == "morris"].reset_index(drop=True)
-    assert len(one) == 26
+    assert len(one) == 2 * (len(sensitivity.PARAMETERS) + 1)
     pd.testing.assert_frame_equal(one, two, check_exact=True)
     morris = (analysis.parent / "one_worker" / "morris.csv").read_text()
     assert morris == (analysis / "morris.csv").read_text()
