@@ -114,6 +114,7 @@ def test_learning_abroad_only_what_the_bureau_teaches(tmp_path, engine):
             practice("b", tokyo_bureaus=["fire_department"]),
         ],
         program,
+        abroad_learning_rate=0.4,
     )
     rate = 0.4 * 0.5 * (1 - 0.3 * 0.5)  # abroad rate x capacity x (1 - weight x tacitness)
     m.step()
@@ -282,7 +283,10 @@ def test_expert_trainees_learn_at_the_abroad_rate_times_the_factor(tmp_path, eng
         [{"id": "d", "headcount": 1, "tokyo_bureau": "construction"}],
         [practice("a", tacitness=0.5)],
         program=program,
-        behavior=quiet_behavior(expert_learning_factor=0.5, sharing_months=3, willingness_mean=1.0),
+        behavior=quiet_behavior(
+            abroad_learning_rate=0.4, expert_learning_factor=0.5, sharing_months=3,
+            willingness_mean=1.0,
+        ),  # fmt: skip
         engine=engine,
     )
     m = ExchangeModel(cfg, seed=5)
