@@ -599,6 +599,13 @@ COUNTS = {
         "staff who were never trained by the program were proficient in a Tokyo practice",
         0,
     ),
+    "colleagues_proficient_without_sops": (
+        "of whom learnt it from the trained and their colleagues: the same, without standard "
+        "procedures (real staff, final month)",
+        "of them would have been proficient without standard procedures (having learnt from the "
+        "trained and their colleagues rather than on the job under an SOP)",
+        0,
+    ),
     "trained_proficient": (
         "Staff trained by the program, still proficient (real staff, final month)",
         "staff trained by the program were still proficient",

@@ -579,6 +579,15 @@ OUTCOMES = {
         "month)",
         lambda m, t: float(m.colleagues_proficient.iloc[-1]),
     ),
+    "colleagues_proficient_without_sops": Outcome(
+        "of them, in the run without standard procedures: staff who learnt from the trained and "
+        "their colleagues (final month)",
+        lambda m, t: (
+            float(m.colleagues_proficient_without_sops.iloc[-1])
+            if "colleagues_proficient_without_sops" in m
+            else float("nan")
+        ),
+    ),
     "trained_proficient": Outcome(
         "staff trained by the program and still proficient in a Tokyo practice (final month)",
         lambda m, t: float(m.trained_proficient.iloc[-1]),
@@ -722,8 +731,9 @@ def paired_run(
     runs of the design with channels switched off, same seed and city)."""
     base = baseline if baseline is not None else baseline_run(config, seed, cache_dir, keep)
     city = city_for(config, seed, keep)
-    extra = counterfactual_runs(config, seed, city) if channels else None
-    result = paired(run_detailed(config, seed, city), base, extra)
+    design = run_detailed(config, seed, city)
+    extra = counterfactual_runs(config, seed, city, design) if channels else None
+    result = paired(design, base, extra)
     return Replicate(result.months, base.months, result.departments, result.department_ties)
 
 

@@ -91,7 +91,9 @@ def paired(
     """The design's tables with its no-exchange run beside them: `baseline_index` and `gain`
     (service index minus baseline_index, index units) in the city table, `baseline_quality` in
     the department table (in place); with the `counterfactuals` (`COUNTERFACTUALS`), also the
-    gain's parts (`CHANNELS`)."""
+    gain's parts (`CHANNELS`) and `colleagues_proficient_without_sops`: the staff never trained
+    who were proficient in the run without standard procedures, i.e. who learnt from the
+    trained and their colleagues rather than on the job under an SOP."""
     months, deps = design.months, design.departments
     months["baseline_index"] = baseline.months.service_index.to_numpy()
     months["gain"] = months.service_index - months.baseline_index
@@ -100,15 +102,27 @@ def paired(
         parts = decompose(months.service_index, **index, baseline=months.baseline_index)
         for name, values in parts.items():
             months[name] = values
+        taught = counterfactuals["no_sops"].months.colleagues_proficient.to_numpy()
+        months["colleagues_proficient_without_sops"] = taught
     deps["baseline_quality"] = baseline.departments.quality.to_numpy()
     return design
 
 
-def counterfactual_runs(config: ModelConfig, seed: int, city: City) -> dict[str, RunResult]:
-    """The decomposition's counterfactual runs of a design (same seed and city)."""
-    return {
-        name: run_detailed(counterfactual(config, name), seed, city) for name in COUNTERFACTUALS
-    }
+def counterfactual_runs(
+    config: ModelConfig, seed: int, city: City, design: RunResult | None = None
+) -> dict[str, RunResult]:
+    """The decomposition's counterfactual runs of a design (same seed and city). Given the
+    design's own run, the run without standard procedures is not repeated when the design never
+    adopted one: it would be the same run, draw for draw (SOP decisions draw from their own
+    stream whether or not they are allowed; tested)."""
+    runs = {}
+    for name in COUNTERFACTUALS:
+        never = design is not None and not design.months.departments_with_sop.any()
+        if name == "no_sops" and never:
+            runs[name] = design
+        else:
+            runs[name] = run_detailed(counterfactual(config, name), seed, city)
+    return runs
 
 
 def paired_run(
@@ -119,7 +133,7 @@ def paired_run(
     city = city if city is not None else build_city(config, seed)
     design = run_detailed(config, seed, city)
     baseline = run_detailed(no_exchange(config), seed, city)
-    extra = counterfactual_runs(config, seed, city) if channels else None
+    extra = counterfactual_runs(config, seed, city, design) if channels else None
     return paired(design, baseline, extra)
 
 
@@ -131,7 +145,9 @@ def gain(
     `gain_colleagues`, `gain_sops` (they add up to `gain`), `final_month_gain`, `final_index`,
     `baseline_final_index`, `staff_sent` (real staff), `cost` (IDR million), and in the final
     month `trained_proficient` and `colleagues_proficient` (real staff proficient in at least
-    one practice who were / were never trained by the program) and `departments_with_sop`.
+    one practice who were / were never trained by the program),
+    `colleagues_proficient_without_sops` (the latter in the run without standard procedures:
+    those who learnt from colleagues) and `departments_with_sop`.
     The design is `config` (default: the command line's defaults, `ModelConfig()`) with any
     settings given by name, e.g. `sim.gain(cohort_size=30, months_between_cohorts=6,
     seeds=range(5))`; the same numbers a sweep's summary table gives for these seeds."""
@@ -152,6 +168,9 @@ def gain(
                 "cost": float(last.cost),
                 "trained_proficient": float(last.trained_proficient),
                 "colleagues_proficient": float(last.colleagues_proficient),
+                "colleagues_proficient_without_sops": float(
+                    last.colleagues_proficient_without_sops
+                ),
                 "departments_with_sop": int(last.departments_with_sop),
             }
         )

@@ -317,7 +317,8 @@ def test_the_gains_parts_add_up_to_the_gain_in_tables_and_report(tables, rendere
         low, high = designs.loc[best, [f"{column}_ci_low", f"{column}_ci_high"]]
         assert r[2].startswith(f"{100 * low:,.2f} to {100 * high:,.2f}")
     assert sum(_number(r[1]) for r in own[1:4]) == pytest.approx(_number(own[0][1]), abs=0.016)
-    assert "Staff trained by the program, still proficient" in own[5][0]
+    assert "without standard procedures" in own[5][0]
+    assert "Staff trained by the program, still proficient" in own[6][0]
 
 
 def without_channels(tables: SweepTables, absent: bool = True) -> SweepTables:

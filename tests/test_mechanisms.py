@@ -284,7 +284,9 @@ def test_expert_trainees_learn_at_the_abroad_rate_times_the_factor(tmp_path, eng
         [practice("a", tacitness=0.5)],
         program=program,
         behavior=quiet_behavior(
-            abroad_learning_rate=0.4, expert_learning_factor=0.5, sharing_months=3,
+            abroad_learning_rate=0.4,
+            expert_learning_factor=0.5,
+            sharing_months=3,
             willingness_mean=1.0,
         ),  # fmt: skip
         engine=engine,
@@ -454,7 +456,9 @@ def test_returnees_apply_until_forgetting_takes_them_below_the_threshold(tmp_pat
             cohort_size=20, months_between_cohorts=100, duration=1, min_tenure=0
         ),  # fmt: skip
         behavior=quiet_behavior(
-            capacity_mean=1.0, abroad_learning_rate=1.0, forgetting_rate=0.1,
+            capacity_mean=1.0,
+            abroad_learning_rate=1.0,
+            forgetting_rate=0.1,
             forgetting_in_use=0.1,
         ),  # fmt: skip
         horizon=14,
