@@ -987,6 +987,21 @@ def print_ranking(designs: pd.DataFrame, top: int = 5) -> None:
             f"[{POINTS * r.gain_ci_low:.2f}, {POINTS * r.gain_ci_high:.2f}]  "
             f"{r.staff_sent_mean:7,.0f} staff  {r.cost_mean / 1000:9,.1f}{note}"
         )
+    parts = channel_words(designs.iloc[0]) if len(designs) else ""
+    if parts:
+        print(f"  the best design's gain came {parts}")
+
+
+def channel_words(row: pd.Series) -> str:
+    """Where a design's mean gain came from, in words (index points), or '' without channels."""
+    values = [row.get(f"{name}_mean", math.nan) for name in CHANNELS]
+    if not all(math.isfinite(v) for v in values):
+        return ""
+    t, c, s = (f"{POINTS * v:+.2f}" for v in values)
+    return (
+        f"{t} from the staff trained themselves, {c} from colleagues who learnt from them, "
+        f"{s} from standard procedures (index points)"
+    )
 
 
 def headline_line(designs: pd.DataFrame) -> str:
@@ -1003,11 +1018,13 @@ def headline_line(designs: pd.DataFrame) -> str:
             f"{r.p_gain_positive:.0%} of draws, between {POINTS * r.gain_p05:+.2f} and "
             f"{POINTS * r.gain_p95:+.2f} points on 90% of them"
         )
+    parts = channel_words(r)
+    parts = f"; it came {parts}" if parts else "; not decomposed by channel (channels=false)"
     return (
         f"gain over no exchange in the final year: {POINTS * r.gain_mean:+.2f} index points "
-        f"({interval}, {int(r.n)} paired replicates){verdict}; {r.staff_sent_mean:,.0f} staff "
-        f"sent, {r.staff_months_abroad_mean:,.0f} staff-months in Tokyo, cost IDR "
-        f"{r.cost_mean / 1000:,.1f} billion"
+        f"({interval}, {int(r.n)} paired replicates){verdict}{parts}; "
+        f"{r.staff_sent_mean:,.0f} staff sent, {r.staff_months_abroad_mean:,.0f} staff-months "
+        f"in Tokyo, cost IDR {r.cost_mean / 1000:,.1f} billion"
     )
 
 

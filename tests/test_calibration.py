@@ -285,7 +285,7 @@ def test_posterior_draws_are_paired_across_designs_and_baselines(tmp_path):
     DRAWS.to_parquet(draws)
     sweep = tmp_path / "sweep"
     args = ["-m", "program.cohort_size=400,1200", "scenario=small", "replicates=3", "horizon=12",
-            "progress=false", "program.min_tenure=0", "hydra/launcher=basic",
+            "progress=false", "program.min_tenure=0", "hydra/launcher=basic", "channels=false",
             f"posterior={draws.parent}", f"hydra.sweep.dir={sweep}"]  # fmt: skip
     proc = run_script("run.py", *args)
     summary = pd.read_parquet(sweep / "aggregate" / "summary.parquet")

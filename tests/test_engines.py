@@ -61,7 +61,7 @@ def small_org(tmp_path, mechanism: str, engine: str) -> ModelConfig:
             sharing_months=3,
             practice_learning_rate=0.1,
         ),
-        horizon=36,
+        horizon=24,
         engine=engine,
     )
 

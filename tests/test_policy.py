@@ -21,7 +21,8 @@ from sim import UserError
 
 from .conftest import run_script
 
-SMALL = ["scenario=small", "horizon=24", "replicates=2", "progress=false", "report=false"]
+SMALL = ["scenario=small", "horizon=24", "replicates=2", "progress=false", "report=false",
+         "channels=false"]  # fmt: skip
 
 
 def hydra(*args: str) -> subprocess.CompletedProcess:

@@ -25,7 +25,7 @@ from sim.export import export_organisation
 from .conftest import ONE_THREAD, ROOT, practice, run_script, tiny_config
 
 ARGS = ["scenario=small", "horizon=12", "replicates=2", "program.cohort_size=400,800",
-        "progress=false", "report=false", "hydra/launcher=basic"]  # fmt: skip
+        "progress=false", "report=false", "hydra/launcher=basic", "channels=false"]  # fmt: skip
 
 
 def sweep_command(folder: Path) -> list[str]:
