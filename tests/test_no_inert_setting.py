@@ -24,7 +24,7 @@ REPORTED = ("service_index", "mean_proficiency", "colleagues_proficient", "train
             "departments_with_sop")  # fmt: skip
 REPORTED_PREFIXES = ("index_", "adoption_", "sop_")
 
-#: The small Jakarta where every mechanism fires: 5% of the staff, six years, a cohort of 60
+#: The small Jakarta where every mechanism fires: 5% of the staff, four years, a cohort of 60
 #: real staff (three simulated), managers first, every six months, and a visit of one expert
 #: every year.
 ACTIVE = ModelConfig(
@@ -37,7 +37,7 @@ ACTIVE = ModelConfig(
         experts_per_visit=1,
         months_between_expert_visits=12,
     ),
-    horizon=72,
+    horizon=48,
 )
 
 #: Scenarios by name: the active one, and the same under each other peer-transfer rule.
