@@ -340,13 +340,30 @@ def month_shown(page) -> int:
     return int(re.search(r"Month (\d+) of", text).group(1))
 
 
+def screenshot(locator) -> bytes:
+    """The element's screenshot; solara replaces a plot's image element when it redraws, so an
+    element that leaves the page (or is not yet shown) while being shot is found again and shot
+    again, up to ten times."""
+    from playwright.sync_api import Error
+
+    redrawn = ("not attached", "not visible", "not stable")
+    for _ in range(10):
+        try:
+            return locator.screenshot()
+        except Error as err:
+            if not any(words in str(err) for words in redrawn):
+                raise
+            time.sleep(0.3)
+    return locator.screenshot()
+
+
 def stable_shot(locator) -> bytes:
     """A screenshot of the element once two in a row agree (solara may redraw a plot right
     after an update)."""
-    shot = locator.screenshot()
+    shot = screenshot(locator)
     for _ in range(20):
         time.sleep(0.3)
-        again = locator.screenshot()
+        again = screenshot(locator)
         if again == shot:
             return shot
         shot = again
@@ -436,7 +453,13 @@ def test_play_runs_month_after_month_until_paused(explorer, watched):
     page.get_by_text(re.compile(r"Month ([3-9]|\d\d+) of 120")).wait_for(timeout=60_000)
     page.get_by_role("button", name="❚❚", exact=True).click()
     expect(page.get_by_role("button", name="Step", exact=True)).to_be_enabled(timeout=UPDATE)
+    # a month already under way when ❚❚ was pressed may still be drawn: wait for it
     paused = month_shown(page)
+    for _ in range(20):
+        time.sleep(1)
+        if month_shown(page) == paused:
+            break
+        paused = month_shown(page)
     time.sleep(2)
     assert month_shown(page) == paused >= 3
     w.assert_clean()
