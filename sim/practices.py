@@ -2,8 +2,9 @@
 
 The catalogue is a YAML file (the packaged `sim/data/practices.yaml` by default). Each practice has
 a tacitness in [0, 1], an impact (maximum relative service-quality gain when fully implemented by a
-department of relevance 1), an institutionalisation threshold (implementation level at which it
-becomes standard procedure), Jakarta's prior proficiency, and relevance per domain with optional
+department of relevance 1), an institutionalisation threshold (the share of a pilot unit that must
+master it, times its relevance, before a department may make it standard procedure), Jakarta's
+prior proficiency, and relevance per domain with optional
 per-department overrides.
 """
 
