@@ -78,3 +78,26 @@ def quality_gain(impact, relevance, implementation):
 def service_quality(baseline, gain, absent_share, absence_penalty):
     """Quality = baseline + gain on the headroom, minus the work lost to staff abroad; in [0, 1]."""
     return np.clip(baseline + (1.0 - baseline) * gain - absence_penalty * absent_share, 0.0, 1.0)
+
+
+# --- units a planner knows (docs/model.md §7.17; sim/trend.py) ---------------------------------
+
+
+def gap_closed_per_year(before, after, years, top=100.0):
+    """Share of the gap to `top` closed per year between two scores (per year; Ombudsman RI)."""
+    return 1.0 - ((top - after) / (top - before)) ** (1.0 / years)
+
+
+def score_points_per_index_point(score, index, top=100.0):
+    """Score points per index point when both close the same share of their gap (assumption)."""
+    return (top - score) / (100.0 * (1.0 - index))
+
+
+def own_points_per_month(index, yearly_share):
+    """Index points a month the city gains by itself closing `yearly_share` of its gap a year."""
+    return 100.0 * (1.0 - index) * monthly_probability(yearly_share)
+
+
+def months_of_improvement(gain, index, yearly_share):
+    """A gain (index units) as months of the city's own improvement at `index` (months)."""
+    return 100.0 * gain / own_points_per_month(index, yearly_share)
