@@ -623,7 +623,7 @@ def plot_posterior_ranks(tables: SweepTables) -> Figure | None:
     right.set_xlabel("Gain in the final year (index points)")
     right.set_title("Gain under the posterior")
     right.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), ncols=2, frameon=False)
-    draws = int(order.draws.iloc[0])
+    draws = int(order.paired_replicates.iloc[0])
     fig.suptitle(f"Designs under calibrated uncertainty ({draws} posterior draws, each with its "
                  "own seed, the same for every design)")  # fmt: skip
     return fig

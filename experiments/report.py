@@ -26,9 +26,11 @@ from experiments.tables import (
     best_design,
     department_name,
     design_labels,
+    drawn_from_posterior,
     format_value,
     has_channels,
     horizon_months,
+    interval_side,
     practice_name,
     pretty,
     ranked,
@@ -196,6 +198,85 @@ def _people(x: float) -> str:
     return f"{x:,.0f}"
 
 
+#: What the 95% interval of a gain lets the words say, by `tables.interval_side`: the verb and
+#: the verdict. Wholly above zero: a clear gain; wholly below: a loss; across zero: neither.
+SAYS = {
+    1: ("raised", "a clear gain"),
+    0: ("changed", "cannot be told apart from no gain"),
+    -1: ("lowered", "a loss"),
+}
+
+
+def gain_words(gain: float, low: float, high: float, note: str = "") -> str:
+    """A gain over no exchange (index units) with its 95% interval, as what the design did to
+    the index, by the one rule every sentence of a gain follows (`SAYS`): e.g. "lowered the city
+    service index by 0.40 index points (95% CI -0.60 to -0.20): a loss". `note` goes inside the
+    brackets after the interval."""
+    side = interval_side(low, high)
+    verb, verdict = SAYS[side]
+    size = _points(gain, sign=True) if side == 0 else _points(abs(gain))
+    brackets = _ci_text(low, high) + (f"; {note}" if note else "")
+    return f"{verb} the city service index by {size} index points ({brackets}): {verdict}"
+
+
+def shares_of(row: pd.Series) -> str:
+    """What P(best) and P(gain > 0) of a designs row are shares of: the replicates every design
+    ran, paired on seeds (under a posterior, one draw each); '' for a table without them."""
+    if not math.isfinite(row.get("p_gain_positive", math.nan)):
+        return ""
+    n = int(row.paired_replicates)
+    return f"the {n} posterior draws" if drawn_from_posterior(row) else f"the {n} paired replicates"
+
+
+def shares_note(row: pd.Series, several: bool) -> str:
+    """P(best) (with several designs) and P(gain > 0) of a designs row, and what they are shares
+    of ('' without them)."""
+    of = shares_of(row)
+    if not of:
+        return ""
+    best = f"P(best) {row.p_best:.0%}, " if several else ""
+    return f"{best}P(gain > 0) {row.p_gain_positive:.0%}: shares of {of}"
+
+
+def _sides(low: pd.Series, high: pd.Series) -> pd.Series:
+    """`tables.interval_side` of each interval."""
+    return pd.Series(map(interval_side, low, high), index=low.index, dtype=int)
+
+
+#: Most designs a sentence names before "and N more".
+NAMED = 6
+
+
+def resolved_words(d: pd.DataFrame, labels: dict[str, str]) -> str:
+    """Which comparisons of the best design (first row of the ranked designs `d`) with each
+    other design are resolved, the 95% interval of their paired difference excluding zero, and
+    which are not (`tables.interval_side`)."""
+    others = d.iloc[1:]
+    side = _sides(others.diff_vs_best_ci_low, others.diff_vs_best_ci_high)
+    below, above, open_ = (others.design_id[side == k] for k in (-1, 1, 0))
+    if open_.empty:
+        return (
+            f"Resolved: better than every other design (all {len(others)} paired 95% intervals "
+            "exclude zero)."
+        )
+    if below.empty and above.empty:
+        return (
+            f"Not resolved: it cannot be told apart from any of the {len(others)} other "
+            "design(s) (every paired 95% interval includes zero)."
+        )
+    # above: a design clearly better on the seeds both ran, though lower in mean (possible only
+    # when designs ran different seeds)
+    resolved = " and ".join(
+        f"{word} than {_names(ids, labels)}"
+        for word, ids in (("better", below), ("worse", above))
+        if len(ids)
+    )
+    return (
+        f"Resolved: {resolved} (paired 95% intervals exclude zero). "
+        f"Not resolved: {_names(open_, labels)}."
+    )
+
+
 def banners(tables: SweepTables) -> str:
     """Warnings a reader must see first: missing jobs, a scaled-down city."""
     parts = []
@@ -297,89 +378,131 @@ def what_was_run(tables: SweepTables) -> str:
     return section("What was run", *parts)
 
 
-def _names(ids, labels: dict[str, str]) -> str:
-    return "; ".join(labels[i] for i in ids)
+def _names(ids, labels: dict[str, str], limit: int = NAMED) -> str:
+    """Labels of designs, "; "-separated (labels have commas), at most `limit` and "and N more"."""
+    names = [labels[i] for i in ids]
+    if len(names) > limit + 1:  # never "and 1 more"
+        return "; ".join(names[:limit]) + f" and {len(names) - limit} more"
+    return "; ".join(names)
+
+
+#: Keys of meta['posterior'] (the run's posterior, with what its draws file's metadata says)
+#: the behaviour sentence reads besides path, draws and parameters (which every run under a
+#: posterior records), each optional: `packaged` (bool: the posterior the project ships; else
+#: told by its path) and these lists of parameter names, with what the sentence says of them.
+POSTERIOR_ROLES = {
+    "calibrated": "calibrated to evidence",
+    "from_ranges": "not calibrated but drawn from their stated plausible ranges, as uncertainty",
+}
+
+#: Where the packaged data live: a posterior file there is the packaged one.
+PACKAGE = Path(__file__).resolve().parents[1] / "sim"
+
+
+def _packaged(post: dict) -> bool:
+    if "packaged" in post:
+        return bool(post["packaged"])
+    path = post.get("path")
+    return bool(path) and Path(str(path)).resolve().is_relative_to(PACKAGE)
+
+
+def _and(names) -> str:
+    names = [str(n) for n in names]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def behaviour_sentence(tables: SweepTables) -> str:
-    """Under what behaviour of the staff the numbers were computed: the configured settings
-    (naming behaviour settings the command line changed) or, under a posterior, each
-    replicate's draw of it."""
+    """Under what behaviour of the staff the numbers were computed: posterior draws (the
+    packaged posterior or a user's file, naming the parameters calibrated and those drawn from
+    their plausible ranges when its metadata says so), or the assumed defaults (naming behaviour
+    settings the command line changed)."""
     command = str(tables.meta.get("provenance", {}).get("command", ""))
     changed = [w.lstrip("+~") for w in command.split() if w.lstrip("+~").startswith("behavior")]
     given = f", with {' '.join(changed)} from the command line" if changed else ""
-    if tables.under_posterior or "posterior" in tables.meta:
-        names = ", ".join(tables.meta.get("posterior", {}).get("parameters", []))
-        which = f" ({names})" if names else ""
-        return (
-            f"Behaviour: each replicate took its calibrated behavioural parameters{which} from "
-            "one draw of the posterior, the same draw for every design and its no-exchange run "
-            "(see 'What was run'); every other behaviour setting is the configured one"
-            f"{given}."
+    post = tables.meta.get("posterior")
+    if tables.under_posterior or post:
+        post = post if isinstance(post, dict) else {}
+        source = (
+            "the packaged posterior"
+            if _packaged(post)
+            else f"the posterior file {post['path']}"
+            if post.get("path")
+            else "a posterior file"
         )
-    return f"Behaviour: the configured settings (assumed defaults, docs/model.md §9{given})."
+        if isinstance(post.get("draws"), int):
+            source += f" ({post['draws']:,} draws)"
+        roles = [f"{_and(post[k])} {words}" for k, words in POSTERIOR_ROLES.items() if post.get(k)]
+        if roles:
+            what = f" ({'; '.join(roles)})"
+        elif post.get("parameters"):
+            what = f" ({_and(post['parameters'])})"
+        else:
+            what = ""
+        return (
+            f"Behaviour: drawn from {source}. Each replicate took its behavioural "
+            f"parameters{what} from one draw, the same draw for every design and its "
+            "no-exchange run (see 'What was run'); every other behaviour setting is the "
+            f"configured one{given}."
+        )
+    return (
+        "Behaviour: assumed defaults (posterior=none). The behavioural parameters are the "
+        f"configured settings{given}, each an assumption or estimate with its source in "
+        "docs/model.md §9, not drawn from a posterior: the intervals describe the seeds only, "
+        "not the uncertainty of these parameters."
+    )
 
 
 def headline(tables: SweepTables) -> str:
-    """The best design with its gain, interval and cost, said only as strongly as the intervals
-    allow: ties with the best, gains that cannot be told apart from zero, efficient designs."""
+    """The best design with its gain, interval, P(best), P(gain > 0) and cost, said only as
+    strongly as the intervals allow (`gain_words`): which comparisons with it are resolved,
+    which designs' gains cannot be told apart from zero or are losses, efficient designs."""
     labels, d = design_labels(tables), ranked(tables)
     best = d.iloc[0]
     years = f"{horizon_months(tables) / 12:g} years"
-    name, gain = labels[best.design_id], best.gain_mean
-    ci = _ci_text(best.gain_ci_low, best.gain_ci_high)
-    cost = f"IDR {_billion(best.cost_mean)} billion for {_people(best.staff_sent_mean)} staff sent"
-    texts = []
+    name = labels[best.design_id]
+    cost = (
+        f"Cost: IDR {_billion(best.cost_mean)} billion for {_people(best.staff_sent_mean)} "
+        "staff sent."
+    )
+    gain = gain_words(
+        best.gain_mean, best.gain_ci_low, best.gain_ci_high, shares_note(best, len(d) > 1)
+    )
+    behaviour = paragraph(behaviour_sentence(tables), "note")
     if len(d) == 1:
-        if best.gain_clear:
-            texts.append(
-                f"{name}: after {years} it raised the city service index by "
-                f"{_points(gain)} index points ({ci}) compared with no exchange, at a cost of "
-                f"{cost}."
-            )
-        else:
-            texts.append(
-                f"{name}: after {years} its gain over no exchange was {_points(gain)} index "
-                f"points ({ci}); with this many replicates it cannot be told apart from no "
-                f"gain. Cost: {cost}."
-            )
-        parts = [f'<p class="headline">{escape(t)}</p>' for t in texts]
-        return section("Headline", *parts, paragraph(behaviour_sentence(tables), "note"))
-    clear = d[d.gain_clear]
+        lead = f"{name}: after {years}, compared with no exchange, it {gain}. {cost}"
+        return section("Headline", f'<p class="headline">{escape(lead)}</p>', behaviour)
+    side = _sides(d.gain_ci_low, d.gain_ci_high)
+    lead = (
+        f"{name} had the largest mean gain: after {years}, compared with no exchange, it "
+        f"{gain}. {resolved_words(d, labels)}"
+    )
+    if not (side > 0).any():
+        lead = (
+            f"No design clearly raised the city service index after {years} (no gain's 95% "
+            f"interval lies wholly above zero). {lead}"
+        )
+    texts = [cost]
     tied = d[d.tied_with_best]
-    if clear.empty:
+    cheapest = tied.sort_values("cost_mean").iloc[0] if len(tied) else None
+    if cheapest is not None and cheapest.cost_mean < best.cost_mean:
         texts.append(
-            f"No design's gain can be told apart from zero after {years} with this many "
-            f"replicates: every 95% interval includes zero. The largest mean gain was "
-            f"{_points(gain)} index points ({name}; {ci})."
+            f"The cheapest design not resolved from it is {labels[cheapest.design_id]}: "
+            f"{_points(cheapest.gain_mean)} index points "
+            f"({_ci_text(cheapest.gain_ci_low, cheapest.gain_ci_high)}) for IDR "
+            f"{_billion(cheapest.cost_mean)} billion."
         )
-    elif tied.empty:
+    others = side.iloc[1:]
+    if (side > 0).any() and (others == 0).any():
+        ids = d.design_id[others.index[others == 0]]
         texts.append(
-            f"{name} gained the most: after {years} it raised the city service index by "
-            f"{_points(gain)} index points ({ci}) compared with no exchange, at a cost of "
-            f"{cost}. Its gain is clearly larger than every other design's (paired on the same "
-            "seeds, every 95% interval of the difference excludes zero)."
+            f"{len(ids)} design(s) had a gain that cannot be told apart from zero (95% "
+            f"interval includes zero): {_names(ids, labels)}."
         )
-    else:
-        cheapest = tied.sort_values("cost_mean").iloc[0]
+    if (others < 0).any():
+        ids = d.design_id[others.index[others < 0]]
         texts.append(
-            f"{name} had the largest mean gain: {_points(gain)} index points after {years} "
-            f"({ci}), at a cost of {cost}. With this many replicates it cannot be told apart "
-            f"from {len(tied)} other design(s) (the 95% interval of the paired difference "
-            f"includes zero): {_names(tied.design_id, labels)}."
-        )
-        if cheapest.cost_mean < best.cost_mean:
-            texts.append(
-                f"The cheapest of these is {labels[cheapest.design_id]}: "
-                f"{_points(cheapest.gain_mean)} index points "
-                f"({_ci_text(cheapest.gain_ci_low, cheapest.gain_ci_high)}) for IDR "
-                f"{_billion(cheapest.cost_mean)} billion."
-            )
-    unclear = d[~d.gain_clear]
-    if not clear.empty and len(unclear):
-        texts.append(
-            f"{len(unclear)} design(s) had a gain that cannot be told apart from zero: "
-            f"{_names(unclear.design_id, labels)}."
+            f"{len(ids)} design(s) lowered the city service index (a loss: the whole 95% "
+            f"interval below zero): {_names(ids, labels)}."
         )
     front = d[d.efficient].sort_values("cost_mean")
     if len(front):
@@ -392,9 +515,8 @@ def headline(tables: SweepTables) -> str:
             "No design is efficient in the strict sense (a clear gain that is clearly larger "
             "than that of every cheaper design); more replicates may separate them."
         )
-    parts = [f'<p class="headline">{escape(t)}</p>' for t in texts[:1]]
-    parts += [paragraph(t) for t in [*texts[1:], more]]
-    return section("Headline", *parts, paragraph(behaviour_sentence(tables), "note"))
+    parts = [f'<p class="headline">{escape(lead)}</p>', paragraph(" ".join(texts))]
+    return section("Headline", *parts, paragraph(more), behaviour)
 
 
 def posterior_section(tables: SweepTables) -> str:
@@ -404,7 +526,7 @@ def posterior_section(tables: SweepTables) -> str:
         return ""
     labels = design_labels(tables)
     d = tables.designs.sort_values(["p_best", "gain_mean"], ascending=False)
-    draws = int(d.draws.iloc[0])
+    draws = int(d.paired_replicates.iloc[0])
     top = d.iloc[0]
     mc = math.sqrt(max(top.p_best * (1 - top.p_best), 1e-12) / draws)
     lead = (
@@ -466,7 +588,8 @@ def ranked_table(tables: SweepTables) -> str:
         if r.efficient and several:
             design += '<span class="tag">efficient</span>'
         if not r.gain_clear:
-            design += '<span class="tag">no clear gain</span>'
+            loss = interval_side(r.gain_ci_low, r.gain_ci_high) < 0
+            design += f'<span class="tag">{"a loss" if loss else "no clear gain"}</span>'
         elif r.tied_with_best:
             design += '<span class="tag">tied with the best</span>'
         if r.gain_clear and r.no_clear_gain_over:
@@ -526,8 +649,7 @@ def _effect_rows(effects: pd.DataFrame, level, diff, name) -> str:
     rows = []
     for r in effects.itertuples():
         low, high = r.difference_ci_low, r.difference_ci_high
-        sure = math.isfinite(low) and (low > 0 or high < 0)
-        tag = "" if sure else '<span class="tag">not clear</span>'
+        tag = _clear_tag(low, high)
         ci = "no CI" if not math.isfinite(low) else f"{diff(low)} to {diff(high)}"
         rows.append(
             f"<tr><td class='design'>{escape(name(r.outcome))}</td>"
@@ -642,8 +764,7 @@ def _count_ci(low: float, high: float, digits: int) -> str:
 
 
 def _clear_tag(low: float, high: float) -> str:
-    sure = math.isfinite(low) and (low > 0 or high < 0)
-    return "" if sure else '<span class="tag">not clear</span>'
+    return "" if interval_side(low, high) else '<span class="tag">not clear</span>'
 
 
 def no_exchange_final(tables: SweepTables, did: str, column: str) -> float:
@@ -974,13 +1095,16 @@ def provenance_block(tables: SweepTables) -> str:
 
 def print_ranking(designs: pd.DataFrame, top: int = 5) -> None:
     """The best designs of an aggregated folder, one line each, for the terminal."""
+    shares = shares_of(designs.iloc[0]) if len(designs) else ""
     print(
         "best designs: gain in the final year in index points (1 point = 0.01 of the 0-1 "
         "index) with its 95% interval, real staff sent, cost in IDR billion"
+        + (f"; P(best) and P(gain > 0) are shares of {shares}" if shares else "")
     )
     for r in designs.head(top).itertuples():
-        note = "" if r.gain_clear else "  (cannot be told apart from no gain)"
-        if "p_best" in designs:
+        side = interval_side(r.gain_ci_low, r.gain_ci_high)
+        note = "" if side > 0 else f"  ({SAYS[side][1]})"
+        if shares:
             note = f"  P(best) {r.p_best:.0%}, P(gain > 0) {r.p_gain_positive:.0%}" + note
         print(
             f"  {r.rank:>2}. {r.label:<48} {POINTS * r.gain_mean:6.2f} "
@@ -990,6 +1114,9 @@ def print_ranking(designs: pd.DataFrame, top: int = 5) -> None:
     parts = channel_words(designs.iloc[0]) if len(designs) else ""
     if parts:
         print(f"  the best design's gain came {parts}")
+    if len(designs) > 1:
+        labels = dict(zip(designs.design_id, designs.label, strict=True))
+        print(f"  the best design against each other one: {resolved_words(designs, labels)}")
 
 
 def channel_words(row: pd.Series) -> str:
@@ -1007,22 +1134,17 @@ def channel_words(row: pd.Series) -> str:
 def headline_line(designs: pd.DataFrame) -> str:
     """One design's paired gain, interval, staff and cost, in one sentence (single runs)."""
     r = designs.iloc[0]
-    if pd.isna(r.gain_ci_low):
-        interval = "no interval with one replicate"
-    else:
-        interval = f"95% CI {POINTS * r.gain_ci_low:.2f} to {POINTS * r.gain_ci_high:.2f}"
-    verdict = "" if r.gain_clear else "; it cannot be told apart from no gain"
-    if "p_gain_positive" in designs:
-        verdict += (
-            f"; under the posterior ({int(r.draws)} draws) the gain was above zero on "
-            f"{r.p_gain_positive:.0%} of draws, between {POINTS * r.gain_p05:+.2f} and "
-            f"{POINTS * r.gain_p95:+.2f} points on 90% of them"
+    note = shares_note(r, False) or f"{int(r.n)} paired replicates"
+    gain = gain_words(r.gain_mean, r.gain_ci_low, r.gain_ci_high, note)
+    if drawn_from_posterior(r):
+        gain += (
+            f"; under the posterior the gain lay between {POINTS * r.gain_p05:+.2f} and "
+            f"{POINTS * r.gain_p95:+.2f} points on 90% of the draws"
         )
     parts = channel_words(r)
     parts = f"; it came {parts}" if parts else "; not decomposed by channel (channels=false)"
     return (
-        f"gain over no exchange in the final year: {POINTS * r.gain_mean:+.2f} index points "
-        f"({interval}, {int(r.n)} paired replicates){verdict}{parts}; "
+        f"gain over no exchange in the final year: it {gain}{parts}; "
         f"{r.staff_sent_mean:,.0f} staff sent, {r.staff_months_abroad_mean:,.0f} staff-months "
         f"in Tokyo, cost IDR {r.cost_mean / 1000:,.1f} billion"
     )

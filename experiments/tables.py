@@ -62,7 +62,7 @@ class SweepTables:
     @property
     def under_posterior(self) -> bool:
         """Whether replicates drew their behaviour from a calibrated posterior."""
-        return "p_best" in self.designs
+        return drawn_from_posterior(self.designs)
 
 
 # --- statistics ---------------------------------------------------------------------------------
@@ -104,6 +104,15 @@ def censored_median(months) -> float:
 def clear(low: float) -> bool:
     """An interval's lower end is above zero (NaN: not clear)."""
     return bool(np.isfinite(low) and low > 0)
+
+
+def interval_side(low: float, high: float) -> int:
+    """What a 95% interval of a gain (or of a paired difference) lets the words say: 1 when it
+    lies wholly above zero (a clear gain), -1 when wholly below (a clear loss: the design lowered
+    the index), 0 when it includes zero or there is none (cannot be told apart from no gain)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return 0
+    return 1 if low > 0 else -1 if high < 0 else 0
 
 
 # --- the designs table ----------------------------------------------------------------------------
@@ -208,29 +217,40 @@ def judge(designs: pd.DataFrame, comparisons: pd.DataFrame) -> pd.DataFrame:
 #: Share of draws a posterior interval of the gain leaves out on each side (a 90% interval).
 POSTERIOR_TAIL = 0.05
 
+#: Columns of `replicate_ranking` only a sweep under posterior draws keeps in its designs table.
+POSTERIOR_COLUMNS = ("gain_p05", "gain_p95")
 
-def posterior_ranking(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Designs under calibrated uncertainty, when replicate r drew posterior draw r: per design
-    the share of draws (among those every design ran) on which it had the largest gain
-    (p_best, ties shared), on which its gain was above zero (p_gain_positive), and the 5% and
-    95% quantiles of its gain over draws (gain_p05, gain_p95: the posterior predictive interval,
-    parameter and seed uncertainty together); and the share of draws at each rank."""
-    wide = summary.pivot_table(index="draw", columns="design_id", values="gain", aggfunc="first")
+
+def replicate_ranking(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per design, over the replicates every design ran, paired as the comparisons are (on the
+    seed; under posterior draws, on the draw, which replicate r of every design shares with its
+    seed): `paired_replicates`, how many; `p_best`, the share of them on which the design had
+    the largest gain (ties shared); `p_gain_positive`, the share on which its gain was above
+    zero; and the 5% and 95% quantiles of its gain over them (`gain_p05`, `gain_p95`: under a
+    posterior, the posterior predictive interval, parameter and seed uncertainty together).
+    Also the share of those replicates at each rank, per design."""
+    key = "draw" if "draw" in summary else "seed"
+    wide = summary.pivot_table(index=key, columns="design_id", values="gain", aggfunc="first")
     wide = wide.dropna()
+    ranks = pd.DataFrame(columns=["design_id", "rank", "share"])
+    if wide.empty:  # no replicate that every design ran: no shares
+        names = ["p_best", "p_gain_positive", *POSTERIOR_COLUMNS]
+        return pd.DataFrame({"design_id": wide.columns, "paired_replicates": 0,
+                             **dict.fromkeys(names, np.nan)}), ranks  # fmt: skip
     gains = wide.to_numpy(float)
     top = gains == gains.max(axis=1, keepdims=True)
     p_best = (top / top.sum(axis=1, keepdims=True)).mean(axis=0)
     per_design = pd.DataFrame(
         {
             "design_id": wide.columns,
-            "draws": len(wide),
+            "paired_replicates": len(wide),
             "p_best": p_best,
             "p_gain_positive": (gains > 0).mean(axis=0),
             "gain_p05": np.quantile(gains, POSTERIOR_TAIL, axis=0),
             "gain_p95": np.quantile(gains, 1 - POSTERIOR_TAIL, axis=0),
         }
     )
-    order = (-gains).argsort(axis=1, kind="stable").argsort(axis=1) + 1  # rank on each draw
+    order = (-gains).argsort(axis=1, kind="stable").argsort(axis=1) + 1  # rank on each one
     ranks = pd.DataFrame(
         [
             (did, rank, float((order[:, j] == rank).mean()))
@@ -240,6 +260,13 @@ def posterior_ranking(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
         columns=["design_id", "rank", "share"],
     )
     return per_design, ranks
+
+
+def drawn_from_posterior(designs: pd.DataFrame | pd.Series) -> bool:
+    """Whether a designs table (or one of its rows) is of a sweep whose replicates drew their
+    behaviour from posterior draws (it alone keeps the posterior range of the gain,
+    `POSTERIOR_COLUMNS`)."""
+    return set(POSTERIOR_COLUMNS) <= set(designs.keys())
 
 
 def reference_design(summary: pd.DataFrame, reference: str | None) -> str | None:
@@ -376,10 +403,11 @@ def combine(jobs: list[dict[str, pd.DataFrame]], meta: dict, reference: str | No
         baseline.drop_duplicates("design_id").set_index("design_id").baseline_id
     )
     baseline = baseline.iloc[:, baseline.columns.get_loc("replicate") :]
-    ranks = pd.DataFrame()
-    if "draw" in summary:
-        per_design, ranks = posterior_ranking(summary)
-        designs = designs.merge(per_design, on="design_id", how="left")
+    # P(best) and P(gain > 0) for every sweep: over seeds, or over posterior draws
+    per_design, ranks = replicate_ranking(summary)
+    if "draw" not in summary:
+        per_design, ranks = per_design.drop(columns=list(POSTERIOR_COLUMNS)), pd.DataFrame()
+    designs = designs.merge(per_design, on="design_id", how="left")
     tables = SweepTables(
         timeseries=concat("timeseries").drop_duplicates([*first, "month"]),
         baseline=baseline.drop_duplicates(["baseline_id", "replicate", "month"]),

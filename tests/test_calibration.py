@@ -29,7 +29,7 @@ from experiments.calibration import (
 )
 from experiments.preflight import model_config, plan_command
 from experiments.study import paired_run, with_behaviour
-from experiments.tables import posterior_ranking
+from experiments.tables import replicate_ranking
 from sim import BehaviorConfig, ProgramConfig, UserError, run_detailed
 from sim.settings import plausible_ranges
 
@@ -260,7 +260,7 @@ def test_posterior_ranking_on_a_hand_made_table():
             "gain": [0.03, 0.02, 0.00, -0.01, 0.01, 0.01, 0.02, -0.02],
         }
     )
-    per_design, ranks = posterior_ranking(summary)
+    per_design, ranks = replicate_ranking(summary)
     a, b = per_design.set_index("design_id").loc[["A", "B"]].itertuples()
     assert (a.p_best, b.p_best) == (0.75, 0.25)
     assert (a.p_gain_positive, b.p_gain_positive) == (0.5, 0.75)

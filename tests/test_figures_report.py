@@ -27,12 +27,15 @@ from experiments.report import behaviour_sentence, headline, write_report
 from experiments.study import design_label, run_job
 from experiments.sweep import write_tables
 from experiments.tables import (
+    POSTERIOR_COLUMNS,
     SweepTables,
     censored_median,
     combine,
     design_labels,
+    interval_side,
     judge,
     paired_comparisons,
+    replicate_ranking,
     t_interval,
 )
 from sim.pairing import CHANNELS
@@ -132,12 +135,19 @@ def test_headline_names_the_best_design_only_as_strongly_as_the_intervals_allow(
     headline = text[text.index("Headline") : text.index("</section>", text.index("Headline"))]
     best = tables.designs.sort_values("rank").iloc[0]
     assert html.escape(design_labels(tables)[best["design_id"]]) in headline
-    if not best.gain_clear:
-        assert "told apart from zero" in headline
-    elif tables.designs.tied_with_best.any():
-        assert "cannot be told apart" in headline
+    verb = {1: "raised", 0: "changed", -1: "lowered"}[
+        interval_side(best.gain_ci_low, best.gain_ci_high)
+    ]
+    assert f"it {verb} the city service index by" in headline
+    if not tables.designs.gain_clear.any():
+        assert "No design clearly raised the city service index" in headline
+    if tables.designs.tied_with_best.any():
+        assert "Not resolved: " in headline
     else:
-        assert "clearly larger than every other design" in headline
+        assert "Resolved: better than every other design" in headline
+    # P(best) and P(gain > 0) beside the interval, over the seeds every design ran
+    assert f"P(best) {best.p_best:.0%}, P(gain &gt; 0) {best.p_gain_positive:.0%}" in headline
+    assert f"shares of the {SEEDS} paired replicates" in headline
 
 
 def test_heatmap_needs_both_cohort_size_and_months_between_cohorts(tables):
@@ -154,9 +164,14 @@ def _summary(gains: dict[str, list[float]], cost: dict[str, float]) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def hand_designs(gains: dict[str, list[float]], cost: dict[str, float]) -> SweepTables:
-    """SweepTables of hand-made designs: per-seed gains (index units) and costs."""
+def hand_designs(
+    gains: dict[str, list[float]], cost: dict[str, float], drawn: bool = False
+) -> SweepTables:
+    """SweepTables of hand-made designs: per-seed gains (index units) and costs; with `drawn`,
+    replicate r as posterior draw r."""
     summary = _summary(gains, cost)
+    if drawn:
+        summary["draw"] = summary.seed
     rows = []
     for d, g in summary.groupby("design_id", sort=False):
         mean, low, high = t_interval(g.gain)
@@ -174,6 +189,11 @@ def hand_designs(gains: dict[str, list[float]], cost: dict[str, float]) -> Sweep
     designs = pd.DataFrame(rows)
     designs["rank"] = designs.gain_mean.rank(ascending=False, method="min").astype(int)
     designs = judge(designs, paired_comparisons(summary))
+    shares, _ = replicate_ranking(summary)
+    if "draw" not in summary:
+        shares = shares.drop(columns=list(POSTERIOR_COLUMNS))
+    designs = designs.merge(shares, on="design_id")
+    designs["label"] = designs.design
     months = pd.DataFrame({"month": [0, 120]})
     return SweepTables(months, None, summary, designs, None, None, None, None, [], {})
 
@@ -208,16 +228,24 @@ def test_a_cheaper_design_that_cannot_be_told_apart_is_not_dominated():
 
 
 def test_headline_words_follow_the_intervals():
-    text = headline(hand_designs(GAINS, COST))
-    assert "dear had the largest mean gain" in text and "cannot be told apart" in text
-    assert "The cheapest of these is middle" in text
+    text = html.unescape(headline(hand_designs(GAINS, COST)))
+    assert "dear had the largest mean gain" in text and "it raised the city service" in text
+    # dear against each other design, paired: middle's interval includes zero
+    assert "Resolved: better than cheap; noisy (paired 95% intervals exclude zero). " in text
+    assert "Not resolved: middle." in text
+    assert "The cheapest design not resolved from it is middle" in text
+    assert "1 design(s) had a gain that cannot be told apart from zero" in text
     assert "cheap; middle" in text  # the efficient designs, cheapest first
     clear_best = {k: v for k, v in GAINS.items() if k != "dear"}
     text = headline(hand_designs(clear_best, COST))
-    assert "middle gained the most" in text and "clearly larger than every other" in text
+    assert "middle had the largest mean gain" in text
+    assert "Resolved: better than every other design (all 2 paired 95% intervals" in text
+    assert "Not resolved" not in text
     noise = {"a": [0.01, -0.01, 0.0], "b": [0.02, -0.02, 0.01]}
     text = headline(hand_designs(noise, {"a": 1.0, "b": 2.0}))
-    assert "No design&#x27;s gain can be told apart from zero" in text
+    assert "No design clearly raised the city service index" in text
+    assert "b had the largest mean gain" in text and "cannot be told apart from no gain" in text
+    assert "Not resolved: it cannot be told apart from any of the 1 other" in text
     assert "No design is efficient" in text
 
 
@@ -398,14 +426,18 @@ def test_report_lists_the_departments_closest_to_sops(tables, rendered):
 
 def test_the_report_says_under_what_behaviour(tables, rendered):
     text = _section(rendered[1].read_text(encoding="utf-8"), "Headline")
-    assert "Behaviour: the configured settings (assumed defaults, docs/model.md §9)." in text
+    defaults = "Behaviour: assumed defaults (posterior=none). The behavioural parameters are "
+    assert defaults + "the configured settings, each an assumption" in text
     command = {"provenance": {"command": "run.py -m behavior.forgetting_rate=0.1"}}
     changed = dataclasses.replace(tables, meta={**tables.meta, **command})
-    assert "with behavior.forgetting_rate=0.1 from the command line" in behaviour_sentence(changed)
+    given = "settings, with behavior.forgetting_rate=0.1 from the command line, each an"
+    assert given in behaviour_sentence(changed)
     post = {"posterior": {"parameters": ["learning_rate", "forgetting_rate"], "path": "p",
                           "draws": 5, "sha256": "0" * 64}}  # fmt: skip
     drawn = behaviour_sentence(dataclasses.replace(tables, meta={**tables.meta, **post}))
-    assert "from one draw of the posterior" in drawn and "learning_rate, forgetting_rate" in drawn
+    assert drawn.startswith("Behaviour: drawn from the posterior file p (5 draws). Each ")
+    assert "parameters (learning_rate and forgetting_rate) from one draw" in drawn
+    assert "assumed defaults" not in drawn
 
 
 def _many(tables: SweepTables, n: int, long: bool) -> SweepTables:
