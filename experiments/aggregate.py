@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  no report was kept in {args.folder / sweep.AGGREGATE}", file=sys.stderr)
         return 1
     print_ranking(sweep.read_designs(args.folder))
+    note = sweep.scale_note(args.folder)
+    if note:
+        print(note)
     print(f"report: {report}")
     try:
         problems = sweep.problems(sweep.status(args.folder))

@@ -136,8 +136,10 @@ def plot_index_curves(tables: SweepTables) -> Figure:
     ts, labels = tables.timeseries, design_labels(tables)
     rank = tables.designs.set_index("design_id")["rank"]
     shown = shown_designs(tables.designs)
-    fig = Figure(figsize=(11, 7.5), layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True)
+    trend = "service_index_with_trend" in tables.baseline
+    fig = Figure(figsize=(11, 10 if trend else 7.5), layout="constrained")
+    axes = fig.subplots(3 if trend else 2, 1, sharex=True, height_ratios=[3, 2, 2][: 2 + trend])
+    top, bottom = axes[0], axes[1]
     base = _baseline_rows(tables, shown[0])["service_index"]
     several = tables.designs["baseline_id"].nunique() > 1
     name = "No exchange (settings of the best design)" if several else "No exchange"
@@ -152,11 +154,13 @@ def plot_index_curves(tables: SweepTables) -> Figure:
             label = f"{rank[did]}. {labels[did]}" if ax is top else None
             ax.plot(x, s["mean"] * k, color=colour, lw=1.8, label=label)
             ax.fill_between(x, s["low"] * k, s["high"] * k, color=colour, alpha=0.15, lw=0)
+    if trend:
+        own_trend_panel(axes[2], tables, shown[0], dashed)
     top.set_ylabel("City service index (0–1)")
     bottom.set_ylabel("Gain over no exchange\n(index points; 1 point = 0.01)")
-    bottom.set_xlabel("Years since the start of the program")
-    bottom.set_xlim(0, _years(horizon_months(tables)))
-    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[-1].set_xlabel("Years since the start of the program")
+    axes[-1].set_xlim(0, _years(horizon_months(tables)))
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     top.set_title("Service index: mean of replicates, band = 95% CI", loc="left")
     bottom.set_title("Gain over the no-exchange run with the same seeds", loc="left")
     n = len(tables.designs)
@@ -165,6 +169,28 @@ def plot_index_curves(tables: SweepTables) -> Figure:
     fig.suptitle(f"City service index over time, {which}")
     fig.legend(loc="outside lower center", ncols=2, title="Rank. design", frameon=False)
     return fig
+
+
+def own_trend_panel(ax, tables: SweepTables, did: str, dashed: dict) -> None:
+    """The no-exchange city as the model runs it and with Jakarta's own documented improvement
+    added (sim.trend; an assumed extrapolation): mean over the seeds with a 95% band."""
+    designs = tables.designs.set_index("design_id")
+    seeds = tables.summary.loc[tables.summary["design_id"] == did, "seed"].unique()
+    base = tables.baseline
+    base = base[(base["baseline_id"] == designs.loc[did, "baseline_id"]) & base["seed"].isin(seeds)]
+    s = mean_ci(base, "month", "service_index_with_trend")
+    x = _years(s["month"])
+    plain = base.groupby("month").service_index.mean()
+    ax.plot(_years(plain.index), plain.to_numpy(), **dashed)
+    label = "No exchange with Jakarta's own trend (assumed; docs/model.md §7.17)"
+    ax.plot(x, s["mean"], ls=":", lw=2.2, color=BASELINE_COLOUR, label=label)
+    ax.fill_between(x, s["low"], s["high"], color=BASELINE_COLOUR, alpha=0.15, lw=0)
+    ax.set_ylabel("City service index (0–1)")
+    ax.set_title(
+        "No exchange, and with Jakarta's own improvement (Ombudsman score 2017–2021, "
+        "band = 95% CI of the mean over seeds)",
+        loc="left",
+    )
 
 
 def plot_gain_heatmap(tables: SweepTables) -> Figure | None:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from experiments.figures import MAX_BARS, shown_designs
 from experiments.outputs import atomic_write_text
+from experiments.scale_gains import caveat
 from experiments.study import EFFECTS, FINAL_YEAR, LEVERS, OUTCOMES
 from experiments.tables import (
     POINTS,
@@ -36,6 +37,8 @@ from experiments.tables import (
     ranked,
 )
 from sim.pairing import CHANNELS
+from sim.rules import score_points_per_index_point
+from sim.trend import own_months, packaged_trend
 
 #: Meta keys the "What was run" sentences already use.
 _USED_META = {
@@ -116,7 +119,10 @@ CAPTIONS = {
         "the replicates; the shaded band is the 95% confidence interval and the dashed grey line "
         "is the same city without any exchange. The bottom panel shows the difference from that "
         "no-exchange run in index points: above zero means the exchange helped. Dips are months "
-        "when a cohort is away from its desk.",
+        "when a cohort is away from its desk. The third panel shows the no-exchange city as the "
+        "model runs it (dashed) and with Jakarta's own documented improvement added (dotted, an "
+        "assumed extrapolation of the Ombudsman score 2017–2021, the same for every design, so "
+        "it leaves the gains unchanged; 'In units Jakarta reports').",
     ),
     "gain_heatmap": (
         "Gain by cohort size and months between cohorts",
@@ -298,7 +304,8 @@ def banners(tables: SweepTables) -> str:
                 f"{tables.meta.get('real_staff', 0):,}). Program sizes and costs are still those "
                 "of real staff, but each simulated person stands for many real ones, so small "
                 "cohorts are rounded up or down at random and results are noisier and less "
-                "faithful than at full scale. Quote numbers from full-scale runs only."
+                "faithful than at full scale. Quote numbers from full-scale runs only. "
+                + (caveat(scale) or "")
             )
             + "</div>"
         )
@@ -707,7 +714,7 @@ def meaning(tables: SweepTables) -> str:
         )
     blocks.append(readiness(tables, best))
     blocks.append(all_outcomes(tables, best))
-    return section("What the gain means", *(b for b in blocks if b))
+    return section("What the gain means", *(b for b in blocks if b)) + planner_units_section(tables)
 
 
 # --- where the gain comes from ------------------------------------------------------------------
@@ -1093,6 +1100,71 @@ def provenance_block(tables: SweepTables) -> str:
     return section("Provenance", f"<dl>{rows}</dl>", note)
 
 
+def planner_units_words(row: pd.Series) -> str:
+    """A design's gain also in Ombudsman points and months of Jakarta's own recent improvement
+    (both assumed conversions, docs/model.md §7.17), or '' when the table lacks them."""
+    names = [f"gain_{u}_{s}" for u in ("ombudsman", "own_months") for s in ("mean", "ci_low")]
+    if not all(n in row.index and math.isfinite(row[n]) for n in names):
+        return ""
+    ci = math.isfinite(row.get("gain_ombudsman_ci_high", math.nan))
+
+    def unit(name: str, digits: int) -> str:
+        value = f"{row[f'{name}_mean']:+.{digits}f}"
+        if not ci:
+            return value
+        return (
+            f"{value} ({row[f'{name}_ci_low']:.{digits}f} to {row[f'{name}_ci_high']:.{digits}f})"
+        )
+
+    return (
+        f"{unit('gain_ombudsman', 2)} Ombudsman compliance points and "
+        f"{unit('gain_own_months', 1)} months of Jakarta's own recent improvement "
+        "(assumed conversions, docs/model.md §7.17)"
+    )
+
+
+def planner_units_section(tables: SweepTables) -> str:
+    """The best design's gain in units a planner knows, with the conversions' assumptions and
+    ranges, and the no-exchange city following Jakarta's own trend."""
+    best = tables.designs.iloc[0]
+    words = planner_units_words(best)
+    if not words:
+        return ""
+    trend = packaged_trend()
+    index = float(tables.summary.baseline_final_index.mean())
+    low, high = trend.yearly_range
+    fast = own_months(best.gain_mean, index, trend, high)
+    base = tables.baseline
+    end = base[base.month == base.month.max()]
+    with_trend = float(end.service_index_with_trend.mean())
+    return section(
+        "In units Jakarta reports",
+        paragraph(
+            f"The best design's gain, {_points(best.gain_mean, True)} index points, is about "
+            f"{words}. Index points are converted by assuming that an index point closes the same "
+            "share of the remaining gap to a perfect score as Ombudsman RI's compliance score: "
+            f"today's no-exchange index ({index:.3f}) stands for the province's latest score "
+            f"({trend.anchor_score:g}, {trend.anchor_year}), so one index point is "
+            f"{_num(float(own_months(0.01, index, trend)), 1)} months and "
+            f"{score_points_per_index_point(trend.anchor_score, index):.2f} Ombudsman points (an "
+            "assumption: the two measure different things). Jakarta's own recent improvement is "
+            f"the {low:.1%} of its gap to a perfect score that the Ombudsman score closed each "
+            f"year from 2017 to 2021; at the {high:.0%} a year of 2015–2017, the catch-up years "
+            f"of the first surveys, the gain would be {fast:+.1f} months."
+        ),
+        paragraph(
+            "The model's service index leaves this own improvement out, so that gains are pure "
+            "exchange effects. Added as an outside trend (the same for a design and its "
+            "no-exchange run with the same seed, varying from year to year and seed to seed), "
+            f"the no-exchange city would reach an index of {with_trend:.3f} by the final month "
+            "(dotted line in the service-index figure; column service_index_with_trend of the "
+            "timeseries and baseline tables). That trend is an extrapolation of four survey "
+            "values from many causes, whose method changed after 2019, not a forecast.",
+            "note",
+        ),
+    )
+
+
 def print_ranking(designs: pd.DataFrame, top: int = 5) -> None:
     """The best designs of an aggregated folder, one line each, for the terminal."""
     shares = shares_of(designs.iloc[0]) if len(designs) else ""
@@ -1114,6 +1186,9 @@ def print_ranking(designs: pd.DataFrame, top: int = 5) -> None:
     parts = channel_words(designs.iloc[0]) if len(designs) else ""
     if parts:
         print(f"  the best design's gain came {parts}")
+    units = planner_units_words(designs.iloc[0]) if len(designs) else ""
+    if units:
+        print(f"  the best design's gain is about {units}")
     if len(designs) > 1:
         labels = dict(zip(designs.design_id, designs.label, strict=True))
         print(f"  the best design against each other one: {resolved_words(designs, labels)}")
@@ -1143,6 +1218,8 @@ def headline_line(designs: pd.DataFrame) -> str:
         )
     parts = channel_words(r)
     parts = f"; it came {parts}" if parts else "; not decomposed by channel (channels=false)"
+    units = planner_units_words(r)
+    parts += f"; about {units}" if units else ""
     return (
         f"gain over no exchange in the final year: it {gain}{parts}; "
         f"{r.staff_sent_mean:,.0f} staff sent, {r.staff_months_abroad_mean:,.0f} staff-months "

@@ -252,9 +252,17 @@ def aggregate_and_print(folder: Path, report: bool) -> bool:
         )
         return True
     print_ranking(sweep.read_designs(folder))
+    print_scale_note(folder)
     if path is not None:
         print(f"report: {path}")
     return False
+
+
+def print_scale_note(folder: Path) -> None:
+    """Below full scale, say how much gains shrink or grow there (`sweep.scale_note`)."""
+    note = sweep.scale_note(folder)
+    if note:
+        print(note)
 
 
 def finish_run(report: bool) -> int:
@@ -275,6 +283,7 @@ def finish_run(report: bool) -> int:
         print(f"error: aggregation failed: {err}", file=sys.stderr)
         return 1
     print(headline_line(sweep.read_designs(out)))
+    print_scale_note(out)
     if path is not None:
         print(f"report: {path}")
     return 0

@@ -45,6 +45,7 @@ from experiments.outputs import (
     write_table,
 )
 from experiments.report import write_report
+from experiments.scale_gains import caveat
 from experiments.tables import SweepTables, combine
 from sim.errors import StorageError, UserError
 from sim.spreadsheet import unescape_cell
@@ -622,6 +623,13 @@ def _title(tables: SweepTables) -> str:
     city = "Jakarta" if meta["scenario"].startswith("jakarta") else meta["scenario"]
     what = "one design" if len(tables.designs) == 1 else f"{meta['experiment']} sweep"
     return f"{city}–Tokyo staff exchange: {what}"
+
+
+def scale_note(folder: Path) -> str | None:
+    """One line on how much gains at the scale of the folder's jobs differed from full-scale
+    gains (measured: experiments/scale_gains.py), or None at full scale or with no job done."""
+    done = status(Path(folder)).done
+    return caveat(float(read_config(done[0]).scenario.scale)) if done else None
 
 
 def read_designs(folder: Path) -> pd.DataFrame:

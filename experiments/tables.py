@@ -25,6 +25,7 @@ from sim.errors import UserError
 from sim.organisation import load_departments
 from sim.pairing import CHANNELS
 from sim.practices import load_practices
+from sim.trend import ombudsman_points, own_improvement, own_months, packaged_trend
 
 CONFIDENCE = 0.95
 #: Index points per unit of service index.
@@ -141,6 +142,7 @@ def design_table(summary: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
                 row[f"{name}_median"] = censored_median(g[name])
             else:
                 row[f"{name}_share"] = float(g[name].mean())
+        row.update(planner_units(row, float(g.baseline_final_index.mean())))
         clear_gain = clear(row["gain_ci_low"])
         row["cost_per_point"] = (
             row["cost_mean"] / (POINTS * row["gain_mean"]) if clear_gain else float("nan")
@@ -149,6 +151,36 @@ def design_table(summary: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     out["rank"] = out.gain_mean.rank(ascending=False, method="min").astype(int)
     return out.sort_values(["rank", "cost_mean", "design"]).reset_index(drop=True)
+
+
+#: Columns of the designs table that give the gain in units a planner knows (docs/model.md
+#: §7.17): Ombudsman compliance points (gap-proportional mapping, an assumption) and months of
+#: Jakarta's own recent improvement.
+PLANNER_UNITS = ("gain_ombudsman", "gain_own_months")
+
+
+def planner_units(row: dict, baseline_index: float) -> dict:
+    """The gain's mean and interval (`row`, index units) as Ombudsman points and as months of
+    the city's own improvement at `baseline_index` (`PLANNER_UNITS`; sim.trend)."""
+    trend, out = packaged_trend(), {}
+    for suffix in ("mean", "ci_low", "ci_high"):
+        gain = row[f"gain_{suffix}"]
+        out[f"gain_ombudsman_{suffix}"] = float(ombudsman_points(gain, baseline_index, trend))
+        out[f"gain_own_months_{suffix}"] = float(own_months(gain, baseline_index, trend))
+    return out
+
+
+def with_own_trend(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """`df` (monthly city tables) with `own_improvement`, the city's own documented improvement
+    drawn for each seed (sim.trend; the same for a design and its no-exchange run), and
+    `service_index_with_trend` = service_index + own_improvement; `service_index` is unchanged."""
+    trend, parts = packaged_trend(), []
+    for _, g in df.groupby(keys, sort=False):
+        start = float(g.loc[g.month.idxmin(), "service_index"])
+        parts.append(pd.Series(own_improvement(int(g.seed.iloc[0]), g.month.to_numpy(), start,
+                                               trend), index=g.index))  # fmt: skip
+    own = pd.concat(parts).reindex(df.index) if parts else pd.Series(dtype=float)
+    return df.assign(own_improvement=own, service_index_with_trend=df.service_index + own)
 
 
 def paired_comparisons(summary: pd.DataFrame) -> pd.DataFrame:
@@ -409,8 +441,13 @@ def combine(jobs: list[dict[str, pd.DataFrame]], meta: dict, reference: str | No
         per_design, ranks = per_design.drop(columns=list(POSTERIOR_COLUMNS)), pd.DataFrame()
     designs = designs.merge(per_design, on="design_id", how="left")
     tables = SweepTables(
-        timeseries=concat("timeseries").drop_duplicates([*first, "month"]),
-        baseline=baseline.drop_duplicates(["baseline_id", "replicate", "month"]),
+        timeseries=with_own_trend(
+            concat("timeseries").drop_duplicates([*first, "month"]), ["design_id", "replicate"]
+        ),
+        baseline=with_own_trend(
+            baseline.drop_duplicates(["baseline_id", "replicate", "month"]),
+            ["baseline_id", "replicate"],
+        ),
         summary=summary,
         designs=designs,
         effects=effects_table(concat("effects").drop_duplicates([*first, "kind", "outcome"])),

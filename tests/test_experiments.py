@@ -165,6 +165,8 @@ def test_a_single_run_prints_its_gain_and_writes_a_one_design_report(tmp_path):
     assert "gain over no exchange in the final year:" in proc.stdout
     assert "from colleagues who learnt from them" in proc.stdout  # where it came from
     assert "95% CI" in proc.stdout and "IDR" in proc.stdout and "staff sent" in proc.stdout
+    assert "Ombudsman compliance points" in proc.stdout  # the gain in units Jakarta reports
+    assert "Reduced scale: at scale 0.05 (nearest measured to 0.01) gains were" in proc.stdout
     report = (tmp_path / "aggregate" / "report.html").read_text()
     assert "one design" in report and "Headline" in report
 
