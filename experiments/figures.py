@@ -186,11 +186,8 @@ def own_trend_panel(ax, tables: SweepTables, did: str, dashed: dict) -> None:
     ax.plot(x, s["mean"], ls=":", lw=2.2, color=BASELINE_COLOUR, label=label)
     ax.fill_between(x, s["low"], s["high"], color=BASELINE_COLOUR, alpha=0.15, lw=0)
     ax.set_ylabel("City service index (0–1)")
-    ax.set_title(
-        "No exchange, and with Jakarta's own improvement (Ombudsman score 2017–2021, "
-        "band = 95% CI of the mean over seeds)",
-        loc="left",
-    )
+    ax.set_title("No exchange, and with Jakarta's own improvement (band: 95% CI of the mean)",
+                 loc="left")  # fmt: skip
 
 
 def plot_gain_heatmap(tables: SweepTables) -> Figure | None:
