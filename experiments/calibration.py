@@ -21,28 +21,40 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import random
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+import cloudpickle
 import matplotlib
 import numpy as np
 import pandas as pd
 import pyabc
 import yaml
 from matplotlib.figure import Figure
+from pyabc.sampler.eps_mixin import EPSMixin
 
 from experiments.outputs import atomic_write_text, write_table
 from experiments.report import figure_block, html_page, paragraph, section
 from experiments.study import one_thread, with_behaviour
-from sim import ExchangeModel, ModelConfig, UserError, run_detailed
+from sim import ExchangeModel, ModelConfig, UserError, rules, run_detailed
 from sim.config import BehaviorConfig
 from sim.files import finite_float, load_yaml, shown
 from sim.settings import declared, is_number, plausible_ranges
 
-#: The returnee statistic (the share of returnees who still apply what they learnt).
+#: The returnee statistics, by months after return (`lag`): the share of returnees who still
+#: master a practice taught at their Tokyo bureau (learnt), and who master and use one relevant
+#: to their department (applying) (docs/model.md §7.14).
 RETURNEES = "returnees_applying"
+LEARNT = "returnees_learnt"
+BY_LAG = {RETURNEES: "share", LEARNT: "share_learnt"}
+#: Statistics of the whole run (no lag or month; `sim.reporters.Recorder.statistics`).
+RUN = ("returnees_sharing", "months_to_sop")
+#: Statistics of the behaviour itself: the half-life (months) of a skill out of use.
+RULES = {"unused_half_life": lambda b: rules.half_life(b.forgetting_rate)}
 #: Keys a target may have.
 TARGET_KEYS = ("name", "statistic", "observed", "sd", "interval", "lag", "month", "source")
 #: A target's interval is read as a 90% interval of a normal law: sd = width / (2 x Z90).
@@ -62,11 +74,11 @@ class Target:
     """An observed value of a model statistic, with its uncertainty and source."""
 
     name: str
-    statistic: str  # RETURNEES or a column of the monthly city table
+    statistic: str  # in BY_LAG, RUN or RULES, or a column of the monthly city table
     observed: float
     sd: float  # > 0
     source: str
-    lag: int | None = None  # months after return (RETURNEES)
+    lag: int | None = None  # months after return (BY_LAG)
     month: int | None = None  # month of the run (a city-table column)
     line: int = 0  # line of the targets file
 
@@ -146,14 +158,19 @@ def _target(path: Path, line: int, item) -> Target:
         if not math.isfinite(sd):
             raise UserError(f"{where}: interval = {shown(iv)}: too wide to be a 90% interval")
     lag, month = item.get("lag"), item.get("month")
-    if statistic == RETURNEES:
+    if statistic in BY_LAG:
         if month is not None:
-            raise UserError(f"{where}: {RETURNEES} is measured by lag (months after return)")
+            raise UserError(f"{where}: {statistic} is measured by lag (months after return)")
         if not isinstance(lag, int) or isinstance(lag, bool) or lag < 0:
             raise UserError(f"{where}: lag = {shown(lag)}: must be a whole number of months >= 0")
+    elif statistic in RUN or statistic in RULES:
+        if lag is not None or month is not None:
+            raise UserError(f"{where}: {statistic} is one number per run: no lag or month")
     else:
         if lag is not None:
-            raise UserError(f"{where}: lag is for {RETURNEES}; a city-table column needs month")
+            raise UserError(
+                f"{where}: lag is for {', '.join(BY_LAG)}; a city-table column needs month"
+            )
         if not isinstance(month, int) or isinstance(month, bool) or month < 0:
             raise UserError(
                 f"{where}: month = {shown(month)}: must be a whole number of months >= 0"
@@ -167,25 +184,34 @@ def check_targets(targets: list[Target], config: ModelConfig) -> None:
     model = ExchangeModel(config, seed=0)
     columns = set(model.results().columns)
     model.release()
+    known = (*BY_LAG, *RUN, *RULES)
     for t in targets:
         where = f"target {t.name!r} (line {t.line})"
-        if t.statistic != RETURNEES and t.statistic not in columns:
-            allowed = ", ".join(sorted(c for c in columns if c != "month"))
-            raise UserError(
-                f"{where}: statistic = {t.statistic!r}: unknown; allowed: {RETURNEES}, {allowed}"
-            )
-        when = t.lag if t.statistic == RETURNEES else t.month
-        if when > config.horizon:
+        if t.statistic not in known and t.statistic not in columns:
+            allowed = ", ".join([*known, *sorted(c for c in columns if c != "month")])
+            raise UserError(f"{where}: statistic = {t.statistic!r}: unknown; allowed: {allowed}")
+        when = when_measured(t)
+        if when is not None and when > config.horizon:
             raise UserError(f"{where}: {when} months is beyond horizon = {config.horizon}")
 
 
-def measure(result, targets: list[Target]) -> dict[str, float]:
-    """The targets' statistics in one run (NaN where the run has no value: nobody returned that
-    long before its end)."""
+def when_measured(target: Target) -> int | None:
+    """Months after return (a returnee statistic), month of the run (a city-table column), or
+    None (a statistic of the whole run or of the behaviour)."""
+    return target.lag if target.statistic in BY_LAG else target.month
+
+
+def measure(result, targets: list[Target], behavior: BehaviorConfig) -> dict[str, float]:
+    """The targets' statistics in one run with `behavior` (NaN where the run has no value:
+    nobody returned that long before its end, or no SOP followed a return)."""
     out = {}
     for t in targets:
-        if t.statistic == RETURNEES:
-            out[t.name] = float(result.returnees.share.iloc[t.lag])
+        if t.statistic in BY_LAG:
+            out[t.name] = float(result.returnees[BY_LAG[t.statistic]].iloc[t.lag])
+        elif t.statistic in RUN:
+            out[t.name] = float(result.statistics[t.statistic])
+        elif t.statistic in RULES:
+            out[t.name] = float(RULES[t.statistic](behavior))
         else:
             out[t.name] = float(result.months[t.statistic].iloc[t.month])
     return out
@@ -249,8 +275,8 @@ class Simulator:
         config = with_behaviour(self.config, parameters)
         if self.parallel:  # the sampler's processes fill the cores
             with one_thread():
-                return measure(run_detailed(config, seed), self.targets)
-        return measure(run_detailed(config, seed), self.targets)
+                return measure(run_detailed(config, seed), self.targets, config.behavior)
+        return measure(run_detailed(config, seed), self.targets, config.behavior)
 
 
 def check_measurable(config: ModelConfig, targets: list[Target], priors: list[Prior]) -> None:
@@ -261,7 +287,7 @@ def check_measurable(config: ModelConfig, targets: list[Target], priors: list[Pr
         if not math.isfinite(values[t.name]):
             what = (
                 f"nobody was back from Tokyo {t.lag} months before the end"
-                if t.statistic == RETURNEES
+                if t.statistic in BY_LAG
                 else "no value"
             )
             raise UserError(
@@ -300,6 +326,84 @@ class Calibration:
     summary: pd.DataFrame  # per parameter: prior range, posterior median and 90% interval
 
 
+# --- sampling: the same posterior on any number of workers -------------------------------------
+
+
+def _seeded_jobs(simulate_one_pickle: bytes, seed: int, generation: int, jobs: list[int]):
+    """pyabc's job body with numpy's and Python's generators seeded from (seed, generation,
+    job): the proposal, the simulation and the acceptance of job j are then the same wherever
+    and whenever it runs."""
+    simulate_one = cloudpickle.loads(simulate_one_pickle)
+    out = []
+    for job in jobs:
+        state = np.random.SeedSequence([seed, generation + 1, job]).generate_state(2)
+        np.random.seed(state)  # noqa: NPY002 (pyabc draws from numpy's global generator)
+        random.seed(int(state[0]))
+        result = simulate_one()
+        out.append((result, result.accepted, job))
+    return out
+
+
+class _SeededClient:
+    """A client (a concurrent.futures executor or a dask client) whose jobs run `_seeded_jobs`."""
+
+    def __init__(self, client, seed: int, generation: int):
+        self.client, self.seed, self.generation = client, seed, generation
+
+    def submit(self, _function, simulate_one_pickle, _batch_size, jobs):
+        return self.client.submit(
+            _seeded_jobs, simulate_one_pickle, self.seed, self.generation, list(jobs)
+        )
+
+
+class ReproducibleSampler(EPSMixin, pyabc.sampler.Sampler):
+    """pyabc's job-submission sampler (as its ConcurrentFutureSampler and DaskDistributedSampler)
+    with one seed per job rather than per process. pyabc already keeps the first n accepted
+    particles in job order, whatever order jobs finish in; seeding each job from its number makes
+    the posterior the same for any number of workers, on one machine or a cluster. `client` is a
+    concurrent.futures executor or a dask.distributed client; `cores` jobs run at a time."""
+
+    def __init__(self, client, cores: int, seed: int):
+        EPSMixin.__init__(self, client, client_max_jobs=cores, default_pickle=True, batch_size=1)
+        pyabc.sampler.Sampler.__init__(self)
+        self.executor, self.cores, self.seed = client, cores, seed
+
+    def client_cores(self) -> int:
+        return self.cores
+
+    def sample_until_n_accepted(self, n, simulate_one, t, **kwargs):
+        self.client = _SeededClient(self.executor, self.seed, t)
+        try:
+            return super().sample_until_n_accepted(n, simulate_one, t, **kwargs)
+        finally:
+            self.client = self.executor
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("client", None)
+        state.pop("executor", None)
+        return state
+
+
+class _InProcess(Executor):
+    """An executor that runs each job when submitted (one worker, no process to fork)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+@contextmanager
+def local_client(workers: int):
+    """An executor of `workers` forked processes (or this process for one worker)."""
+    if workers == 1:
+        yield _InProcess()
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield pool
+
+
 def calibrate(
     config: ModelConfig,
     targets: list[Target],
@@ -310,30 +414,31 @@ def calibrate(
     workers: int,
     folder: Path,
     draws: int = 1000,
+    client=None,
+    cores: int | None = None,
 ) -> Calibration:
-    """ABC-SMC; pyabc's history goes to <folder>/history.db. With one worker the run is
-    reproducible from `seed`; with more, pyabc's processes reseed from the system."""
+    """ABC-SMC; pyabc's history goes to <folder>/history.db. Reproducible from `seed` for any
+    number of workers: every job is seeded from (seed, generation, job). `client` (a dask
+    client, e.g. on a SLURM cluster, with `cores` slots) replaces the local processes."""
     np.random.seed(seed)  # noqa: NPY002 (pyabc draws from numpy's global generator)
+    random.seed(seed)
     prior = pyabc.Distribution(
         **{p.name: pyabc.RV("uniform", p.low, p.high - p.low) for p in priors}
     )
-    if workers > 1:
-        sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
-    else:
-        sampler = pyabc.sampler.SingleCoreSampler()
-    abc = pyabc.ABCSMC(
-        Simulator(config, targets, parallel=workers > 1),
-        prior,
-        error_model(targets),
-        population_size=population,
-        sampler=sampler,
-        eps=pyabc.Temperature(),
-        acceptor=pyabc.StochasticAcceptor(),
-    )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "history.db").unlink(missing_ok=True)
-    abc.new(f"sqlite:///{folder / 'history.db'}", {t.name: t.observed for t in targets})
-    history = abc.run(max_nr_populations=generations)
+    with local_client(workers) if client is None else nullcontext(client) as executor:
+        abc = pyabc.ABCSMC(
+            Simulator(config, targets, parallel=workers > 1 or client is not None),
+            prior,
+            error_model(targets),
+            population_size=population,
+            sampler=ReproducibleSampler(executor, cores or workers, seed),
+            eps=pyabc.Temperature(),
+            acceptor=pyabc.StochasticAcceptor(),
+        )
+        abc.new(f"sqlite:///{folder / 'history.db'}", {t.name: t.observed for t in targets})
+        history = abc.run(max_nr_populations=generations)
     particles, weights = history.get_distribution(m=0, t=history.max_t)
     names = [p.name for p in priors]
     posterior = particles[names].reset_index(drop=True).assign(weight=np.asarray(weights))
@@ -437,7 +542,7 @@ def predictive_check(
             {
                 "target": t.name,
                 "statistic": t.statistic,
-                "when": t.lag if t.statistic == RETURNEES else t.month,
+                "when": when_measured(t),
                 "observed": t.observed,
                 "sd": t.sd,
                 "predicted_p05": float(low),

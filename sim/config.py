@@ -364,6 +364,7 @@ class BehaviorConfig:
         None,
         share(),
         "SECI: side-by-side work transfers tacit knowledge; the value is an assumption",
+        plausible=(0.1, 0.5),
     )
     #: Learning with a visiting expert, as a multiple of the rate of learning in Tokyo.
     expert_learning_factor: float = setting(
@@ -382,6 +383,7 @@ class BehaviorConfig:
         share(),
         "Cohen & Levinthal 1990; value an assumption",
         also="; (0, 1) if `capacity_sd` > 0",
+        plausible=(0.35, 0.65),
     )
     capacity_sd: float = setting(
         0.15,
@@ -409,6 +411,7 @@ class BehaviorConfig:
         "servants share little without a service need (Fauzan et al. 2022); fewer than half of "
         "returnees implement what they learnt (Wang)",
         also="; (0, 1) if `willingness_sd` > 0",
+        plausible=(0.4, 0.8),
     )
     willingness_sd: float = setting(
         0.15,
@@ -517,11 +520,19 @@ class BehaviorConfig:
     )
     #: Monthly decay share of implementation above its target.
     implementation_decay: float = setting(
-        0.05, "share per month", share(), "assumption: half-life ≈ 13.5 months"
+        0.05,
+        "share per month",
+        share(),
+        "assumption: half-life ≈ 13.5 months",
+        plausible=(0.02, 0.1),
     )
     #: Decay multiplier once standard procedure.
     sop_decay_factor: float = setting(
-        0.2, "multiplier", share(), "assumption: SOP half-life ≈ 69 months"
+        0.2,
+        "multiplier",
+        share(),
+        "assumption: SOP half-life ≈ 69 months",
+        plausible=(0.1, 0.5),
     )
     #: Monthly probability that a department makes a practice standard procedure once a
     #: champion with authority (its head or a division head) is at home and implementation has
@@ -538,7 +549,11 @@ class BehaviorConfig:
     )
     #: New hires start at this share of the department's implementation of each SOP.
     new_hire_sop_level: float = setting(
-        0.5, "share of implementation", share(), "assumption: induction teaches SOPs partly"
+        0.5,
+        "share of implementation",
+        share(),
+        "assumption: induction teaches SOPs partly",
+        plausible=(0.25, 0.75),
     )
     #: Quality lost per unit share of a department's staff absent abroad.
     absence_penalty: float = setting(

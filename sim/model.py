@@ -276,7 +276,7 @@ class ExchangeModel(mesa.Model):
         this month: their return month is kept (for the returnee statistics)."""
         back = np.flatnonzero(~self.snapshot.home & ~self.state.abroad)
         self.state.returned[back] = self.month
-        self.recorder.note_returns(self.month, back.size)
+        self.recorder.note_returns(self.month, back, self.state, self.structure)
 
     def rotate(self) -> None:
         """Mutasi: a share of staff at home swap posts with others of the same rank."""
@@ -313,7 +313,20 @@ class ExchangeModel(mesa.Model):
 
     def record(self) -> None:
         """One row of the monthly tables."""
-        self.recorder.record(self.month, self.state, self.structure, self.departments, self.ledger)
+        self.recorder.record(
+            self.month,
+            self.state,
+            self.structure,
+            self.departments,
+            self.ledger,
+            self.coaching(),
+        )
+
+    def coaching(self) -> np.ndarray:
+        """bool (n,): who coached this month (nobody before the first month)."""
+        if self.snapshot is None:
+            return np.zeros(self.state.n, dtype=bool)
+        return self.snapshot.coach > 0
 
     def record_staff(self) -> None:
         every = self.config.record_staff_every
@@ -339,6 +352,10 @@ class ExchangeModel(mesa.Model):
     def returnee_results(self) -> pd.DataFrame:
         """Returnees k months after their return (see `Recorder.returnee_frame`)."""
         return self.recorder.returnee_frame(self.month)
+
+    def run_statistics(self) -> dict[str, float]:
+        """Run-level statistics of returnees and SOPs (see `Recorder.statistics`)."""
+        return self.recorder.statistics()
 
     def department_results(self):
         """pandas DataFrame, one row per month and department (see Recorder.department_frame)."""

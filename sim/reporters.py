@@ -129,16 +129,55 @@ def applicable_practices(structure: Structure) -> np.ndarray:
     return structure.taught[:, None, :] & (structure.relevance[None, :, :] >= RELEVANT)
 
 
-def returnees_applying(
-    staff: StaffState, structure: Structure, rows: np.ndarray, what: np.ndarray, threshold: float
+def returnees_learnt(
+    staff: StaffState, structure: Structure, rows: np.ndarray, threshold: float
 ) -> np.ndarray:
-    """bool (len(rows),): each returnee of `rows` applies what they learnt: proficient (>=
-    threshold) in at least one practice taught at their last Tokyo bureau that is relevant
-    (>= RELEVANT) to the department of their post now. Leavers are gone (their post's new
-    holder has not been to Tokyo), so they do not apply."""
+    """bool (len(rows),): each returnee of `rows` masters (>= threshold) at least one practice
+    taught at their last Tokyo bureau: what they learnt there, whether or not they use it."""
+    taught = structure.taught[staff.placement[rows]]
+    return ((staff.proficiency[rows] >= threshold) & taught).any(axis=1)
+
+
+def in_use(
+    staff: StaffState,
+    structure: Structure,
+    departments: DepartmentState,
+    rows: np.ndarray,
+    coaching: np.ndarray,
+    threshold: float,
+) -> np.ndarray:
+    """bool (len(rows), P): each of `rows` uses practice k at work this month: they or their
+    supervisor champion it (a manager at home who masters it), it is standard procedure in their
+    department, or they coached this month (bool (n,) `coaching`); as the forgetting rule reads
+    it (§7.5)."""
+    org, p = structure.organisation, staff.proficiency
+    home = ~staff.abroad
+    me = (home[rows] & (org.rank[rows] > 0))[:, None] & (p[rows] >= threshold)
+    boss = org.supervisor[rows]
+    has = boss >= 0
+    b = np.where(has, boss, 0)
+    chief = (has & home[b] & (org.rank[b] > 0))[:, None] & (p[b] >= threshold)
+    sop = departments.sop[org.dept[rows]]
+    return me | chief | sop | coaching[rows, None]
+
+
+def returnees_applying(
+    staff: StaffState,
+    structure: Structure,
+    departments: DepartmentState,
+    rows: np.ndarray,
+    what: np.ndarray,
+    coaching: np.ndarray,
+    threshold: float,
+) -> np.ndarray:
+    """bool (len(rows),): each returnee of `rows` applies what they learnt at home: masters (>=
+    threshold) and uses (`in_use`) at least one practice taught at their last Tokyo bureau that
+    is relevant (>= RELEVANT) to the department of their post now. Leavers are gone (their
+    post's new holder has not been to Tokyo), so they do not apply."""
     dept = structure.organisation.dept[rows]
     usable = what[staff.placement[rows], dept]
-    return ((staff.proficiency[rows] >= threshold) & usable).any(axis=1)
+    used = in_use(staff, structure, departments, rows, coaching, threshold)
+    return ((staff.proficiency[rows] >= threshold) & usable & used).any(axis=1)
 
 
 class Recorder:
@@ -177,9 +216,16 @@ class Recorder:
         self.dept_proficient = np.zeros((rows, n_dep))
         self.dept_sops = np.zeros((rows, n_dep), dtype=np.int64)
         self.dept_readiness = np.zeros((rows, n_dep))
-        # returnees: how many came home in month r, and how many of them apply at month t
+        # returnees: how many came home in month r, and how many of them master what they learnt
+        # and apply it at month t; how many chose to share; (department, practice) pairs: month
+        # of the first return of someone who masters it, and months from then to an SOP
         self.returned = np.zeros(rows, dtype=np.int64)
+        self.sharing = np.zeros(rows, dtype=np.int64)
+        self.learnt = np.zeros((rows, rows), dtype=np.int64)  # [t, r]
         self.applying = np.zeros((rows, rows), dtype=np.int64)  # [t, r]
+        self.first_return = np.full((n_dep, len(self.practices)), -1, dtype=np.int64)
+        self.ever_sop = np.zeros((n_dep, len(self.practices)), dtype=bool)
+        self.sop_delays: list[int] = []
         self.what_applies = applicable_practices(structure)
         self.threshold = np.float32(threshold)
 
@@ -190,7 +236,9 @@ class Recorder:
         structure: Structure,
         departments: DepartmentState,
         ledger: ProgramState,
+        coaching: np.ndarray,
     ) -> None:
+        """Month `month`'s row; bool (n,) `coaching`: who coached this month."""
         t, sc, st, deps = month, self.scalars, structure, departments
         sc["service_index"][t] = service_index(st, deps)
         for name, v in domain_indices(st, deps).items():
@@ -214,13 +262,41 @@ class Recorder:
         self.dept_sops[t] = deps.sop.sum(axis=1)
         self.dept_readiness[t] = sop_readiness(st, deps)
         back = np.flatnonzero(staff.returned >= 0)
-        applies = returnees_applying(staff, st, back, self.what_applies, self.threshold)
+        learnt = returnees_learnt(staff, st, back, self.threshold)
+        counts = np.bincount(staff.returned[back[learnt]], minlength=t + 1)
+        self.learnt[t, : counts.size] = counts
+        applies = returnees_applying(
+            staff, st, deps, back, self.what_applies, coaching, self.threshold
+        )
         counts = np.bincount(staff.returned[back[applies]], minlength=t + 1)
         self.applying[t, : counts.size] = counts
+        new = deps.sop & ~self.ever_sop
+        self.ever_sop |= deps.sop
+        since = self.first_return[new]
+        self.sop_delays.extend((t - since[since >= 0]).tolist())
 
-    def note_returns(self, month: int, count: int) -> None:
-        """`count` staff came home from Tokyo this month."""
-        self.returned[month] += count
+    def note_returns(
+        self, month: int, rows: np.ndarray, staff: StaffState, structure: Structure
+    ) -> None:
+        """`rows` came home from Tokyo this month (having decided whether to share)."""
+        self.returned[month] += rows.size
+        self.sharing[month] += int((staff.sharing_left[rows] > 0).sum())
+        masters = staff.proficiency[rows] >= self.threshold
+        who, k = np.nonzero(masters)
+        d = structure.organisation.dept[rows[who]]
+        first = self.first_return[d, k] < 0
+        self.first_return[d[first], k[first]] = month
+
+    def statistics(self) -> dict[str, float]:
+        """Run-level statistics (NaN without an instance): `returnees_sharing`, the share of
+        returnees who chose to share what they learnt; `months_to_sop`, the mean months from the
+        first return of someone who masters a practice into a department to that department's
+        first SOP of it (over the SOPs adopted in the run after such a return)."""
+        came = self.returned.sum()
+        return {
+            "returnees_sharing": float(self.sharing.sum() / came) if came else float("nan"),
+            "months_to_sop": float(np.mean(self.sop_delays)) if self.sop_delays else float("nan"),
+        }
 
     def returnee_frame(self, upto: int) -> pd.DataFrame:
         """Returnees k = 0..upto months after their return, pooled over every return month r
@@ -230,10 +306,26 @@ class Recorder:
         been back that long)."""
         lags = np.arange(upto + 1)
         came = np.array([self.returned[: upto + 1 - k].sum() for k in lags])
-        apply = np.array([sum(self.applying[r + k, r] for r in range(upto + 1 - k)) for k in lags])
+        months = np.arange(upto + 1)
+
+        def pooled(table: np.ndarray) -> np.ndarray:  # sum over r of table[r + k, r], per lag k
+            return np.array([table[months[: upto + 1 - k] + k, months[: upto + 1 - k]].sum()
+                             for k in lags])  # fmt: skip
+
+        learnt, apply = pooled(self.learnt), pooled(self.applying)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(came > 0, apply / np.maximum(came, 1), np.nan)
-        return pd.DataFrame({"lag": lags, "returnees": came, "applying": apply, "share": share})
+            share_learnt = np.where(came > 0, learnt / np.maximum(came, 1), np.nan)
+        return pd.DataFrame(
+            {
+                "lag": lags,
+                "returnees": came,
+                "learnt": learnt,
+                "applying": apply,
+                "share_learnt": share_learnt,
+                "share": share,
+            }
+        )
 
     def frame(self, upto: int):
         cols = {"month": np.arange(upto + 1)}

@@ -37,6 +37,11 @@ def forgetting_share(used, unused_rate, in_use_rate):
     return np.where(used, in_use_rate, unused_rate)
 
 
+def half_life(monthly_share):
+    """Months until a skill out of use keeps half its level, losing `monthly_share` a month."""
+    return float(np.log(0.5) / np.log1p(-monthly_share)) if monthly_share > 0 else float("inf")
+
+
 def monthly_probability(yearly):
     """Monthly probability of an event with the given yearly probability."""
     return 1.0 - (1.0 - yearly) ** (1.0 / 12.0)

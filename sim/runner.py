@@ -34,6 +34,7 @@ class RunResult:
     departments: pd.DataFrame
     department_ties: np.ndarray  # int (D, D)
     returnees: pd.DataFrame | None = None
+    statistics: dict[str, float] | None = None  # run-level (`ExchangeModel.run_statistics`)
 
 
 def run_detailed(
@@ -49,6 +50,7 @@ def run_detailed(
             model.department_results(),
             model.department_ties(),
             model.returnee_results(),
+            model.run_statistics(),
         )
     finally:
         model.release()
