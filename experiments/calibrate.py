@@ -10,10 +10,18 @@ CALIBRATION_SCENARIO (a laptop-scale city with a cohort of 400 staff every 6 mon
 enough returnees for the returnee statistics). Options: --targets (default
 configs/targets/training_transfer.yaml), --parameters (default: the four most influential in the
 sensitivity analysis), --range NAME=LOW:HIGH (default: the plausible ranges the settings
-declare), --population, --generations, --seed, --workers (1: reproducible from --seed; more:
-pyabc's parallel sampler, faster, not reproducible), --draws (posterior draws written for
+declare), --population, --generations, --seed, --workers (local processes; every job is seeded
+from --seed, so the posterior is the same for any number), --draws (posterior draws written for
 `experiments/run.py posterior=...`), --predictive (runs of the predictive check), --out (default
 results/calibration/<key of the command line>).
+
+On a SLURM cluster, `--cluster slurm --cluster-jobs 8` runs the simulations in 8 SLURM jobs
+(dask-jobqueue's SLURMCluster; the same posterior as on one machine for the same seed):
+--cluster-cores (worker processes per job, default 1), --cluster-memory (per job, default 4GB per
+core), --cluster-walltime (default 02:00:00: the whole calibration), --cluster-queue (partition;
+default the cluster's), --cluster-option KEY=VALUE (any other SLURMCluster argument, e.g.
+account=myproject), --cluster-wait (seconds to wait for the first job, default 600). The jobs'
+logs go to <out>/slurm; they are cancelled when the command ends, also on an error or Ctrl-C.
 
 Writes into the folder: history.db (pyabc's SQLite history), posterior (.parquet, .csv: the
 last generation's particles and weights), posterior_draws (equally weighted draws, in order),
@@ -27,21 +35,30 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
+import re
+import shutil
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+
+import yaml
 
 from experiments import identity
 from experiments.calibration import (
+    CLUSTER_OWN,
     DEFAULT_PARAMETERS,
     calibrate,
     check_measurable,
     check_targets,
     in_children,
+    jobqueue,
     load_targets,
     make_priors,
     predictive_check,
+    slurm_client,
     write_results,
 )
 from experiments.outputs import check_writable, provenance
@@ -57,6 +74,13 @@ CALIBRATION_SCENARIO = [
     "program.cohort_size=400",
     "program.months_between_cohorts=6",
 ]
+
+
+#: Defaults of the --cluster-* options (memory: per core).
+CLUSTER_DEFAULTS = {"jobs": 4, "cores": 1, "memory": None, "walltime": "02:00:00", "queue": None,
+                    "option": [], "wait": 600.0}  # fmt: skip
+#: A SLURM time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS.
+WALLTIME = re.compile(r"\d+(:\d{1,2}){0,2}|\d+-\d{1,2}(:\d{1,2}){0,2}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,11 +102,65 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a prior's range (default: the declared plausible range)")  # fmt: skip
     p.add_argument("--population", type=int, default=200, help="particles per generation")
     p.add_argument("--generations", type=int, default=5, help="ABC-SMC generations")
-    p.add_argument("--seed", type=int, default=0, help="seed (reproducible with --workers 1)")
-    p.add_argument("--workers", type=int, default=1, help="processes (1 = reproducible)")
+    p.add_argument("--seed", type=int, default=0, help="seed (the posterior's, on any workers)")
+    p.add_argument("--workers", type=int, default=1, help="local processes")
     p.add_argument("--draws", type=int, default=1000, help="equally weighted posterior draws")
     p.add_argument("--predictive", type=int, default=200, help="runs of the predictive check")
     p.add_argument("--out", type=Path, default=None, help="output folder")
+    c = p.add_argument_group("on a SLURM cluster (dask-jobqueue)")
+    c.add_argument(
+        "--cluster",
+        choices=["slurm"],
+        default=None,
+        help="run the simulations in SLURM jobs (the same posterior)",
+    )
+    c.add_argument(
+        "--cluster-jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"SLURM jobs (default {CLUSTER_DEFAULTS['jobs']})",
+    )
+    c.add_argument(
+        "--cluster-cores",
+        type=int,
+        default=None,
+        metavar="N",
+        help="single-threaded worker processes per job (default 1)",
+    )
+    c.add_argument(
+        "--cluster-memory",
+        default=None,
+        metavar="SIZE",
+        help="memory per job, e.g. 8GB (default 4GB per core)",
+    )
+    c.add_argument(
+        "--cluster-walltime",
+        default=None,
+        metavar="TIME",
+        help=f"time limit of a job (default {CLUSTER_DEFAULTS['walltime']})",
+    )
+    c.add_argument(
+        "--cluster-queue",
+        default=None,
+        metavar="PARTITION",
+        help="partition (default: the cluster's default)",
+    )
+    c.add_argument(
+        "--cluster-option",
+        nargs="+",
+        action="extend",
+        default=None,
+        metavar="KEY=VALUE",
+        help="another SLURMCluster argument, e.g. account=proj",
+    )
+    c.add_argument(
+        "--cluster-wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"wait for the first job (default {CLUSTER_DEFAULTS['wait']:g})",
+    )
     return p
 
 
@@ -113,11 +191,92 @@ def check_options(args: argparse.Namespace) -> None:
     ):
         if value < low:
             raise UserError(f"{flag} {value}: must be an integer >= {low}")
+    check_cluster_options(args)
+
+
+def check_cluster_options(args: argparse.Namespace) -> None:
+    """The --cluster-* options, checked and their defaults filled in (one line when wrong)."""
+    given = [k for k in CLUSTER_DEFAULTS if getattr(args, f"cluster_{k}") is not None]
+    if args.cluster is None:
+        if given:
+            flag = f"--cluster-{given[0]}"
+            raise UserError(f"{flag}: only with --cluster slurm (run on a SLURM cluster)")
+        return
+    for key, default in CLUSTER_DEFAULTS.items():
+        if getattr(args, f"cluster_{key}") is None:
+            setattr(args, f"cluster_{key}", default)
+    if args.workers != 1:
+        raise UserError(
+            f"--workers {args.workers}: with --cluster the SLURM jobs run the simulations; "
+            "use --cluster-jobs and --cluster-cores"
+        )
+    for flag, value in (("--cluster-jobs", args.cluster_jobs),
+                        ("--cluster-cores", args.cluster_cores)):  # fmt: skip
+        if value < 1:
+            raise UserError(f"{flag} {value}: must be an integer >= 1")
+    if not args.cluster_wait > 0:
+        raise UserError(f"--cluster-wait {args.cluster_wait:g}: must be a number of seconds > 0")
+    if args.cluster_memory is None:
+        args.cluster_memory = f"{4 * args.cluster_cores}GB"
+    try:
+        from dask.utils import parse_bytes
+
+        if parse_bytes(args.cluster_memory) <= 0:
+            raise ValueError
+    except (ValueError, TypeError):
+        raise UserError(
+            f"--cluster-memory {args.cluster_memory!r}: must be an amount of memory such as "
+            "4GB or 500MB"
+        ) from None
+    if not WALLTIME.fullmatch(args.cluster_walltime):
+        raise UserError(
+            f"--cluster-walltime {args.cluster_walltime!r}: must be a SLURM time limit such as "
+            "02:00:00, 90 (minutes) or 1-00:00:00"
+        )
+    args.cluster_options = cluster_options(args.cluster_option)
+
+
+def cluster_options(items: list[str]) -> dict:
+    """--cluster-option KEY=VALUE items as SLURMCluster arguments (VALUE read as YAML)."""
+    try:
+        dask_jobqueue = jobqueue()
+    except ImportError:
+        raise UserError(
+            "--cluster slurm: needs dask-jobqueue; install it with pip install -e '.[analysis]'"
+        ) from None
+    names = {
+        n
+        for f in (
+            dask_jobqueue.SLURMCluster.__init__,
+            dask_jobqueue.slurm.SLURMJob.__init__,
+            dask_jobqueue.core.Job.__init__,
+        )
+        for n, p in inspect.signature(f).parameters.items()
+        if n != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
+    } - {"scheduler", "name", "job_cls", "loop", "asynchronous", "config_name", *CLUSTER_OWN}
+    names -= {"env_extra", "extra", "job_extra", "header_skip"}  # deprecated in dask-jobqueue
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--cluster-option {item!r}: must be KEY=VALUE, e.g. account=proj")
+        if key in CLUSTER_OWN:
+            raise UserError(f"--cluster-option {item!r}: use {CLUSTER_OWN[key]} for {key}")
+        if key not in names:
+            allowed = ", ".join(sorted(names))
+            raise UserError(f"--cluster-option {item!r}: unknown key {key!r}; allowed: {allowed}")
+        try:
+            out[key] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            out[key] = value
+    return out
 
 
 def command_key(args: argparse.Namespace) -> str:
-    """Short code of what the command computes (not --workers or --out): its default folder."""
-    data = {k: v for k, v in vars(args).items() if k not in ("workers", "out")}
+    """Short code of what the command computes (not --workers, --cluster* or --out): its default
+    folder."""
+    data = {k: v for k, v in vars(args).items()
+            if k not in ("workers", "out") and not k.startswith("cluster")}  # fmt: skip
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
@@ -131,6 +290,11 @@ def prepare(argv: list[str]):
     args = build_parser().parse_intermixed_args(argv)
     check_options(args)
     check_writable(output_folder(args), " (--out FOLDER)")  # before the calibration, not after
+    if args.cluster and shutil.which("sbatch") is None:
+        raise UserError(
+            "--cluster slurm: sbatch is not on PATH here; run the command where SLURM jobs are "
+            "submitted (a login node) or leave out --cluster"
+        )
     overrides = [*CALIBRATION_SCENARIO, *args.overrides]
     config = model_config(overrides)
     targets = load_targets(args.targets)
@@ -145,6 +309,27 @@ def prepare(argv: list[str]):
     return args, overrides, config, targets, priors
 
 
+@contextmanager
+def compute(args: argparse.Namespace, out: Path):
+    """(client, slots) for `calibrate`: (None, None) on this machine, or a dask client on SLURM
+    jobs (`slurm_client`) and the number of worker processes they hold."""
+    if args.cluster is None:
+        yield None, None
+        return
+    with slurm_client(
+        args.cluster_jobs, args.cluster_cores, args.cluster_memory, args.cluster_walltime,
+        args.cluster_queue, args.cluster_options, args.cluster_wait, out.resolve() / "slurm",
+    ) as client:  # fmt: skip
+        yield client, args.cluster_jobs * args.cluster_cores
+
+
+def cluster_settings(args: argparse.Namespace) -> dict | None:
+    if args.cluster is None:
+        return None
+    keys = ("jobs", "cores", "memory", "walltime", "queue", "options", "wait")
+    return {"system": args.cluster, **{k: getattr(args, f"cluster_{k}") for k in keys}}
+
+
 def main(argv: list[str]) -> int:
     started = time.perf_counter()
     try:
@@ -153,18 +338,35 @@ def main(argv: list[str]) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     out = output_folder(args)
+    where = (
+        f"{args.cluster_jobs} SLURM job(s) of {args.cluster_cores} core(s)"
+        if args.cluster
+        else f"{args.workers} worker(s)"
+    )
     print(
         f"calibrating {', '.join(p.name for p in priors)} on {len(targets)} targets: population "
-        f"{args.population}, {args.generations} generations, {args.workers} worker(s) -> {out}",
+        f"{args.population}, {args.generations} generations, {where} -> {out}",
         file=sys.stderr,
     )
-    result = calibrate(
-        config, targets, priors, args.population, args.generations, args.seed, args.workers,
-        out, draws=args.draws,
-    )  # fmt: skip
-    predictive = predictive_check(
-        config, targets, result.draws, args.predictive, args.seed, args.workers
-    )
+    try:
+        with compute(args, out) as (client, cores):
+            result = calibrate(
+                config, targets, priors, args.population, args.generations, args.seed,
+                args.workers, out, draws=args.draws, client=client, cores=cores,
+            )  # fmt: skip
+            predictive = predictive_check(
+                config, targets, result.draws, args.predictive, args.seed, args.workers, client
+            )
+    except UserError as err:
+        for folder in (out / "slurm", out):  # the job logs' folder, if the jobs never ran
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        cancelled = ": the SLURM jobs were cancelled" if args.cluster else ""
+        print(f"interrupted{cancelled}", file=sys.stderr)
+        return 130
     settings = {
         "command": ["experiments/calibrate.py", *argv],
         "overrides": overrides,
@@ -177,8 +379,9 @@ def main(argv: list[str]) -> int:
         "population": args.population,
         "generations": args.generations,
         "seed": args.seed,
-        "workers": args.workers,
-        "reproducible": args.workers == 1,
+        "workers": args.cluster_jobs * args.cluster_cores if args.cluster else args.workers,
+        "cluster": cluster_settings(args),
+        "reproducible": True,
         "draws": args.draws,
         "predictive_runs": args.predictive,
         "code_digest": identity.code_digest(),

@@ -21,7 +21,14 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
+import os
 import random
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -209,7 +216,10 @@ def measure(result, targets: list[Target], behavior: BehaviorConfig) -> dict[str
         if t.statistic in BY_LAG:
             out[t.name] = float(result.returnees[BY_LAG[t.statistic]].iloc[t.lag])
         elif t.statistic in RUN:
-            out[t.name] = float(result.statistics[t.statistic])
+            value = float(result.statistics[t.statistic])
+            if t.statistic == "months_to_sop" and math.isnan(value):
+                value = float(len(result.months) - 1)  # no SOP yet: censored at the horizon
+            out[t.name] = value
         elif t.statistic in RULES:
             out[t.name] = float(RULES[t.statistic](behavior))
         else:
@@ -404,6 +414,121 @@ def local_client(workers: int):
         yield pool
 
 
+#: The options of experiments/calibrate.py that set SLURMCluster's own arguments.
+CLUSTER_OWN = {"queue": "--cluster-queue", "cores": "--cluster-cores",
+               "processes": "--cluster-cores", "memory": "--cluster-memory",
+               "walltime": "--cluster-walltime", "n_workers": "--cluster-jobs"}  # fmt: skip
+
+
+@contextmanager
+def slurm_client(
+    jobs: int,
+    cores: int = 1,
+    memory: str = "4GB",
+    walltime: str = "02:00:00",
+    queue: str | None = None,
+    options: dict | None = None,
+    wait: float = 600.0,
+    logs: Path | None = None,
+):
+    """A dask client on `jobs` SLURM jobs (dask-jobqueue's SLURMCluster), each of `cores` worker
+    processes of one thread, started in this directory with this Python and the project on
+    PYTHONPATH; `options` go to SLURMCluster, the jobs' logs to `logs`. Yields the client as soon
+    as one job's workers have connected. On exit, also on an error, Ctrl-C or SIGTERM, the jobs
+    are cancelled. sbatch refusing the job, or no job starting within `wait` seconds, is a
+    UserError (one line)."""
+    from dask.distributed import Client
+
+    SLURMCluster = jobqueue().SLURMCluster
+    options = dict(options or {})
+    python = options.pop("python", sys.executable)
+    root = shlex.quote(str(Path(__file__).resolve().parents[1]))
+    prologue = [
+        f"cd {shlex.quote(os.getcwd())}",
+        f"export PYTHONPATH={root}${{PYTHONPATH:+:$PYTHONPATH}}",
+        "export NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1",
+        *options.pop("job_script_prologue", []),
+    ]
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal) if main else None
+    cluster = client = None
+    try:
+        cluster = SLURMCluster(
+            queue=queue, cores=cores, processes=cores, memory=memory, walltime=walltime,
+            job_script_prologue=prologue, python=python,
+            log_directory=options.pop("log_directory", None if logs is None else str(logs)),
+            **options,
+        )  # fmt: skip
+        check = subprocess.run(
+            ["sbatch", "--test-only"], input=cluster.job_script(), capture_output=True, text=True
+        )
+        if check.returncode != 0:
+            raise UserError(
+                f"--cluster slurm: sbatch refuses the job ({_sbatch_reason(check.stderr)}); check "
+                "--cluster-queue, --cluster-cores, --cluster-memory, --cluster-walltime and "
+                "--cluster-option"
+            )
+        cluster.scale(jobs=jobs)
+        client = Client(cluster)
+        _wait_for_a_job(client, cluster, wait, logs, python)
+        yield client
+    finally:
+        ids = [] if cluster is None else [j.job_id for j in cluster.workers.values()]
+        for resource in (client, cluster):
+            if resource is not None:
+                resource.close()
+        if ids := [i for i in ids if i]:  # whatever close() left: no orphaned job
+            subprocess.run(["scancel", *ids], capture_output=True)
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def jobqueue():
+    """dask_jobqueue, imported without the SIGINT handler it installs (which turns Ctrl-C into
+    exit code 0, skipping this program's own handling)."""
+    handler = signal.getsignal(signal.SIGINT)
+    import dask_jobqueue
+
+    if handler is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
+    return dask_jobqueue
+
+
+def _exit_on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def _sbatch_reason(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line.removeprefix("sbatch: error: ") for line in lines if "error" in line]
+    return (errors or lines or ["no message"])[0]
+
+
+def _wait_for_a_job(client, cluster, wait: float, logs: Path | None, python: str) -> None:
+    """Until one job's workers have connected; a UserError when none did within `wait` seconds
+    or every job has already ended."""
+    where = f"the job logs in {logs}" if logs else "the jobs' slurm-*.out files"
+    deadline = time.monotonic() + wait
+    while not client.scheduler_info()["workers"]:
+        ids = [j.job_id for j in cluster.workers.values() if j.job_id]
+        queued = subprocess.run(
+            ["squeue", "--noheader", "--format=%i", "--jobs", ",".join(ids)],
+            capture_output=True, text=True,
+        ).stdout.split() if ids else ["submitting"]  # fmt: skip
+        if not queued:
+            raise UserError(
+                f"--cluster slurm: the SLURM jobs ended before their workers connected (see "
+                f"{where}); can the compute nodes run {python}?"
+            )
+        if time.monotonic() > deadline:
+            raise UserError(
+                f"--cluster-wait {wait:g}: no SLURM job started within {wait:g} s (see squeue "
+                f"and {where}); raise --cluster-wait or choose a partition with free nodes "
+                "(--cluster-queue)"
+            )
+        time.sleep(1)
+
+
 def calibrate(
     config: ModelConfig,
     targets: list[Target],
@@ -516,18 +641,22 @@ def predictive_check(
     n: int,
     seed: int,
     workers: int = 1,
+    client=None,
 ) -> pd.DataFrame:
     """Each target against the model's 90% predictive interval: `n` runs, run i with posterior
-    draw i and seed `seed + i` (in `workers` processes, the same result). `predicted_*` are
-    quantiles of the model's statistic; `observable_*` add the target's normal error (the
-    posterior predictive of an observation), and `inside` says whether the observed value lies
-    within that 90% interval."""
-    simulator = Simulator(config, targets, parallel=workers > 1)
+    draw i and seed `seed + i` (in `workers` processes or through a dask `client`, the same
+    result). `predicted_*` are quantiles of the model's statistic; `observable_*` add the target's
+    normal error (the posterior predictive of an observation), and `inside` says whether the
+    observed value lies within that 90% interval."""
+    simulator = Simulator(config, targets, parallel=workers > 1 or client is not None)
     names = [c for c in draws.columns if c != "draw"]
     calls = [
         ({k: float(draws.iloc[i][k]) for k in names}, seed + i) for i in range(min(n, len(draws)))
     ]
-    if workers > 1:
+    if client is not None:
+        futures = [client.submit(simulator.statistics, *call) for call in calls]
+        values = pd.DataFrame([future.result() for future in futures])
+    elif workers > 1:
         values = pd.DataFrame(in_children(simulator.statistics, calls, workers))
     else:
         values = pd.DataFrame([simulator.statistics(*call) for call in calls])

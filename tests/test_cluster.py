@@ -9,15 +9,30 @@ instead, so CI cannot pass without running it.
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from experiments.calibration import (
+    LEARNT,
+    Prior,
+    Target,
+    calibrate,
+    predictive_check,
+    slurm_client,
+)
+
 from . import slurm
-from .conftest import run_script
+from .conftest import ONE_THREAD, ROOT, run_script
 from .slurm import CannotStart, OneNodeCluster
+from .test_calibration import returnee_city
 
 SWEEP = ["-m", "program.cohort_size=0,400,1200", "scenario=small", "replicates=2", "horizon=12",
          "progress=false"]  # fmt: skip
@@ -74,3 +89,185 @@ def test_without_root_starting_slurm_is_refused_in_one_line(monkeypatch):
     with pytest.raises(CannotStart) as err:
         OneNodeCluster().start()
     assert str(err.value) == "SLURM is not running and starting one needs root (apt, daemons)"
+
+
+# --- a calibration on the SLURM cluster (dask-jobqueue) -----------------------------------------
+
+TARGETS = """\
+targets:
+  - name: a
+    statistic: returnees_applying
+    lag: 2
+    observed: 0.05
+    sd: 0.1
+    source: a test
+"""
+#: A calibration of the command line small enough for a test (about 15 s on one core).
+CALIBRATION = ["scenario=small", "horizon=14", "program.cohort_size=400", "program.duration=2",
+               "program.months_between_cohorts=2", "--parameters", "forgetting_rate",
+               "--population", "20", "--generations", "2", "--predictive", "10", "--draws", "20",
+               "--seed", "3"]  # fmt: skip
+
+
+def queued(ids: list[str], within: float = 0) -> list[str]:
+    """Those of the SLURM jobs `ids` still in the queue (pending, running or completing), after
+    waiting up to `within` seconds for them to leave it."""
+    deadline = time.monotonic() + within
+    while True:
+        proc = slurm._run("squeue", "--noheader", "--format=%i", "--jobs", ",".join(ids))
+        if not proc.stdout.split() or time.monotonic() >= deadline:
+            return proc.stdout.split()
+        time.sleep(0.5)
+
+
+def job_ids(logs: Path) -> list[str]:
+    """The SLURM job ids whose dask worker wrote a log in `logs` (dask-worker-<id>.err)."""
+    return sorted(p.stem.rsplit("-", 1)[1] for p in logs.glob("dask-worker-*.err"))
+
+
+@pytest.mark.cluster
+def test_a_calibration_on_slurm_gives_the_posterior_of_one_local_worker(cluster, tmp_path):
+    """calibrate() with a client on two SLURM jobs (slurm_client): the posterior and the
+    predictive check are those of one local worker with the same seed; the jobs are gone after."""
+    config = returnee_city(tmp_path)
+    config.horizon = 14
+    targets = [Target("lag2", LEARNT, 0.5, 0.1, "s", lag=2)]
+    priors = [Prior("forgetting_rate", 0.0, 0.1)]
+    local = calibrate(config, targets, priors, 20, 2, 7, 1, tmp_path / "local")
+    local_check = predictive_check(config, targets, local.draws, 12, 7)
+    logs = tmp_path / "logs"
+    with slurm_client(2, memory="1GB", walltime="10", queue=cluster.partition, logs=logs) as client:
+        assert client.scheduler_info()["workers"]  # a SLURM job's worker is connected
+        on_slurm = calibrate(
+            config, targets, priors, 20, 2, 7, 1, tmp_path / "slurm", client=client, cores=2
+        )
+        slurm_check = predictive_check(config, targets, on_slurm.draws, 12, 7, client=client)
+        ids = job_ids(logs)
+        assert len(ids) == 2 and len(queued(ids)) == 2  # both jobs ran, and still run
+    pd.testing.assert_frame_equal(on_slurm.posterior, local.posterior, check_exact=True)
+    pd.testing.assert_frame_equal(on_slurm.draws, local.draws, check_exact=True)
+    pd.testing.assert_frame_equal(slurm_check, local_check, check_exact=True)
+    assert queued(ids, within=30) == []  # cancelled on leaving: no orphaned job
+
+
+@pytest.mark.cluster
+def test_the_calibration_command_on_slurm_writes_the_local_posterior(cluster, tmp_path):
+    """`experiments/calibrate.py ... --cluster slurm --cluster-jobs 2` against the same command
+    on one local worker: the same posterior, draws and predictive check."""
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(TARGETS, encoding="utf-8")
+    common = [*CALIBRATION, "--targets", str(targets)]
+    slurm_out, local_out = tmp_path / "slurm", tmp_path / "local"
+    proc = run_script(
+        "calibrate.py", *common, "--out", str(slurm_out), "--cluster", "slurm",
+        "--cluster-jobs", "2", "--cluster-memory", "1GB", "--cluster-walltime", "00:10:00",
+        "--cluster-queue", cluster.partition,
+    )  # fmt: skip
+    assert "2 SLURM job(s) of 1 core(s)" in proc.stderr
+    run_script("calibrate.py", *common, "--out", str(local_out))
+    for name in ("posterior", "posterior_draws", "predictive"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(slurm_out / f"{name}.parquet"),
+            pd.read_parquet(local_out / f"{name}.parquet"),
+            check_exact=True,
+        )
+    ids = job_ids(slurm_out / "slurm")
+    assert len(ids) == 2 and queued(ids, within=30) == []
+    settings = json.loads((slurm_out / "settings.json").read_text(encoding="utf-8"))
+    assert settings["cluster"]["jobs"] == 2 and settings["workers"] == 2
+
+
+@pytest.mark.cluster
+def test_ctrl_c_and_a_refused_job_cancel_everything_and_say_so(cluster, tmp_path):
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(TARGETS, encoding="utf-8")
+    common = [*CALIBRATION, "--targets", str(targets), "--cluster", "slurm",
+              "--cluster-memory", "1GB", "--cluster-jobs", "2"]  # fmt: skip
+    # a partition that does not exist: sbatch refuses it, in one line, and nothing is written
+    out = tmp_path / "refused"
+    proc = run_script("calibrate.py", *common, "--out", str(out), "--cluster-queue", "nope",
+                      check=False)  # fmt: skip
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 2 and len(errors) == 1, proc.stderr[-2000:]
+    assert "sbatch refuses the job (invalid partition specified: nope)" in errors[0]
+    assert "--cluster-queue" in errors[0] and not out.exists()
+    # Ctrl-C while the jobs run: exit 130, one line, the jobs cancelled
+    out = tmp_path / "interrupted"
+    command = [sys.executable, str(ROOT / "experiments" / "calibrate.py"), *common,
+               "--population", "2000", "--out", str(out)]  # fmt: skip
+    log = tmp_path / "interrupted.log"
+    with open(log, "w", encoding="utf-8") as err:
+        child = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, text=True,
+            env={**os.environ, **ONE_THREAD},
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while len(job_ids(out / "slurm")) < 2 or not (out / "history.db").exists():
+            assert child.poll() is None, log.read_text(encoding="utf-8")[-2000:]
+            assert time.monotonic() < deadline, "the SLURM jobs did not start within 300 s"
+            time.sleep(0.5)
+        ids = job_ids(out / "slurm")
+        assert len(queued(ids)) == 2
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=120)
+    finally:
+        if child.poll() is None:  # the test failed: leave no job behind
+            child.kill()
+            if ids := job_ids(out / "slurm"):
+                slurm._run("scancel", *ids)
+    lines = log.read_text(encoding="utf-8").strip().splitlines()
+    assert child.returncode == 130, lines[-20:]
+    assert lines[-1] == "interrupted: the SLURM jobs were cancelled"
+    assert queued(ids, within=30) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cluster", "pbs"], "argument --cluster: invalid choice: 'pbs' (choose from 'slurm')"),
+        (["--cluster-jobs", "3"], "--cluster-jobs: only with --cluster slurm"),
+        (
+            ["--cluster", "slurm", "--cluster-jobs", "0"],
+            "--cluster-jobs 0: must be an integer >= 1",
+        ),
+        (["--cluster", "slurm", "--workers", "2"], "--workers 2: with --cluster the SLURM jobs"),
+        (["--cluster", "slurm", "--cluster-memory", "4XB"], "--cluster-memory '4XB': must be an"),
+        (["--cluster", "slurm", "--cluster-walltime", "2h"], "--cluster-walltime '2h': must be a"),
+        (["--cluster", "slurm", "--cluster-wait", "0"], "--cluster-wait 0: must be a number"),
+        (["--cluster", "slurm", "--cluster-option", "account"], "'account': must be KEY=VALUE"),
+        (["--cluster", "slurm", "--cluster-option", "cores=2"], "use --cluster-cores for cores"),
+        (
+            ["--cluster", "slurm", "--cluster-option", "colour=red"],
+            "unknown key 'colour'; allowed:",
+        ),
+    ],
+)
+def test_bad_cluster_options_are_one_line_and_write_nothing(tmp_path, capsys, args, message):
+    """(Part of make test.) Checked before the model runs or anything is written."""
+    from experiments import calibrate as cli
+
+    out = tmp_path / "out"
+    try:
+        code = cli.main([*args, "--out", str(out)])
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    assert code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert not out.exists()
+
+
+def test_without_sbatch_the_cluster_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    """(Part of make test.) No SLURM here: one line that says where to run it instead."""
+    from experiments import calibrate as cli
+
+    monkeypatch.setattr(cli.shutil, "which", lambda name: None)
+    assert cli.main(["--cluster", "slurm", "--out", str(tmp_path / "out")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        "error: --cluster slurm: sbatch is not on PATH here; run the command where SLURM jobs "
+        "are submitted (a login node) or leave out --cluster"
+    )
+    assert not (tmp_path / "out").exists()
