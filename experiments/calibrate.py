@@ -50,6 +50,7 @@ from experiments import identity
 from experiments.calibration import (
     CLUSTER_OWN,
     DEFAULT_PARAMETERS,
+    behaviour_draws,
     calibrate,
     check_measurable,
     check_targets,
@@ -61,17 +62,20 @@ from experiments.calibration import (
     slurm_client,
     write_results,
 )
-from experiments.outputs import check_writable, provenance
+from experiments.outputs import atomic_write_text, check_writable, provenance, write_table
 from experiments.preflight import model_config
+from experiments.study import PACKAGED_DRAWS
 from sim import UserError, config_to_dict
+from sim.config import BehaviorConfig
+from sim.settings import plausible_ranges
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = ROOT / "configs" / "targets" / "training_transfer.yaml"
+TARGETS = ROOT / "configs" / "targets" / "evidence.yaml"
 #: The scenario calibrated on, before the command line's overrides (which win).
 CALIBRATION_SCENARIO = [
-    "scenario=laptop",
+    "scenario=jakarta",
     "horizon=60",
-    "program.cohort_size=400",
+    "program.cohort_size=300",
     "program.months_between_cohorts=6",
 ]
 
@@ -161,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"wait for the first job (default {CLUSTER_DEFAULTS['wait']:g})",
     )
+    p.add_argument("--package", action="store_true",
+                   help="also make the behaviour draws the packaged default of every run "
+                        f"({PACKAGED_DRAWS.relative_to(ROOT)})")  # fmt: skip
     return p
 
 
@@ -389,6 +396,20 @@ def main(argv: list[str]) -> int:
         "provenance": provenance(),
     }
     write_results(out, result, predictive, settings)
+    draws, from_ranges = behaviour_draws(result.draws, args.seed)
+    description = {
+        "calibrated": [p.name for p in priors],
+        "from_ranges": from_ranges,
+        "ranges": {n: list(plausible_ranges(BehaviorConfig)[n]) for n in from_ranges},
+        "posterior": result.summary.to_dict(orient="records"),
+        "predictive_inside": f"{int(predictive.inside.sum())} of {len(predictive)}",
+        **{k: settings[k] for k in ("command", "targets_file", "targets_digest", "code_digest",
+                                    "seed", "population", "generations", "scenario", "overrides")},
+        "date": settings["provenance"].get("date", ""),
+    }  # fmt: skip
+    folders = [out, PACKAGED_DRAWS.parent] if args.package else [out]
+    for folder in folders:
+        write_draws(draws, description, folder / PACKAGED_DRAWS.name)
     print("posterior (median and 90% interval):")
     for r in result.summary.itertuples():
         print(f"  {r.parameter:<24} {r.median:.4g}  [{r.p05:.4g}, {r.p95:.4g}]  "
@@ -399,7 +420,16 @@ def main(argv: list[str]) -> int:
         "predictive interval"
     )
     print(f"report: {out / 'report.html'} ({settings['wall_time_s'] / 60:.1f} min)")
+    if args.package:
+        print(f"packaged: {PACKAGED_DRAWS} (every run's behaviour unless posterior=none)")
     return 0
+
+
+def write_draws(draws, description: dict, path: Path) -> None:
+    """The behaviour draws (Parquet, CSV) and their description (JSON) at `path`, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_table(draws, path.with_suffix(""))
+    atomic_write_text(path.with_suffix(".json"), json.dumps(description, indent=2) + "\n")
 
 
 if __name__ == "__main__":

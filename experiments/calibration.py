@@ -66,9 +66,15 @@ RULES = {"unused_half_life": lambda b: rules.half_life(b.forgetting_rate)}
 TARGET_KEYS = ("name", "statistic", "observed", "sd", "interval", "lag", "month", "source")
 #: A target's interval is read as a 90% interval of a normal law: sd = width / (2 x Z90).
 Z90 = 1.6448536269514722
-#: Parameters calibrated by default: the most influential in the sensitivity analysis
-#: (docs/sensitivity.md).
-DEFAULT_PARAMETERS = ("transfer_rate", "forgetting_rate", "tacitness_scale", "abroad_learning_rate")
+#: Parameters calibrated by default: those the packaged targets inform (configs/targets/
+#: evidence.yaml); the others are carried as stated uncertainty (`behaviour_draws`).
+DEFAULT_PARAMETERS = (
+    "abroad_learning_rate",
+    "forgetting_rate",
+    "forgetting_in_use",
+    "willingness_mean",
+    "sop_adoption_rate",
+)
 #: Files of a calibration folder.
 POSTERIOR, DRAWS = "posterior.parquet", "posterior_draws.parquet"
 
@@ -632,6 +638,20 @@ def posterior_draws(posterior: pd.DataFrame, names: list[str], n: int, seed: int
     out = posterior.iloc[pick][names].reset_index(drop=True)
     out.insert(0, "draw", np.arange(n))
     return out
+
+
+def behaviour_draws(draws: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, list[str]]:
+    """Every replicate's behaviour: the posterior `draws` of the calibrated parameters and, beside
+    them, draws uniform over its plausible range (with `seed`) of every other behaviour parameter
+    that declares one: the uncertainty the targets do not inform, carried as stated. Returns the
+    table (draw, parameters) and the names drawn from ranges."""
+    calibrated = [c for c in draws.columns if c != "draw"]
+    ranges = {n: r for n, r in plausible_ranges(BehaviorConfig).items() if n not in calibrated}
+    rng = np.random.default_rng([seed, len(draws)])
+    out = draws.copy()
+    for name, (low, high) in ranges.items():
+        out[name] = rng.uniform(low, high, len(draws))
+    return out, list(ranges)
 
 
 def predictive_check(

@@ -105,6 +105,9 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
             "sha256": posterior.digest,
             "draws": len(posterior.draws),
             "parameters": posterior.parameters,
+            "packaged": posterior.description.get("packaged", False),
+            "calibrated": posterior.description.get("calibrated", posterior.parameters),
+            "from_ranges": posterior.description.get("from_ranges", []),
         }
     started = time.perf_counter()
     sc = model.scenario

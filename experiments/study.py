@@ -144,14 +144,17 @@ class RunConfig(ModelConfig):
         "two more runs per replicate (docs/model.md §7.15); false for large searches, whose "
         "report then says the gain was not decomposed",
     )
-    #: Posterior draws of experiments/calibrate.py (posterior_draws.parquet or its folder):
-    #: replicate r of every design, and its no-exchange run, uses draw r's behaviour parameters.
+    #: Whose behaviour the replicates have: `packaged` (replicate r takes draw r of the packaged
+    #: behaviour draws: the calibrated posterior beside the stated ranges of the other parameters),
+    #: `none` (the configured behaviour: assumed defaults), or a posterior_draws.parquet of
+    #: experiments/calibrate.py (or its folder). Replicate r of every design, and its no-exchange
+    #: run, uses draw r.
     posterior: str | None = setting(
-        None,
+        "packaged",
         "path",
         optional(text()),
-        "carries calibrated parameter uncertainty into the comparison of designs (docs/model.md, "
-        "Calibration); null = the configured behaviour",
+        "carries calibrated parameter uncertainty into the comparison of designs (docs/model.md "
+        "§11); `none` (or null) = the configured behaviour, labelled as assumed",
         also="; needs at least `replicates` draws",
     )
 
@@ -282,6 +285,23 @@ def check_settings(cfg: DictConfig) -> None:
 
 #: The draws file of a calibration folder (experiments/calibrate.py writes it).
 DRAWS_FILE = "posterior_draws.parquet"
+#: The packaged behaviour draws (`posterior=packaged`, the default) and their description
+#: (calibrated and stated-range parameters, the targets' and code's digests): written by
+#: `experiments/calibrate.py --package`.
+PACKAGED_DRAWS = PROJECT / "sim" / "data" / "behaviour" / "behaviour_draws.parquet"
+#: Values of `posterior` that mean the configured behaviour.
+NO_POSTERIOR = (None, "none", "null")
+
+
+def draws_description(path: Path) -> dict:
+    """The JSON beside a draws file (same name, .json), or {} without one."""
+    side = path.with_suffix(".json")
+    if not side.is_file():
+        return {}
+    try:
+        return json.loads(side.read_text())
+    except (OSError, ValueError) as err:
+        raise UserError(f"{side}: not a readable JSON description of the draws ({err})") from None
 
 
 @dataclass(frozen=True)
@@ -291,6 +311,7 @@ class Posterior:
     path: Path
     digest: str  # sha256 of the file: part of every job's key and design id
     draws: pd.DataFrame  # draw, then one column per behavior parameter
+    description: dict = dataclasses.field(default_factory=dict)  # the JSON beside it, if any
 
     @property
     def parameters(self) -> list[str]:
@@ -308,9 +329,9 @@ def posterior_of(cfg: DictConfig | dict) -> Posterior | None:
     `replicates` of them. A problem is one UserError line naming the file."""
     get = cfg.get if isinstance(cfg, dict | DictConfig) else lambda k: getattr(cfg, k)
     value = get("posterior")
-    if value is None:
+    if value in NO_POSTERIOR:
         return None
-    path = Path(str(value)).expanduser()
+    path = PACKAGED_DRAWS if value == "packaged" else Path(str(value)).expanduser()
     if path.is_dir():
         path = path / DRAWS_FILE
     where = f"posterior = {str(value)!r}"
@@ -361,7 +382,12 @@ def posterior_of(cfg: DictConfig | dict) -> Posterior | None:
             f"{where}: {len(draws)} draws for replicates = {replicates}; replicate r uses draw "
             "r, so replicates must be at most the number of draws"
         )
-    return Posterior(path.resolve(), identity.file_digest(path), draws.reset_index(drop=True))
+    return Posterior(
+        path.resolve(),
+        identity.file_digest(path),
+        draws.reset_index(drop=True),
+        {**draws_description(path), "packaged": value == "packaged"},
+    )
 
 
 # --- design labels ------------------------------------------------------------------------------

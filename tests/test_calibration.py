@@ -4,6 +4,7 @@ across designs."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -358,3 +359,46 @@ def test_a_bad_posterior_file_stops_the_run_with_one_line(tmp_path, frame, messa
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and f"posterior = '{path}'" in lines[0]
     assert not (tmp_path / "run").exists()
+
+
+# --- the packaged behaviour: the posterior by default -------------------------------------------
+
+
+def test_the_packaged_behaviour_draws_say_what_they_are_and_match_the_packaged_targets():
+    """Calibrated parameters from the posterior of the packaged targets (their digest recorded),
+    every other behaviour parameter with a plausible range drawn within it, each named."""
+    from experiments.calibrate import TARGETS
+    from experiments.calibration import DEFAULT_PARAMETERS
+    from experiments.study import PACKAGED_DRAWS, posterior_of
+
+    posterior = posterior_of({"posterior": "packaged", "replicates": 100})
+    assert posterior.path == PACKAGED_DRAWS.resolve() and len(posterior.draws) >= 1000
+    about = posterior.description
+    assert about["packaged"] and about["calibrated"] == list(DEFAULT_PARAMETERS)
+    assert about["targets_digest"] == identity.file_digest(TARGETS)  # recalibrate on a change
+    ranges = plausible_ranges(BehaviorConfig)
+    assert sorted(about["from_ranges"]) == sorted(set(ranges) - set(DEFAULT_PARAMETERS))
+    assert sorted(posterior.parameters) == sorted(ranges)
+    for name in about["from_ranges"]:
+        low, high = ranges[name]
+        values = posterior.draws[name]
+        assert values.between(low, high).all() and values.std() > 0, name
+    # the calibrated ones come from the posterior: its summary is recorded beside them
+    summary = {row["parameter"]: row for row in about["posterior"]}
+    for name in DEFAULT_PARAMETERS:
+        median = posterior.draws[name].median()
+        assert summary[name]["p05"] <= median <= summary[name]["p95"], name
+
+
+def test_runs_take_the_packaged_behaviour_unless_posterior_none(tmp_path):
+    from experiments.study import RunConfig, posterior_of
+
+    assert RunConfig().posterior == "packaged"
+    assert posterior_of({"posterior": "none"}) is None and posterior_of({"posterior": None}) is None
+    args = ["scenario=small", "horizon=12", "replicates=2", "progress=false", "channels=false"]
+    run_script("run.py", *args, f"hydra.run.dir={tmp_path / 'a'}")
+    job = json.loads(next((tmp_path / "a").rglob("job.json")).read_text())
+    assert job["posterior"]["packaged"] and job["posterior"]["calibrated"]
+    run_script("run.py", *args, "posterior=none", f"hydra.run.dir={tmp_path / 'b'}")
+    job = json.loads(next((tmp_path / "b").rglob("job.json")).read_text())
+    assert "posterior" not in job

@@ -439,12 +439,14 @@ def test_rotation_swaps_people_between_posts_of_the_same_rank(small_jakarta):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_returnees_apply_until_forgetting_takes_them_below_the_threshold(tmp_path, engine):
-    """The returnee statistic on a hand-checkable case (docs/model.md §7.14). Everyone of a
+    """The returnee statistics on a hand-checkable case (docs/model.md §7.14). Everyone of a
     cohort of 20 learns practice `a` fully in one month abroad (learning rate 1, capacity 1, no
-    tacitness) and comes home in month 1 at proficiency 1; at home they forget 10% a month and
-    nothing protects or teaches them, so k months after their return they hold 0.9^k: at least
-    the threshold 0.5 up to k = 6 (0.531), below it from k = 7 (0.478). `a` is relevant only to
-    department d's domain, so only the returnees posted in d apply it."""
+    tacitness) and comes home in month 1 at proficiency 1; at home they forget 10% a month
+    (in use or not) and nothing teaches them, so k months after their return they hold 0.9^k: at
+    least the threshold 0.5 up to k = 6 (0.531), below it from k = 7 (0.478): all 20 have learnt
+    it for lags 0-6. Everyone shares (willingness 1) from the month after their return, so they
+    use it from lag 1 on; `a` is relevant only to department d's domain, so only the returnees
+    posted in d apply it, at lags 1-6."""
     relevance = dict.fromkeys(DOMAINS, 0.0)
     relevance["public_services"] = 1.0
     other = next(d for d in DOMAINS if d != "public_services")
@@ -460,6 +462,8 @@ def test_returnees_apply_until_forgetting_takes_them_below_the_threshold(tmp_pat
             abroad_learning_rate=1.0,
             forgetting_rate=0.1,
             forgetting_in_use=0.1,
+            willingness_mean=1.0,
+            sharing_months=14,
         ),  # fmt: skip
         horizon=14,
         engine=engine,
@@ -473,7 +477,9 @@ def test_returnees_apply_until_forgetting_takes_them_below_the_threshold(tmp_pat
     assert back.sum() == 20 and (model.state.returned[back] == 1).all()
     assert 0 < in_d < 20  # both departments sent someone: the relevance condition is exercised
     assert table.returnees.tolist() == [20] * 14 + [0]  # lag 14: nobody back that long
-    assert table.applying.tolist() == [in_d] * 7 + [0] * 8
-    assert table.share.iloc[:7].tolist() == [in_d / 20] * 7
+    assert table.learnt.tolist() == [20] * 7 + [0] * 8
+    assert table.applying.tolist() == [0] + [in_d] * 6 + [0] * 8  # coaching from lag 1
+    assert table.share.iloc[1:7].tolist() == [in_d / 20] * 6
     assert np.isnan(table.share.iloc[14])
+    assert model.run_statistics()["returnees_sharing"] == 1.0
     model.release()
