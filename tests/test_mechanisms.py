@@ -380,6 +380,28 @@ def test_sop_decision_takes_its_monthly_chance_and_lapses_without_masters(tmp_pa
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_months_to_sop_counts_from_the_first_return_of_a_master(tmp_path, engine):
+    """The run statistic of §7.14: the division head masters `a` and comes home in month 1
+    (noted as a return); the section head masters it from month 3 on, which makes the pilot work
+    (2 of 2 against a threshold of 0.4 x 1.5) and, at an adoption rate of 1, the SOP in month 3:
+    3 - 1 = 2 months."""
+    m = five(tmp_path, engine, sop_adoption_rate=1.0, institutionalisation_scale=1.5)
+    m.step()
+    m.state.proficiency[1, 0] = 1.0
+    m.state.returned[1] = 1
+    m.recorder.note_returns(1, np.array([1]), m.state, m.structure)
+    assert m.run_statistics()["returnees_sharing"] == 0.0  # sharing_months is 0 here
+    assert np.isnan(m.run_statistics()["months_to_sop"])  # no SOP yet
+    m.step()
+    assert not m.departments.sop[0, 0]  # 1 of 2 in the division head's unit: no pilot
+    m.state.proficiency[2, 0] = 1.0
+    m.step()
+    assert m.departments.sop[0, 0]
+    m.step()  # an SOP kept is not counted again
+    assert m.run_statistics()["months_to_sop"] == 2.0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_without_the_sop_channel_no_department_adopts_one(tmp_path, engine):
     m = five(tmp_path, engine, sop_adoption_rate=1.0)
     m.config = dataclasses.replace(m.config, sop_channel=False)
