@@ -45,6 +45,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
+from dask.utils import parse_bytes
 
 from experiments import identity
 from experiments.calibration import (
@@ -104,12 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"behaviour parameters (default: {default})")  # fmt: skip
     p.add_argument("--range", nargs="+", default=[], metavar="NAME=LOW:HIGH",
                    help="a prior's range (default: the declared plausible range)")  # fmt: skip
-    p.add_argument("--population", type=int, default=200, help="particles per generation")
-    p.add_argument("--generations", type=int, default=5, help="ABC-SMC generations")
+    p.add_argument("--population", type=int, default=80, help="particles per generation")
+    p.add_argument("--generations", type=int, default=4, help="ABC-SMC generations")
     p.add_argument("--seed", type=int, default=0, help="seed (the posterior's, on any workers)")
     p.add_argument("--workers", type=int, default=1, help="local processes")
     p.add_argument("--draws", type=int, default=1000, help="equally weighted posterior draws")
-    p.add_argument("--predictive", type=int, default=200, help="runs of the predictive check")
+    p.add_argument("--predictive", type=int, default=100, help="runs of the predictive check")
     p.add_argument("--out", type=Path, default=None, help="output folder")
     c = p.add_argument_group("on a SLURM cluster (dask-jobqueue)")
     c.add_argument(
@@ -226,8 +227,6 @@ def check_cluster_options(args: argparse.Namespace) -> None:
     if args.cluster_memory is None:
         args.cluster_memory = f"{4 * args.cluster_cores}GB"
     try:
-        from dask.utils import parse_bytes
-
         if parse_bytes(args.cluster_memory) <= 0:
             raise ValueError
     except (ValueError, TypeError):

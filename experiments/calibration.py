@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import multiprocessing
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 import pyabc
 import yaml
+from dask.distributed import Client
 from matplotlib.figure import Figure
 from pyabc.sampler.eps_mixin import EPSMixin
 
@@ -443,8 +445,6 @@ def slurm_client(
     as one job's workers have connected. On exit, also on an error, Ctrl-C or SIGTERM, the jobs
     are cancelled. sbatch refusing the job, or no job starting within `wait` seconds, is a
     UserError (one line)."""
-    from dask.distributed import Client
-
     SLURMCluster = jobqueue().SLURMCluster
     options = dict(options or {})
     python = options.pop("python", sys.executable)
@@ -493,8 +493,8 @@ def jobqueue():
     """dask_jobqueue, imported without the SIGINT handler it installs (which turns Ctrl-C into
     exit code 0, skipping this program's own handling)."""
     handler = signal.getsignal(signal.SIGINT)
-    import dask_jobqueue
-
+    # imported when a cluster is asked for, not with this module: the import replaces the handler
+    dask_jobqueue = importlib.import_module("dask_jobqueue")
     if handler is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, handler)
     return dask_jobqueue

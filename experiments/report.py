@@ -565,11 +565,11 @@ def posterior_section(tables: SweepTables) -> str:
         "zero; the 90% range holds the middle 90% of its gains over draws (parameter and chance "
         "uncertainty together). These shares are estimated from "
         f"{draws} draws: with few draws they are rough (the standard error of a share p is "
-        "√(p(1−p)/draws)). The gains' intervals describe these draws of one calibration run: "
-        "another run of a parallel calibration (not reproducible) or other draws can move the "
-        "gain by more than these intervals, since they leave out how the posterior itself "
-        "varies between runs; quote a size from a reproducible calibration (--workers 1) and "
-        "many replicates, and a ranking sooner than a size.",
+        "√(p(1−p)/draws)). The gains' intervals describe these draws of one calibration (the "
+        "same for the same seed, whatever the number of workers): a calibration with another "
+        "seed, more particles or other targets can move the gain by more than these intervals, "
+        "since they leave out how the posterior itself varies between calibrations; quote a "
+        "size from many replicates, and a ranking sooner than a size.",
         "note",
     )
     table = f"<table>\n<thead>{head}</thead>\n<tbody>{rows}</tbody>\n</table>"
