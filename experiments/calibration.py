@@ -796,18 +796,25 @@ def draw_figures(
             ax.set_xlabel("Generation")
         out["generations"] = _save(fig, folder, "generations")
 
+        # each target on its own scale: in its sds from the observed value (shares and months
+        # side by side)
         fig = Figure(figsize=(8, 0.6 * len(predictive) + 1.8), layout="constrained")
         ax = fig.subplots()
         y = np.arange(len(predictive))
-        ax.hlines(y, predictive.observable_p05, predictive.observable_p95, color=BLUE, lw=2,
-                  alpha=0.6, label="observable (model + error), 90%")  # fmt: skip
-        ax.hlines(y, predictive.predicted_p05, predictive.predicted_p95, color=BLUE, lw=7,
-                  alpha=0.4, label="model statistic, 90%")  # fmt: skip
-        ax.plot(predictive.predicted_median, y, "|", color=BLUE, ms=14, mew=2)
-        ax.errorbar(predictive.observed, y, xerr=Z90 * predictive.sd, fmt="o", color=ORANGE,
-                    capsize=4, label="observed ± 1.645 sd")  # fmt: skip
-        ax.set_yticks(y, predictive.target)
-        ax.set_xlabel("Value of the statistic")
+
+        def z(column: str) -> pd.Series:
+            return (predictive[column] - predictive.observed) / predictive.sd
+
+        ax.hlines(y, z("observable_p05"), z("observable_p95"), color=BLUE, lw=2, alpha=0.6,
+                  label="observable (model + error), 90%")  # fmt: skip
+        ax.hlines(y, z("predicted_p05"), z("predicted_p95"), color=BLUE, lw=7, alpha=0.4,
+                  label="model statistic, 90%")  # fmt: skip
+        ax.plot(z("predicted_median"), y, "|", color=BLUE, ms=14, mew=2)
+        ax.errorbar(np.zeros(len(y)), y, xerr=Z90, fmt="o", color=ORANGE, capsize=4,
+                    label="observed ± 1.645 sd")  # fmt: skip
+        ax.set_yticks(y, [f"{t} ({o:.3g})" for t, o in zip(predictive.target, predictive.observed,
+                                                             strict=True)])  # fmt: skip
+        ax.set_xlabel("Distance from the observed value, in the target's sds")
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
         out["predictive"] = _save(fig, folder, "predictive")
     return out
@@ -825,8 +832,10 @@ CAPTIONS = {
     "in the last one, where the particles are a sample of the exact posterior under the error "
     "model; the acceptance rate and the effective sample size (dashed: the population) show how "
     "hard each generation was and how well its weights are spread.",
-    "predictive": "Each row is one target: the orange point is the observed value with its "
-    "assumed uncertainty; the thick blue bar is the range in which 90% of model runs with "
+    "predictive": "Each row is one target (its observed value in brackets), drawn on its own "
+    "scale: distances from the observed value in the target's sds, so shares and months sit "
+    "side by side. The orange point is the observed value with its assumed uncertainty; the "
+    "thick blue bar is the range in which 90% of model runs with "
     "posterior parameters put the statistic, the thin bar the same with the target's error added "
     "(where 90% of observations would fall if the model and error model were right). An observed "
     "point outside the thin bar is a pattern the calibrated model does not reproduce.",
