@@ -332,11 +332,18 @@ def small_config():
                          "program.min_tenure=0"])  # fmt: skip
 
 
-def test_without_a_posterior_the_job_key_is_the_configurations():
-    """posterior=null (the default) adds nothing to a job's key: earlier results stay valid."""
+def test_the_job_key_holds_the_packaged_draws_and_none_without_a_posterior():
+    """posterior=none adds nothing to a job's key (the configuration alone determines it); the
+    default, the packaged draws, adds their digest: a new calibration recomputes every job."""
+    from experiments.study import PACKAGED_DRAWS
+
     overrides = ["scenario=small", "horizon=12"]
-    plan = plan_command(overrides)
-    assert plan.jobs[0].key == identity.job_key(model_config(overrides), 10, 0, 0.005)
+    bare = identity.job_key(model_config(overrides), 10, 0, 0.005)
+    assert plan_command([*overrides, "posterior=none"]).jobs[0].key == bare
+    packaged = identity.job_key(
+        model_config(overrides), 10, 0, 0.005, identity.file_digest(PACKAGED_DRAWS)
+    )
+    assert plan_command(overrides).jobs[0].key == packaged != bare
 
 
 @pytest.mark.parametrize(
