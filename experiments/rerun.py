@@ -19,7 +19,7 @@ import pandas as pd
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments import identity, sweep
-from experiments.study import run_job, to_model_config
+from experiments.study import posterior_of, run_job, to_model_config
 from sim import ModelConfig, UserError
 
 
@@ -38,6 +38,13 @@ def rerun(job_dir: Path) -> pd.DataFrame:
     """The job's monthly table, computed again from its saved configuration."""
     cfg = sweep.read_config(job_dir)
     job = sweep.read_job(job_dir)
+    posterior = posterior_of(cfg)
+    saved = job.get("posterior")
+    if saved and (posterior is None or posterior.digest != saved.get("sha256")):
+        raise UserError(
+            f"{job_dir}: the job took its behaviour from {saved.get('path')}, whose draws have "
+            "changed (or are gone) since it ran; it cannot be reproduced with them"
+        )
     tables = run_job(
         model_of(job_dir, cfg),
         replicates=cfg.replicates,
@@ -47,6 +54,7 @@ def rerun(job_dir: Path) -> pd.DataFrame:
         extra_columns=job["extra_columns"],
         progress=False,
         channels=cfg.get("channels", True),
+        posterior=posterior,
     )
     return tables["timeseries"]
 

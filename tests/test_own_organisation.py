@@ -100,8 +100,10 @@ def test_fictional_city_through_the_entry_point(tmp_path):
     assert f"departments {CITY / 'departments.csv'}" in log and "done in" in log
     summary = pd.read_parquet(tmp_path / "run" / "summary.parquet")
     assert len(summary) == 2
+    assert summary.draw.tolist() == [0, 1]  # the packaged behaviour, draw r for replicate r
     for r in summary.itertuples():  # each replicate's progress line, with the table's gain
-        assert f"replicate {r.replicate + 1} of 2 (seed {r.seed}): gain {100 * r.gain:+.3f}" in log
+        line = f"replicate {r.replicate + 1} of 2 (seed {r.seed}, posterior draw {r.draw}): gain"
+        assert f"{line} {100 * r.gain:+.3f}" in log
 
 
 def test_rank_split_from_the_departments_file():

@@ -72,6 +72,21 @@ def test_rerun_reproduces_a_job_exactly(tmp_path):
     assert proc.returncode == 1 and "DIFFERENT: column service_index, row 5" in proc.stdout
 
 
+def test_rerun_reproduces_a_posterior_job_and_refuses_when_its_draws_changed(tmp_path):
+    """The default job draws its behaviour (packaged draws; here a user's file, which the test
+    may change): rerun uses the same draws, and says so when they changed since."""
+    draws = tmp_path / "posterior_draws.parquet"
+    pd.DataFrame({"draw": [0, 1], "forgetting_rate": [0.05, 0.08]}).to_parquet(draws)
+    hydra("program.cohort_size=400", *COMMON, f"posterior={draws}",
+          f"hydra.run.dir={tmp_path / 'job'}")  # fmt: skip
+    proc = run_script("rerun.py", str(tmp_path / "job"))
+    assert proc.stdout.startswith("identical: "), proc.stdout
+    pd.DataFrame({"draw": [0, 1], "forgetting_rate": [0.05, 0.09]}).to_parquet(draws)
+    proc = run_script("rerun.py", str(tmp_path / "job"), check=False)
+    assert proc.returncode == 2 and "whose draws have changed" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_failed_job_is_recorded_and_the_sweep_goes_on_then_resumes(tmp_path):
     args = ["-m", "program.cohort_size=0,200,400", *COMMON, "hydra/launcher=basic",
             f"hydra.sweep.dir={tmp_path}"]  # fmt: skip
