@@ -16,7 +16,6 @@ report, how much gains differed there from those at full scale. About 10 minutes
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import math
 from pathlib import Path
@@ -28,6 +27,7 @@ from joblib import Parallel, delayed
 from experiments.outputs import atomic_write_text
 from sim.config import ModelConfig, with_settings
 from sim.errors import ConfigError
+from sim.files import read_csv_records
 from sim.model import build_city
 from sim.pairing import final_year, no_exchange
 from sim.runner import run_detailed
@@ -118,18 +118,8 @@ def measure(seeds: int, horizon: int, workers: int) -> pd.DataFrame:
 def load(path: Path = PATH) -> pd.DataFrame:
     """The packaged measurement, checked; a problem is one ConfigError line naming file and line."""
     path = Path(path)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            lines = list(csv.reader(fh))
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read the scale measurement: {err.strerror}") from None
-    if not lines or tuple(lines[0]) != COLUMNS:
-        raise ConfigError(f"{path}:1: header must be {','.join(COLUMNS)}")
     rows = []
-    for number, cells in enumerate(lines[1:], start=2):
-        if len(cells) != len(COLUMNS):
-            raise ConfigError(f"{path}:{number}: {len(cells)} fields, expected {len(COLUMNS)}")
-        row = dict(zip(COLUMNS, cells, strict=True))
+    for number, row in read_csv_records(path, "scale measurement", COLUMNS):
         try:
             for key in ("cohort_size", "months_between_cohorts", "seeds"):
                 row[key] = int(row[key])

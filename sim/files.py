@@ -180,6 +180,22 @@ def read_csv_rows(path: str | Path, what: str) -> list[tuple[int, list[str]]]:
     return rows
 
 
+def read_csv_records(
+    path: str | Path, what: str, columns: tuple[str, ...]
+) -> list[tuple[int, dict[str, str]]]:
+    """The rows after a header that must be exactly `columns`, as (line, {column: cell}); a
+    wrong header or a row of another length is a one-line DataError naming file and line."""
+    rows = read_csv_rows(path, what)
+    if not rows or tuple(c.strip() for c in rows[0][1]) != tuple(columns):
+        raise DataError(f"{path}:1: header must be {','.join(columns)}")
+    records = []
+    for line, cells in rows[1:]:
+        if len(cells) != len(columns):
+            raise DataError(f"{path}:{line}: {len(cells)} fields, expected {len(columns)}")
+        records.append((line, dict(zip(columns, cells, strict=True))))
+    return records
+
+
 # --- YAML -----------------------------------------------------------------------------------------
 
 

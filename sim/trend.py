@@ -18,7 +18,6 @@ unchanged by it. The model's `service_index` never includes it.
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from functools import cache
@@ -29,6 +28,7 @@ import pandas as pd
 
 from sim import rules
 from sim.errors import DataError
+from sim.files import read_csv_records
 
 #: The packaged series.
 TREND_FILE = Path(__file__).resolve().parent / "data" / "jakarta_service_trend.csv"
@@ -59,18 +59,8 @@ class Trend:
 def load_series(path: Path = TREND_FILE) -> pd.DataFrame:
     """The series, checked: a problem is one DataError line naming the file and line."""
     path = Path(path)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            lines = list(csv.reader(fh))
-    except OSError as err:
-        raise DataError(f"{path}: cannot read the trend series: {err.strerror}") from None
-    if not lines or tuple(lines[0]) != COLUMNS:
-        raise DataError(f"{path}:1: header must be {','.join(COLUMNS)}")
     rows = []
-    for number, cells in enumerate(lines[1:], start=2):
-        if len(cells) != len(COLUMNS):
-            raise DataError(f"{path}:{number}: {len(cells)} fields, expected {len(COLUMNS)}")
-        row = dict(zip(COLUMNS, cells, strict=True))
+    for number, row in read_csv_records(path, "trend series", COLUMNS):
         try:
             row["year"], row["value"], row["top"] = (
                 int(row["year"]), float(row["value"]), float(row["top"]))  # fmt: skip
