@@ -149,7 +149,8 @@ def in_use(
     """bool (len(rows), P): each of `rows` uses practice k at work this month: they or their
     supervisor champion it (a manager at home who masters it), it is standard procedure in their
     department, or they coached this month (bool (n,) `coaching`); as the forgetting rule reads
-    it (§7.5)."""
+    it (§7.5). The FOLLOWS bit of `institutions.coverage`, on `rows` only: the whole staff's pass
+    would cost about a tenth of a month's run (a test checks that both agree)."""
     org, p = structure.organisation, staff.proficiency
     home = ~staff.abroad
     me = (home[rows] & (org.rank[rows] > 0))[:, None] & (p[rows] >= threshold)

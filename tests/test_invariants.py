@@ -6,9 +6,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import ExchangeModel, ModelConfig, ScenarioConfig
+from sim import ExchangeModel, ModelConfig, ScenarioConfig, institutions
 from sim.config import MECHANISMS, SELECTION_POLICIES, validate_config
+from sim.kernels import FOLLOWS
 from sim.program import eligible
+from sim.reporters import in_use
 
 share = st.floats(0.0, 1.0)
 
@@ -99,3 +101,27 @@ def test_invariants_hold_every_month(cfg, seed):
     assert (np.diff(df.cost) >= 0).all()
     assert (df.filter(like="adoption_").to_numpy() <= 1).all()
     m.release()
+
+
+def test_the_returnee_use_rule_is_the_departments_following_rule_plus_coaching():
+    """`reporters.in_use` (returnees only) agrees with the FOLLOWS bit of
+    `institutions.coverage` (every post), with coaching added, on a run with returnees, SOPs
+    and coaches."""
+    cfg = ModelConfig(scenario=ScenarioConfig(scale=0.05), horizon=40)
+    cfg.program.cohort_size, cfg.program.min_tenure = 800, 0
+    model = ExchangeModel(cfg, seed=4)
+    s, threshold, seen = model.state, cfg.behavior.proficiency_threshold, set()
+    for _ in range(cfg.horizon):
+        model.step()
+        rows = np.flatnonzero(s.returned >= 0)
+        coaching = model.coaching()
+        cover = institutions.coverage(s.proficiency, ~s.abroad, model.structure,
+                                      model.departments.sop, threshold)  # fmt: skip
+        expected = ((cover[rows] & FOLLOWS) > 0) | coaching[rows, None]
+        got = in_use(s, model.structure, model.departments, rows, coaching, threshold)
+        assert np.array_equal(got, expected), model.month
+        seen |= {"coaching"} if coaching[rows].any() else set()
+        seen |= {"sop"} if model.departments.sop.any() else set()
+        seen |= {"follows"} if (cover[rows] & FOLLOWS).any() else set()
+    assert seen == {"coaching", "sop", "follows"}  # coaching, SOPs and following occurred
+    model.release()
