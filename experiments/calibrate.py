@@ -1,17 +1,17 @@
 """Calibrate behavioural parameters to observed patterns with ABC-SMC (pyabc).
 
-    python experiments/calibrate.py                        # packaged evidence, laptop scale
-    python experiments/calibrate.py --population 100 --generations 3 --workers 2
+    python experiments/calibrate.py --workers 2            # packaged evidence, full scale
+    python experiments/calibrate.py --workers 2 --package  # ... and make it every run's default
     python experiments/calibrate.py scenario=jakarta --targets my_targets.yaml \\
         --parameters forgetting_rate abroad_learning_rate --range forgetting_rate=0:0.05
 
 Positional arguments are Hydra overrides of the calibration scenario, composed like a run after
-CALIBRATION_SCENARIO (a laptop-scale city with a cohort of 400 staff every 6 months, five years:
-enough returnees for the returnee statistics). Options: --targets (default
-configs/targets/training_transfer.yaml), --parameters (default: the four most influential in the
-sensitivity analysis), --range NAME=LOW:HIGH (default: the plausible ranges the settings
-declare), --population, --generations, --seed, --workers (local processes; every job is seeded
-from --seed, so the posterior is the same for any number), --draws (posterior draws written for
+CALIBRATION_SCENARIO (Jakarta at full scale, 60,000 staff, with a cohort of 300 staff every 6 months
+for five years: enough returnees for the returnee statistics). Options: --targets (default
+configs/targets/evidence.yaml), --parameters (default: DEFAULT_PARAMETERS, the behaviour the targets
+inform; docs/model.md §11), --range NAME=LOW:HIGH (default: the plausible ranges the settings
+declare), --population, --generations, --seed, --workers (local processes; every job is seeded from
+--seed, so the posterior is the same for any number), --draws (posterior draws written for
 `experiments/run.py posterior=...`), --predictive (runs of the predictive check), --out (default
 results/calibration/<key of the command line>).
 
@@ -81,6 +81,10 @@ CALIBRATION_SCENARIO = [
 ]
 
 
+#: The default budget: about 1,300 simulations, at most 15 minutes on 2 cores at full scale; its
+#: 90% intervals cover held-out truths at about the nominal rate (docs/model.md §11).
+POPULATION, GENERATIONS = 50, 3
+
 #: Defaults of the --cluster-* options (memory: per core).
 CLUSTER_DEFAULTS = {"jobs": 4, "cores": 1, "memory": None, "walltime": "02:00:00", "queue": None,
                     "option": [], "wait": 600.0}  # fmt: skip
@@ -105,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"behaviour parameters (default: {default})")  # fmt: skip
     p.add_argument("--range", nargs="+", default=[], metavar="NAME=LOW:HIGH",
                    help="a prior's range (default: the declared plausible range)")  # fmt: skip
-    p.add_argument("--population", type=int, default=80, help="particles per generation")
-    p.add_argument("--generations", type=int, default=4, help="ABC-SMC generations")
+    p.add_argument("--population", type=int, default=POPULATION, help="particles per generation")
+    p.add_argument("--generations", type=int, default=GENERATIONS, help="ABC-SMC generations")
     p.add_argument("--seed", type=int, default=0, help="seed (the posterior's, on any workers)")
     p.add_argument("--workers", type=int, default=1, help="local processes")
     p.add_argument("--draws", type=int, default=1000, help="equally weighted posterior draws")
@@ -378,7 +382,7 @@ def main(argv: list[str]) -> int:
         "overrides": overrides,
         "scenario": config.scenario.name,
         "config": config_to_dict(config),
-        "targets_file": str(args.targets),
+        "targets_file": shown_path(args.targets),
         "targets_digest": identity.file_digest(args.targets),
         "targets": [t.__dict__ for t in targets],
         "priors": [p.__dict__ for p in priors],
@@ -422,6 +426,14 @@ def main(argv: list[str]) -> int:
     if args.package:
         print(f"packaged: {PACKAGED_DRAWS} (every run's behaviour unless posterior=none)")
     return 0
+
+
+def shown_path(path: Path) -> str:
+    """`path` relative to the project when inside it (a packaged file names no machine's folder)."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def write_draws(draws, description: dict, path: Path) -> None:

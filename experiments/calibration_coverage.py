@@ -1,7 +1,9 @@
 """Coverage study of the calibration: do 90% posterior intervals hold the truth 90% of the time?
 
-    python experiments/calibration_coverage.py --truths 20 --population 100 --generations 4 \\
-        --workers 2
+    python experiments/calibration_coverage.py --truths 5 --seed 1 --workers 2
+
+With the packaged calibration's scenario, targets, priors and budget (population and
+generations) unless told otherwise, so it checks the calibration every run's behaviour comes from.
 
 For each of `--truths` parameter sets drawn from the priors (uniform over the plausible ranges,
 or --range), simulate the targets' statistics with the model (one run, its own seed) and add the
@@ -28,7 +30,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.calibrate import CALIBRATION_SCENARIO, TARGETS, parse_ranges
+from experiments.calibrate import (
+    CALIBRATION_SCENARIO,
+    GENERATIONS,
+    POPULATION,
+    TARGETS,
+    parse_ranges,
+)
 from experiments.calibration import (
     DEFAULT_PARAMETERS,
     Simulator,
@@ -55,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parameters", nargs="+", default=None, metavar="NAME")
     p.add_argument("--range", nargs="+", default=[], metavar="NAME=LOW:HIGH")
     p.add_argument("--truths", type=int, default=20, help="parameter sets drawn from the priors")
-    p.add_argument("--population", type=int, default=100)
-    p.add_argument("--generations", type=int, default=4)
+    p.add_argument("--population", type=int, default=POPULATION)
+    p.add_argument("--generations", type=int, default=GENERATIONS)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None)

@@ -35,21 +35,32 @@ from experiments.tables import replicate_ranking
 from sim import BehaviorConfig, ProgramConfig, UserError, run_detailed
 from sim.settings import plausible_ranges
 
-from .conftest import ROOT, practice, quiet_behavior, run_script, tiny_config
+from .conftest import practice, quiet_behavior, run_script, tiny_config
 
-PACKAGED = ROOT / "configs" / "targets" / "training_transfer.yaml"
+PACKAGED = cli.TARGETS
 
 # --- the targets file ---------------------------------------------------------------------------
 
 
-def test_packaged_evidence_is_saks_and_belcourt_2006():
+def test_packaged_evidence_holds_independent_patterns_each_with_its_source():
     targets = load_targets(PACKAGED)
-    assert [(t.statistic, t.lag, t.observed) for t in targets] == [
-        (RETURNEES, 0, 0.62),
-        (RETURNEES, 6, 0.44),
-        (RETURNEES, 12, 0.34),
-    ]
-    assert all("Saks & Belcourt (2006)" in t.source and t.sd > 0 for t in targets)
+    by_statistic = {}
+    for t in targets:
+        by_statistic.setdefault(t.statistic, []).append(t)
+        assert t.sd > 0 and len(t.source) > 40, t.name  # a source, not a label
+    # learning abroad and applying at home are separate statistics
+    assert set(by_statistic) == {
+        "returnees_learnt",
+        RETURNEES,
+        "returnees_sharing",
+        "unused_half_life",
+        "months_to_sop",
+    }
+    # the training-transfer decay (Saks & Belcourt 2006) is kept, lag by lag
+    assert [(t.lag, t.observed) for t in by_statistic[RETURNEES]] == [
+        (1, 0.62), (6, 0.44), (12, 0.34)
+    ]  # fmt: skip
+    assert all("Saks & Belcourt (2006)" in t.source for t in by_statistic[RETURNEES])
 
 
 def test_an_interval_is_read_as_a_90_percent_normal_interval(tmp_path):
@@ -409,3 +420,41 @@ def test_runs_take_the_packaged_behaviour_unless_posterior_none(tmp_path):
     run_script("run.py", *args, "posterior=none", f"hydra.run.dir={tmp_path / 'b'}")
     job = json.loads(next((tmp_path / "b").rglob("job.json")).read_text())
     assert "posterior" not in job
+
+
+# --- the coverage study -------------------------------------------------------------------------
+
+
+def test_coverage_summary_counts_truths_inside_with_a_clopper_pearson_interval():
+    from experiments.calibration_coverage import summarise
+
+    rows = pd.DataFrame(
+        {
+            "parameter": ["a"] * 4 + ["b"] * 2,
+            "inside": [True, True, True, False, True, True],
+            "relative_width": [0.2, 0.4, 0.2, 0.4, 0.5, 0.7],
+        }
+    )
+    table = summarise(rows).set_index("parameter")
+    assert table.loc["a", "inside"] == 3 and table.loc["a", "coverage"] == 0.75
+    assert table.loc["a", "relative_width"] == pytest.approx(0.3)
+    # 2 of 2: the exact 95% interval is [(0.025)^(1/2), 1]
+    assert table.loc["b", "coverage_ci_low"] == pytest.approx(0.025**0.5)
+    assert table.loc["b", "coverage_ci_high"] == 1.0
+
+
+def test_the_coverage_study_calibrates_each_truth_and_writes_its_tables(tmp_path):
+    out = tmp_path / "cov"
+    proc = run_script(
+        "calibration_coverage.py", "scenario=small", "--truths", "2", "--population", "8",
+        "--generations", "1", "--parameters", "abroad_learning_rate", "forgetting_rate",
+        "--seed", "3", "--out", str(out),
+    )  # fmt: skip
+    rows = pd.read_csv(out / "coverage.csv")
+    assert sorted(rows.truth_index.unique()) == [0, 1]
+    assert set(rows.parameter) == {"abroad_learning_rate", "forgetting_rate"}
+    assert ((rows.p05 <= rows["median"]) & (rows["median"] <= rows.p95)).all()
+    assert (rows.inside == ((rows.p05 <= rows.truth) & (rows.truth <= rows.p95))).all()
+    summary = pd.read_csv(out / "coverage_summary.csv")
+    assert list(summary.truths) == [2, 2]
+    assert "coverage of the 90% posterior intervals over 2 truths" in proc.stdout
