@@ -14,8 +14,11 @@ from sim.errors import ConfigError, DataError, FinishedError, UserError
 from sim.model import City, ExchangeModel, build_city
 from sim.pairing import gain, no_exchange
 from sim.runner import RunResult, run, run_detailed
+from sim.spawn_guard import warn_if_unguarded
 
 __version__ = "0.1.0"
+
+warn_if_unguarded()  # once, in the script's own process (Mesa's batch_run spawns its workers)
 
 __all__ = [
     "BehaviorConfig",

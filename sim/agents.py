@@ -82,8 +82,9 @@ class StaffAgent(mesa.Agent):
 
     @property
     def proficiency(self) -> np.ndarray:
-        """View of this person's proficiency per practice, in [0, 1]."""
-        return self.model.state.proficiency[self.index]
+        """This person's proficiency per practice now, in [0, 1] (a copy, so that a
+        DataCollector's agent reporter keeps each month's values)."""
+        return self.model.state.proficiency[self.index].copy()
 
     @property
     def capacity(self) -> float:

@@ -76,10 +76,74 @@ STREAMS = (
 )
 
 
-def _check_seed(seed) -> int:
+def _check_seed(seed, name: str = "seed") -> int:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ConfigError(f"seed = {seed!r}: must be a non-negative integer")
+        raise ConfigError(f"{name} = {seed!r}: must be a non-negative integer")
     return int(seed)
+
+
+def seed_from(seed=None, rng=None) -> int:
+    """The model's seed from Mesa's `seed=` or `rng=` (give one): an integer `rng` is that
+    seed (the same run as `seed=rng`), as is a `SeedSequence(n)` not yet spawned; a numpy
+    Generator, BitGenerator, other SeedSequence or list of integers gives its first draw below
+    2^63 (a Generator is advanced by it); neither draws a fresh seed. The model keeps it in
+    `model.seed`, so `seed=model.seed` repeats any run."""
+    if seed is not None and rng is not None:
+        raise ConfigError(
+            f"seed = {seed!r} and rng = {rng!r}: give one of them (Mesa's rule); rng=<integer> "
+            "is the same run as seed=<integer>"
+        )
+    if rng is None:
+        return fresh_seed() if seed is None else _check_seed(seed)
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
+        return _check_seed(rng, "rng")
+    if isinstance(rng, np.random.SeedSequence) and _plain_sequence(rng):
+        return _check_seed(rng.entropy, "rng")
+    kinds = np.random.Generator | np.random.BitGenerator | np.random.SeedSequence
+    if isinstance(rng, kinds) or _integers(rng):
+        return int(np.random.default_rng(rng).integers(2**63))
+    raise ConfigError(
+        f"rng = {rng!r}: must be a non-negative integer (the same run as seed=rng), or a numpy "
+        "Generator, BitGenerator, SeedSequence or list of integers (the seed is drawn from it "
+        "and kept in model.seed)"
+    )
+
+
+def _plain_sequence(sequence: np.random.SeedSequence) -> bool:
+    """Whether a SeedSequence is what `SeedSequence(seed)` makes: one integer, not spawned."""
+    plain = np.random.SeedSequence(0)
+    return (
+        isinstance(sequence.entropy, int)
+        and sequence.spawn_key == ()
+        and sequence.pool_size == plain.pool_size
+        and sequence.n_children_spawned == 0
+    )
+
+
+def _integers(value) -> bool:
+    """A non-empty list or tuple of non-negative integers (a seed numpy accepts)."""
+    return (
+        isinstance(value, list | tuple)
+        and bool(value)
+        and all(
+            isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 0 for v in value
+        )
+    )
+
+
+class CityCollector(mesa.DataCollector):
+    """The model's own DataCollector (city and department tables), which keeps no per-agent
+    records: 60,000 staff a month would cost more than the model's month itself."""
+
+    def get_agent_vars_dataframe(self):
+        """Refused in one line that says how to get staff tables."""
+        attributes = [k for k, v in vars(StaffAgent).items() if isinstance(v, property)]
+        raise ConfigError(
+            "model.datacollector records no staff; for a staff table set your own "
+            "(model.datacollector = mesa.DataCollector(agent_reporters={'tenure': 'tenure'}); "
+            f"StaffAgent attributes: {', '.join(attributes)}) or run with record_staff_every=k "
+            "and read model.staff_results()"
+        )
 
 
 def fresh_seed() -> int:
@@ -93,8 +157,10 @@ class ExchangeModel(mesa.Model):
     `ExchangeModel(config, seed)` runs a `ModelConfig`; settings may also be given by their leaf
     names, alone or over `config` (`ExchangeModel(cohort_size=30, months_between_cohorts=6,
     scale=0.05, horizon=60, seed=1)`), as Mesa's `batch_run` and SolaraViz pass them.
-    `seed=None` draws a fresh seed (kept in `model.seed`). `running` turns False at the
-    horizon; `datacollector` holds the city and department tables in Mesa's form.
+    `seed=None` draws a fresh seed (kept in `model.seed`); Mesa's `rng=` is accepted instead
+    of `seed` (`seed_from` says how it maps). `running` turns False at the horizon;
+    `datacollector` holds the city and department tables in Mesa's form, or a DataCollector of
+    your own (agent reporters on the StaffAgents included).
     """
 
     def __init__(
@@ -102,12 +168,14 @@ class ExchangeModel(mesa.Model):
         config: ModelConfig | None = None,
         seed: int | None = None,
         city: City | None = None,
+        *,
+        rng=None,
         **settings,
     ) -> None:
         """`city`: what `build_city(config, seed)` built for this configuration (its program
         aside) and seed, reused instead of built again; the run is the same either way."""
         config = with_settings(config if config is not None else ModelConfig(), settings)
-        seed = fresh_seed() if seed is None else _check_seed(seed)
+        seed = seed_from(seed, rng)
         super().__init__(seed=seed)
         self.config = config
         self.seed = seed
@@ -159,11 +227,11 @@ class ExchangeModel(mesa.Model):
     def datacollector(self) -> mesa.DataCollector:
         """Mesa's DataCollector: the monthly city table as model reporters (one per column,
         `sim.run`) and the department table as the table "departments"; no per-agent records
-        (`staff_results` has them on request). Made on first use and filled with the months run
-        so far from the model's own recorder, then collected every month: runs that never ask
-        for it (sweeps) do not pay for it."""
+        (its `get_agent_vars_dataframe` says how to get them). Made on first use and filled
+        with the months run so far from the model's own recorder, then collected every month:
+        runs that never ask for it (sweeps) do not pay for it."""
         if self._datacollector is None:
-            dc = mesa.DataCollector(
+            dc = CityCollector(
                 model_reporters=city_reporters(self.recorder),
                 tables={"departments": list(DEPARTMENT_COLUMNS)},
             )
@@ -174,12 +242,27 @@ class ExchangeModel(mesa.Model):
             self._datacollector = dc
         return self._datacollector
 
+    @datacollector.setter
+    def datacollector(self, collector: mesa.DataCollector) -> None:
+        """A DataCollector of your own, as Mesa models set one in `__init__` (e.g. with
+        `agent_reporters={"tenure": "tenure", "abroad": "abroad"}`, StaffAgent attributes):
+        collected at once (this month) and after every month, so do not call its `collect`
+        yourself. A table "departments" in it gets the department rows."""
+        if not isinstance(collector, mesa.DataCollector):
+            raise ConfigError(
+                f"datacollector = {type(collector).__name__}: must be a mesa.DataCollector"
+            )
+        self._datacollector = collector
+        self.collect()
+
     def collect(self) -> None:
         """This month into the DataCollector, if one has been made."""
-        if self._datacollector is not None:
-            self._datacollector.collect(self)
-            for row in department_rows(self.recorder, self.month):
-                self._datacollector.add_table_row("departments", row)
+        dc = self._datacollector
+        if dc is not None:
+            dc.collect(self)
+            if "departments" in dc.tables:
+                for row in department_rows(self.recorder, self.month):
+                    dc.add_table_row("departments", row, ignore_missing=True)
 
     # --- convenience (read-only) -------------------------------------------------------------
     @property
