@@ -31,9 +31,9 @@ from matplotlib.lines import Line2D
 from mesa.visualization import SolaraViz
 
 from experiments.figures import BASELINE_COLOUR, DOMAIN_COLOURS, PALETTE
+from experiments.study import LEVERS
 from experiments.tables import POINTS, department_name, practice_name, pretty
 from sim import ExchangeModel, ModelConfig, ProgramConfig, build_city
-from sim.config import SELECTION_POLICIES
 from sim.organisation import DOMAINS
 from sim.pairing import no_exchange
 
@@ -44,9 +44,8 @@ from sim.pairing import no_exchange
 DEFAULT_SCALE = 1.0
 #: Scales offered (share of the full headcount simulated).
 SCALES = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0]
-#: Policies offered ("targeted" needs a list of departments, which the explorer has no control
-#: for).
-SELECTIONS = [p for p in SELECTION_POLICIES if p != "targeted"]
+#: Policies offered: the selection lever's (not "targeted", which needs a list of departments).
+SELECTIONS = list(LEVERS["selection"].choices)
 DEFAULT_SEED = "1"
 DPI = 80
 #: The levers' starting values: the model's own defaults (sim.ProgramConfig), not a second copy.
@@ -322,30 +321,31 @@ def NetworkPlot(model: ExplorerModel):
 
 # --- the page ----------------------------------------------------------------------------------
 
+
+def slider_range(name: str) -> dict:
+    """A slider's min, max and step: the range the lever declares (study.LEVERS)."""
+    lever = LEVERS[name]
+    return {"min": lever.low, "max": lever.high, "step": lever.step}
+
+
 #: The controls: SolaraViz passes their values (and the fixed ones) to ExplorerModel on Reset.
 MODEL_PARAMS = {
     "cohort_size": {
         "type": "SliderInt",
         "value": PROGRAM.cohort_size,
-        "min": 0,
-        "max": 300,
-        "step": 5,
+        **slider_range("cohort_size"),
         "label": "Cohort size (Jakarta staff, real people)",
     },
     "months_between_cohorts": {
         "type": "SliderInt",
         "value": PROGRAM.months_between_cohorts,
-        "min": 1,
-        "max": 36,
-        "step": 1,
+        **slider_range("months_between_cohorts"),
         "label": "Months between cohorts",
     },
     "duration": {
         "type": "SliderInt",
         "value": PROGRAM.duration,
-        "min": 1,
-        "max": 12,
-        "step": 1,
+        **slider_range("duration"),
         "label": "Months in Tokyo (duration)",
     },
     "selection": {
@@ -357,17 +357,13 @@ MODEL_PARAMS = {
     "experts_per_visit": {
         "type": "SliderInt",
         "value": PROGRAM.experts_per_visit,
-        "min": 0,
-        "max": 10,
-        "step": 1,
+        **slider_range("experts_per_visit"),
         "label": "Tokyo experts per visit",
     },
     "months_between_expert_visits": {
         "type": "SliderInt",
         "value": PROGRAM.months_between_expert_visits,
-        "min": 1,
-        "max": 36,
-        "step": 1,
+        **slider_range("months_between_expert_visits"),
         "label": "Months between expert visits",
     },
     "scale": {

@@ -85,7 +85,14 @@ def test_adding_an_outcome_is_one_declaration(monkeypatch):
 def test_adding_a_lever_is_one_declaration(monkeypatch):
     """One entry in study.LEVERS turns a program setting into a lever: a column of every
     table, part of each design's label, and words in the report."""
-    lever = study.Lever("minimum service before going (months)", "after {} months of service")
+    lever = study.Lever(
+        "minimum service before going (months)",
+        "after {} months of service",
+        kind="integer",
+        low=0,
+        high=120,
+        step=6,
+    )
     monkeypatch.setitem(study.LEVERS, "min_tenure", lever)
     jobs = [
         small_job(sim.ProgramConfig(cohort_size=400, min_tenure=t), f"min_tenure={t}")

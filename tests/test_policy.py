@@ -123,11 +123,12 @@ def test_optuna_search_returns_the_best_design(tmp_path):
         "program.selection",
         "budget.share",
     }
-    # every trial stays within the budget of 300 staff-months a year (2 years here), up to the
-    # rounding of its cohort to whole people (half a person per departure)
+    # every cohort spends at most the budget of 300 staff-months a year for the months until the
+    # next one, up to the rounding of the cohort to whole people (half a person's stay)
     for j in jobs:
         departures = -(-24 // j.months_between_cohorts)
-        assert (j.staff_months_abroad <= 300 * 2 + 0.5 * j.duration * departures).all()
+        per_cohort = 300 * j.months_between_cohorts / 12 + 0.5 * j.duration
+        assert (j.staff_months_abroad <= per_cohort * departures).all()
 
 
 def test_an_ad_hoc_optuna_sweep_maximises_the_gain(tmp_path):
