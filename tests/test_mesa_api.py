@@ -1,13 +1,11 @@
 """Mesa's conventions on ExchangeModel (flat keyword settings, seed=None, running, DataCollector,
-batch_run), the public paired gain `sim.gain`, and EMA Workbench driving it."""
+batch_run) and the public paired gain `sim.gain` (EMA Workbench drives it: test_ema_example.py)."""
 
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import mesa
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -117,19 +115,3 @@ def test_sim_gain_is_the_sweeps_paired_gain():
 
 def test_the_api_and_the_command_line_share_their_defaults():
     assert model_config([]) == ModelConfig()
-
-
-def test_ema_workbench_drives_the_paired_gain():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        from examples import ema_workbench_example as example
-
-    table = example.explore(scenarios=2, policies=2, scale=0.02, horizon=12, seeds=(0,))
-    assert len(table) == 4 and table.gain_points.notna().all()
-    assert table[["transfer_rate", "forgetting_rate"]].nunique().tolist() == [2, 2]
-    row = table.iloc[0]
-    settings = {k: row[k] for k in example.UNCERTAIN}
-    levers = {k: int(row[k]) for k in ("cohort_size", "months_between_cohorts")}
-    again = sim.gain(seeds=[0], scale=0.02, horizon=12, **levers, **settings)
-    assert row.gain_points == pytest.approx(100 * again.gain.iloc[0], abs=1e-12)
-    assert np.isfinite(table.cost_billion).all()
