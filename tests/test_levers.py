@@ -96,7 +96,7 @@ def test_the_optuna_preset_reads_the_levers():
     GlobalHydra.instance().clear()
     params = dict(cfg.hydra.sweeper.params)  # resolved on access
     assert params == {path: optuna_range(path) for path in params}
-    assert params["program.duration"] == "range(1, 12, 1)"
+    assert params["program.duration"] == "int(interval(1, 12))"
     assert set(params) == {"program.months_between_cohorts", "program.duration",
                            "program.selection", "budget.share"}  # fmt: skip
 
