@@ -43,7 +43,7 @@ test-cluster: install
 # the explorer and a sweep's report in Debian's chromium (installed with apt when missing and
 # root); skipped with a reason otherwise, a failure with EXCHANGE_REQUIRE_BROWSER=1 (.ci/run)
 test-browser: assets
-	$(BIN)/python -m pytest -m browser -q tests/test_browser.py
+	$(BIN)/python -m pytest -m browser -q tests/test_browser.py tests/test_explorer_browser.py
 
 # fetch solara's front-end files from the npm registry once (idempotent)
 assets: install
@@ -59,6 +59,7 @@ demo: install
 
 bench: install
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/explorer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

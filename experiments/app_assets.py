@@ -1,9 +1,10 @@
 """Solara's front-end files, served by the explorer itself instead of a CDN (works offline).
 
 Solara's server proxies the JavaScript and CSS its page needs (Vuetify app, grid layout, Font
-Awesome, RequireJS) from a CDN and caches them in the folder named by the environment variable
-SOLARA_ASSETS_PROXY_CACHE_DIR, laid out as `<package>@<version>/<file>`. This script fills that
-folder from the npm registry (`npm pack`), so the explorer never needs the CDN:
+Awesome, RequireJS, and ECharts for the explorer's plots) from a CDN and caches them in the
+folder named by the environment variable SOLARA_ASSETS_PROXY_CACHE_DIR, laid out as
+`<package>@<version>/<file>`. This script fills that folder from the npm registry (`npm pack`),
+so the explorer never needs the CDN:
 
     .venv/bin/python experiments/app_assets.py [FOLDER]   # default: <venv>/solara-assets
 
@@ -29,16 +30,20 @@ import solara.server.settings
 #: In the virtual environment: its solara decides which versions are needed.
 DEFAULT_FOLDER = Path(sys.prefix) / "solara-assets"
 
-#: What solara 1.64's page loads through its CDN proxy. Not needed, so not fetched: vega (Altair
-#: charts) and katex and mermaid (solara.Markdown), which the explorer does not use.
+#: What solara 1.64's page and its ECharts component (the explorer's plots) load through its CDN
+#: proxy. Not needed, so not fetched: vega (Altair charts) and katex and mermaid
+#: (solara.Markdown), which the explorer does not use.
 PACKAGES = (
     "@widgetti/solara-vuetify-app@10.1.1",
     "@widgetti/vue-grid-layout@2.3.13-alpha.2",
+    "echarts@5.4.0",
     "font-awesome@4.5.0",
     "requirejs@2.3.6",
 )
 #: Files of solara that name the packages its page loads from the CDN.
 SOLARA_FILES = ("server/templates/solara.html.j2", "widgets/vue/gridlayout.vue")
+#: solara's ECharts component names its version in a variable: `const version = "5.4.0";`.
+ECHARTS_FILE = "components/echarts.vue"
 #: Loaded only with ipyvue 3 (Vue 3), which Mesa 3.3.1's page cannot use (ipyvue is pinned to 1).
 VUE3_ONLY = re.compile(r"vuetify3")
 
@@ -57,6 +62,8 @@ def wanted_by_solara() -> set[str]:
         wanted |= set(re.findall(r"`[^`]*?/((?:@[\w.-]+/)?[\w.-]+@\d[\w.-]*)/", text))
     fontawesome = solara.server.settings.assets.fontawesome_path.strip("/").split("/")[0]
     wanted.add(fontawesome)
+    echarts = (base / ECHARTS_FILE).read_text(encoding="utf-8")
+    wanted |= {f"echarts@{v}" for v in re.findall(r'const version = "([\w.-]+)"', echarts)}
     return {w for w in wanted if not VUE3_ONLY.search(w)}
 
 

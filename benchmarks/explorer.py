@@ -1,0 +1,218 @@
+"""The explorer's speed (`make bench` runs it after benchmarks/bench.py): prints a table and writes
+benchmarks/explorer_latest.json.
+
+1. The server's work, at full scale (all 60,000 staff): Reset (building every run) and each Step
+   (a month of every run, then every plot's ECharts option and the summary as JSON: what is sent
+   to the browser, which draws it), for the opening settings (design A on five seeds, each beside
+   its no-exchange run), with design B beside A, and with the gain split by channel.
+2. The page as `make app` serves it, in Debian's chromium (Playwright): seconds from a click on
+   Step until the page shows the new month and its plot holds it, and the first page and a Reset,
+   at full scale with the opening settings. Skipped, with the reason, without chromium or
+   playwright.
+
+The target: a Step at most 0.2 s on 2 cores with the opening settings. The machine's load
+average is recorded beside the timings (a shared machine varies).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+#: Each set-up measured: name -> how it differs from the page's opening settings.
+SETUPS = {
+    "opening": {},
+    "with design B": {"compare": True},
+    "split by channel": {"channels": True},
+}
+#: True when the index plot in the browser holds months 0..n (n in the argument).
+PLOT_HOLDS_MONTH = """month => {
+  const el = document.querySelector('.explorer-index .solara-echarts');
+  const chart = el && el.__vue__ && el.__vue__.chart;
+  if (!chart) return false;
+  const series = chart.getOption().series;
+  return series.length > 0 && series[series.length - 1].data.length === month + 1;
+}"""
+
+
+def server_work(months: int = 12) -> dict:
+    """Reset and Step times (s) of each set-up in `SETUPS`, at full scale."""
+    from experiments import app
+
+    out = {}
+    for name, change in SETUPS.items():
+        t0 = time.perf_counter()
+        ex = app.exploration_of({**app.default_settings(), **change})
+        reset = time.perf_counter() - t0
+        steps, runs_only, size = [], [], 0
+        for _ in range(months):
+            t1 = time.perf_counter()
+            ex.step()
+            t2 = time.perf_counter()
+            size = len(json.dumps([app.plots(ex), app.summary_html(ex)]))
+            steps.append(time.perf_counter() - t1)
+            runs_only.append(t2 - t1)
+        out[name] = {
+            "runs": len(ex.models),
+            "reset_s": reset,
+            "step_s": sorted(steps),
+            "runs_month_s": sorted(runs_only),
+            "message_kb": size / 1024,
+        }
+        ex.release()
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def in_the_browser(steps: int = 10) -> dict:
+    """Click-to-shown times (s) of Step, the first page and Reset in chromium."""
+    chromium = shutil.which("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"skipped": "playwright is not installed (pip install -e '.[browser]')"}
+    if chromium is None:
+        return {"skipped": "Debian's chromium is not installed"}
+    assets = Path(sys.prefix) / "solara-assets"
+    subprocess.run(
+        [sys.executable, "experiments/app_assets.py", str(assets)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(assets),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    }
+    command = [
+        str(Path(sys.executable).with_name("solara")),
+        "run",
+        "experiments/app.py",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+    ]
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    return {"skipped": "the explorer did not start within 120 s"}
+                time.sleep(0.5)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            t0 = time.perf_counter()
+            page.goto(url)
+            page.get_by_text("Month 0 of 120").wait_for(timeout=300_000)
+            page.wait_for_function(PLOT_HOLDS_MONTH, arg=0, timeout=60_000)
+            first = time.perf_counter() - t0
+            times = []
+            for month in range(1, steps + 1):
+                time.sleep(0.3)
+                t1 = time.perf_counter()
+                page.get_by_role("button", name="Step", exact=True).click()
+                page.get_by_text(f"Month {month} of 120").wait_for(timeout=60_000)
+                page.wait_for_function(PLOT_HOLDS_MONTH, arg=month, timeout=60_000)
+                times.append(time.perf_counter() - t1)
+            t2 = time.perf_counter()
+            page.get_by_role("button", name="Reset", exact=True).click()
+            page.wait_for_function(PLOT_HOLDS_MONTH, arg=0, timeout=60_000)
+            reset = time.perf_counter() - t2
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {"first_page_s": first, "step_s": sorted(times), "reset_s": reset}
+
+
+def main() -> int:
+    load = os.getloadavg()
+    print("explorer: the server's work at full scale ...", file=sys.stderr, flush=True)
+    work = server_work()
+    print("explorer: the page in chromium ...", file=sys.stderr, flush=True)
+    page = in_the_browser()
+    results = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in load],
+        "server": work,
+        "browser": page,
+    }
+    (HERE / "explorer_latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    rows = []
+    for name, r in work.items():
+        steps = r["step_s"]
+        rows.append(
+            (
+                f"explorer Step, server's work, {name} ({r['runs']} runs), min / median",
+                f"{steps[0]:.3f} / {steps[len(steps) // 2]:.3f} s",
+                "<= 0.2 s" if name == "opening" else "",
+            )
+        )
+        rows.append(
+            (
+                "  of which the runs' month; Reset; message",
+                f"{r['runs_month_s'][0]:.3f} s; {r['reset_s']:.1f} s; {r['message_kb']:.0f} KB",
+                "",
+            )
+        )
+    if "skipped" in page:
+        rows.append(("explorer Step in chromium", "skipped", page["skipped"]))
+    else:
+        steps = page["step_s"]
+        rows.append(
+            (
+                "explorer Step in chromium, click to drawn, min / median of 10",
+                f"{steps[0]:.3f} / {steps[len(steps) // 2]:.3f} s",
+                "<= 0.2 s",
+            )
+        )
+        rows.append(
+            (
+                "explorer first page; Reset, in chromium",
+                f"{page['first_page_s']:.1f} s; {page['reset_s']:.1f} s",
+                "",
+            )
+        )
+    width = max(len(r[0]) for r in rows)
+    print(f"{results['date']}, {results['cores']} cores, load average {load[0]:.1f}")
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value:>20}  {target}")
+    print(f"written: {HERE / 'explorer_latest.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
