@@ -27,7 +27,7 @@ import math
 import sys
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
 import numba
@@ -62,6 +62,7 @@ from sim.errors import DataError
 from sim.files import check_regular_file, finite_float
 from sim.inputs import check
 from sim.pairing import CHANNELS, FINAL_YEAR, counterfactual_runs, final_year, no_exchange, paired
+from sim.program import POLICIES
 from sim.settings import boolean, integer, interval, optional, setting, share, text
 
 # --- the run-level schema -------------------------------------------------------------------------
@@ -167,37 +168,168 @@ def register() -> None:
 register()
 
 
+#: The kinds of lever, as EMA Workbench's parameters type them (IntegerParameter, RealParameter,
+#: CategoricalParameter), and "names": a list of ids, which no sampler or search varies.
+LEVER_KINDS = ("integer", "real", "categorical", "names")
+
+
 @dataclass(frozen=True)
 class Lever:
-    """A program setting (`program.<name>`) that designs vary: words with unit for the report,
-    a label format for a design's name, and when it names a single design: "always" (a core
-    lever), "experts" (only when the design has expert visits) or "never"."""
+    """A setting that designs vary: words with unit for the report, a label format for a
+    design's name, when it names a single design ("always": a core lever, "experts": only when
+    the design has expert visits, "never"), and the range planners explore, typed as EMA
+    Workbench's parameters are: `kind` "integer" (low to high by step), "real" (low to high,
+    by step or, with step None, any number) or "categorical" (`choices`). What the setting
+    accepts stays in its declaration (sim/config.py); the explored range lies inside it."""
 
     words: str
     label: str
     names_design: str = "never"
+    _: KW_ONLY
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    choices: tuple = ()
 
+    def __post_init__(self) -> None:
+        ranged = self.kind in ("integer", "real")
+        if self.kind not in LEVER_KINDS:
+            raise ValueError(f"Lever kind {self.kind!r}: allowed: {', '.join(LEVER_KINDS)}")
+        if ranged and not (self.low is not None and self.high is not None and self.low < self.high):
+            raise ValueError(f"{self.kind} lever needs low < high, not {self.low}, {self.high}")
+        if self.kind == "integer" and not (self.step and self.step >= 1):
+            raise ValueError(f"integer lever needs a whole step >= 1, not {self.step}")
+        if self.kind == "categorical" and len(self.choices) < 2:
+            raise ValueError(f"categorical lever needs at least two choices, not {self.choices}")
+
+    def values(self) -> tuple:
+        """The explored values in order (every step of a stepped range; the choices); empty
+        for a real lever without a step and for "names"."""
+        if self.kind == "categorical":
+            return tuple(self.choices)
+        if self.step is None or self.kind == "names":
+            return ()
+        count = round((self.high - self.low) / self.step)
+        values = (self.low + i * self.step for i in range(count + 1))
+        return tuple(int(v) if self.kind == "integer" else round(v, 12) for v in values)
+
+
+#: Selection policies a design may use: all of the model's but "targeted", which needs a list of
+#: departments (`target_departments`) that a sampler cannot draw.
+SELECTIONS = tuple(p for p in POLICIES if p != "targeted")
 
 #: Program settings always written as columns of every table, so any sweep over them can be
-#: tabulated, labelled and explained; in this order.
+#: tabulated, labelled and explained; in this order. Their ranges are what a planner would
+#: explore: the explorer's sliders, the EMA Workbench example and the Optuna search read them.
 LEVERS = {
     "cohort_size": Lever(
-        "cohort size (Jakarta staff sent per cohort)", "{} staff per cohort", "always"
+        "cohort size (Jakarta staff sent per cohort)",
+        "{} staff per cohort",
+        "always",
+        kind="integer",
+        low=0,
+        high=300,
+        step=10,
     ),
     "months_between_cohorts": Lever(
-        "months between cohorts (12 = one cohort a year)", "a cohort every {} months", "always"
+        "months between cohorts (12 = one cohort a year)",
+        "a cohort every {} months",
+        "always",
+        kind="integer",
+        low=1,
+        high=24,
+        step=1,
     ),
-    "duration": Lever("stay (months each cohort spends in Tokyo)", "{} months in Tokyo", "always"),
-    "selection": Lever("selection policy (who is chosen to go)", "{} selection", "always"),
-    "start": Lever("start (month of the first departure)", "first cohort in month {}"),
+    "duration": Lever(
+        "stay (months each cohort spends in Tokyo)",
+        "{} months in Tokyo",
+        "always",
+        kind="integer",
+        low=1,
+        high=12,
+        step=1,
+    ),
+    "selection": Lever(
+        "selection policy (who is chosen to go)",
+        "{} selection",
+        "always",
+        kind="categorical",
+        choices=SELECTIONS,
+    ),
+    "start": Lever(
+        "start (month of the first departure)",
+        "first cohort in month {}",
+        kind="integer",
+        low=1,
+        high=60,
+        step=1,
+    ),
     "experts_per_visit": Lever(
-        "Tokyo experts per visit to Jakarta", "{} experts per visit", "experts"
+        "Tokyo experts per visit to Jakarta",
+        "{} experts per visit",
+        "experts",
+        kind="integer",
+        low=0,
+        high=10,
+        step=1,
     ),
     "months_between_expert_visits": Lever(
-        "months between expert visits", "an expert visit every {} months", "experts"
+        "months between expert visits",
+        "an expert visit every {} months",
+        "experts",
+        kind="integer",
+        low=1,
+        high=24,
+        step=1,
     ),
-    "target_departments": Lever("target departments", "to {}"),
+    "target_departments": Lever("target departments", "to {}", kind="names"),
 }
+
+#: Run-level settings a search varies beside the program's levers (`budget.<name>`); they are
+#: not columns of the tables (the cohort size they lead to is).
+BUDGET_LEVERS = {
+    "share": Lever(
+        "share of the yearly budget a design spends",
+        "{} of the budget",
+        kind="real",
+        low=0.25,
+        high=1.0,
+        step=0.05,
+    ),
+}
+
+
+def lever_named(path: str) -> Lever:
+    """The lever of a setting path: `program.<lever>` (or the bare name) or `budget.<lever>`."""
+    section, _, name = path.rpartition(".")
+    levers = BUDGET_LEVERS if section == "budget" else LEVERS
+    if section not in ("", "program", "budget") or name not in levers:
+        known = [*(f"program.{k}" for k in LEVERS), *(f"budget.{k}" for k in BUDGET_LEVERS)]
+        raise UserError(f"{path}: not a lever; levers: {', '.join(known)}")
+    return levers[name]
+
+
+def optuna_range(path: str) -> str:
+    """A lever's explored range in hydra-optuna-sweeper's override syntax (`${lever:<path>}` in a
+    config): choice(...) of the choices, int(interval(low, high)) of whole numbers, else
+    range(low, high, step) of a stepped range (the plugin hands it to Optuna, whose stepped
+    distributions include `high`) or interval(low, high)."""
+    lever = lever_named(path)
+    if lever.kind == "categorical":
+        return f"choice({', '.join(map(str, lever.choices))})"
+    if lever.kind == "names":
+        raise UserError(f"{path}: a list of ids, not a range a search can explore")
+    if lever.step is None:
+        return f"interval({float(lever.low)!r}, {float(lever.high)!r})"
+    if lever.kind == "integer" and lever.step == 1:
+        return f"int(interval({lever.low!r}, {lever.high!r}))"
+    return f"range({lever.low!r}, {lever.high!r}, {lever.step!r})"
+
+
+#: `${lever:<path>}` in a config (configs/experiment/optimise.yaml) is the lever's search space.
+OmegaConf.register_new_resolver("lever", optuna_range, replace=True)
+
 
 #: Run-level settings that do not change a design (left out of its label).
 NOT_DESIGN = (

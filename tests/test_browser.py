@@ -421,10 +421,10 @@ def test_a_control_change_then_reset_changes_the_model(explorer, watched):
     w = open_explorer(watched, explorer)
     page = w.page
     step_to(page, 1)
-    # cohort size: 10 -> 60 (ten steps of 5) with the keyboard, as a user may
+    # cohort size: 10 -> 60 with the keyboard (a press is one step of the lever), as a user may
     cohort = page.locator(".v-input", has_text=LEVER_LABELS[0]).get_by_role("slider")
     cohort.focus()
-    for _ in range(10):
+    for _ in range(50 // app.LEVERS["cohort_size"].step):
         cohort.press("ArrowRight")
     assert cohort.get_attribute("aria-valuenow") == "60"
     # scale: 0.05 from the select
