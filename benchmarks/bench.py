@@ -14,6 +14,9 @@
    folder: wall time and the peak resident memory of all its processes together; then
    re-aggregating that finished sweep (`experiments/aggregate.py`), figures and report included.
 6. The test suite as CI runs it (`make test` with a warm .venv).
+7. A busy machine: the full-scale run (scenario=jakarta, 120 months) with two busy processes
+   beside it (`python -c 'while 1: pass'`), on one thread and with the default threads
+   (alternating, three times each): the default must not be slower than one thread.
 
 Each part runs in a fresh Python process so that its timings and peak memory are its own.
 Numba's compiled kernels are cached on disk; the first run on a machine compiles them, and part 0
@@ -23,6 +26,7 @@ measures that once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -134,6 +138,61 @@ def part_full_scale(months: int = 240) -> dict:
         "peak_memory_mb": peak_mb(),
     }
     model.release()
+    return out
+
+
+def part_busy_run(threads: int | None, months: int = 120) -> dict:
+    """The full-scale run of `months` (its city built first) on `threads` numba threads (None:
+    the default), timed in wall and CPU seconds; its final index shows that the thread count
+    did not change the result."""
+    import numba
+
+    from sim import ExchangeModel, ModelConfig, build_city
+
+    if threads:
+        numba.set_num_threads(threads)
+    ExchangeModel(ModelConfig(horizon=12), 0).release()  # warm imports and kernel loading
+    cfg = ModelConfig(horizon=months)
+    model = ExchangeModel(cfg, seed=0, city=build_city(cfg, seed=0))
+    t0, c0 = time.perf_counter(), time.process_time()
+    while model.running:
+        model.step()
+    return {
+        "threads": numba.get_num_threads(),
+        "months": months,
+        "run_s": time.perf_counter() - t0,
+        "cpu_s": time.process_time() - c0,
+        "final_index": float(model.results().service_index.iloc[-1]),
+    }
+
+
+@contextlib.contextmanager
+def busy_processes(count: int):
+    """`count` processes that keep a core busy each, stopped on leaving."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(count)]
+    try:
+        time.sleep(0.5)  # let them take their cores
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+def busy_machine(times: int = 3) -> dict:
+    """The full-scale run beside two busy processes, one thread and default threads
+    alternating (so that a slow spell does not fall on one of them only)."""
+    runs: dict[str, list[dict]] = {"busy_1_thread": [], "busy_default": []}
+    with busy_processes(2):
+        for _ in range(times):
+            for name in runs:
+                runs[name].append(run_part(name))
+    out = {}
+    for name, parts in runs.items():
+        walls = sorted(r["run_s"] for r in parts)
+        out[name] = {**parts[0], "run_s": walls[0], "run_s_median": walls[len(walls) // 2],
+                     "run_s_all": walls}  # fmt: skip
+    out["same_result"] = len({r["final_index"] for parts in runs.values() for r in parts}) == 1
     return out
 
 
@@ -312,6 +371,8 @@ PARTS = {
     "sweep_1": lambda: part_sweep(1),
     "sweep_2": lambda: part_sweep(2),
     "memory": part_memory,
+    "busy_1_thread": lambda: part_busy_run(1),
+    "busy_default": lambda: part_busy_run(None),
 }
 
 
@@ -350,9 +411,21 @@ def main() -> int:
     parser.add_argument(
         "--skip-tests", action="store_true", help="leave out timing the test suite (make test)"
     )
+    parser.add_argument(
+        "--busy-only", action="store_true", help="only part 7 (a busy machine); prints it"
+    )
     args = parser.parse_args()
     if args.part:
         print(json.dumps(PARTS[args.part]()))
+        return 0
+    if args.busy_only:
+        busy = busy_machine()
+        for name in ("busy_default", "busy_1_thread"):
+            r = busy[name]
+            print(f"{name}: {r['threads']} thread(s), run min / median of 3: {r['run_s']:.2f} / "
+                  f"{r['run_s_median']:.2f} s (all {[round(x, 2) for x in r['run_s_all']]}), "
+                  f"CPU {r['cpu_s']:.2f} s")  # fmt: skip
+        print(f"same result on every run: {busy['same_result']}")
         return 0
     results = {"machine": machine()}
     for name in ("compile", "full_scale", "side_by_side", "memory"):
@@ -369,6 +442,8 @@ def main() -> int:
     for name, runs in sweeps.items():
         walls = sorted(r["wall_s"] for r in runs)
         results[name] = {**runs[0], "wall_s": walls[0], "wall_s_all": walls}
+    print("running full-scale runs beside two busy processes ...", file=sys.stderr, flush=True)
+    results["busy"] = busy_machine()
     print("running the demo sweep and its aggregation ...", file=sys.stderr, flush=True)
     results["demo"] = demo_and_aggregate()
     if not args.skip_tests:
@@ -382,6 +457,7 @@ def main() -> int:
     # month time, shared by the 2 workers
     floor = 370 * 120 * fs["ms_per_month_1_thread"] / 1000 / 2
     s1, s2 = results["sweep_1"], results["sweep_2"]
+    busy_1, busy_default = results["busy"]["busy_1_thread"], results["busy"]["busy_default"]
     speedup = s1["wall_s"] / s2["wall_s"]
     rows = [
         ("kernel compile / first tiny run", f"{results['compile']['first_tiny_run_s']:.2f} s", ""),
@@ -437,6 +513,17 @@ def main() -> int:
         (f"sweep {s1['runs']} runs, 1 worker (min of 3)", f"{s1['wall_s']:.1f} s", ""),
         (f"sweep {s2['runs']} runs, 2 workers (min of 3)", f"{s2['wall_s']:.1f} s", ""),
         ("sweep speed-up 2 vs 1 workers", f"{speedup:.2f}x", ">= 1.8x"),
+        (
+            f"full scale run ({busy_default['months']} months) beside 2 busy processes, "
+            f"default ({busy_default['threads']} threads), min / median of 3",
+            f"{busy_default['run_s']:.2f} / {busy_default['run_s_median']:.2f} s",
+            f"<= 1 thread's{'' if results['busy']['same_result'] else ' RESULTS DIFFER'}",
+        ),
+        (
+            "same beside 2 busy processes, 1 thread, min / median of 3",
+            f"{busy_1['run_s']:.2f} / {busy_1['run_s_median']:.2f} s",
+            "",
+        ),
         (
             "resident memory after 1 / 20 runs",
             f"{mem['rss_after_1_mb']:.0f} / {mem['rss_after_20_mb']:.0f} MB",

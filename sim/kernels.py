@@ -14,9 +14,18 @@ Compiled code is cached on disk (`cache=True`), so only the first run on a machi
 from __future__ import annotations
 
 import os
+import time
 
-import numba as nb
-import numpy as np
+# GNU OpenMP's idle threads spin before they sleep (300,000 turns by default). When other
+# processes hold the cores, the spinning thread takes the core that the thread it waits for
+# needs: a full-scale run beside two busy processes took 3.6 s on two threads against 2.3 s on
+# one, and twice the CPU time. Sleeping at once costs a wake-up of a few microseconds per kernel
+# on a quiet machine. libgomp reads the policy when numba loads it, at the first parallel
+# kernel, so it is set here, before that, unless the user has chosen one.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numba as nb  # noqa: E402 (after the wait policy: see above)
+import numpy as np  # noqa: E402
 
 # The process that first ran a parallel kernel. GNU OpenMP (numba's fastest layer here) kills a
 # forked child that enters a parallel region once its parent has, even with one thread; pyabc's
@@ -32,6 +41,47 @@ def parallel() -> bool:
     if _parallel_pid is None:
         _parallel_pid = os.getpid()
     return _parallel_pid == os.getpid()
+
+
+#: Seconds between two looks at how busy the machine is (a look reads /proc/loadavg, ~10 us).
+BUSY_RECHECK_S = 0.1
+#: Where Linux counts the threads that are running or waiting for a core, right now.
+LOADAVG = "/proc/loadavg"
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+_busy = {"next_look": 0.0, "busy": False}
+
+
+def machine_busy() -> bool:
+    """Whether other threads want every core this process may use, right now: the runnable
+    threads Linux counts (/proc/loadavg, the calling one included) outnumber the cores. Looked
+    at most every BUSY_RECHECK_S seconds; False where the file does not exist."""
+    now = time.monotonic()
+    if now >= _busy["next_look"]:
+        _busy["next_look"] = now + BUSY_RECHECK_S
+        try:
+            with open(LOADAVG, encoding="ascii") as fh:
+                runnable = int(fh.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            runnable = 0
+        _busy["busy"] = runnable - 1 >= (_CORES or 1)
+    return _busy["busy"]
+
+
+def launch(parallel_kernel, serial_kernel, *args):
+    """Run a kernel: its parallel version on numba's threads; on one of them while other
+    processes keep every core busy (two threads then mostly wait for each other: each kernel
+    ends only when the thread the scheduler put aside has had its turn); the serial twin in a
+    forked child (`parallel`). Every version gives the same result (tests/test_model_api.py)."""
+    if not parallel():
+        return serial_kernel(*args)
+    threads = nb.get_num_threads()
+    if threads == 1 or not machine_busy():
+        return parallel_kernel(*args)
+    nb.set_num_threads(1)
+    try:
+        return parallel_kernel(*args)
+    finally:
+        nb.set_num_threads(threads)
 
 
 @nb.njit(cache=True)
@@ -108,8 +158,17 @@ def snapshot_packed(values, willingness, home, rank, shares, coaching, packed, m
     at home, passing knowledge on and in their sharing months (`coaching`), else 0. The float32
     mean of each proficiency row goes into `means`. A contact's row is then one
     memory read in the transfer kernels. Rows are independent: numba's threads share them."""
-    (_snapshot_parallel if parallel() else _snapshot_serial)(
-        values, willingness, home, rank, shares, coaching, packed, means
+    launch(
+        _snapshot_parallel,
+        _snapshot_serial,
+        values,
+        willingness,
+        home,
+        rank,
+        shares,
+        coaching,
+        packed,
+        means,
     )
 
 
@@ -164,7 +223,8 @@ def close_gaps_practise_forget(
     so each contact closes its share of what is left of the gap and more contacts mean more
     exposure. Arithmetic in float32, like the state. This is `transfer.gap_rate` and
     `transfer.gap_step` written out inline."""
-    (_close_gaps_parallel if parallel() else _close_gaps_serial)(
+    launch(
+        _close_gaps_parallel, _close_gaps_serial,
         proficiency, packed, rows, u, indptr, indices, weights, alias_keep, alias, rank, capacity,
         keep, transfer_rate, upward, supervisor, dept, sop, side_keep, practice_rate, theta,
         unused_rate, in_use_rate, used,
@@ -280,9 +340,8 @@ def coverage(proficiency, home, rank, supervisor, dept, sop, theta, out):
     holder learns k on the job where it is standard procedure, and a champion in what they
     champion. Rows are independent: numba's threads share them. (The staff month's kernels
     work this out inline from the snapshot; the reference engine and the tests use this.)"""
-    (_coverage_parallel if parallel() else _coverage_serial)(
-        proficiency, home, rank, supervisor, dept, sop, theta, out
-    )
+    launch(_coverage_parallel, _coverage_serial, proficiency, home, rank, supervisor, dept, sop,
+           theta, out)  # fmt: skip
 
 
 @nb.njit(cache=True, inline="always")
@@ -341,7 +400,8 @@ def practise_forget(
     p_ik += practice_rate * capacity_i * side_keep_k * (1 - p_ik). Then p_ik *= 1 -
     (in_use_rate where k was in use: followed, or coached (`used`), else unused_rate). This is
     `rules.learning_rate`, `rules.learn` and `rules.forgetting_share` written out inline."""
-    (_practise_parallel if parallel() else _practise_serial)(
+    launch(
+        _practise_parallel, _practise_serial,
         proficiency, packed, rows, rank, capacity, supervisor, dept, sop, side_keep,
         practice_rate, theta, unused_rate, in_use_rate, used,
     )  # fmt: skip
@@ -439,7 +499,8 @@ def department_sums(
     proficient = np.zeros((n_departments, n_pr), dtype=np.int64)
     people = np.zeros((n_departments, 3), dtype=np.int64)
     unit = np.zeros((max(n_slots, 1), n_pr), dtype=np.int32)  # proficient reports at home
-    (_department_sums_parallel if parallel() else _department_sums_serial)(
+    launch(
+        _department_sums_parallel, _department_sums_serial,
         proficiency, dept_start, rank, supervisor, slot, reports, home, sop, trained, theta,
         execution, pilot, led, proficient, totals, people, unit,
     )  # fmt: skip
