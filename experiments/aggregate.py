@@ -25,7 +25,9 @@ from sim import UserError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("folder", type=Path, help="a sweep folder or a single run's folder")
     parser.add_argument("--title", help="report title")
     args = parser.parse_args(argv)

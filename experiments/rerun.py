@@ -82,7 +82,9 @@ def compare(saved: pd.DataFrame, again: pd.DataFrame) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("job_dir", type=Path, help="a job folder (holds config.yaml, job.json)")
     args = parser.parse_args(argv)
     job_dir = args.job_dir if args.job_dir.is_dir() else args.job_dir.parent

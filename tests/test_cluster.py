@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -271,3 +272,66 @@ def test_without_sbatch_the_cluster_is_refused_in_one_line(tmp_path, capsys, mon
         "are submitted (a login node) or leave out --cluster"
     )
     assert not (tmp_path / "out").exists()
+
+
+# --- a sweep SLURM refuses ------------------------------------------------------------------------
+
+
+@pytest.mark.cluster
+@pytest.mark.parametrize(
+    ("setting", "reason"),
+    [
+        ("hydra.launcher.partition=nope", "sbatch refuses the job (invalid partition specified: "
+                                          "nope)"),
+        ("hydra.launcher.cpus_per_task=64", "sbatch refuses the job (allocation failure: "
+                                            "Requested node configuration is not available)"),
+    ],
+)  # fmt: skip
+def test_a_sweep_sbatch_refuses_is_one_line_and_writes_nothing(cluster, tmp_path, setting,
+                                                              reason):  # fmt: skip
+    folder = tmp_path / "refused"
+    proc = run_script(
+        "run.py", *SWEEP, "hydra/launcher=cluster_slurm", f"hydra.launcher.partition="
+        f"{cluster.partition}", setting, f"hydra.sweep.dir={folder}", check=False,
+    )  # fmt: skip
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]
+    assert lines[0].startswith("error: hydra/launcher: ") and reason in lines[0]
+    assert "hydra.launcher.partition" in lines[0] and not folder.exists()
+
+
+def test_a_slurm_sweep_without_sbatch_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    """(Part of make test.) Checked before anything is written."""
+    from experiments import cluster as submission
+    from experiments.run import cli
+
+    monkeypatch.setattr(submission.shutil, "which", lambda name: None)
+    folder = tmp_path / "s"
+    assert cli([*SWEEP, "hydra/launcher=cluster_slurm", f"hydra.sweep.dir={folder}"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        "error: hydra/launcher: a SLURM launcher needs sbatch and srun, and sbatch is not on "
+        "PATH here; run the command where SLURM jobs are submitted (a login node), or use "
+        "hydra/launcher=local_processes on this machine"
+    )
+    assert not folder.exists()
+
+
+@pytest.mark.skipif(shutil.which("srun") is None, reason="submitit renders scripts with srun")
+def test_the_checked_script_is_the_one_the_launcher_submits():
+    """(Part of make test where SLURM is installed.) The launcher's settings reach the script
+    that sbatch --test-only checks, as submitit writes them."""
+    from hydra import compose, initialize_config_dir
+
+    from experiments.cluster import sbatch_script
+    from experiments.preflight import CONFIG_DIR
+
+    overrides = ["hydra/launcher=cluster_slurm", "hydra.launcher.partition=nope",
+                 "hydra.launcher.mem_gb=3", "hydra.launcher.timeout_min=7"]  # fmt: skip
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        launcher = compose("config", overrides=overrides, return_hydra_config=True).hydra.launcher
+    script = sbatch_script(launcher).splitlines()
+    for line in ("#SBATCH --partition=nope", "#SBATCH --mem=3GB", "#SBATCH --time=7",
+                 "#SBATCH --cpus-per-task=1"):  # fmt: skip
+        assert line in script
+    assert "export OMP_NUM_THREADS=1" in script  # the launcher's setup lines
