@@ -20,6 +20,7 @@ import matplotlib
 import networkx as nx
 import numpy as np
 import pandas as pd
+from adjustText import adjust_text
 from matplotlib import colors, patheffects
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -27,7 +28,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
-from experiments.study import FINAL_YEAR
+from experiments.study import FINAL_YEAR, LEVERS
 from experiments.tables import (
     POINTS,
     SweepTables,
@@ -40,6 +41,7 @@ from experiments.tables import (
     mean_ci,
     practice_name,
     pretty,
+    short_value,
 )
 from sim.pairing import CHANNELS
 
@@ -112,6 +114,38 @@ def _repel(fig: Figure, labels: list, pad: float = 1.5, rounds: int = 100) -> No
             return
 
 
+def leading(tables: SweepTables) -> str:
+    """How figures name the design with the largest mean gain: 'Largest mean gain', with
+    '(the dearest design)' when it also costs the most."""
+    d = tables.designs
+    best = d.loc[d.design_id == best_design(tables)].iloc[0]
+    dearest = len(d) > 1 and math.isclose(best.cost_mean, d.cost_mean.max())
+    return "Largest mean gain" + (" (the dearest design)" if dearest else "")
+
+
+def full_grid(designs: pd.DataFrame, levers: list[str]) -> bool:
+    """Whether the designs hold every combination of the values of `levers` (a grid sweep
+    rather than a search or a partial grid)."""
+    if not levers:
+        return False
+    combos = designs[levers].astype(str).drop_duplicates()
+    return len(combos) == math.prod(designs[k].astype(str).nunique() for k in levers)
+
+
+def _inside(ax, texts: list, pad: float = 2.0) -> None:
+    """Move texts (placed in data coordinates) that stick out of the axes back inside by the
+    amount they stick out (display pixels; adjustText keeps them inside only roughly)."""
+    ax.figure.draw_without_rendering()
+    frame = ax.get_window_extent()
+    for t in texts:
+        box = t.get_window_extent()
+        dx = max(0.0, frame.x0 + pad - box.x0) - max(0.0, box.x1 - frame.x1 + pad)
+        dy = max(0.0, frame.y0 + pad - box.y0) - max(0.0, box.y1 - frame.y1 + pad)
+        if dx or dy:
+            x, y = ax.transData.transform(t.get_position())
+            t.set_position(ax.transData.inverted().transform((x + dx, y + dy)))
+
+
 # ---------------------------------------------------------------------------------------------
 # the figures: each returns a new Figure (or None when it does not apply)
 
@@ -142,7 +176,7 @@ def plot_index_curves(tables: SweepTables) -> Figure:
     top, bottom = axes[0], axes[1]
     base = _baseline_rows(tables, shown[0])["service_index"]
     several = tables.designs["baseline_id"].nunique() > 1
-    name = "No exchange (settings of the best design)" if several else "No exchange"
+    name = "No exchange (settings of the top design)" if several else "No exchange"
     dashed = dict(ls="--", lw=2, color=BASELINE_COLOUR, zorder=5)
     top.plot(_years(base.index), base.to_numpy(), label=name, **dashed)
     bottom.axhline(0, **dashed)
@@ -167,7 +201,11 @@ def plot_index_curves(tables: SweepTables) -> Figure:
     which = f"top 5 of {n} designs and the lowest-ranked" if len(shown) < n else f"{n} designs"
     which = "one design" if n == 1 else which
     fig.suptitle(f"City service index over time, {which}")
-    fig.legend(loc="outside lower center", ncols=2, title="Rank. design", frameon=False)
+    pairs = [pair for ax in axes for pair in zip(*ax.get_legend_handles_labels(), strict=True)]
+    handles = [h for h, _ in pairs]
+    wrapped = [textwrap.fill(name, 60) for _, name in pairs]
+    fig.legend(handles, wrapped, loc="outside lower center", ncols=2, title="Rank. design",
+               frameon=False)  # fmt: skip
     return fig
 
 
@@ -191,9 +229,11 @@ def own_trend_panel(ax, tables: SweepTables, did: str, dashed: dict) -> None:
 
 
 def plot_gain_heatmap(tables: SweepTables) -> Figure | None:
-    """Mean final gain (index points) by cohort size x months between cohorts; None without
-    both levers."""
-    if not {"cohort_size", "months_between_cohorts"} <= set(tables.levers):
+    """Mean final gain (index points) by cohort size x months between cohorts; None unless the
+    designs hold every combination of both (a search leaves most cells empty: `plot_gain_by_lever`
+    suits it)."""
+    grid_levers = ["cohort_size", "months_between_cohorts"]
+    if not set(grid_levers) <= set(tables.levers) or not full_grid(tables.designs, grid_levers):
         return None
     grid = tables.designs.pivot_table(
         index="cohort_size", columns="months_between_cohorts", values="gain_mean", aggfunc="mean"
@@ -281,28 +321,29 @@ def plot_gain_vs_cost(tables: SweepTables) -> Figure:
     if log:  # costs over orders of magnitude: equal ratios at equal distances
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}")
-    # one label per distinct point (designs with the same cost and gain share it), placed left of
-    # points in the right third so that it stays inside the axes
-    shown = sc if len(sc) <= 15 else sc[sc["efficient"]]
+    # one label per distinct point (designs with the same cost and gain share it): every design
+    # of a small sweep, else the efficient ones; adjustText moves them off the points and each
+    # other, inside the axes
+    shown = sc if len(sc) <= MAX_COST_LABELS else sc[sc["efficient"]].head(MAX_COST_LABELS)
     groups = shown.groupby([shown["cost_mean"].round(6), shown["gain_mean"].round(9)])
-    span = np.log(x) if log else x
-    right = span.min() + 0.67 * (span.max() - span.min())
-    texts = []
-    for (cost, gain), g in groups:
-        left = (np.log(cost / 1000) if log else cost / 1000) > right
-        texts.append(
-            ax.annotate(
-                "\n".join(labels[s] for s in g["design_id"]),
-                (cost / 1000, gain * POINTS),
-                xytext=(-9 if left else 9, 0),
-                textcoords="offset points",
-                fontsize=9,
-                ha="right" if left else "left",
-                va="center",
-                path_effects=_halo(),
-                arrowprops=dict(arrowstyle="-", color="#555555", lw=0.6, shrinkA=0, shrinkB=5),
-            )
+    texts = [
+        ax.text(cost / 1000, gain * POINTS,
+                "\n".join(textwrap.fill(labels[s], 30) for s in g["design_id"]),
+                fontsize=8.5, ha="center", va="center", path_effects=_halo(), zorder=6)
+        for (cost, gain), g in groups
+    ]  # fmt: skip
+    if texts:
+        fig.draw_without_rendering()
+        adjust_text(
+            texts,
+            x=(sc["cost_mean"] / 1000).to_numpy(),
+            y=(sc["gain_mean"] * POINTS).to_numpy(),
+            ax=ax,
+            ensure_inside_axes=True,
+            expand_axes=False,
+            arrowprops=dict(arrowstyle="-", color="#555555", lw=0.6),
         )
+        _inside(ax, texts)
     ax.set_xlabel(
         "Cost over the whole horizon (IDR billion, real staff, mean of replicates"
         + ("; log scale)" if log else ")")
@@ -313,7 +354,57 @@ def plot_gain_vs_cost(tables: SweepTables) -> Figure:
         f"{len(front)} of {len(sc)} designs are efficient"
     )
     fig.legend(loc="outside lower center", ncols=2, frameon=False)
-    _repel(fig, texts)
+    return fig
+
+
+#: At most this many designs are named in the gain-against-cost figure (else the efficient ones).
+MAX_COST_LABELS = 15
+
+
+def plot_gain_by_lever(tables: SweepTables) -> Figure | None:
+    """For a search or a partial grid (not every combination of the levers' values): each
+    design's gain (index points, 95% CI) against the value of each varying lever, one panel a
+    lever (what Optuna calls a slice plot); None for a full grid or without levers."""
+    levers = tables.levers[:6]
+    sc = tables.designs
+    if not levers or full_grid(sc, tables.levers) or len(sc) < 3:
+        return None
+    ncols = min(3, len(levers))
+    nrows = math.ceil(len(levers) / ncols)
+    fig = Figure(figsize=(4.2 * ncols + 0.8, 3.4 * nrows + 1.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
+    y = sc["gain_mean"].to_numpy(float) * POINTS
+    err = np.nan_to_num(
+        np.vstack([y - sc["gain_ci_low"] * POINTS, sc["gain_ci_high"] * POINTS - y])
+    )
+    for ax, k in zip(axes, levers, strict=False):
+        values = sc[k]
+        number = pd.to_numeric(values, errors="coerce")  # an override's text may be a number
+        numeric = bool(number.notna().all())
+        if numeric:
+            x = number.to_numpy(float)
+        else:
+            order = sorted(values.astype(str).unique())
+            x = values.astype(str).map({v: i for i, v in enumerate(order)}).to_numpy(float)
+            ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
+        for clear_gain, style in ((True, {}), (False, {"mfc": "white"})):
+            m = sc["gain_clear"].to_numpy(bool) == clear_gain
+            if m.any():
+                ax.errorbar(x[m], y[m], yerr=err[:, m], fmt="o", ms=5, color=PALETTE[0],
+                            ecolor="#8FB3D9", capsize=2, **style)  # fmt: skip
+        if numeric:
+            ax.xaxis.set_major_formatter(lambda v, _: short_value(float(v)))
+        ax.axhline(0, color=BASELINE_COLOUR, ls="--", lw=1)
+        words = LEVERS[k].words if k in LEVERS else pretty(k.rsplit(".", 1)[-1]).lower()
+        ax.set_xlabel(textwrap.fill(words, 40))
+    for ax in axes[len(levers) :]:
+        ax.set_axis_off()
+    for ax in axes[::ncols]:
+        ax.set_ylabel("Gain in the final year\n(index points, 95% CI)")
+    fig.suptitle(
+        f"Gain by the value of each lever, {len(sc)} designs\n"
+        "hollow: the 95% interval includes zero; dashed: no gain"
+    )
     return fig
 
 
@@ -343,7 +434,11 @@ def plot_adoption(tables: SweepTables) -> Figure:
             ax.xaxis.set_tick_params(labelbottom=True)
     handles = [
         Line2D(
-            [], [], color=PALETTE[0], lw=2, label="Best design:\n" + textwrap.fill(labels[best], 32)
+            [],
+            [],
+            color=PALETTE[0],
+            lw=2,
+            label=f"{leading(tables)}:\n" + textwrap.fill(labels[best], 32),
         ),
         Line2D([], [], color=BASELINE_COLOUR, ls="--", lw=2, label="No exchange (same seeds)"),
     ]
@@ -393,7 +488,8 @@ def plot_departments_end(tables: SweepTables) -> Figure:
     ax.axvline(0, color="#333333", lw=0.8)
     ax.set_xlabel("Service quality gain over no exchange, final year (index points)")
     fig.suptitle(
-        f"Department quality gain under the best design:\n{labels[best]}\n"
+        f"Department quality gain under the design with the {leading(tables).lower()}:\n"
+        f"{textwrap.fill(labels[best], 80)}\n"
         "(mean of the final 12 months and of the replicates; below zero = worse than\n"
         "without the exchange, e.g. staff away in Tokyo)"
     )
@@ -479,7 +575,8 @@ def plot_network(tables: SweepTables) -> Figure:
         label="Staff proficient in their department's practices (%, square-root scale)",
     )
     fig.suptitle(
-        f"Department network under the best design ({labels[best]}), first replicate\n"
+        f"Department network under the design with the {leading(tables).lower()}, first "
+        f"replicate:\n{textwrap.fill(labels[best], 90)}\n"
         "circle area: department size (ties inside it); line width: cross-department ties (log)"
     )
     _repel(fig, texts)
@@ -578,10 +675,10 @@ def plot_ranked_designs(tables: SweepTables) -> Figure | None:
 
 def plot_duration_tradeoff(tables: SweepTables) -> Figure | None:
     """Gain against months per stay (many short stays vs few long ones), one line per
-    combination of the other levers. Drawn when duration is a lever."""
+    combination of the other levers. Drawn when duration is a lever of a full grid."""
     sc = tables.designs
-    if "duration" not in tables.levers:
-        return None
+    if "duration" not in tables.levers or not full_grid(sc, tables.levers):
+        return None  # a search has no lines to draw: `plot_gain_by_lever` suits it
     others = [k for k in tables.levers if k not in ("duration", "cohort_size")]
     fig = Figure(figsize=(9, 5.5), layout="constrained")
     ax = fig.subplots()
@@ -590,7 +687,7 @@ def plot_duration_tradeoff(tables: SweepTables) -> Figure | None:
         g = g.sort_values("duration")
         key = key if isinstance(key, tuple) else (key,)
         name = (
-            ", ".join(f"{pretty(k)} {format_value(v)}" for k, v in zip(others, key, strict=True))
+            ", ".join(f"{pretty(k)} {short_value(v)}" for k, v in zip(others, key, strict=True))
             or "gain"
         )
         colour = PALETTE[i % len(PALETTE)]
@@ -620,7 +717,12 @@ def plot_posterior_ranks(tables: SweepTables) -> Figure | None:
     order = order.head(12).iloc[::-1].reset_index(drop=True)  # best at the top
     n_ranks = len(tables.designs)
     share = tables.ranks.pivot(index="design_id", columns="rank", values="share")
-    fig = Figure(figsize=(13, 0.42 * len(order) + 2.4), layout="constrained")
+    names = [
+        textwrap.fill(labels[d], 44) + f"\nP(best) {p:.0%}"
+        for d, p in zip(order.design_id, order.p_best, strict=True)
+    ]
+    lines = max(n.count("\n") + 1 for n in names)
+    fig = Figure(figsize=(13, (0.17 * lines + 0.25) * len(order) + 2.6), layout="constrained")
     left, right = fig.subplots(1, 2, sharey=True, width_ratios=(3, 2))
     y = np.arange(len(order))
     shown = min(n_ranks, 5)  # ranks 1..4 apart, the rest together
@@ -636,16 +738,17 @@ def plot_posterior_ranks(tables: SweepTables) -> Figure | None:
     left.set_xlim(0, 100)
     left.set_xlabel("Share of posterior draws (%)")
     left.set_title("Rank of each design across posterior draws")
-    left.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), ncols=shown, frameon=False)
-    left.set_yticks(y, [f"{labels[d]}  (P(best) {p:.0%})"
-                        for d, p in zip(order.design_id, order.p_best, strict=True)])  # fmt: skip
+    left.set_yticks(y, names, fontsize=9.5)
     right.hlines(y, order.gain_p05 * POINTS, order.gain_p95 * POINTS, color=PALETTE[0], lw=5,
                  alpha=0.35, label="90% of draws")  # fmt: skip
     right.plot(order.gain_mean * POINTS, y, "o", color=PALETTE[0], label="mean")
     right.axvline(0, color="grey", lw=1, ls="--")
     right.set_xlabel("Gain in the final year (index points)")
     right.set_title("Gain under the posterior")
-    right.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), ncols=2, frameon=False)
+    pairs = [pair for ax in (left, right) for pair in zip(*ax.get_legend_handles_labels(),
+                                                           strict=True)]  # fmt: skip
+    fig.legend(*zip(*pairs, strict=True), loc="outside lower center", ncols=min(len(pairs), 4),
+               frameon=False)  # fmt: skip
     draws = int(order.paired_replicates.iloc[0])
     fig.suptitle(f"Designs under calibrated uncertainty ({draws} posterior draws, each with its "
                  "own seed, the same for every design)")  # fmt: skip
@@ -660,6 +763,7 @@ FIGURES: tuple[tuple[str, Callable[[SweepTables], Figure | None]], ...] = (
     ("ranked_designs", plot_ranked_designs),
     ("duration_tradeoff", plot_duration_tradeoff),
     ("gain_heatmap", plot_gain_heatmap),
+    ("gain_by_lever", plot_gain_by_lever),
     ("gain_vs_cost", plot_gain_vs_cost),
     ("adoption", plot_adoption),
     ("departments_end", plot_departments_end),

@@ -1,7 +1,10 @@
 """A one-file HTML report of a sweep (or of one design) for readers who do not read code.
 
 Gains are shown in index points (the service index runs from 0 to 1; one point is 0.01), people
-as real Jakarta staff and money in IDR billion (the tables carry IDR million). Every statement of
+as real Jakarta staff (whole numbers) and every amount of money in IDR billion (the tables carry
+IDR million), undiscounted or as a present value at the sweep's `discount_rate`. The page opens
+with what to do: the design to choose at each budget, the cheapest that reaches the target and
+the efficient designs. Every statement of
 a difference rests on a 95% interval shown in the same report: a design is called best, efficient
 or better only when the interval of the paired differences excludes zero. Figures are referenced
 by relative path; the page has inline CSS and no scripts or external assets.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
@@ -25,8 +29,11 @@ from experiments.tables import (
     POINTS,
     SweepTables,
     best_design,
+    budget_choices,
+    cheapest_reaching,
     department_name,
     design_labels,
+    discount_rate,
     drawn_from_posterior,
     format_value,
     has_channels,
@@ -35,6 +42,8 @@ from experiments.tables import (
     practice_name,
     pretty,
     ranked,
+    short_value,
+    years,
 )
 from sim.pairing import CHANNELS
 from sim.rules import score_points_per_index_point
@@ -44,17 +53,19 @@ from sim.trend import own_months, packaged_trend
 _USED_META = {
     "horizon_months", "replicates", "scale", "seeds", "target_gain", "real_staff",
     "simulated_staff", "provenance", "failed_jobs", "folder", "experiment",
-    "cost_per_staff_month", "jobs", "posterior", "organisation",
+    "cost_per_staff_month", "jobs", "posterior", "organisation", "discount_rate", "optimiser_pick",
 }  # fmt: skip
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
   color: #1f2328; line-height: 1.5; margin: 0; background: #fafafa; }
-main { max-width: 1040px; margin: 0 auto; padding: 1.5rem 2rem 3rem; background: #fff; }
+main { max-width: 1040px; margin: 0 auto; padding: 1.5rem 2rem 3rem; background: #fff;
+  overflow-wrap: break-word; }
 h1 { font-size: 1.7rem; margin-bottom: 0.2rem; }
 h2 { font-size: 1.3rem; border-bottom: 2px solid #e1e4e8; padding-bottom: 0.2rem;
   margin-top: 2rem; }
 h3 { font-size: 1.1rem; margin-bottom: 0.3rem; }
+.lead { font-size: 1.05rem; }
 .headline { font-size: 1.1rem; background: #eef5fb; border-left: 4px solid #0072B2;
   padding: 0.7rem 1rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
@@ -73,7 +84,15 @@ figure img { max-width: 100%; height: auto; border: 1px solid #e1e4e8; }
 figcaption { font-size: 0.95rem; margin-top: 0.4rem; }
 .warning { background: #fff4e5; border-left: 4px solid #D55E00; padding: 0.7rem 1rem; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 1rem; font-size: 0.9rem; }
-dt { font-weight: 600; } dd { margin: 0; }
+dt { font-weight: 600; } dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+.answer td.design { min-width: 12rem; }
+@media (max-width: 600px) {
+  main { padding: 0.8rem 0.9rem 2rem; }
+  h1 { font-size: 1.35rem; }
+  .headline { font-size: 1rem; padding: 0.5rem 0.7rem; }
+  dl { grid-template-columns: 1fr; }
+  dd { margin-bottom: 0.4rem; }
+}
 """
 
 #: Figure name -> (heading, "how to read this" caption).
@@ -138,19 +157,31 @@ CAPTIONS = {
         "confidence interval; hollow points have an interval that includes zero. Designs ringed "
         "by a diamond and joined by the line are efficient: their gain is clear and clearly "
         "larger, on the same seeds, than that of every cheaper design. A design off that line "
-        "costs more without a gain that can be told apart from a cheaper one's.",
+        "costs more without a gain that can be told apart from a cheaper one's. With more "
+        "than 15 designs only the efficient ones are named.",
+    ),
+    "gain_by_lever": (
+        "Gain by the value of each lever",
+        "For a search (such as Optuna's) or a sweep that does not try every combination: each "
+        "panel is one lever that the designs vary, and each point one design, placed at its "
+        "value of that lever (the other levers differ from point to point), with its gain in "
+        "the final year and the 95% interval; hollow points have an interval that includes "
+        "zero. A lever whose high values all sit high matters; a cloud without a slope means "
+        "the other levers decide.",
     ),
     "adoption": (
         "Staff proficient in each Tokyo practice",
         "Each small panel is one practice learnt in Tokyo and shows how many of Jakarta's staff "
-        "are proficient in it over time: the solid line under the best design, the dashed line "
+        "are proficient in it over time: the solid line under the design ranked first (the "
+        "largest mean gain), the dashed line "
         "in the same city without the exchange. The gap between them is what the exchange "
         "added; each panel has its own scale.",
     ),
     "departments_end": (
         "Which departments improved",
         "Each bar is one department: how much higher its service quality was in the final year "
-        "under the best design than without the exchange (index points, same seeds, mean of "
+        "under the design ranked first than without the exchange (index points, same seeds, "
+        "mean of "
         "the replicates). Colours show the service domain; bars near zero mark departments the "
         "exchange hardly reached, bars below zero departments that were worse off, usually "
         "because some of their staff were away in Tokyo.",
@@ -159,8 +190,9 @@ CAPTIONS = {
         "How knowledge moves between departments",
         "Each circle is a department, sized by its staff; lines join departments whose staff "
         "work together, wider for more ties. The colour shows the share of staff proficient in "
-        "the practices that matter to that department, at four moments of one run of the best "
-        "design, so you can follow the practices spreading from department to department.",
+        "the practices that matter to that department, at four moments of one run of the "
+        "design ranked first, so you can follow the practices spreading from department to "
+        "department.",
     ),
 }
 
@@ -299,17 +331,195 @@ def banners(tables: SweepTables) -> str:
         parts.append(
             '<div class="warning"><strong>Smoke run at reduced scale.</strong> '
             + escape(
-                f"The model simulated {scale:g} of every department's staff "
-                f"({tables.meta.get('simulated_staff', 0):,} people standing for "
-                f"{tables.meta.get('real_staff', 0):,}). Program sizes and costs are still those "
-                "of real staff, but each simulated person stands for many real ones, so small "
-                "cohorts are rounded up or down at random and results are noisier and less "
-                "faithful than at full scale. Quote numbers from full-scale runs only. "
-                + (caveat(scale) or "")
+                f"{tables.meta.get('simulated_staff', 0):,} simulated people stood for "
+                f"{tables.meta.get('real_staff', 0):,} (scale {scale:g}): staff and costs are "
+                "real, gains noisier and smaller than at full scale; quote full-scale runs only."
+            )
+            + (
+                "<details><summary>How much smaller</summary>"
+                + paragraph(caveat(scale))
+                + "</details>"
+                if caveat(scale)
+                else ""
             )
             + "</div>"
         )
     return "\n".join(parts)
+
+
+# --- what to do ----------------------------------------------------------------------------------
+
+
+def _pv_words(tables: SweepTables) -> str:
+    """How the present value of costs was computed, for a note."""
+    rate = discount_rate(tables.meta)
+    if rate == 0:
+        return "costs are not discounted (discount_rate=0)"
+    return (
+        f"present value: each month's cost discounted to the start at {rate:.0%} a year (real; "
+        "setting discount_rate, docs/model.md §7.13)"
+    )
+
+
+def _gain_ci(mean: float, low: float, high: float) -> str:
+    """'+0.83 (0.61 to 1.05)': a gain in index points with its 95% interval."""
+    return f"{_points(mean, True)} ({_ci_range(low, high)})"
+
+
+def _share(p: float) -> str:
+    return "n/a" if not math.isfinite(p) else f"{p:.0%}"
+
+
+def recommendation_lead(tables: SweepTables, choices: pd.DataFrame) -> tuple[str, str]:
+    """What to do, in a few sentences: the design to choose with the sweep's largest budget (its
+    gain, interval, P(best) among all designs, yearly cost; said to be the dearest when it is)
+    and the cheapest design reaching the target; then, apart, whether the choice gains clearly
+    more than the choice for a smaller budget."""
+    labels, d = design_labels(tables), tables.designs.set_index("design_id")
+    top = choices.iloc[-1]
+    row = d.loc[top.design_id]
+    dearest = len(d) > 1 and math.isclose(row.cost_mean, d.cost_mean.max())
+    cost = f"IDR {_billion(top.cost_per_year)} billion a year" + (
+        ", the dearest design of the sweep" if dearest else ""
+    )
+    p_best = f", P(best) {_share(row.get('p_best', math.nan))}" if len(d) > 1 else ""
+    gain = (
+        f"{_points(top.gain_mean, True)} index points "
+        f"({_ci_text(top.gain_ci_low, top.gain_ci_high)}{p_best})"
+    )
+    side = interval_side(top.gain_ci_low, top.gain_ci_high)
+    if len(d) == 1:
+        lead = f"{labels[top.design_id]} ({cost}): {gain}, {SAYS[side][1]}."
+    elif side > 0:
+        lead = f"With the sweep's largest budget, choose {labels[top.design_id]} ({cost}): {gain}."
+    else:
+        lead = (
+            "No design clearly raised the city service index: do not expect a gain from any of "
+            f"them. The largest mean gain was {labels[top.design_id]}'s ({cost}): {gain}, "
+            f"{SAYS[side][1]}."
+        )
+    more = ""
+    if (
+        side > 0
+        and top.previous_id
+        and interval_side(top.diff_vs_previous_ci_low, top.diff_vs_previous_ci_high) <= 0
+    ):
+        prev = choices.set_index("design_id").loc[top.previous_id]
+        more = (
+            f"Its gain cannot be told apart from that of {labels[top.previous_id]}, the choice "
+            f"from IDR {_billion(prev.cost_per_year)} billion a year (the paired 95% interval of "
+            "the difference includes zero): the extra money buys no gain that can be told apart."
+        )
+    target = float(tables.meta.get("target_gain", 0.005))
+    reach, clearly = cheapest_reaching(tables.designs, target)
+    goal = f"the target of {_points(target)} index points"
+    if reach is None:
+        lead += f" No design reached {goal} on average."
+    else:
+        per_year = f"IDR {_billion(reach.cost_mean / years(tables))} billion a year"
+        name = labels[reach.design_id]
+        lead += (
+            f" The cheapest design that clearly reaches {goal} is {name} ({per_year})."
+            if clearly
+            else f" The cheapest design whose mean gain reaches {goal} is {name} ({per_year}), "
+            "though its 95% interval does not lie wholly above it."
+        )
+    return lead, more
+
+
+def budget_table(tables: SweepTables, choices: pd.DataFrame) -> str:
+    """One row per budget level at which the choice changes: from what yearly cost, the design,
+    its gain, P(best) among the designs that budget affords, and its paired gain over the choice
+    for the budget below."""
+    labels = design_labels(tables)
+    head = (
+        "<tr><th>From (IDR billion a year)</th><th class='design'>Choose</th>"
+        "<th>Gain (index points, 95% CI)</th><th>P(best at that budget)</th>"
+        "<th>More than the choice above (paired, 95% CI)</th></tr>"
+    )
+    rows = []
+    for r in choices.itertuples():
+        tag = _clear_tag(r.gain_ci_low, r.gain_ci_high)
+        more = (
+            "—"
+            if not r.previous_id
+            else _gain_ci(r.diff_vs_previous_mean, r.diff_vs_previous_ci_low,
+                          r.diff_vs_previous_ci_high)
+            + _clear_tag(r.diff_vs_previous_ci_low, r.diff_vs_previous_ci_high)
+        )  # fmt: skip
+        rows.append(
+            f"<tr><td>{_billion(r.cost_per_year)}</td>"
+            f"<td class='design'>{escape(labels[r.design_id])}{tag}</td>"
+            f"<td>{escape(_gain_ci(r.gain_mean, r.gain_ci_low, r.gain_ci_high))}</td>"
+            f"<td>{_share(r.p_best_within)}</td><td>{more}</td></tr>"
+        )
+    return (
+        "<h3>The design to choose for each budget</h3>\n"
+        f'<table class="answer">\n<thead>{head}</thead>\n<tbody>\n'
+        + "\n".join(rows)
+        + "\n</tbody>\n</table>"
+    )
+
+
+def efficient_table(tables: SweepTables) -> str:
+    """The efficient designs (a clear gain, clearly larger than that of every cheaper design),
+    cheapest first, with yearly cost, present value of costs and gain; or a sentence."""
+    labels = design_labels(tables)
+    front = tables.designs[tables.designs.efficient].sort_values("cost_mean")
+    heading = "<h3>Efficient designs</h3>"
+    if front.empty:
+        return heading + paragraph(
+            "No design is efficient in the strict sense (a clear gain that is clearly larger "
+            "than that of every cheaper design); more replicates may separate them."
+        )
+    rate = discount_rate(tables.meta)
+    head = (
+        "<tr><th class='design'>Design</th><th>Cost (IDR billion a year)</th>"
+        f"<th>Present value of all costs (IDR billion, {rate:.0%})</th>"
+        "<th>Gain (index points, 95% CI)</th></tr>"
+    )
+    rows = "\n".join(
+        f"<tr><td class='design'>{escape(labels[r.design_id])}</td>"
+        f"<td>{_billion(r.cost_mean / years(tables))}</td>"
+        f"<td>{_billion(getattr(r, 'cost_present_value', math.nan))}</td>"
+        f"<td>{escape(_gain_ci(r.gain_mean, r.gain_ci_low, r.gain_ci_high))}</td></tr>"
+        for r in front.itertuples()
+    )
+    lead = paragraph(
+        f"{len(front)} of {len(tables.designs)} designs are efficient: each has a clear gain "
+        "that is clearly larger, on the same seeds, than that of every cheaper design, so the "
+        "extra money buys a gain that can be told apart. Cheapest first:"
+    )
+    table = f'<table class="answer">\n<thead>{head}</thead>\n<tbody>\n{rows}\n</tbody>\n</table>'
+    return "\n".join([heading, lead, table])
+
+
+def recommendation(tables: SweepTables) -> str:
+    """'What should we do?': the recommendation (`recommendation_lead`), the design to choose
+    for each budget level, the efficient designs, and how the numbers were made."""
+    choices = budget_choices(tables)
+    words, more = recommendation_lead(tables, choices)
+    lead = f'<p class="headline" id="recommendation">{escape(words)}</p>'
+    if more:
+        lead += "\n" + paragraph(more)
+    if len(tables.designs) == 1:
+        return section("What should we do?", lead)
+    shares = shares_of(tables.designs.iloc[0]) or "the paired replicates"
+    note = paragraph(
+        "A budget affords the designs whose cost per year (the whole horizon's cost spread "
+        f"evenly over its {years(tables):g} years) is at most that much; the choice is the one "
+        "with the largest mean gain among them, and a row appears where a larger budget "
+        "changes it. P(best at that budget) is the share of "
+        f"{shares} on which the choice had the largest gain of the designs costing at most its "
+        "own yearly cost. "
+        "'More than the choice above' is the paired difference from the previous row's design; "
+        "'not clear' marks an interval that includes zero (the extra money buys no gain that "
+        f"can be told apart). Money is in IDR billion; {_pv_words(tables)}.",
+        "note",
+    )
+    return section(
+        "What should we do?", lead, budget_table(tables, choices), note, efficient_table(tables)
+    )
 
 
 def what_was_run(tables: SweepTables) -> str:
@@ -366,6 +576,22 @@ def what_was_run(tables: SweepTables) -> str:
         parts.append(paragraph("The designs differ in:"))
         parts.append("<ul>" + "".join(items) + "</ul>")
         parts.append(paragraph("Every other setting was the same for every design."))
+    pick = meta.get("optimiser_pick")
+    if pick:
+        params = ", ".join(
+            f"{k}={short_value(v) if isinstance(v, float) else v}"
+            for k, v in pick["best_params"].items()
+        )
+        value = pick.get("best_value")
+        value = f"{value:+.2f} index points" if isinstance(value, int | float) else "not recorded"
+        parts.append(
+            paragraph(
+                f"The optimiser's own pick (optimization_results.yaml): {params}, with a mean "
+                f"gain of {value} (its objective: a trial's mean gain over its replicates, the "
+                "same mean as the tables'). The tables rank every trial with its interval; a "
+                "trial ranked first by a small margin may not be told apart from the next."
+            )
+        )
     points = float(meta.get("target_gain", 0.005)) * POINTS
     target = f"{points:g} index point" + ("" if points == 1 else "s")
     parts.append(
@@ -460,32 +686,36 @@ def behaviour_sentence(tables: SweepTables) -> str:
 
 
 def headline(tables: SweepTables) -> str:
-    """The best design with its gain, interval, P(best), P(gain > 0) and cost, said only as
-    strongly as the intervals allow (`gain_words`): which comparisons with it are resolved,
-    which designs' gains cannot be told apart from zero or are losses, efficient designs."""
+    """The design with the largest mean gain (said to be the dearest when it is) with its gain,
+    interval, P(best), P(gain > 0) and cost, said only as strongly as the intervals allow
+    (`gain_words`): which comparisons with it are resolved, which designs' gains cannot be told
+    apart from zero or are losses."""
     labels, d = design_labels(tables), ranked(tables)
     best = d.iloc[0]
-    years = f"{horizon_months(tables) / 12:g} years"
+    span = f"{horizon_months(tables) / 12:g} years"
     name = labels[best.design_id]
+    present = best.get("cost_present_value", math.nan)
     cost = (
-        f"Cost: IDR {_billion(best.cost_mean)} billion for {_people(best.staff_sent_mean)} "
-        "staff sent."
+        f"Cost: IDR {_billion(best.cost_mean)} billion over {span}"
+        + (f" (present value IDR {_billion(present)} billion)" if math.isfinite(present) else "")
+        + f" for {_people(best.staff_sent_mean)} staff sent."
     )
     gain = gain_words(
         best.gain_mean, best.gain_ci_low, best.gain_ci_high, shares_note(best, len(d) > 1)
     )
     behaviour = paragraph(behaviour_sentence(tables), "note")
     if len(d) == 1:
-        lead = f"{name}: after {years}, compared with no exchange, it {gain}. {cost}"
-        return section("Headline", f'<p class="headline">{escape(lead)}</p>', behaviour)
+        lead = f"{name}: after {span}, compared with no exchange, it {gain}. {cost}"
+        return section("Headline", f'<p class="lead">{escape(lead)}</p>', behaviour)
     side = _sides(d.gain_ci_low, d.gain_ci_high)
+    dearest = math.isclose(best.cost_mean, d.cost_mean.max())
     lead = (
-        f"{name} had the largest mean gain: after {years}, compared with no exchange, it "
-        f"{gain}. {resolved_words(d, labels)}"
+        f"{name} had the largest mean gain{' and is the dearest design' if dearest else ''}: "
+        f"after {span}, compared with no exchange, it {gain}. {resolved_words(d, labels)}"
     )
     if not (side > 0).any():
         lead = (
-            f"No design clearly raised the city service index after {years} (no gain's 95% "
+            f"No design clearly raised the city service index after {span} (no gain's 95% "
             f"interval lies wholly above zero). {lead}"
         )
     texts = [cost]
@@ -511,19 +741,8 @@ def headline(tables: SweepTables) -> str:
             f"{len(ids)} design(s) lowered the city service index (a loss: the whole 95% "
             f"interval below zero): {_names(ids, labels)}."
         )
-    front = d[d.efficient].sort_values("cost_mean")
-    if len(front):
-        more = (
-            "Efficient designs (a clear gain, clearly larger than that of every cheaper "
-            "design), cheapest first: " + _names(front.design_id, labels) + "."
-        )
-    else:
-        more = (
-            "No design is efficient in the strict sense (a clear gain that is clearly larger "
-            "than that of every cheaper design); more replicates may separate them."
-        )
-    parts = [f'<p class="headline">{escape(lead)}</p>', paragraph(" ".join(texts))]
-    return section("Headline", *parts, paragraph(more), behaviour)
+    parts = [f'<p class="lead">{escape(lead)}</p>', paragraph(" ".join(texts))]
+    return section("Headline", *parts, behaviour)
 
 
 def posterior_section(tables: SweepTables) -> str:
@@ -586,6 +805,7 @@ def ranked_table(tables: SweepTables) -> str:
         "<th>Gain (index points, 95% CI)</th>"
         + ("<th>Minus the best (paired, 95% CI)</th>" if several else "")
         + "<th>Staff sent</th><th>Staff-months in Tokyo</th><th>Cost (IDR billion)</th>"
+        f"<th>Present value of costs (IDR billion, {discount_rate(tables.meta):.0%})</th>"
         "<th>Cost per index point (IDR billion)</th><th>Months to target (median; share "
         "reached)</th></tr>"
     )
@@ -618,6 +838,7 @@ def ranked_table(tables: SweepTables) -> str:
             _people(r.staff_sent_mean),
             _people(r.staff_months_abroad_mean),
             _billion(r.cost_mean),
+            _billion(getattr(r, "cost_present_value", math.nan)),
             "no clear gain" if pd.isna(r.cost_per_point) else _billion(r.cost_per_point),
             f"{'not reached' if pd.isna(mtt) else format_value(float(mtt))} ({reached})",
         ]
@@ -635,8 +856,9 @@ def ranked_table(tables: SweepTables) -> str:
     )
     note = paragraph(
         ranks + "Staff sent and staff-months count real "
-        "Jakarta staff over the whole horizon. Cost per index point is the mean cost divided by "
-        "the mean gain, shown only when the gain is clear. Months to target is the median over "
+        f"Jakarta staff over the whole horizon; cost is its sum, the {_pv_words(tables)}. Cost "
+        "per index point is the mean (undiscounted) cost divided by the mean gain, shown only "
+        "when the gain is clear. Months to target is the median over "
         "replicates, counting a replicate that never reached the target as later than any that "
         "did: 'not reached' means that half or more never reached it.",
         "note",
@@ -973,12 +1195,22 @@ def readiness(tables: SweepTables, did: str) -> str:
     return "\n".join([heading, paragraph(lead), table, note])
 
 
-def _value(x: float, points: bool) -> str:
+def _value(x: float, outcome) -> str:
+    """An outcome's value as the report shows it: index points, IDR billion, a whole number of
+    things (people, visits, departments), else three decimals (an index, a share)."""
     if not math.isfinite(x):
         return "n/a"
-    if points:
+    if outcome.points:
         return f"{x * POINTS:.2f}"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3f}"
+    if outcome.money:
+        return _billion(x)
+    if outcome.count or abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:,.3f}"
+
+
+#: How the report names the unit of an outcome shown in IDR billion (`study.Outcome.money`).
+MONEY = "IDR billion"
 
 
 def all_outcomes(tables: SweepTables, did: str) -> str:
@@ -989,14 +1221,17 @@ def all_outcomes(tables: SweepTables, did: str) -> str:
         if outcome.summary != "mean" or f"{name}_mean" not in row:
             continue
         low, high = row[f"{name}_ci_low"], row[f"{name}_ci_high"]
+        if outcome.count:  # a count is never negative
+            low, high = max(low, 0.0), max(high, 0.0)
         ci = (
             "no CI"
             if not math.isfinite(low)
-            else (f"{_value(low, outcome.points)} to {_value(high, outcome.points)}")
+            else (f"{_value(low, outcome)} to {_value(high, outcome)}")
         )
+        words = f"{outcome.words} ({MONEY})" if outcome.money else outcome.words
         rows.append(
-            f"<tr><td class='design'>{escape(outcome.words)}</td>"
-            f"<td>{escape(_value(row[f'{name}_mean'], outcome.points))}</td>"
+            f"<tr><td class='design'>{escape(words)}</td>"
+            f"<td>{escape(_value(row[f'{name}_mean'], outcome))}</td>"
             f"<td>{escape(ci)}</td></tr>"
         )
     head = "<tr><th class='design'>Outcome</th><th>Mean</th><th>95% CI</th></tr>"
@@ -1063,7 +1298,9 @@ def caveats(tables: SweepTables) -> str:
             "comparison)."
         ),
         "Costs are the direct program costs for real staff (staff-months in Tokyo and expert "
-        "visits at assumed unit prices), summed over the whole period without discounting.",
+        "visits at assumed unit prices, constant over the run), summed over the whole period "
+        f"and also given as a {_pv_words(tables)}. A budget's yearly cost is the whole "
+        "period's cost spread evenly over its years; the gains are not discounted.",
     ]
     if float(tables.meta.get("scale", 1.0)) < 1:
         items.append(
@@ -1234,7 +1471,8 @@ def write_report(tables: SweepTables, figures: dict[str, Path], out_path: Path, 
         part
         for part in (
             banners(tables),
-            headline(tables),  # the answer first, in view without scrolling
+            recommendation(tables),  # the answer first, in view without scrolling
+            headline(tables),
             what_was_run(tables),
             posterior_section(tables),
             ranked_table(tables),
@@ -1252,7 +1490,7 @@ def write_report(tables: SweepTables, figures: dict[str, Path], out_path: Path, 
 def html_page(title: str, body: str) -> str:
     """A whole HTML page: inline CSS, no scripts or external assets; a table wider than the
     window scrolls sideways inside its box, the page never does."""
-    body = body.replace("<table>", '<div class="wide"><table>').replace(
+    body = re.sub(r"(<table[ >])", r'<div class="wide">\1', body).replace(
         "</table>", "</table></div>"
     )
     return (

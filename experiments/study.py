@@ -158,6 +158,15 @@ class RunConfig(ModelConfig):
         "§11); `none` (or null) = the configured behaviour, labelled as assumed",
         also="; needs at least `replicates` draws",
     )
+    #: Real yearly rate at which the report discounts each month's program cost to the start
+    #: (present value of the costs over the horizon).
+    discount_rate: float = setting(
+        0.06,
+        "per year (real)",
+        interval(0.0, 0.5),
+        "ADB, Guidelines for the Economic Analysis of Projects (2017): 9% real in general, 6% for "
+        "social-sector projects, as staff training is; 0 = undiscounted (docs/model.md §7.13)",
+    )
 
 
 def register() -> None:
@@ -341,6 +350,7 @@ NOT_DESIGN = (
     "reference",
     "posterior",
     "channels",
+    "discount_rate",
 )
 
 
@@ -687,6 +697,8 @@ class Outcome:
     of: Callable[[pd.DataFrame, float], float | int | bool]
     summary: str = "mean"
     points: bool = False  # index units, shown in index points
+    money: bool = False  # IDR million in the tables, shown in IDR billion
+    count: bool = False  # whole things (people, visits, departments), shown as whole numbers
 
 
 #: Outcomes of one replicate, in the order of the summary table's columns (index units; people
@@ -736,6 +748,7 @@ OUTCOMES = {
         "Jakarta staff never trained by the program but proficient in a Tokyo practice (final "
         "month)",
         lambda m, t: float(m.colleagues_proficient.iloc[-1]),
+        count=True,
     ),
     "colleagues_proficient_without_sops": Outcome(
         "of them, in the run without standard procedures: staff who learnt from the trained and "
@@ -745,25 +758,32 @@ OUTCOMES = {
             if "colleagues_proficient_without_sops" in m
             else float("nan")
         ),
+        count=True,
     ),
     "trained_proficient": Outcome(
         "staff trained by the program and still proficient in a Tokyo practice (final month)",
         lambda m, t: float(m.trained_proficient.iloc[-1]),
+        count=True,
     ),
     "departments_with_sop": Outcome(
         "departments where a Tokyo practice is standard procedure (final month)",
         lambda m, t: int(m.departments_with_sop.iloc[-1]),
+        count=True,
     ),
-    "staff_sent": Outcome("Jakarta staff sent to Tokyo", lambda m, t: int(m.departures.iloc[-1])),
+    "staff_sent": Outcome(
+        "Jakarta staff sent to Tokyo", lambda m, t: int(m.departures.iloc[-1]), count=True
+    ),
     "staff_months_abroad": Outcome(
-        "staff-months in Tokyo", lambda m, t: int(m.staff_months_abroad.iloc[-1])
+        "staff-months in Tokyo", lambda m, t: int(m.staff_months_abroad.iloc[-1]), count=True
     ),
     "expert_visits": Outcome(
-        "Tokyo experts' visits (experts x visits)", lambda m, t: int(m.expert_visits.iloc[-1])
+        "Tokyo experts' visits (experts x visits)",
+        lambda m, t: int(m.expert_visits.iloc[-1]),
+        count=True,
     ),
-    "cost": Outcome("program cost (IDR million)", lambda m, t: float(m.cost.iloc[-1])),
+    "cost": Outcome("program cost", lambda m, t: float(m.cost.iloc[-1]), money=True),
     "cost_per_point": Outcome(
-        "cost per index point of gain (IDR million)", _cost_per_point, summary="none"
+        "cost per index point of gain", _cost_per_point, summary="none", money=True
     ),
 }
 

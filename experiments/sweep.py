@@ -469,11 +469,32 @@ def load_tables(folder: Path) -> SweepTables:
         raise AggregationError(
             f"{dirs[0] / 'config.yaml'}: malformed ({one_line(err)}); {REDO}"
         ) from None
+    meta["discount_rate"] = run_settings.get("discount_rate", cfg.get("discount_rate"))
+    pick = optimiser_pick(folder)
+    if pick:
+        meta["optimiser_pick"] = pick
     meta["provenance"] = _provenance(folder, dirs)
     posterior = _json(dirs[0] / "job.json").get("posterior")
     if posterior:
         meta["posterior"] = posterior
     return combine(jobs, meta, run_settings.get("reference"))
+
+
+#: What an optimising sweeper (hydra-optuna-sweeper) writes at the end: its best parameters
+#: and best value (the objective `run.run_and_write` returns: mean gain in index points).
+OPTIMISER_RESULTS = "optimization_results.yaml"
+
+
+def optimiser_pick(folder: Path) -> dict:
+    """The optimiser's own pick ({'best_params': {...}, 'best_value': points}), or {} without
+    one or when it cannot be read (the report then leaves it out)."""
+    try:
+        data = yaml.safe_load((Path(folder) / OPTIMISER_RESULTS).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("best_params"), dict):
+        return {}
+    return {"best_params": data["best_params"], "best_value": data.get("best_value")}
 
 
 def _meta(folder: Path, cfg, first: pd.DataFrame, jobs: int, state: Status) -> dict:
@@ -499,7 +520,7 @@ def _meta(folder: Path, cfg, first: pd.DataFrame, jobs: int, state: Status) -> d
     if budget is not None and budget.get("staff_months_per_year") is not None:
         meta["budget"] = f"{budget.staff_months_per_year:g} staff-months abroad per year"
     elif budget is not None and budget.get("money_per_year") is not None:
-        meta["budget"] = f"IDR {budget.money_per_year:g} million per year"
+        meta["budget"] = f"IDR {budget.money_per_year / 1000:g} billion per year"
     failed = failed_jobs(state)
     if len(failed) or state.missing:
         parts = [f"{f.design}: {f.error}" for f in failed.itertuples()]

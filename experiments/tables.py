@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.study import LEVERS, OUTCOMES
+from experiments.study import LEVERS, OUTCOMES, RunConfig
 from sim.errors import UserError
 from sim.organisation import load_departments
 from sim.pairing import CHANNELS
@@ -364,6 +364,83 @@ def has_channels(designs: pd.DataFrame) -> bool:
     return set(columns) <= set(designs) and bool(designs[columns].notna().all(axis=1).any())
 
 
+# --- what to do: costs over time, budgets and the target --------------------------------------
+
+#: The report's real yearly discount rate when the sweep does not record one (the declared
+#: default of `discount_rate`).
+DISCOUNT_RATE = RunConfig.__dataclass_fields__["discount_rate"].default
+
+
+def discount_rate(meta: dict) -> float:
+    """The sweep's real yearly discount rate (per year, 0-1)."""
+    rate = meta.get("discount_rate")
+    return DISCOUNT_RATE if rate is None else float(rate)
+
+
+def present_costs(timeseries: pd.DataFrame, rate: float) -> pd.Series:
+    """Per design_id, the mean over replicates of the present value (IDR million) of its costs:
+    each month's cost (the rise of the cumulative `cost` since the month before) divided by
+    (1 + rate) ** (month / 12)."""
+    ts = timeseries.sort_values(["design_id", "replicate", "month"])
+    spent = ts.groupby(["design_id", "replicate"], sort=False).cost.diff().fillna(ts.cost)
+    factor = (1.0 + rate) ** (-ts.month.to_numpy(float) / 12.0)
+    value = (spent * factor).groupby([ts.design_id, ts.replicate]).sum()
+    return value.groupby(level="design_id").mean()
+
+
+def years(tables: SweepTables) -> float:
+    """The horizon in years."""
+    return horizon_months(tables) / 12.0
+
+
+def budget_choices(tables: SweepTables) -> pd.DataFrame:
+    """The design to choose at each budget level of the sweep (a yearly cost, IDR million): the
+    design with the largest mean gain among those costing at most that much a year, one row each
+    time a dearer budget changes the choice, cheapest first. Columns: design_id, cost_per_year
+    (its own yearly cost: the level from which it is the choice), gain_mean, gain_ci_low,
+    gain_ci_high, p_best_within (share of the paired replicates on which it had the largest gain
+    of the affordable designs), previous_id (the choice of the budget below, "" for the first)
+    and diff_vs_previous_mean/_ci_low/_ci_high (its paired gain minus that choice's)."""
+    d = tables.designs.assign(cost_per_year=tables.designs.cost_mean / years(tables))
+    pair = tables.comparisons.set_index(["design_id", "versus_id"])
+    rows, previous = [], ""
+    for level in np.sort(d.cost_per_year.unique()):
+        affordable = d[d.cost_per_year <= level * (1 + 1e-9)]
+        top = affordable.sort_values(["gain_mean", "cost_mean"], ascending=[False, True]).iloc[0]
+        if top.design_id == previous:
+            continue
+        shares, _ = replicate_ranking(tables.summary[tables.summary.design_id.isin(
+            affordable.design_id)])  # fmt: skip
+        p_best = shares.set_index("design_id").p_best.get(top.design_id, float("nan"))
+        diff = (
+            pair.loc[(top.design_id, previous), ["diff_mean", "diff_ci_low", "diff_ci_high"]]
+            if previous
+            else [float("nan")] * 3
+        )
+        rows.append((top.design_id, top.cost_per_year, top.gain_mean, top.gain_ci_low,
+                     top.gain_ci_high, float(p_best), previous, *map(float, diff)))  # fmt: skip
+        previous = top.design_id
+    return pd.DataFrame(
+        rows,
+        columns=["design_id", "cost_per_year", "gain_mean", "gain_ci_low", "gain_ci_high",
+                 "p_best_within", "previous_id", "diff_vs_previous_mean",
+                 "diff_vs_previous_ci_low", "diff_vs_previous_ci_high"],
+    )  # fmt: skip
+
+
+def cheapest_reaching(designs: pd.DataFrame, target: float) -> tuple[pd.Series | None, bool]:
+    """The cheapest design whose gain clearly reaches `target` (index units: the 95% interval's
+    lower end at or above it), and True; else the cheapest whose mean gain reaches it, and False;
+    else (None, False)."""
+    for clearly, column in ((True, "gain_ci_low"), (False, "gain_mean")):
+        reached = designs[designs[column] >= target]
+        if len(reached):
+            return reached.sort_values(["cost_mean", "gain_mean"], ascending=[True, False]).iloc[
+                0
+            ], clearly
+    return None, False
+
+
 #: Columns of a department's final month that `readiness_table` summarises.
 READINESS_COLUMNS = ("sops", "sop_readiness")
 
@@ -440,10 +517,12 @@ def combine(jobs: list[dict[str, pd.DataFrame]], meta: dict, reference: str | No
     if "draw" not in summary:
         per_design, ranks = per_design.drop(columns=list(POSTERIOR_COLUMNS)), pd.DataFrame()
     designs = designs.merge(per_design, on="design_id", how="left")
+    timeseries = concat("timeseries").drop_duplicates([*first, "month"])
+    designs["cost_present_value"] = designs.design_id.map(
+        present_costs(timeseries, discount_rate(meta))
+    )
     tables = SweepTables(
-        timeseries=with_own_trend(
-            concat("timeseries").drop_duplicates([*first, "month"]), ["design_id", "replicate"]
-        ),
+        timeseries=with_own_trend(timeseries, ["design_id", "replicate"]),
         baseline=with_own_trend(
             baseline.drop_duplicates(["baseline_id", "replicate", "month"]),
             ["baseline_id", "replicate"],
@@ -473,14 +552,35 @@ def format_value(v) -> str:
     return str(v)
 
 
-def short_value(v) -> str:
-    """A lever value for a label: floats to 3 significant digits (display only)."""
-    if isinstance(v, float | np.floating) and not float(v).is_integer():
-        return f"{float(v):.3g}"
-    return format_value(v)
+def as_number(v):
+    """`v` as a float when it is a number or a string that reads as one (a swept setting that is
+    not a lever is tabulated as the text of its override), else `v` unchanged."""
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return v
 
 
-def short_label(row, levers: list[str]) -> str:
+def short_value(v, digits: int = 2) -> str:
+    """A lever value for a label: a float that is not whole to `digits` significant digits, but
+    never rounding its whole part ("0.58", "0.062", "12"; display only)."""
+    number = as_number(v)
+    if not isinstance(number, float | np.floating) or not np.isfinite(number):
+        return format_value(v)
+    if float(number).is_integer():
+        return format_value(v)
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(float(number)))))
+    text = f"{float(number):.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+#: Significant digits tried in turn for the floats of design labels, until the labels differ.
+LABEL_DIGITS = (2, 3, 4, 6)
+
+
+def short_label(row, levers: list[str], digits: int = LABEL_DIGITS[0]) -> str:
     """Plain-words label of a design from its lever values, e.g. '10 staff per cohort, a
     cohort every 12 months'; with no varying lever, the levers that name a single design."""
     if not levers:
@@ -497,15 +597,17 @@ def short_label(row, levers: list[str]) -> str:
     for k in levers:
         lever = LEVERS.get(k)
         fmt = lever.label if lever else k.rsplit(".", 1)[-1].replace("_", " ") + " {}"
-        parts.append(fmt.format(short_value(row[k])))
+        parts.append(fmt.format(short_value(row[k], digits)))
     return ", ".join(parts)
 
 
 def design_labels(tables: SweepTables) -> dict[str, str]:
-    """design_id -> plain-words label, unique: designs whose short labels coincide (values
-    that agree to three digits) are named by their exact labels instead."""
+    """design_id -> plain-words label, unique: floats rounded to the fewest `LABEL_DIGITS` that
+    tell the most designs apart; designs whose labels still coincide are named by their exact labels
+    instead."""
     rows = tables.designs.to_dict("records")
-    short = {r["design_id"]: short_label(r, tables.levers) for r in rows}
+    tries = [{r["design_id"]: short_label(r, tables.levers, n) for r in rows} for n in LABEL_DIGITS]
+    short = max(tries, key=lambda labels: len(set(labels.values())))  # the first of the most
     exact = dict(zip(tables.designs.design_id, tables.designs.design, strict=True))
     counts = pd.Series(list(short.values())).value_counts()
     labels = {k: (exact[k] if counts[v] > 1 else v) for k, v in short.items()}

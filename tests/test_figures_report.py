@@ -19,23 +19,36 @@ from experiments.figures import (
     STYLE,
     draw,
     make_figures,
+    plot_gain_by_lever,
     plot_gain_channels,
     plot_gain_heatmap,
+    plot_gain_vs_cost,
     shown_designs,
 )
-from experiments.report import behaviour_sentence, headline, write_report
+from experiments.report import (
+    all_outcomes,
+    behaviour_sentence,
+    efficient_table,
+    headline,
+    recommendation,
+    write_report,
+)
 from experiments.study import design_label, run_job
 from experiments.sweep import write_tables
 from experiments.tables import (
     POSTERIOR_COLUMNS,
     SweepTables,
+    budget_choices,
     censored_median,
+    cheapest_reaching,
     combine,
     design_labels,
     interval_side,
     judge,
     paired_comparisons,
+    present_costs,
     replicate_ranking,
+    short_value,
     t_interval,
 )
 from sim.pairing import CHANNELS
@@ -235,7 +248,9 @@ def test_headline_words_follow_the_intervals():
     assert "Not resolved: middle." in text
     assert "The cheapest design not resolved from it is middle" in text
     assert "1 design(s) had a gain that cannot be told apart from zero" in text
-    assert "cheap; middle" in text  # the efficient designs, cheapest first
+    assert "dear had the largest mean gain and is the dearest design" in text
+    efficient = _table_after(efficient_table(hand_designs(GAINS, COST)), "<table")
+    assert [row[0] for row in efficient] == ["cheap", "middle"]  # cheapest first
     clear_best = {k: v for k, v in GAINS.items() if k != "dear"}
     text = headline(hand_designs(clear_best, COST))
     assert "middle had the largest mean gain" in text
@@ -246,7 +261,7 @@ def test_headline_words_follow_the_intervals():
     assert "No design clearly raised the city service index" in text
     assert "b had the largest mean gain" in text and "cannot be told apart from no gain" in text
     assert "Not resolved: it cannot be told apart from any of the 1 other" in text
-    assert "No design is efficient" in text
+    assert "No design is efficient" in efficient_table(hand_designs(noise, {"a": 1.0, "b": 2.0}))
 
 
 def test_months_to_target_is_a_censored_median():
@@ -267,7 +282,7 @@ def test_close_designs_keep_their_own_labels_and_rows(tmp_path):
     )
     fake = type("T", (), {"designs": designs, "levers": ["x"]})
     labels = design_labels(fake)
-    assert len(set(labels.values())) == 2 and labels["a"] == "x=80.0001"
+    assert labels == {"a": "x 80.0001", "b": "x 80.0002"}  # as many digits as tell them apart
 
 
 def test_many_designs_show_top_five_and_lowest():
@@ -470,3 +485,166 @@ def test_channel_figure_labels_never_overlap_or_leave_the_canvas(tables, n):
             for a, b in itertools.combinations(ticks, 2):
                 assert not a.overlaps(b)
             fig.clear()
+
+
+# --- what to do: budgets, the target, present values, units --------------------------------------
+
+
+def _with_comparisons(tables: SweepTables) -> SweepTables:
+    return dataclasses.replace(tables, comparisons=paired_comparisons(tables.summary))
+
+
+def test_the_choice_for_each_budget_is_the_largest_mean_gain_it_affords():
+    """Yearly costs 5, 10, 20 and 40 (IDR million over 10 years / 10): each dearer design has a
+    larger mean gain, so each budget level changes the choice; P(best within the budget) is
+    over the designs the budget affords: 'dear' beats 'middle' on 3 of 5 seeds."""
+    tables = _with_comparisons(hand_designs(GAINS, COST))
+    choices = budget_choices(tables)
+    assert list(choices.design_id) == ["noisy", "cheap", "middle", "dear"]
+    assert list(choices.cost_per_year) == [5.0, 10.0, 20.0, 40.0]
+    assert list(choices.p_best_within) == [1.0, 1.0, 1.0, 0.6]
+    assert list(choices.previous_id) == ["", "noisy", "cheap", "middle"]
+    dear = choices.iloc[-1]
+    diff = np.array(GAINS["dear"]) - np.array(GAINS["middle"])
+    assert dear.diff_vs_previous_mean == pytest.approx(diff.mean())
+    assert dear.diff_vs_previous_ci_low < 0 < dear.diff_vs_previous_ci_high  # not clear
+    # a dearer design with a smaller mean gain is never a budget's choice
+    worse = {**GAINS, "dear": [0.0] * 5}
+    assert list(budget_choices(_with_comparisons(hand_designs(worse, COST))).design_id) == [
+        "noisy", "cheap", "middle"
+    ]  # fmt: skip
+
+
+def test_the_recommendation_names_the_dearest_and_the_cheapest_reaching_the_target():
+    tables = _with_comparisons(hand_designs(GAINS, COST))
+    text = html.unescape(recommendation(tables))
+    lead = text[text.index('id="recommendation">') : text.index("</p>")]
+    assert "choose dear (IDR 0.04 billion a year, the dearest design of the sweep)" in lead
+    assert "+2.20 index points (95% CI" in lead and "P(best) 60%" in lead
+    # apart from the lead: the extra money over the choice for a smaller budget buys nothing clear
+    assert "cannot be told apart from that of middle, the choice from IDR 0.02 billion" in text
+    # target 0.5 points (the default): 'cheap' (1.04, interval above 0.5) is the cheapest
+    assert "cheapest design that clearly reaches the target of 0.50 index points is cheap" in lead
+    rows = _table_after(text, "The design to choose for each budget")
+    assert [r[1].removesuffix("not clear") for r in rows] == ["noisy", "cheap", "middle", "dear"]
+    assert [r[0] for r in rows] == ["0.01", "0.01", "0.02", "0.04"]  # IDR billion a year
+    assert rows[0][4] == "—" and rows[3][4].endswith("not clear")
+    # with no clear gain anywhere it says so first
+    noise = {"a": [0.01, -0.01, 0.0], "b": [0.02, -0.02, 0.01]}
+    text = recommendation(_with_comparisons(hand_designs(noise, {"a": 1.0, "b": 2.0})))
+    assert "No design clearly raised the city service index" in text
+
+
+def test_the_cheapest_design_reaching_a_target():
+    designs = hand_designs(GAINS, COST).designs
+    row, clearly = cheapest_reaching(designs, 0.015)  # middle's interval is above 1.5 points
+    assert row.design_id == "middle" and clearly
+    row, clearly = cheapest_reaching(designs, 0.021)  # only dear's mean (2.2) reaches 2.1
+    assert row.design_id == "dear" and not clearly
+    assert cheapest_reaching(designs, 0.05) == (None, False)
+
+
+def test_present_value_of_costs_by_hand():
+    """120 a month for 24 months: undiscounted 2,880; at 6% a year each month t counts
+    1.06 ** (-t / 12); two replicates average; month 0 costs nothing."""
+    months = np.arange(0, 25)
+    rows = [
+        {"design_id": "a", "replicate": r, "month": m, "cost": 120.0 * m * (1 + r)}
+        for r in (0, 1)
+        for m in months
+    ]
+    ts = pd.DataFrame(rows).sample(frac=1, random_state=1)  # order does not matter
+    assert present_costs(ts, 0.0)["a"] == pytest.approx(120 * 24 * 1.5)
+    expected = 1.5 * sum(120 * 1.06 ** (-m / 12) for m in range(1, 25))
+    assert present_costs(ts, 0.06)["a"] == pytest.approx(expected)
+
+
+def test_the_present_value_in_the_tables_follows_the_rate(tables):
+    undiscounted = present_costs(tables.timeseries, 0.0)
+    designs = tables.designs.set_index("design_id")
+    assert np.allclose(undiscounted[designs.index], designs.cost_mean)
+    assert (designs.cost_present_value < designs.cost_mean).all()  # 6% a year by default
+
+
+def test_lever_values_are_rounded_in_labels():
+    assert short_value(0.5777739653495061) == "0.58"
+    assert short_value(0.0623) == "0.062" and short_value(12.5) == "12"
+    assert short_value(125.3) == "125" and short_value(3.0) == "3" and short_value("x") == "x"
+    # a swept setting that is not a lever is tabulated as its override's text
+    designs = pd.DataFrame({"design_id": ["a", "b", "c"], "design": ["a", "b", "c"],
+                            "budget.share": ["0.5777739653495061", "0.5812", "0.9"]})  # fmt: skip
+    fake = type("T", (), {"designs": designs, "levers": ["budget.share"]})
+    assert design_labels(fake) == {"a": "share 0.578", "b": "share 0.581", "c": "share 0.9"}
+
+
+def test_every_amount_of_money_is_in_idr_billion_and_counts_are_whole(tables, rendered):
+    text = html.unescape(rendered[1].read_text(encoding="utf-8"))
+    assert "IDR million" not in text
+    best = tables.designs.sort_values("rank").design_id.iloc[0]
+    rows = {r[0]: r for r in _table_after(all_outcomes(tables, best), "<tbody>")}
+    assert (
+        rows["program cost (IDR billion)"][1]
+        == f"{tables.designs.set_index('design_id').loc[best, 'cost_mean'] / 1000:,.1f}"
+    )
+    for name in ("Tokyo experts' visits (experts x visits)", "Jakarta staff sent to Tokyo"):
+        assert re.fullmatch(r"[\d,]+", html.unescape(rows[name][1])), rows[name]
+    assert "0.000" not in rows["Tokyo experts' visits (experts x visits)"][1]
+
+
+def test_the_recommendation_comes_first(rendered):
+    text = rendered[1].read_text(encoding="utf-8")
+    first = text.index("<section>")
+    assert text.index("What should we do?") < text.index("<h2>", first + 10) + 10
+    assert text.index('id="recommendation"') < text.index("What was run")
+
+
+def _grid_gaps(tables: SweepTables) -> SweepTables:
+    """The fixture's 2 x 2 grid without one cell: no longer a full grid."""
+    return dataclasses.replace(tables, designs=tables.designs.iloc[:3].reset_index(drop=True))
+
+
+def test_a_search_gets_gain_by_lever_and_a_full_grid_the_heatmap(tables):
+    assert plot_gain_heatmap(tables) is not None and plot_gain_by_lever(tables) is None
+    gaps = _grid_gaps(tables)
+    assert plot_gain_heatmap(gaps) is None  # a mostly empty grid is not drawn
+    fig = plot_gain_by_lever(gaps)
+    assert len([ax for ax in fig.axes if ax.axison]) == len(tables.levers)
+
+
+def _optuna_like(tables: SweepTables, n: int) -> SweepTables:
+    """`n` designs with a float lever of many digits and spread costs, as a search makes."""
+    many = _many(tables, n, long=False)
+    rows = many.designs.copy()
+    rng = np.random.default_rng(n)
+    rows["share"] = rng.uniform(0.25, 1.0, n)
+    rows["cost_mean"] = rows.cost_mean * rows.share * (1 + np.arange(n) / n)
+    rows["efficient"] = rows.gain_mean.rank(ascending=False) <= 6
+    levers = ["cohort_size", "months_between_cohorts", "selection", "share"]
+    return dataclasses.replace(many, designs=rows, levers=levers)
+
+
+def _texts_fit(fig) -> list:
+    """The figure's texts (drawn), after checking that everything drawn is on the canvas."""
+    fig.draw_without_rendering()
+    drawn, canvas = fig.get_tightbbox(), fig.bbox_inches
+    assert drawn.x0 >= canvas.x0 - 0.01 and drawn.x1 <= canvas.x1 + 0.01
+    assert drawn.y0 >= canvas.y0 - 0.01 and drawn.y1 <= canvas.y1 + 0.01
+    return [t for ax in fig.axes for t in ax.texts if t.get_visible() and t.get_text()]
+
+
+@pytest.mark.parametrize("n", [3, 12, 24, 40])
+def test_gain_vs_cost_labels_never_overlap_or_leave_the_canvas(tables, n):
+    with matplotlib.rc_context(STYLE):
+        fig = plot_gain_vs_cost(_optuna_like(tables, n))
+        texts = _texts_fit(fig)
+        assert 1 <= len(texts) <= 15
+        boxes = [t.get_window_extent() for t in texts]
+        inside = fig.axes[0].get_window_extent()
+        for box in boxes:
+            assert inside.x0 - 1 <= box.x0 and box.x1 <= inside.x1 + 1
+            assert inside.y0 - 1 <= box.y0 and box.y1 <= inside.y1 + 1
+        for a, b in itertools.combinations(boxes, 2):
+            assert not a.overlaps(b)
+        for t in texts:  # lever values rounded: no float with many digits
+            assert not re.search(r"\d\.\d{4,}", t.get_text()), t.get_text()
+        fig.clear()
