@@ -402,9 +402,9 @@ COLOURS = {"A": PALETTE[0], "B": PALETTE[1], "none": BASELINE_COLOUR}
 #: Colours of the gain's parts, in `sim.pairing.CHANNELS` order.
 CHANNEL_COLOURS = dict(zip(CHANNELS, (PALETTE[0], PALETTE[2], PALETTE[3]), strict=True))
 CHANNEL_WORDS = {
-    "gain_travellers": "Staff sent (and trained by experts)",
-    "gain_colleagues": "Colleagues they taught",
-    "gain_sops": "Standard procedures",
+    "gain_travellers": "Staff sent",
+    "gain_colleagues": "Colleagues",
+    "gain_sops": "SOPs",
 }
 #: Light (no one proficient) to dark (the most proficient department now).
 NETWORK_COLOURS = ["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"]
@@ -427,14 +427,22 @@ def _months_axis(ex: Exploration) -> dict:
     }
 
 
-def _base(title: str, **extra) -> dict:
-    """An option's frame: title, tooltip, legend at the bottom, no animation (a month redraws)."""
+def _base(title: str, subtitle: str = "", **extra) -> dict:
+    """An option's frame: a short title (units in it) and a subtitle, tooltip, legend at the
+    bottom, no animation (a month redraws)."""
     return {
         "animation": False,
-        "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
+        "title": {
+            "text": title,
+            "subtext": subtitle,
+            "left": "center",
+            "itemGap": 4,
+            "textStyle": {"fontSize": 13},
+            "subtextStyle": {"fontSize": 11},
+        },
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0, "type": "scroll"},
-        "grid": {"left": 12, "right": 18, "top": 40, "bottom": 56, "containLabel": True},
+        "grid": {"left": 12, "right": 18, "top": 52, "bottom": 56, "containLabel": True},
         **extra,
     }
 
@@ -490,9 +498,10 @@ def index_option(ex: Exploration) -> dict:
         series.append(_mean_line(label, values.mean(0), COLOURS[name], dashed=name == "none"))
         names.append(label)
     return _base(
-        f"City service index (0-1), {seeds_words(ex)}",
+        "City service index (0-1)",
+        seeds_words(ex),
         xAxis=_months_axis(ex),
-        yAxis={"type": "value", "scale": True, "name": "Service index"},
+        yAxis={"type": "value", "scale": True},
         legend={"bottom": 0, "data": names},
         series=series,
     )
@@ -516,9 +525,10 @@ def gain_option(ex: Exploration) -> dict:
         "data": [{"yAxis": 0}],
     }
     return _base(
-        f"Gain over no exchange (index points), {seeds_words(ex)}",
+        "Gain over no exchange (index points)",
+        seeds_words(ex),
         xAxis=_months_axis(ex),
-        yAxis={"type": "value", "name": "Gain (points)"},
+        yAxis={"type": "value"},
         legend={"bottom": 0, "data": names},
         series=series,
     )
@@ -541,9 +551,10 @@ def channels_option(ex: Exploration, name: str) -> dict:
         }
         for k, v in parts.items()
     ]
-    series.append(_mean_line("Gain (sum of the parts)", ex.gain(name).mean(0), "#222222"))
+    series.append(_mean_line("Gain", ex.gain(name).mean(0), "#222222"))
     return _base(
-        f"Where design {name}'s gain comes from (points, mean of the seeds)",
+        f"Where design {name}'s gain comes from (points)",
+        "mean of the seeds; the line: the gain",
         xAxis=_months_axis(ex),
         yAxis={"type": "value", "name": "Gain (points)"},
         series=series,
@@ -570,7 +581,8 @@ def adoption_option(ex: Exploration) -> dict:
             }
         )
     return _base(
-        f"Staff proficient in each Tokyo practice, month {ex.month}",
+        "Staff proficient in each Tokyo practice",
+        f"month {ex.month}, mean of the seeds",
         tooltip={"trigger": "axis", "axisPointer": {"type": "shadow"}},
         grid={"left": 8, "right": 18, "top": 40, "bottom": 56, "containLabel": True},
         xAxis={
@@ -633,32 +645,20 @@ def departments_option(ex: Exploration) -> dict:
             }
         )
     return _base(
-        f"Departments' quality gain over no exchange by domain, month {ex.month}",
+        "Departments' quality gain (points)",
+        f"over no exchange, by domain, month {ex.month}",
         tooltip={"trigger": "item"},
-        xAxis={
-            "type": "value",
-            "min": -0.5,
-            "max": len(domains) - 0.5,
-            "interval": 1,
-            "axisLabel": {"show": False},
-            "splitLine": {"show": False},
-        },
-        yAxis={"type": "value", "name": "Quality gain (points)"},
-        grid={"left": 12, "right": 18, "top": 40, "bottom": 80, "containLabel": True},
-        graphic=[
+        # the domains' names on a category axis; the dots on a value axis over the same slots
+        xAxis=[
             {
-                "type": "text",
-                "left": f"{(k + 0.5) / len(domains) * 100:.1f}%",
-                "bottom": 36,
-                "style": {
-                    "text": pretty(d).replace(" ", "\n", 1),
-                    "fontSize": 10,
-                    "align": "center",
-                },
-            }
-            for k, d in enumerate(domains)
+                "type": "category",
+                "data": [pretty(d) for d in domains],
+                "axisLabel": {"interval": 0, "rotate": 30, "fontSize": 9},
+            },
+            {"type": "value", "min": -0.5, "max": len(domains) - 0.5, "show": False},
         ],
-        series=series,
+        yAxis={"type": "value"},
+        series=[{**one, "xAxisIndex": 1} for one in series],
     )
 
 
@@ -706,7 +706,8 @@ def network_option(ex: Exploration, name: str = "A") -> dict:
     ]
     top = share_scale(share)
     return _base(
-        f"Department network, design {name}, month {ex.month}",
+        f"Department network, design {name}",
+        f"month {ex.month}, mean of the seeds",
         tooltip={"trigger": "item", "formatter": "{b}: {c}% proficient"},
         legend={"show": False},
         visualMap={
@@ -733,7 +734,7 @@ def network_option(ex: Exploration, name: str = "A") -> dict:
                 "label": {"show": False},
                 "itemStyle": {"borderColor": "#333333", "borderWidth": 0.6},
                 "lineStyle": {"color": "#9a9a9a", "opacity": 0.35},
-                "top": 36,
+                "top": 52,
                 "bottom": 56,
                 "left": 12,
                 "right": 12,
@@ -1095,15 +1096,18 @@ def Page():
             # HTML, not solara.Markdown: that loads mermaid and katex from the CDN
             solara.HTML(tag="div", unsafe_innerHTML=summary_html(ex))
             with solara.Div(classes=["explorer-plots"]):
-                if not ex.channels:
-                    with solara.Card(margin=0, classes=["explorer-plot", "explorer-channels-off"]):
-                        solara.Text(
-                            "Where each design's gain comes from (the staff sent, the colleagues "
-                            "they taught, standard procedures): switch on 'Split the gain by "
-                            "channel' and press Reset (two more runs per design and seed)."
-                        )
                 for name, option in plots(ex).items():
                     Plot(name, option, CAPTIONS.get(name.split("-")[0], ""), HEIGHTS.get(name, 340))
+                    if name == "gain" and not ex.channels:
+                        with solara.Card(
+                            margin=0, classes=["explorer-plot", "explorer-channels-off"]
+                        ):
+                            solara.Text(
+                                "Where each design's gain comes from (the staff sent, the "
+                                "colleagues they taught, standard procedures): switch on 'Split "
+                                "the gain by channel' and press Reset (two more runs per design "
+                                "and seed)."
+                            )
 
 
 def _key(mapping: dict, value) -> str:

@@ -203,7 +203,7 @@ def test_every_plot_is_plain_json_at_the_start_and_later():
             for series in option["series"]:
                 if series["type"] == "line":
                     assert len(series["data"]) == month + 1
-        assert f"month {month}" in app.adoption_option(ex)["title"]["text"]
+        assert f"month {month}," in app.adoption_option(ex)["title"]["subtext"]
     summary = app.summary_html(ex)
     assert "Month</b> 4 of 12" in summary and "Design B:" in summary
 
