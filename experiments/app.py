@@ -556,7 +556,7 @@ def channels_option(ex: Exploration, name: str) -> dict:
         f"Where design {name}'s gain comes from (points)",
         "mean of the seeds; the line: the gain",
         xAxis=_months_axis(ex),
-        yAxis={"type": "value", "name": "Gain (points)"},
+        yAxis={"type": "value"},
         series=series,
     )
 
