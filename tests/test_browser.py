@@ -1,46 +1,34 @@
-"""The explorer (`make app`) and a sweep's report, looked at in a real browser.
+"""A sweep's report looked at in a real browser, and the browser fixtures the explorer's tests
+(tests/test_explorer_browser.py) share.
 
 Tests marked `browser` (`make test-browser`, run by .ci/run) drive Debian's `chromium`, launched
-by path (no browser download), with Playwright for Python. The explorer is served by solara on
-a free port of 127.0.0.1, with its front-end files from the local asset folder
-(`experiments/app_assets.py`); the browser may reach nothing but 127.0.0.1 and local files, so
-a page that needs the internet fails here. Each test opens its own page (its own session and
-model) and fails on any error in the browser console, a failed request or a request that tried
-to leave the machine. The server is stopped after the tests whatever happens.
+by path (no browser download), with Playwright for Python; the browser may reach nothing but
+127.0.0.1 and local files, so a page that needs the internet fails here. Each test opens its own
+page and fails on any error in the browser console, a failed request or a request that tried
+to leave the machine.
 
 Chromium is installed with apt when it is missing and the tests run as root; without it (or
 without playwright or npm) the browser tests are skipped with one line saying why, and with
 EXCHANGE_REQUIRE_BROWSER=1 (set by .ci/run) that is a failure instead.
 
-The tests without the marker are part of `make test`: the explorer's model, plots and seed box
-and the asset script, without a browser.
+The test without the marker is part of `make test`: the explorer's asset script, without a
+browser.
 """
 
 from __future__ import annotations
 
-import inspect
-import io
 import os
 import re
 import shutil
 import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from mesa.visualization.solara_viz import _check_model_params
 
-import sim
-from experiments import app, app_assets
-from sim.errors import FinishedError
-from sim.pairing import no_exchange
+from experiments import app_assets
 
-from .conftest import ROOT, run_script
+from .conftest import run_script
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -58,99 +46,9 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-FIRST_RENDER = 120_000  # ms: a fresh clone compiles the model's kernels on the first page
-UPDATE = 30_000  # ms: one step or reset, drawn
 
 
 # --- without a browser (make test) ------------------------------------------------------------
-
-
-def small(**levers) -> dict:
-    return {"scale": 0.01, "horizon": 12, "seed": "3", **levers}
-
-
-def test_the_explorer_runs_the_design_beside_its_no_exchange_run():
-    """The explorer's two curves are exactly sim.run of the design and of the same city without
-    the exchange, with the same seed; the run stops at the horizon."""
-    model = app.ExplorerModel(**small(cohort_size=400, months_between_cohorts=3))
-    while model.running:
-        model.step()
-    config = sim.ModelConfig(
-        scenario=sim.ScenarioConfig(scale=0.01),
-        program=sim.ProgramConfig(cohort_size=400, months_between_cohorts=3),
-        horizon=12,
-    )
-    pd.testing.assert_frame_equal(model.results(), sim.run(config, seed=3))
-    pd.testing.assert_frame_equal(model.baseline.results(), sim.run(no_exchange(config), seed=3))
-    assert model.month == 12 and model.baseline.month == 12
-    assert model.results()["departures"].iloc[-1] >= 400  # the design did send people
-    with pytest.raises(FinishedError):
-        model.step()
-
-
-def test_every_control_reaches_the_model():
-    """SolaraViz accepts the controls (it checks them against the signature) and each one
-    changes the model's configuration (a control that did nothing would pass unseen)."""
-    _check_model_params(app.ExplorerModel.__init__, app.MODEL_PARAMS)
-    defaults = app.default_parameters()
-    assert set(defaults) <= set(inspect.signature(app.ExplorerModel.__init__).parameters)
-    base = app.ExplorerModel(**{**defaults, "scale": 0.01}).config
-    changed = {
-        "cohort_size": 55,
-        "months_between_cohorts": 7,
-        "duration": 3,
-        "selection": "managers",
-        "experts_per_visit": 4,
-        "months_between_expert_visits": 5,
-        "scale": 0.05,
-    }
-    for name, value in changed.items():
-        controls = {**defaults, "scale": 0.01, name: value}
-        config = app.ExplorerModel(**controls).config
-        assert sim.config_to_dict(config) != sim.config_to_dict(base), name
-        section = "scenario" if name == "scale" else "program"
-        assert getattr(getattr(config, section), name) == value
-    for selection in app.MODEL_PARAMS["selection"]["values"]:  # every offered policy builds
-        app.ExplorerModel(**small(selection=selection, cohort_size=100)).step()
-
-
-def test_the_seed_box():
-    assert app.parse_seed(" 12 ") == (12, "")
-    assert app.parse_seed("") == (None, "")
-    seed, note = app.parse_seed("-3")
-    assert seed is None and note.count("\n") == 0 and "'-3'" in note
-    # empty: a fresh seed at each reset; a number: the same run again
-    fresh = {app.ExplorerModel(**small(seed="")).seed for _ in range(3)}
-    assert len(fresh) == 3
-    again = [app.ExplorerModel(**small(seed="5")) for _ in range(2)]
-    for m in again:
-        m.step()
-    pd.testing.assert_frame_equal(again[0].results(), again[1].results())
-    # what was typed is shown escaped
-    odd = app.ExplorerModel(**small(seed="<b>x</b>"))
-    text = app.summary_html(odd)
-    assert "&lt;b&gt;x&lt;/b&gt;" in text and "<b>x</b>" not in text
-    assert f"seed {odd.seed}" in text
-
-
-def test_every_plot_draws_at_the_start_and_later():
-    model = app.ExplorerModel(**small(cohort_size=400, experts_per_visit=2))
-    for month in (0, 3):
-        while model.month < month:
-            model.step()
-        for draw in (
-            app.index_figure,
-            app.adoption_figure,
-            app.departments_figure,
-            app.network_figure,
-        ):
-            fig = draw(model)
-            assert f"month {month}" in fig.axes[0].get_title()
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png")
-            assert buffer.getvalue()[:4] == b"\x89PNG"
-    summary = app.summary_html(model)
-    assert "Month</b> 3 of 12" in summary and "400 staff every 12 months" in summary
 
 
 def test_the_asset_script_matches_solara_and_is_idempotent(tmp_path, monkeypatch, capsys):
@@ -270,199 +168,13 @@ def watched(browser):
         context.close()
 
 
-# --- the explorer ---------------------------------------------------------------------------
+# --- shared with tests/test_explorer_browser.py ------------------------------------------
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def explorer(tmp_path_factory):
-    """The explorer served as `make app` serves it, on a free port; stopped afterwards."""
-    try:
-        folder = app_assets.DEFAULT_FOLDER
-        app_assets.fill(folder)
-    except app_assets.AssetError as err:
-        cannot(str(err))
-    port = free_port()
-    log = tmp_path_factory.mktemp("explorer") / "solara.log"
-    env = {
-        **os.environ,
-        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(folder),
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
-    }
-    solara = str(Path(sys.executable).with_name("solara"))
-    command = [solara, "run", "experiments/app.py", "--host", "127.0.0.1", "--port", str(port),
-               "--production", "--no-open"]  # fmt: skip
-    with open(log, "w", encoding="utf-8") as out:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the explorer did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=20)
-
-
-def open_explorer(watched, url: str) -> Watched:
-    w = watched()
-    w.page.goto(url)
-    w.page.get_by_text("Month 0 of 120").wait_for(timeout=FIRST_RENDER)
-    return w
-
-
-def step_to(page, month: int) -> None:
-    """Press Step and wait until the page shows `month`."""
-    page.get_by_role("button", name="Step", exact=True).click()
-    page.get_by_text(f"Month {month} of 120").wait_for(timeout=UPDATE)
-
-
-def month_shown(page) -> int:
-    text = page.locator(".explorer-summary").inner_text()
-    return int(re.search(r"Month (\d+) of", text).group(1))
-
-
-def screenshot(locator) -> bytes:
-    """The element's screenshot; solara replaces a plot's image element when it redraws, so an
-    element that leaves the page (or is not yet shown) while being shot is found again and shot
-    again, up to ten times."""
-    from playwright.sync_api import Error
-
-    redrawn = ("not attached", "not visible", "not stable")
-    for _ in range(10):
-        try:
-            return locator.screenshot()
-        except Error as err:
-            if not any(words in str(err) for words in redrawn):
-                raise
-            time.sleep(0.3)
-    return locator.screenshot()
-
-
-def stable_shot(locator) -> bytes:
-    """A screenshot of the element once two in a row agree (solara may redraw a plot right
-    after an update)."""
-    shot = screenshot(locator)
-    for _ in range(20):
-        time.sleep(0.3)
-        again = screenshot(locator)
-        if again == shot:
-            return shot
-        shot = again
-    return shot
-
-
-LEVER_LABELS = (
-    "Cohort size (Jakarta staff, real people)",
-    "Months between cohorts",
-    "Months in Tokyo (duration)",
-    "Tokyo experts per visit",
-    "Months between expert visits",
-)
-
-
-@pytest.mark.browser
-def test_the_explorer_shows_its_controls_and_plots(explorer, watched):
-    w = open_explorer(watched, explorer)
-    page = w.page
-    for name in ("Reset", "▶", "Step"):
-        assert page.get_by_role("button", name=name, exact=True).is_enabled()
-    for label in LEVER_LABELS:
-        slider = page.locator(".v-input", has_text=label).get_by_role("slider")
-        assert slider.count() == 1, label
-    assert page.locator(".v-input", has_text="Who goes (selection policy)").is_visible()
-    assert page.locator(".v-input", has_text="Scale (share of the 60,000").is_visible()
-    assert page.locator(".v-input", has_text="Seed").locator("input").input_value() == "1"
-    for plot in ("index", "adoption", "departments", "network"):
-        image = page.locator(f".explorer-{plot} img")
-        image.wait_for(timeout=UPDATE)
-        size = image.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]")
-        assert size[0] and size[1] > 300 and size[2] > 200, plot
-        assert image.is_visible()
-    summary = page.locator(".explorer-summary").inner_text()
-    assert f"scale {app.DEFAULT_SCALE:g}" in summary and "seed 1" in summary
-    w.assert_clean()
-
-
-@pytest.mark.browser
-def test_step_advances_the_month_and_changes_the_index_plot(explorer, watched):
-    w = open_explorer(watched, explorer)
-    page = w.page
-    index = page.locator(".explorer-index img")
-    before = stable_shot(index)
-    for month in (1, 2):
-        step_to(page, month)
-    assert page.get_by_text("Step: 2").is_visible()  # Mesa's own step counter agrees
-    after = stable_shot(index)
-    assert after != before
-    w.assert_clean()
-
-
-@pytest.mark.browser
-def test_a_control_change_then_reset_changes_the_model(explorer, watched):
-    w = open_explorer(watched, explorer)
-    page = w.page
-    step_to(page, 1)
-    # cohort size: 10 -> 60 with the keyboard (a press is one step of the lever), as a user may
-    cohort = page.locator(".v-input", has_text=LEVER_LABELS[0]).get_by_role("slider")
-    cohort.focus()
-    for _ in range(50 // app.LEVERS["cohort_size"].step):
-        cohort.press("ArrowRight")
-    assert cohort.get_attribute("aria-valuenow") == "60"
-    # scale: 0.05 from the select
-    page.locator(".v-input", has_text="Scale (share of the 60,000").locator(
-        ".v-select__slot"
-    ).click()
-    page.locator(".menuable__content__active .v-list-item", has_text=re.compile(r"^0\.05$")).click()
-    # nothing changes until Reset
-    summary = page.locator(".explorer-summary")
-    assert "10 staff every 12 months" in summary.inner_text()
-    page.get_by_role("button", name="Reset", exact=True).click()
-    page.get_by_text("Month 0 of 120").wait_for(timeout=UPDATE)
-    text = summary.inner_text()
-    assert "60 staff every 12 months" in text
-    assert "scale 0.05: 3,000 simulated people" in text
-    step_to(page, 1)
-    assert "60 staff sent" in summary.inner_text()  # the new cohort left in month 1
-    w.assert_clean()
-
-
-@pytest.mark.browser
-def test_play_runs_month_after_month_until_paused(explorer, watched):
-    w = open_explorer(watched, explorer)
-    page = w.page
-    page.get_by_role("button", name="▶", exact=True).click()
-    page.get_by_text(re.compile(r"Month ([3-9]|\d\d+) of 120")).wait_for(timeout=60_000)
-    page.get_by_role("button", name="❚❚", exact=True).click()
-    expect(page.get_by_role("button", name="Step", exact=True)).to_be_enabled(timeout=UPDATE)
-    # a month already under way when ❚❚ was pressed may still be drawn: wait for it
-    paused = month_shown(page)
-    for _ in range(20):
-        time.sleep(1)
-        if month_shown(page) == paused:
-            break
-        paused = month_shown(page)
-    time.sleep(2)
-    assert month_shown(page) == paused >= 3
-    w.assert_clean()
 
 
 # --- a sweep's report -------------------------------------------------------------------------
