@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments import identity
+from experiments.cluster import check_sbatch
 from experiments.study import (
     RunConfig,
     check_settings,
@@ -227,8 +228,9 @@ def workers_of(launcher: DictConfig, jobs: int) -> int:
 
 
 def check_launcher(launcher: DictConfig, jobs: int, job_bytes: float) -> None:
-    """Refuse launcher settings that cannot work and a sweep whose jobs running at once cannot
-    fit this machine's memory (or, on a cluster, the memory each task asks for)."""
+    """Refuse launcher settings that cannot work, a sweep whose jobs running at once cannot
+    fit this machine's memory (or, on a cluster, the memory each task asks for), and jobs SLURM
+    would refuse (`experiments.cluster`)."""
     workers = workers_of(launcher, jobs)
     if "mem_gb" in launcher and job_bytes > launcher.mem_gb * 2**30:
         raise ResourceError(
@@ -249,6 +251,8 @@ def check_launcher(launcher: DictConfig, jobs: int, job_bytes: float) -> None:
             f"memory ({size(workers * job_bytes)} in all); this machine has {size(available)} "
             f"available: {advice}"
         )
+    if str(launcher.get("_target_", "")).endswith("SlurmLauncher"):
+        check_sbatch(launcher)
 
 
 def _definition(plan: Plan, primary: DictConfig) -> str:

@@ -51,6 +51,7 @@ from experiments.study import (
     run_job,
     to_model_config,
 )
+from experiments.usage import run_help
 from sim import UserError
 from sim.errors import StorageError
 
@@ -295,6 +296,9 @@ def finish_run(report: bool) -> int:
 def cli(argv: list[str]) -> int:
     """Check every job first (a bad setting writes nothing), then hand over to Hydra, then
     aggregate and return an exit code that tells whether everything succeeded."""
+    if "-h" in argv or "--help" in argv:
+        print(run_help(__doc__.splitlines()[0]))
+        return 0
     try:
         plan = plan_command(argv)
     except UserError as err:
