@@ -395,8 +395,8 @@ def recommendation_lead(tables: SweepTables, choices: pd.DataFrame) -> tuple[str
     else:
         lead = (
             "No design clearly raised the city service index: do not expect a gain from any of "
-            f"them. The largest mean gain was {labels[top.design_id]}'s ({cost}): {gain}, "
-            f"{SAYS[side][1]}."
+            f"them. The design with the largest mean gain was {labels[top.design_id]} ({cost}): "
+            f"{gain}, {SAYS[side][1]}."
         )
     more = ""
     if (
@@ -416,14 +416,16 @@ def recommendation_lead(tables: SweepTables, choices: pd.DataFrame) -> tuple[str
     if reach is None:
         lead += f" No design reached {goal} on average."
     else:
-        per_year = f"IDR {_billion(reach.cost_mean / years(tables))} billion a year"
-        name = labels[reach.design_id]
-        lead += (
-            f" The cheapest design that clearly reaches {goal} is {name} ({per_year})."
-            if clearly
-            else f" The cheapest design whose mean gain reaches {goal} is {name} ({per_year}), "
-            "though its 95% interval does not lie wholly above it."
-        )
+        what = "that clearly reaches" if clearly else "whose mean gain reaches"
+        caveat_ = "" if clearly else " (its 95% interval does not lie wholly above it)"
+        if reach.design_id == top.design_id and len(d) > 1:
+            lead += f" It is also the cheapest design {what} {goal}{caveat_}."
+        elif len(d) > 1:
+            per_year = f"IDR {_billion(reach.cost_mean / years(tables))} billion a year"
+            lead += (
+                f" The cheapest design {what} {goal} is {labels[reach.design_id]} ({per_year})"
+                f"{caveat_}."
+            )
     return lead, more
 
 
