@@ -950,6 +950,80 @@ def _download_name(ex: Exploration) -> str:
     return f"explorer_month{ex.month}_seeds{ex.seeds[0]}-{ex.seeds[-1]}.csv"
 
 
+def setter_of(settings):
+    """A function setting one control's value (a path into the reactive settings dict)."""
+
+    def change(path: tuple, value) -> None:
+        new = dict(settings.value)
+        node = new
+        for key in path[:-1]:
+            node[key] = dict(node[key])
+            node = node[key]
+        node[path[-1]] = value
+        settings.value = new
+
+    return change
+
+
+@solara.component
+def SettingsPanel(s: dict, change):
+    """The designs' levers, then behaviour, seeds and scale. Its arguments stay equal from one
+    month to the next, so a Step does not draw it again (only the plots and the text)."""
+    for name in DESIGNS:
+        if name == "B":
+            Toggle(
+                "Compare with a second design (B)",
+                s["compare"],
+                lambda v: change(("compare",), v),
+            )
+            if not s["compare"]:
+                continue
+        with solara.Card(f"Design {name}", margin=0, classes=[f"explorer-design-{name}"]):
+            LeverControls(name, s["designs"][name], lambda n, k, v: change(("designs", n, k), v))
+    with solara.Card("Behaviour, seeds and scale", margin=0):
+        Choice(
+            "Behaviour of the staff",
+            BEHAVIOURS[s["behaviour"]],
+            list(BEHAVIOURS.values()),
+            lambda v: change(("behaviour",), _key(BEHAVIOURS, v)),
+        )
+        if s["behaviour"] == "by_hand":
+            for key, (low, high, _) in behaviour_ranges().items():
+                Slider(
+                    behaviour_label(key),
+                    s["by_hand"][key],
+                    low,
+                    high,
+                    _step(low, high),
+                    lambda v, k=key: change(("by_hand", k), v),
+                    cast=float,
+                )
+        Slider(
+            "Seeds (paired runs; the band spans them)",
+            s["seeds"],
+            1,
+            MAX_SEEDS,
+            1,
+            lambda v: change(("seeds",), v),
+        )
+        Text(
+            "First seed (empty: a new one at each Reset)",
+            s["seed"],
+            lambda v: change(("seed",), v),
+        )
+        Choice(
+            "Scale (share of the 60,000 staff simulated)",
+            s["scale"],
+            SCALES,
+            lambda v: change(("scale",), float(v)),
+        )
+        Toggle(
+            "Split the gain by channel (2 more runs per design and seed)",
+            s["channels"],
+            lambda v: change(("channels",), v),
+        )
+
+
 @solara.component
 def Page():
     """One exploration per browser session; the controls' values live in one reactive dict,
@@ -967,15 +1041,7 @@ def Page():
     ex = exploration.value
     tick.get()  # read, so that a step (which bumps it) draws the page again
 
-    def change(path: tuple, value) -> None:
-        """Set one control's value (a path into the settings dict)."""
-        new = dict(settings.value)
-        node = new
-        for key in path[:-1]:
-            node[key] = dict(node[key])
-            node = node[key]
-        node[path[-1]] = value
-        settings.value = new
+    change = solara.use_memo(lambda: setter_of(settings), [])
 
     def reset() -> None:
         playing.value = False
@@ -1037,61 +1103,7 @@ def Page():
                 )
                 if error.value:
                     solara.Error(error.value)
-            for name in DESIGNS:
-                if name == "B":
-                    Toggle(
-                        "Compare with a second design (B)",
-                        s["compare"],
-                        lambda v: change(("compare",), v),
-                    )
-                    if not s["compare"]:
-                        continue
-                with solara.Card(f"Design {name}", margin=0, classes=[f"explorer-design-{name}"]):
-                    LeverControls(
-                        name, s["designs"][name], lambda n, k, v: change(("designs", n, k), v)
-                    )
-            with solara.Card("Behaviour, seeds and scale", margin=0):
-                Choice(
-                    "Behaviour of the staff",
-                    BEHAVIOURS[s["behaviour"]],
-                    list(BEHAVIOURS.values()),
-                    lambda v: change(("behaviour",), _key(BEHAVIOURS, v)),
-                )
-                if s["behaviour"] == "by_hand":
-                    for key, (low, high, _) in behaviour_ranges().items():
-                        Slider(
-                            behaviour_label(key),
-                            s["by_hand"][key],
-                            low,
-                            high,
-                            _step(low, high),
-                            lambda v, k=key: change(("by_hand", k), v),
-                            cast=float,
-                        )
-                Slider(
-                    "Seeds (paired runs; the band spans them)",
-                    s["seeds"],
-                    1,
-                    MAX_SEEDS,
-                    1,
-                    lambda v: change(("seeds",), v),
-                )
-                Text(
-                    "First seed (empty: a new one at each Reset)",
-                    s["seed"],
-                    lambda v: change(("seed",), v),
-                )
-                Choice(
-                    "Scale (share of the 60,000 staff simulated)",
-                    s["scale"],
-                    SCALES,
-                    lambda v: change(("scale",), float(v)),
-                )
-                Toggle(
-                    "Split the gain by channel (2 more runs per design and seed)",
-                    s["channels"],
-                    lambda v: change(("channels",), v),
-                )
+            SettingsPanel(s, change)
         with solara.Column(gap="12px", style={"min-width": "0"}):
             # HTML, not solara.Markdown: that loads mermaid and katex from the CDN
             solara.HTML(tag="div", unsafe_innerHTML=summary_html(ex))
