@@ -13,6 +13,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.text import Text
 
 import sim
 from experiments.figures import (
@@ -23,6 +24,7 @@ from experiments.figures import (
     plot_gain_channels,
     plot_gain_heatmap,
     plot_gain_vs_cost,
+    plot_network,
     shown_designs,
 )
 from experiments.report import (
@@ -647,4 +649,16 @@ def test_gain_vs_cost_labels_never_overlap_or_leave_the_canvas(tables, n):
             assert not a.overlaps(b)
         for t in texts:  # lever values rounded: no float with many digits
             assert not re.search(r"\d\.\d{4,}", t.get_text()), t.get_text()
+        fig.clear()
+
+
+def test_network_labels_never_overlap_or_leave_the_canvas(tables):
+    with matplotlib.rc_context(STYLE):
+        fig = plot_network(tables)
+        texts = _texts_fit(fig)
+        assert len(texts) == 4 * 10  # the ten largest departments in each of four panels
+        for ax in fig.axes:
+            boxes = [Text.get_window_extent(t) for t in ax.texts]  # the words, not the lines
+            for a, b in itertools.combinations(boxes, 2):
+                assert not a.overlaps(b)
         fig.clear()
