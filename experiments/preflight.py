@@ -46,7 +46,7 @@ _VALUE_FLAGS = {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--config
 #: Flags after which Hydra does not run the app (help, info, shell completion).
 _NO_RUN_FLAGS = {"-h", "--help", "--hydra-help", "-i", "--info", "-c", "--cfg", "-sc"}
 #: Run-level settings that change what the aggregate shows, not any job's result.
-AGGREGATE_SETTINGS = ("reference", "report", "experiment")
+AGGREGATE_SETTINGS = ("reference", "report", "experiment", "discount_rate")
 
 
 def split_argv(argv: list[str]) -> tuple[bool, list[str], bool]:

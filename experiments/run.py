@@ -51,6 +51,7 @@ from experiments.study import (
     run_job,
     to_model_config,
 )
+from experiments.tables import POINTS
 from experiments.usage import run_help
 from sim import UserError
 from sim.errors import StorageError
@@ -65,7 +66,8 @@ log = logging.getLogger("exchange")
 
 def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[str]) -> float:
     """Run (or skip, if done) one job and write its files; return its mean gain over replicates
-    (the objective an optimising sweeper maximises; NaN for a failed job)."""
+    in index points, the unit of every table and report (the objective an optimising sweeper
+    maximises, so its best value reads like them; NaN for a failed job)."""
     model = to_model_config(cfg)
     posterior = posterior_of(cfg)
     drawn = None if posterior is None else posterior.digest
@@ -85,7 +87,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
         print(f"{label}: already done, skipped ({out})")
         log.info("%s: already done with the same key %s, skipped", label, key)
         OUTCOME["ok"] = True
-        return float(pd.read_parquet(out / "summary.parquet").gain.mean())
+        return POINTS * float(pd.read_parquet(out / "summary.parquet").gain.mean())
     extra = {
         (k if "." in k else f"{k}_preset"): v  # a group override such as scenario=small
         for k, v in design.items()
@@ -170,7 +172,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
         label, time.perf_counter() - started, 100 * tables["summary"].gain.mean(), out,
     )  # fmt: skip
     OUTCOME["ok"] = True
-    return float(tables["summary"].gain.mean())
+    return POINTS * float(tables["summary"].gain.mean())
 
 
 def _not_written(out: Path, job: dict, err: StorageError) -> float:

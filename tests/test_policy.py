@@ -116,7 +116,7 @@ def test_optuna_search_returns_the_best_design(tmp_path):
     jobs = [pd.read_parquet(p) for p in tmp_path.glob("[0-9]*/summary.parquet")]
     assert len(jobs) == 3
     values = [j.gain.mean() for j in jobs]
-    assert best["best_value"] == pytest.approx(max(values))
+    assert best["best_value"] == pytest.approx(100 * max(values))  # index points, as the tables
     assert set(best["best_params"]) == {
         "program.months_between_cohorts",
         "program.duration",
@@ -146,7 +146,7 @@ def test_an_ad_hoc_optuna_sweep_maximises_the_gain(tmp_path):
     best = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
     gains = [pd.read_parquet(p).gain.mean() for p in tmp_path.glob("[0-9]*/summary.parquet")]
     assert len(set(gains)) == 2
-    assert best["best_value"] == pytest.approx(max(gains))
+    assert best["best_value"] == pytest.approx(100 * max(gains))  # index points
 
 
 def test_submitit_local_launcher_gives_the_same_results(tmp_path):
@@ -165,3 +165,18 @@ def test_submitit_local_launcher_gives_the_same_results(tmp_path):
     assert np.isfinite(
         pd.read_csv(tmp_path / "submitit" / "aggregate" / "designs.csv").gain_mean
     ).all()
+
+
+def test_the_discount_rate_changes_the_report_not_the_jobs(tmp_path):
+    """discount_rate only re-aggregates: the same command with another rate reuses every job
+    (the jobs' keys do not hold it) and the present value of costs follows the new rate; at 0
+    it is the undiscounted cost, and a positive rate makes it smaller."""
+    command = ["-m", "program.cohort_size=400,800", *SMALL, f"hydra.sweep.dir={tmp_path}"]
+    hydra(*command, "discount_rate=0")
+    designs = pd.read_parquet(tmp_path / "aggregate" / "designs.parquet")
+    assert np.allclose(designs.cost_present_value, designs.cost_mean)
+    again = hydra(*command, "discount_rate=0.1")
+    assert again.stdout.count("already done, skipped") == 2
+    designs = pd.read_parquet(tmp_path / "aggregate" / "designs.parquet")
+    assert (designs.cost_present_value < designs.cost_mean).all()
+    assert (designs.cost_present_value > designs.cost_mean / 1.1**2).all()  # two years' costs
