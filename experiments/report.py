@@ -418,9 +418,12 @@ def recommendation_lead(tables: SweepTables, choices: pd.DataFrame) -> tuple[str
     else:
         what = "that clearly reaches" if clearly else "whose mean gain reaches"
         caveat_ = "" if clearly else " (its 95% interval does not lie wholly above it)"
-        if reach.design_id == top.design_id and len(d) > 1:
+        if len(d) == 1:
+            verb = "clearly reaches" if clearly else "reaches, in its mean gain,"
+            lead += f" It {verb} {goal}{caveat_}."
+        elif reach.design_id == top.design_id:
             lead += f" It is also the cheapest design {what} {goal}{caveat_}."
-        elif len(d) > 1:
+        else:
             per_year = f"IDR {_billion(reach.cost_mean / years(tables))} billion a year"
             lead += (
                 f" The cheapest design {what} {goal} is {labels[reach.design_id]} ({per_year})"
