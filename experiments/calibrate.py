@@ -81,9 +81,9 @@ CALIBRATION_SCENARIO = [
 ]
 
 
-#: The default budget: about 1,400 simulations at full scale (15 minutes on 2 quiet cores); its
-#: 90% intervals cover held-out truths at about the nominal rate (docs/model.md §11).
-POPULATION, GENERATIONS = 50, 4
+#: The default budget: about 2,200 simulations at full scale (22 minutes on 2 cores). Smaller
+#: populations leave too few effective particles (50 in four generations: 4.5; docs/model.md §11).
+POPULATION, GENERATIONS = 80, 4
 
 #: Defaults of the --cluster-* options (memory: per core).
 CLUSTER_DEFAULTS = {"jobs": 4, "cores": 1, "memory": None, "walltime": "02:00:00", "queue": None,
