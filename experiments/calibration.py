@@ -46,6 +46,7 @@ from dask.distributed import Client
 from matplotlib.figure import Figure
 from pyabc.sampler.eps_mixin import EPSMixin
 
+from experiments.cluster import refusal
 from experiments.outputs import atomic_write_text, write_table
 from experiments.report import figure_block, html_page, paragraph, section
 from experiments.study import one_thread, with_behaviour
@@ -470,7 +471,7 @@ def slurm_client(
         )
         if check.returncode != 0:
             raise UserError(
-                f"--cluster slurm: sbatch refuses the job ({_sbatch_reason(check.stderr)}); check "
+                f"--cluster slurm: sbatch refuses the job ({refusal(check.stderr)}); check "
                 "--cluster-queue, --cluster-cores, --cluster-memory, --cluster-walltime and "
                 "--cluster-option"
             )
@@ -502,12 +503,6 @@ def jobqueue():
 
 def _exit_on_signal(signum, _frame):
     raise SystemExit(128 + signum)
-
-
-def _sbatch_reason(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    errors = [line.removeprefix("sbatch: error: ") for line in lines if "error" in line]
-    return (errors or lines or ["no message"])[0]
 
 
 def _wait_for_a_job(client, cluster, wait: float, logs: Path | None, python: str) -> None:
