@@ -90,6 +90,8 @@ def in_the_browser(steps: int = 10) -> dict:
         return {"skipped": "playwright is not installed (pip install -e '.[browser]')"}
     if chromium is None:
         return {"skipped": "Debian's chromium is not installed"}
+    from experiments import app_assets
+
     assets = Path(sys.prefix) / "solara-assets"
     subprocess.run(
         [sys.executable, "experiments/app_assets.py", str(assets)],
@@ -98,22 +100,7 @@ def in_the_browser(steps: int = 10) -> dict:
         capture_output=True,
     )
     port = free_port()
-    env = {
-        **os.environ,
-        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(assets),
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
-    }
-    command = [
-        str(Path(sys.executable).with_name("solara")),
-        "run",
-        "experiments/app.py",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--production",
-        "--no-open",
-    ]
+    command, env = app_assets.serve(port, assets)
     server = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -17,6 +17,7 @@ browser tests run it.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -147,6 +148,20 @@ def main(argv: list[str]) -> int:
     else:
         print(f"solara assets: all {len(PACKAGES)} packages already in {folder}")
     return 0
+
+
+def serve(port: int, folder: Path) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that serve the explorer as `make app` does: solara on
+    127.0.0.1:`port`, its front-end files from `folder` (offline), no telemetry."""
+    env = {
+        **os.environ,
+        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(folder),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    }
+    solara = str(Path(sys.executable).with_name("solara"))
+    command = [solara, "run", "experiments/app.py", "--host", "127.0.0.1", "--port", str(port),
+               "--production", "--no-open"]  # fmt: skip
+    return command, env
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import signal
 import subprocess
@@ -21,7 +20,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -272,23 +270,7 @@ def explorer(tmp_path_factory):
         cannot(str(err))
     port = free_port()
     log = tmp_path_factory.mktemp("explorer") / "solara.log"
-    env = {
-        **os.environ,
-        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(folder),
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
-    }
-    solara = str(Path(sys.executable).with_name("solara"))
-    command = [
-        solara,
-        "run",
-        "experiments/app.py",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--production",
-        "--no-open",
-    ]
+    command, env = app_assets.serve(port, folder)
     with open(log, "w", encoding="utf-8") as out:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
