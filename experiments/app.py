@@ -212,6 +212,7 @@ class Exploration:
                 )
         self.structure = self.baselines[0].structure
         self.layout = network_layout(self.baselines[0].department_ties())
+        self._shown = 0  # the month the page shows; the runs may be one month ahead (`prepare`)
 
     @property
     def models(self) -> list[ExchangeModel]:
@@ -219,6 +220,12 @@ class Exploration:
 
     @property
     def month(self) -> int:
+        """The month shown: every curve, table and plot ends here."""
+        return self._shown
+
+    @property
+    def computed(self) -> int:
+        """The month the runs have reached: the month shown, or one more (`prepare`)."""
         return self.baselines[0].month
 
     @property
@@ -230,9 +237,20 @@ class Exploration:
         return self.month < self.horizon
 
     def step(self) -> None:
-        """A month of every run (a finished exploration refuses, as a model does)."""
-        for model in self.models:
-            model.step()
+        """Show one month more: the month `prepare` ran ahead, else a month of every run now (a
+        finished exploration refuses, as a model does)."""
+        if self.computed == self._shown:
+            for model in self.models:
+                model.step()
+        self._shown += 1
+
+    def prepare(self) -> None:
+        """Run every run's next month ahead of the page (while the user looks at this one), so
+        that the next Step only shows it; what is shown does not change. Nothing at the
+        horizon or when the next month is already run."""
+        if self.computed == self._shown < self.horizon:
+            for model in self.models:
+                model.step()
 
     def release(self) -> None:
         """Let Python free the runs (Mesa 3.3.1 keeps every model alive otherwise)."""
@@ -1070,6 +1088,20 @@ def Page():
         playing.value = False
 
     solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
+
+    def run_ahead() -> None:
+        """After the page has sent this month, run the next one in the background: a Step then
+        only has to show it (it waits for the lock if the month is still being run)."""
+        current = exploration.value
+
+        def work() -> None:
+            with lock:
+                if exploration.value is current:  # not replaced by a Reset meanwhile
+                    current.prepare()
+
+        threading.Thread(target=work, name="explorer-run-ahead", daemon=True).start()
+
+    solara.use_effect(run_ahead, [tick.value])
 
     solara.Title("Jakarta-Tokyo staff exchange: explorer")
     solara.Style(CSS)

@@ -92,6 +92,31 @@ def test_each_seed_is_the_sweeps_paired_run_with_its_posterior_draw():
         ex.step()
 
 
+def test_running_ahead_changes_nothing_shown():
+    """`prepare` runs the next month while the page shows this one: what is shown (curves,
+    summary, plots, CSV) stays at the shown month, and the next Step shows exactly what a run
+    without running ahead shows; at the horizon it does nothing and Step refuses."""
+    designs = {"A": {**app.design_defaults("A"), "cohort_size": 300}}
+    ahead, plain = tiny(designs, seeds=2), tiny(designs, seeds=2)
+    while plain.running:
+        before = app.plots(ahead), app.summary_html(ahead), ahead.table()
+        ahead.prepare()
+        assert ahead.computed == ahead.month + 1
+        assert (app.plots(ahead), app.summary_html(ahead)) == before[:2]
+        pd.testing.assert_frame_equal(ahead.table(), before[2])
+        ahead.prepare()  # once is enough: the month is already run
+        assert ahead.computed == ahead.month + 1
+        ahead.step()
+        plain.step()
+        assert ahead.computed == ahead.month == plain.month
+        assert app.plots(ahead) == app.plots(plain)
+        pd.testing.assert_frame_equal(ahead.table(), plain.table())
+    ahead.prepare()
+    assert ahead.computed == ahead.month == 12
+    with pytest.raises(FinishedError):
+        ahead.step()
+
+
 def test_the_band_spans_the_seeds_and_the_parts_add_up_to_the_gain():
     ex = tiny({"A": {**app.design_defaults("A"), "cohort_size": 300}}, seeds=4)
     for _ in range(6):
