@@ -774,16 +774,19 @@ def strongest_ties(graph: nx.Graph, per_node: int = 3) -> list[tuple[int, int, f
 
 
 def design_words(levers: dict) -> str:
-    """'10 staff every 12 months, 6 months in Tokyo, random selection; ...' (real staff)."""
-    words = (
-        f"{levers['cohort_size']:,} staff every {levers['months_between_cohorts']} months, "
-        f"{levers['duration']} months in Tokyo, {levers['selection']} selection"
-    )
+    """'10 staff per cohort, a cohort every 12 months, 6 months in Tokyo, random selection;
+    ...' (real staff): the levers' own labels."""
+
+    def said(name: str) -> str:
+        value = levers[name]
+        shown = f"{value:,}" if isinstance(value, int) else str(value)
+        return LEVERS[name].labelled(value, shown)
+
+    words = ", ".join(said(n) for n in ("cohort_size", "months_between_cohorts", "duration",
+                                         "selection"))  # fmt: skip
     if levers["experts_per_visit"]:
-        words += (
-            f"; {levers['experts_per_visit']} Tokyo experts every "
-            f"{levers['months_between_expert_visits']} months"
-        )
+        words += "; " + ", ".join(said(n) for n in ("experts_per_visit",
+                                                    "months_between_expert_visits"))  # fmt: skip
     return words
 
 

@@ -24,6 +24,7 @@ import io
 import json
 import logging
 import math
+import numbers
 import sys
 from collections import OrderedDict
 from collections.abc import Callable
@@ -200,6 +201,7 @@ class Lever:
     high: float | None = None
     step: float | None = None
     choices: tuple = ()
+    label_one: str | None = None  # the label for the value 1 ("1 month in Tokyo")
 
     def __post_init__(self) -> None:
         ranged = self.kind in ("integer", "real")
@@ -211,6 +213,12 @@ class Lever:
             raise ValueError(f"integer lever needs a whole step >= 1, not {self.step}")
         if self.kind == "categorical" and len(self.choices) < 2:
             raise ValueError(f"categorical lever needs at least two choices, not {self.choices}")
+
+    def labelled(self, value, shown: str) -> str:
+        """The label of a design with this value (`shown`: the value as written), in the
+        singular for 1."""
+        one = self.label_one is not None and isinstance(value, numbers.Real) and value == 1
+        return (self.label_one if one else self.label).format(shown)
 
     def values(self) -> tuple:
         """The explored values in order (every step of a stepped range; the choices); empty
@@ -245,6 +253,7 @@ LEVERS = {
         "months between cohorts (12 = one cohort a year)",
         "a cohort every {} months",
         "always",
+        label_one="a cohort every month",
         kind="integer",
         low=1,
         high=24,
@@ -254,6 +263,7 @@ LEVERS = {
         "stay (months each cohort spends in Tokyo)",
         "{} months in Tokyo",
         "always",
+        label_one="{} month in Tokyo",
         kind="integer",
         low=1,
         high=12,
@@ -278,6 +288,7 @@ LEVERS = {
         "Tokyo experts per visit to Jakarta",
         "{} experts per visit",
         "experts",
+        label_one="{} expert per visit",
         kind="integer",
         low=0,
         high=10,
@@ -287,6 +298,7 @@ LEVERS = {
         "months between expert visits",
         "an expert visit every {} months",
         "experts",
+        label_one="an expert visit every month",
         kind="integer",
         low=1,
         high=24,

@@ -595,9 +595,11 @@ def short_label(row, levers: list[str], digits: int = LABEL_DIGITS[0]) -> str:
             return str(row["design"])
     parts = []
     for k in levers:
-        lever = LEVERS.get(k)
-        fmt = lever.label if lever else k.rsplit(".", 1)[-1].replace("_", " ") + " {}"
-        parts.append(fmt.format(short_value(row[k], digits)))
+        lever, shown = LEVERS.get(k), short_value(row[k], digits)
+        if lever:
+            parts.append(lever.labelled(as_number(row[k]), shown))
+        else:
+            parts.append(k.rsplit(".", 1)[-1].replace("_", " ") + f" {shown}")
     return ", ".join(parts)
 
 

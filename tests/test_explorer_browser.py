@@ -463,7 +463,7 @@ def test_two_designs_side_by_side_each_against_no_exchange(explorer, watched):  
     cohort_b = b.locator(".v-input", has_text=app.LEVER_LABELS["cohort_size"]).get_by_role("slider")
     assert cohort_b.get_attribute("aria-valuenow") == str(app.design_defaults("B")["cohort_size"])
     b_words = app.design_words(app.design_defaults("B"))
-    reset(page, "Design A: 10 staff every 12 months", f"Design B: {b_words}")
+    reset(page, "Design A: 10 staff per cohort, a cohort every 12 months", f"Design B: {b_words}")
     step_to(page, 1)
     gain = chart_option(page, "gain", wait_month=1)
     assert {"Design A", "Design B"} <= {s["name"] for s in gain["series"]}
@@ -539,7 +539,7 @@ def test_reset_builds_what_the_sliders_show_even_under_load(explorer, watched, b
     low, _, step = app.lever_range("cohort_size")
     assert shown == (10 + 9 * step, 6)
     expect(page.locator(".explorer-summary")).to_contain_text(
-        f"Design A: {shown[0]} staff every {shown[1]} months", timeout=UPDATE
+        f"Design A: {shown[0]} staff per cohort, a cohort every {shown[1]} months", timeout=UPDATE
     )
     step_to(page, 1)
     assert f"So far: {shown[0]} staff sent" in page.locator(".explorer-summary").inner_text()

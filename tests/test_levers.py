@@ -3,6 +3,7 @@ accepts, and the Optuna search, the explorer's sliders and the EMA example read 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -14,9 +15,10 @@ from optuna.distributions import (
     IntUniformDistribution,
 )
 
-from experiments import study
+from experiments import app, study
 from experiments.app import MODEL_PARAMS
 from experiments.study import BUDGET_LEVERS, LEVERS, BudgetConfig, Lever, lever_named, optuna_range
+from experiments.tables import short_label
 from sim import ProgramConfig, UserError
 from sim.settings import declared
 
@@ -118,3 +120,24 @@ def test_the_explorers_controls_are_the_levers():
         else:
             bounds = (control["min"], control["max"], control["step"])
             assert bounds == (lever.low, lever.high, lever.step), name
+
+
+def test_a_label_says_one_in_the_singular():
+    """'1 month in Tokyo', 'a cohort every month', never '1 months'; other values in the plural;
+    the explorer's words read the same labels."""
+    row = {"design": "d", "cohort_size": 1, "months_between_cohorts": 1, "duration": 1,
+           "selection": "random", "experts_per_visit": 1,
+           "months_between_expert_visits": 1}  # fmt: skip
+    label = short_label(row, list(row)[1:])
+    assert label == (
+        "1 staff per cohort, a cohort every month, 1 month in Tokyo, random selection, "
+        "1 expert per visit, an expert visit every month"
+    )
+    assert "months" not in label
+    row.update(duration=np.int64(6), months_between_cohorts="12")  # a swept override's text
+    assert "6 months in Tokyo" in short_label(row, ["duration"])
+    assert short_label(row, ["months_between_cohorts"]) == "a cohort every 12 months"
+    assert app.design_words(row) == (
+        "1 staff per cohort, a cohort every 12 months, 6 months in Tokyo, random selection; "
+        "1 expert per visit, an expert visit every month"
+    )
