@@ -7,8 +7,10 @@ benchmarks/explorer_latest.json.
    its no-exchange run), with design B beside A, and with the gain split by channel.
 2. The page as `make app` serves it, in Debian's chromium (Playwright): seconds from a click on
    Step until the page shows the new month and its plot holds it, and the first page and a Reset,
-   at full scale with the opening settings. Skipped, with the reason, without chromium or
-   playwright.
+   at full scale with the opening settings. Clicks come 0.3 s after the last month was drawn; the
+   page runs the next month ahead meanwhile (`app.RUN_AHEAD_AFTER_S`), so a Step measures what
+   the page costs (render, send, draw), not the runs' month (part 1). Skipped, with the reason,
+   without chromium or playwright.
 
 The target: a Step at most 0.2 s on 2 cores with the opening settings. The machine's load
 average is recorded beside the timings (a shared machine varies).

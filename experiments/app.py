@@ -30,10 +30,13 @@ import threading
 import time
 
 import networkx as nx
+import numba
 import numpy as np
 import pandas as pd
 import reacton.ipyvue as ipyvue
 import solara
+import traitlets
+from solara.components.echarts import EchartsWidget
 
 from experiments.figures import BASELINE_COLOUR, PALETTE
 from experiments.outputs import csv_bytes
@@ -54,6 +57,10 @@ DEFAULT_SCALE = 1.0
 #: Scales offered (share of the full headcount simulated).
 SCALES = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0]
 DEFAULT_SEED = "1"
+#: Seconds between sending a month to the browser and running the next one ahead: a run ahead
+#: started at once took the cores and the interpreter while the month was being sent and drawn
+#: (click to drawn 0.15-0.29 s against 0.13-0.20 s after a pause; benchmarks/explorer.py).
+RUN_AHEAD_AFTER_S = 0.15
 #: Seeds run side by side when the page opens, and the most offered.
 DEFAULT_SEEDS, MAX_SEEDS = 5, 10
 PROGRAM = ProgramConfig()
@@ -249,8 +256,13 @@ class Exploration:
         that the next Step only shows it; what is shown does not change. Nothing at the
         horizon or when the next month is already run."""
         if self.computed == self._shown < self.horizon:
-            for model in self.models:
-                model.step()
+            threads = numba.get_num_threads()
+            numba.set_num_threads(1)  # this thread only: the other core draws the page
+            try:
+                for model in self.models:
+                    model.step()
+            finally:
+                numba.set_num_threads(threads)
 
     def release(self) -> None:
         """Let Python free the runs (Mesa 3.3.1 keeps every model alive otherwise)."""
@@ -761,6 +773,7 @@ def network_option(ex: Exploration, name: str = "A") -> dict:
     )
 
 
+@functools.lru_cache(maxsize=8)  # an exploration's graph never changes: once, not every month
 def strongest_ties(graph: nx.Graph, per_node: int = 3) -> list[tuple[int, int, float]]:
     """Each department's `per_node` strongest ties to other departments (a tie once)."""
     keep = set()
@@ -904,12 +917,36 @@ CAPTIONS = {
 }
 
 
+class Drawing:
+    """An ECharts option handed to the chart unopened: solara's renderer walks every list and
+    dict in an element's arguments, looking for elements and comparing them with the last
+    render's, which for the page's options (thousands of numbers) took about half of a Step's
+    render. A new Drawing is a new plot (compared by identity); `Chart` sends its option."""
+
+    __slots__ = ("option",)
+
+    def __init__(self, option: dict) -> None:
+        self.option = option
+
+
+def _option_json(value, _widget) -> dict:
+    return value.option if isinstance(value, Drawing) else value
+
+
+class Chart(EchartsWidget):
+    """solara's ECharts widget (its template and front end), its option given as a Drawing."""
+
+    option = traitlets.Any({}).tag(sync=True, to_json=_option_json)
+
+
 @solara.component
-def Plot(name: str, option: dict, caption: str = "", height: int = 340):
+def Plot(name: str, drawing: Drawing, caption: str = "", height: int = 340):
     """A plot drawn by the browser, in a card of class `explorer-<name>` (tests find it so)."""
     with solara.Card(classes=["explorer-plot", f"explorer-{name}"], margin=0):
-        solara.FigureEcharts(
-            option=option, attributes={"style": f"height: {height}px; width: 100%"}, responsive=True
+        Chart.element(
+            option=drawing,
+            attributes={"style": f"height: {height}px; width: 100%"},
+            responsive=True,
         )
         if caption:
             solara.Text(caption, style={"font-size": "12px", "color": "#555"})
@@ -1093,11 +1130,12 @@ def Page():
     solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
 
     def run_ahead() -> None:
-        """After the page has sent this month, run the next one in the background: a Step then
-        only has to show it (it waits for the lock if the month is still being run)."""
+        """Once the browser has drawn this month, run the next one in the background: a Step
+        then only has to show it (it waits for the lock if the month is still being run)."""
         current = exploration.value
 
         def work() -> None:
+            time.sleep(RUN_AHEAD_AFTER_S)
             with lock:
                 if exploration.value is current:  # not replaced by a Reset meanwhile
                     current.prepare()
@@ -1144,7 +1182,12 @@ def Page():
             solara.HTML(tag="div", unsafe_innerHTML=summary_html(ex))
             with solara.Div(classes=["explorer-plots"]):
                 for name, option in plots(ex).items():
-                    Plot(name, option, CAPTIONS.get(name.split("-")[0], ""), HEIGHTS.get(name, 340))
+                    Plot(
+                        name,
+                        Drawing(option),
+                        CAPTIONS.get(name.split("-")[0], ""),
+                        HEIGHTS.get(name, 340),
+                    )
                     if name == "gain" and not ex.channels:
                         with solara.Card(
                             margin=0, classes=["explorer-plot", "explorer-channels-off"]

@@ -24,6 +24,7 @@ import urllib.request
 import numpy as np
 import pandas as pd
 import pytest
+import reacton.core
 from mesa.visualization.solara_viz import _check_model_params
 
 import sim
@@ -115,6 +116,19 @@ def test_running_ahead_changes_nothing_shown():
     assert ahead.computed == ahead.month == 12
     with pytest.raises(FinishedError):
         ahead.step()
+
+
+def test_a_chart_sends_its_drawings_option_and_the_renderer_never_opens_it():
+    """The page hands each plot's option to its chart as a Drawing: the widget's state (what
+    the browser receives) is the option itself, while solara's renderer, which walks lists and
+    dicts in an element's arguments, finds nothing to walk."""
+    option = app.gain_option(tiny())
+    chart = app.Chart(option=app.Drawing(option))
+    assert chart.get_state()["option"] == option
+    json.dumps(chart.get_state()["option"], allow_nan=False)
+    element = app.Chart.element(option=app.Drawing(option))
+    assert reacton.core.find_elements(element.kwargs) == set()
+    assert not isinstance(element.kwargs["option"], dict | list | tuple)
 
 
 def test_the_band_spans_the_seeds_and_the_parts_add_up_to_the_gain():
