@@ -4,18 +4,23 @@ A job that `sbatch` refuses (a partition that does not exist, more memory or tim
 partition allows, a wrong account) would otherwise surface from Hydra's submitit launcher as a
 long traceback after the sweep folder was made. `check_sbatch` renders the batch script exactly
 as the launcher will (submitit's own code, with the launcher's settings) and gives it to
-`sbatch --test-only`, which checks it against the cluster without queueing anything.
+`sbatch --test-only`, which checks it against the cluster without queueing anything. Should
+sbatch still fail when the jobs are submitted, `submitting` ends the command in one line too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import subprocess
+import sys
 import tempfile
 
 import submitit
 from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from omegaconf import DictConfig, OmegaConf
+from submitit.core.utils import FailedJobError
 
 from sim import UserError
 
@@ -88,3 +93,28 @@ def check_sbatch(launcher: DictConfig) -> None:
             f"hydra.launcher.{USUAL_CAUSES.replace(', ', ', hydra.launcher.')} "
             f"(partition now {launcher.get('partition')!r})"
         )
+
+
+@contextlib.contextmanager
+def submitting():
+    """Around the SLURM launcher's work (hydra_plugins/exchange_launchers): a failure to submit
+    ends the command with one line naming sbatch's reason and exit code 1, instead of sbatch's
+    lines, which submitit prints, and submitit's traceback: a controller that went down, or a
+    limit that changed, after `check_sbatch` passed the jobs. What is printed meanwhile is
+    shown after."""
+    held = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(held):
+            yield
+    except FailedJobError as err:
+        held = io.StringIO()
+        print(
+            f"error: hydra/launcher: sbatch did not submit the jobs ({refusal(str(err))}); "
+            "nothing was queued: run the same command again once SLURM takes jobs (sinfo), "
+            f"or check hydra.launcher.{USUAL_CAUSES.replace(', ', ', hydra.launcher.')}",
+            file=sys.stderr,
+        )
+        # past Hydra's report of exceptions, which adds a line about HYDRA_FULL_ERROR
+        raise SystemExit(1) from None
+    finally:
+        sys.stderr.write(held.getvalue())

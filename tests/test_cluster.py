@@ -317,6 +317,34 @@ def test_a_slurm_sweep_without_sbatch_is_refused_in_one_line(tmp_path, capsys, m
     assert not folder.exists()
 
 
+def test_an_sbatch_that_fails_at_submission_is_one_line(tmp_path):
+    """(Part of make test.) sbatch passes the jobs (--test-only) but fails when they are
+    submitted (a limit that changed meanwhile): the sweep ends with one line naming sbatch's
+    reason and a non-zero exit, no traceback and no sbatch lines of its own. Fake sbatch and
+    srun on PATH stand for the cluster."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    reason = "Batch job submission failed: Job violates accounting/QOS policy"
+    scripts = {
+        "sbatch": '#!/bin/sh\ncase "$*" in *--test-only*) echo "sbatch: Job 1 to start" >&2; '
+        f'exit 0;; esac\necho "sbatch: error: {reason}" >&2\nexit 1\n',
+        "srun": "#!/bin/sh\nexit 1\n",
+    }
+    for name, text in scripts.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    folder = tmp_path / "sweep"
+    proc = run_script(
+        "run.py", *SWEEP, "hydra/launcher=cluster_slurm", "hydra.launcher.partition=main",
+        f"hydra.sweep.dir={folder}", check=False,
+        env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+    )  # fmt: skip
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-3000:]
+    assert lines[0].startswith("error: hydra/launcher: sbatch did not submit the jobs (")
+    assert reason in lines[0] and "Traceback" not in proc.stderr + proc.stdout
+
+
 @pytest.mark.skipif(shutil.which("srun") is None, reason="submitit renders scripts with srun")
 def test_the_checked_script_is_the_one_the_launcher_submits():
     """(Part of make test where SLURM is installed.) The launcher's settings reach the script
