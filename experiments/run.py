@@ -207,7 +207,13 @@ def sweep_dir_of(argv: list[str], experiment: str) -> Path:
     _, overrides, _ = split_argv(argv)
     for o in overrides:
         if o.startswith("hydra.sweep.dir="):
-            return Path(o.partition("=")[2])
+            value = o.partition("=")[2]
+            if not value.strip():
+                raise UserError(
+                    "hydra.sweep.dir is empty: give the sweep's folder (a new or empty one, or a "
+                    "sweep's), or leave the setting out for results/sweeps/<experiment>/<key>"
+                )
+            return Path(value)
     relevant = sorted(o for o in overrides if not o.startswith(("hydra", "progress", "report")))
     key = hashlib.sha256("\n".join(relevant).encode()).hexdigest()[:10]
     return Path("results") / "sweeps" / experiment / key

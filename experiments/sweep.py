@@ -51,6 +51,11 @@ from sim.errors import StorageError, UserError
 from sim.spreadsheet import unescape_cell
 
 MANIFEST = "sweep.json"
+#: The project's folder, and the folders of its source: never a results folder (results there
+#: would change the code's digest, and so every job's key, or mix with the code).
+PROJECT = Path(__file__).resolve().parents[1]
+SOURCE_FOLDERS = ("sim", "experiments", "configs", "tests", "docs", "benchmarks", "examples",
+                  "hydra_plugins", ".git")  # fmt: skip
 SUPERSEDED = "superseded"
 CHECKSUMS = "checksums.json"
 #: What to do about a finished job whose files are damaged.
@@ -161,12 +166,41 @@ def _aside(folder: Path, sweep_dir: Path, definition: str) -> Path:
     return dest
 
 
+def check_owned(sweep_dir: Path, setting: str = "hydra.sweep.dir") -> None:
+    """Refuse, in one line and before any work, a sweep folder that is not a sweep's to write:
+    the project's folder or one of its source folders, a file, or a folder that holds anything
+    but has no sweep definition (`MANIFEST`): a sweep writes only into a new or empty folder, or
+    into a sweep's, so that nothing of the user's is ever moved or deleted."""
+    folder = Path(sweep_dir).resolve()
+    if folder == PROJECT or any(folder.is_relative_to(PROJECT / s) for s in SOURCE_FOLDERS):
+        raise UserError(
+            f"{setting}={sweep_dir}: that is the project's source ({folder}), never a results "
+            "folder; choose a folder under results/ or outside the project (nothing was written)"
+        )
+    if not folder.exists() or (folder / MANIFEST).exists():
+        return
+    if not folder.is_dir():
+        raise UserError(f"{setting}={sweep_dir}: a file, not a folder (nothing was written)")
+    try:
+        held = sorted(p.name for p in folder.iterdir())
+    except OSError as err:
+        raise storage_error(folder, err, "list") from None
+    if held:
+        shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        raise UserError(
+            f"{setting}={sweep_dir}: the folder holds {shown} and no {MANIFEST}, so it is not a "
+            "sweep's; a sweep writes only into a new or empty folder, or its own: choose another "
+            "folder (nothing was written, nothing moved)"
+        )
+
+
 def prepare(sweep_dir: Path, manifest: dict) -> list[str]:
     """Make `sweep_dir` hold only jobs of `manifest`'s definition, then write the manifest.
 
     Returns notes for the terminal. The previous aggregate is removed: it is made again from the
-    current jobs when the sweep ends.
+    current jobs when the sweep ends. A folder that is not a sweep's is refused (`check_owned`).
     """
+    check_owned(sweep_dir)
     sweep_dir = make_folder(sweep_dir)
     try:
         old = read_manifest(sweep_dir)

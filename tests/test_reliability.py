@@ -172,3 +172,56 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_the_work(
     assert script.main(["--out", str(blocker / "out")]) == 2
     message = one_line(capsys.readouterr().err)
     assert "Not a directory" in message and "--out FOLDER" in message
+
+
+# --- whose folder a sweep writes into -------------------------------------------------------------
+
+OWNED_SWEEP = ["-m", "scenario=small", "program.cohort_size=10,20", "horizon=12", "replicates=1"]
+
+
+def test_a_sweep_never_takes_over_a_folder_that_is_not_a_sweeps(tmp_path, capsys, monkeypatch):
+    """A folder holding the user's files (numbered folders and an `aggregate` among them, which
+    a sweep would move aside or delete), an old single run's folder, the project's source and
+    an empty hydra.sweep.dir are refused in one line before any work; nothing in them moves."""
+    mine = tmp_path / "mine"
+    for name in ("0", "1", "aggregate"):
+        (mine / name).mkdir(parents=True)
+        (mine / name / "notes.txt").write_text("the user's")
+    single = tmp_path / "single"
+    (single / ".hydra").mkdir(parents=True)
+    (single / "summary.parquet").write_bytes(b"an old single run")
+    cases = [
+        (mine, "the folder holds 0, 1, aggregate and no sweep.json, so it is not a sweep's"),
+        (single, "the folder holds .hydra, summary.parquet and no sweep.json"),
+        (ROOT, "that is the project's source"),
+        (ROOT / "sim" / "sweeps", "that is the project's source"),
+    ]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    for folder, message in cases:
+        assert cli([*OWNED_SWEEP, f"hydra.sweep.dir={folder}"]) == 1
+        line = one_line(capsys.readouterr().err)
+        assert line.startswith(f"error: hydra.sweep.dir={folder}: ") and message in line
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert (mine / "aggregate" / "notes.txt").read_text() == "the user's"
+    assert not (ROOT / "sim" / "sweeps").exists()
+    monkeypatch.chdir(mine)
+    assert cli([*OWNED_SWEEP, "hydra.sweep.dir="]) == 1
+    assert "hydra.sweep.dir is empty" in one_line(capsys.readouterr().err)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_sweep_writes_into_a_new_or_empty_folder_or_its_own(tmp_path):
+    """What a sweep may write into: a new folder, an empty one, and its own when run again."""
+    from experiments.sweep import MANIFEST, check_owned
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / MANIFEST).write_text("{}")
+    (own / "0").mkdir()
+    for folder in (tmp_path / "new" / "deeper", empty, own):
+        check_owned(folder)  # no refusal
+    with pytest.raises(sim.UserError, match="a file, not a folder"):
+        (tmp_path / "file").write_text("x")
+        check_owned(tmp_path / "file")
