@@ -35,10 +35,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.folder}: not a folder", file=sys.stderr)
         return 2
     try:
-        report = sweep.aggregate(args.folder, args.title)
+        with sweep.writing(args.folder, f"experiments/aggregate.py {args.folder}"):
+            report = sweep.aggregate(args.folder, args.title)
     except sweep.AggregationError as err:
         print(f"error: aggregation failed: {err}", file=sys.stderr)
         print(f"  no report was kept in {args.folder / sweep.AGGREGATE}", file=sys.stderr)
+        return 1
+    except UserError as err:  # another command writes in the folder
+        print(f"error: {err}", file=sys.stderr)
         return 1
     print_ranking(sweep.read_designs(args.folder))
     note = sweep.scale_note(args.folder)

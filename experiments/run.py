@@ -313,25 +313,34 @@ def cli(argv: list[str]) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     sweep_dir = None
+    held = contextlib.ExitStack()  # the sweep folder's lock, from before it changes to the end
     try:
         if plan is not None and plan.multirun:
+            folder = sweep_dir_of(argv, plan.experiment)
+            sweep.check_owned(folder)
+            command = " ".join(["experiments/run.py", *argv])
+            held.enter_context(sweep.writing(folder, command))
             argv = _prepare_sweep(argv, plan)
             sweep_dir = sweep_dir_of(argv, plan.experiment)
         elif plan is not None:
             check_writable(run_dir_of(argv, plan.experiment))
-    except UserError as err:  # a folder that cannot be written, a damaged sweep.json
+    except (
+        UserError
+    ) as err:  # a folder that cannot be written or is another's, a damaged sweep.json
+        held.close()
         print(f"error: {err}", file=sys.stderr)
         return 1
-    sys.argv = [sys.argv[0], *argv]
-    main()
-    if plan is None:
-        return 0
-    report = bool(plan.settings.get("report", True))
-    try:
-        return finish_sweep(sweep_dir, report) if sweep_dir else finish_run(report)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    with held:
+        sys.argv = [sys.argv[0], *argv]
+        main()
+        if plan is None:
+            return 0
+        report = bool(plan.settings.get("report", True))
+        try:
+            return finish_sweep(sweep_dir, report) if sweep_dir else finish_run(report)
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
 
 
 def run_dir_of(argv: list[str], experiment: str) -> Path:

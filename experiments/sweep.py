@@ -16,6 +16,7 @@ without checksums are verified by reading their tables and metadata.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -54,6 +55,8 @@ MANIFEST = "sweep.json"
 #: The project's folder, and the folders of its source: never a results folder (results there
 #: would change the code's digest, and so every job's key, or mix with the code).
 PROJECT = Path(__file__).resolve().parents[1]
+#: The lock a command holds while it writes in a sweep folder (`writing`): one writer at a time.
+LOCK = ".writing.lock"
 SOURCE_FOLDERS = ("sim", "experiments", "configs", "tests", "docs", "benchmarks", "examples",
                   "hydra_plugins", ".git")  # fmt: skip
 SUPERSEDED = "superseded"
@@ -182,7 +185,7 @@ def check_owned(sweep_dir: Path, setting: str = "hydra.sweep.dir") -> None:
     if not folder.is_dir():
         raise UserError(f"{setting}={sweep_dir}: a file, not a folder (nothing was written)")
     try:
-        held = sorted(p.name for p in folder.iterdir())
+        held = sorted(p.name for p in folder.iterdir() if p.name != LOCK)
     except OSError as err:
         raise storage_error(folder, err, "list") from None
     if held:
@@ -192,6 +195,37 @@ def check_owned(sweep_dir: Path, setting: str = "hydra.sweep.dir") -> None:
             "sweep's; a sweep writes only into a new or empty folder, or its own: choose another "
             "folder (nothing was written, nothing moved)"
         )
+
+
+@contextlib.contextmanager
+def writing(folder: Path, command: str):
+    """Hold `folder`'s lock while `command` (words naming it) writes in it: a second writer (a
+    sweep, an aggregation) is refused in one line naming the holder, before it changes
+    anything. The operating system releases the lock when its holder ends, however it ends,
+    so a stopped command never leaves the folder locked."""
+    folder = make_folder(folder)
+    try:
+        handle = open(folder / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 (held until the end)
+    except OSError as err:
+        raise storage_error(folder / LOCK, err, "create") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another command"
+            raise UserError(
+                f"{folder}: {holder} is writing in this folder; wait until it ends (or stop it), "
+                "then run this command again (nothing was done)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        handle.write(f"process {os.getpid()} ({command}, since {since})\n")
+        handle.flush()
+        yield folder
+    finally:
+        handle.close()  # releases the lock
 
 
 def prepare(sweep_dir: Path, manifest: dict) -> list[str]:

@@ -225,3 +225,23 @@ def test_a_sweep_writes_into_a_new_or_empty_folder_or_its_own(tmp_path):
     with pytest.raises(sim.UserError, match="a file, not a folder"):
         (tmp_path / "file").write_text("x")
         check_owned(tmp_path / "file")
+
+
+def test_one_writer_at_a_time_in_a_sweep_folder(tmp_path, capsys):
+    """While a command writes in a sweep folder, a sweep or an aggregation started on it is
+    refused in one line naming the holder, and changes nothing; once the holder ends (the lock
+    goes with it, however it ends), the same command runs."""
+    from experiments import aggregate, sweep
+
+    folder = tmp_path / "s"
+    run_script("run.py", *OWNED_SWEEP, f"hydra.sweep.dir={folder}", "report=false")
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.name != sweep.LOCK}
+    with sweep.writing(folder, "a test standing for a running sweep"):
+        assert cli([*OWNED_SWEEP, "program.cohort_size=10,30", f"hydra.sweep.dir={folder}"]) == 1
+        line = one_line(capsys.readouterr().err)
+        assert line.startswith(f"error: {folder}: process ") and "running sweep" in line
+        assert aggregate.main([str(folder)]) == 1
+        assert "a test standing for a running sweep" in one_line(capsys.readouterr().err)
+        after = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.name != sweep.LOCK}
+        assert after == before
+    assert aggregate.main([str(folder)]) == 0
