@@ -324,6 +324,9 @@ def cli(argv: list[str]) -> int:
             sweep_dir = sweep_dir_of(argv, plan.experiment)
         elif plan is not None:
             check_writable(run_dir_of(argv, plan.experiment))
+            fixed = _fixed_run_dir(argv)
+            if fixed is not None:
+                sweep.check_owned(fixed, "hydra.run.dir", ".hydra")
     except (
         UserError
     ) as err:  # a folder that cannot be written or is another's, a damaged sweep.json
@@ -351,6 +354,18 @@ def run_dir_of(argv: list[str], experiment: str) -> Path:
             fixed, dated, _ = o.partition("=")[2].partition("${")
             return Path(fixed).parent if dated and not fixed.endswith("/") else Path(fixed)
     return Path("results") / "runs" / experiment
+
+
+def _fixed_run_dir(argv: list[str]) -> Path | None:
+    """The run folder `hydra.run.dir=...` names when it is a fixed path (no interpolation such
+    as the date), else None: a fixed folder may already hold something."""
+    for o in split_argv(argv)[1]:
+        if o.startswith("hydra.run.dir="):
+            value = o.partition("=")[2]
+            if not value.strip():
+                raise UserError("hydra.run.dir is empty: give the run's folder, or leave it out")
+            return None if "${" in value else Path(value)
+    return None
 
 
 def _prepare_sweep(argv: list[str], plan: Plan) -> list[str]:

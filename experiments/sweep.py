@@ -169,18 +169,19 @@ def _aside(folder: Path, sweep_dir: Path, definition: str) -> Path:
     return dest
 
 
-def check_owned(sweep_dir: Path, setting: str = "hydra.sweep.dir") -> None:
+def check_owned(sweep_dir: Path, setting: str = "hydra.sweep.dir", mark: str = MANIFEST) -> None:
     """Refuse, in one line and before any work, a sweep folder that is not a sweep's to write:
     the project's folder or one of its source folders, a file, or a folder that holds anything
-    but has no sweep definition (`MANIFEST`): a sweep writes only into a new or empty folder, or
-    into a sweep's, so that nothing of the user's is ever moved or deleted."""
+    but has no sweep definition (`mark`; a single run's folder: Hydra's `.hydra`): a sweep or
+    run writes only into a new or empty folder, or into one of its kind, so that nothing of
+    the user's is ever moved, overwritten or deleted."""
     folder = Path(sweep_dir).resolve()
     if folder == PROJECT or any(folder.is_relative_to(PROJECT / s) for s in SOURCE_FOLDERS):
         raise UserError(
             f"{setting}={sweep_dir}: that is the project's source ({folder}), never a results "
             "folder; choose a folder under results/ or outside the project (nothing was written)"
         )
-    if not folder.exists() or (folder / MANIFEST).exists():
+    if not folder.exists() or (folder / mark).exists():
         return
     if not folder.is_dir():
         raise UserError(f"{setting}={sweep_dir}: a file, not a folder (nothing was written)")
@@ -191,9 +192,10 @@ def check_owned(sweep_dir: Path, setting: str = "hydra.sweep.dir") -> None:
     if held:
         shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
         raise UserError(
-            f"{setting}={sweep_dir}: the folder holds {shown} and no {MANIFEST}, so it is not a "
-            "sweep's; a sweep writes only into a new or empty folder, or its own: choose another "
-            "folder (nothing was written, nothing moved)"
+            f"{setting}={sweep_dir}: the folder holds {shown} and no {mark}, so it is not a "
+            f"{'sweep' if mark == MANIFEST else 'run'}'s; a command writes only into a new or "
+            "empty folder, or one of its kind: choose another folder (nothing was written, "
+            "nothing moved)"
         )
 
 

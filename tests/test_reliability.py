@@ -245,3 +245,26 @@ def test_one_writer_at_a_time_in_a_sweep_folder(tmp_path, capsys):
         after = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.name != sweep.LOCK}
         assert after == before
     assert aggregate.main([str(folder)]) == 0
+
+
+def test_a_single_run_never_writes_into_a_folder_of_other_things(tmp_path, capsys):
+    """hydra.run.dir naming a folder that holds the user's files (no `.hydra`: not a run's), the
+    project's source, or nothing, is refused in one line before the run; a run's own folder and
+    a new one are accepted."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.docx").write_text("the user's")
+    run = ["scenario=small", "horizon=12", "replicates=1"]
+    for folder, message in ((mine, "holds thesis.docx and no .hydra, so it is not a run's"),
+                            (ROOT / "configs", "that is the project's source")):  # fmt: skip
+        assert cli([*run, f"hydra.run.dir={folder}"]) == 1
+        line = one_line(capsys.readouterr().err)
+        assert line.startswith(f"error: hydra.run.dir={folder}: ") and message in line
+    assert cli([*run, "hydra.run.dir="]) == 1
+    assert "hydra.run.dir is empty" in one_line(capsys.readouterr().err)
+    assert [p.name for p in mine.iterdir()] == ["thesis.docx"]
+    from experiments.sweep import check_owned
+
+    (tmp_path / "old_run" / ".hydra").mkdir(parents=True)
+    for folder in (tmp_path / "old_run", tmp_path / "new"):
+        check_owned(folder, "hydra.run.dir", ".hydra")
