@@ -65,6 +65,13 @@ BY_LAG = {RETURNEES: "share", LEARNT: "share_learnt"}
 RUN = ("returnees_sharing", "months_to_sop")
 #: Statistics of the behaviour itself: the half-life (months) of a skill out of use.
 RULES = {"unused_half_life": lambda b: rules.half_life(b.forgetting_rate)}
+#: What a statistic's observed value (and interval) may be: shares of people lie from 0 to 1,
+#: months are not negative; other city columns are not bounded here.
+BOUNDS = {
+    **{k: (0.0, 1.0, "a share from 0 to 1") for k in (*BY_LAG, "returnees_sharing")},
+    "months_to_sop": (0.0, math.inf, "a number of months >= 0"),
+    "unused_half_life": (0.0, math.inf, "a number of months >= 0"),
+}
 #: Keys a target may have.
 TARGET_KEYS = ("name", "statistic", "observed", "sd", "interval", "lag", "month", "source")
 #: A target's interval is read as a 90% interval of a normal law: sd = width / (2 x Z90).
@@ -173,6 +180,15 @@ def _target(path: Path, line: int, item) -> Target:
         sd = (float(iv[1]) - float(iv[0])) / (2 * Z90)
         if not math.isfinite(sd):
             raise UserError(f"{where}: interval = {shown(iv)}: too wide to be a 90% interval")
+    low, high, allowed = BOUNDS.get(
+        statistic,
+        (0.0, 1.0, "a share from 0 to 1") if statistic.startswith("adoption_") else
+        (-math.inf, math.inf, ""),
+    )  # fmt: skip
+    given = [("observed", observed)] + [("interval", v) for v in item.get("interval", [])]
+    for key, value in given:
+        if not low <= float(value) <= high:
+            raise UserError(f"{where}: {key} = {shown(value)}: {statistic} is {allowed}")
     lag, month = item.get("lag"), item.get("month")
     if statistic in BY_LAG:
         if month is not None:

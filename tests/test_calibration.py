@@ -104,6 +104,11 @@ targets:
         ("sd: 0.08", "sd: 0.08\n    weight: 2", "unknown key 'weight'; allowed: name,"),
         ("  - name: a\n", "  - statistic: x\n", ":2: target without a name"),
         ("statistic: returnees_applying", "statistic: [1]", "must be a statistic's name"),
+        ("observed: 0.44", "observed: 1.2",
+         "observed = 1.2: returnees_applying is a share from 0 to 1"),
+        ("sd: 0.08", "interval: [0.3, 1.5]",
+         "interval = 1.5: returnees_applying is a share from 0 to 1"),
+        ("observed: 0.44", "observed: -0.1", "observed = -0.1: returnees_applying is a share"),
         ("targets:\n", "target:\n", "must hold a non-empty list `targets:`"),
         ("    sd: 0.08\n", "    sd: 0.08\n   bad: [\n", "not valid YAML"),
     ],
@@ -458,3 +463,17 @@ def test_the_coverage_study_calibrates_each_truth_and_writes_its_tables(tmp_path
     summary = pd.read_csv(out / "coverage_summary.csv")
     assert list(summary.truths) == [2, 2]
     assert "coverage of the 90% posterior intervals over 2 truths" in proc.stdout
+
+
+def test_months_and_shares_out_of_their_range_are_refused(tmp_path):
+    """A share above 1 or months below 0 cannot be observed: one line naming file and line."""
+    path = tmp_path / "targets.yaml"
+    path.write_text(
+        "targets:\n  - name: slow\n    statistic: months_to_sop\n    observed: -3\n"
+        "    sd: 4\n    source: a report\n"
+    )
+    with pytest.raises(UserError, match=r":2: target 'slow': observed = -3: months_to_sop is a "
+                                        r"number of months >= 0"):  # fmt: skip
+        load_targets(path)
+    path.write_text(path.read_text().replace("observed: -3", "observed: 30"))
+    assert load_targets(path)[0].observed == 30
