@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 from hydra import compose, initialize_config_dir
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -35,6 +36,7 @@ from experiments.study import (
     register,
     to_model_config,
 )
+from experiments.tables import reference_design
 from sim import ModelConfig, UserError
 from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, renamed_hint
 from sim.inputs import check
@@ -152,11 +154,13 @@ def plan_command(argv: list[str]) -> Plan | None:
             plan = Plan(multirun=multirun, overrides=overrides, sweeper=_sweeper_name(primary))
             posteriors = set()
             job_bytes = 0.0
+            designs = []  # each job's program, for `check_reference`
             for job in jobs:
                 cfg = compose("config", overrides=job)
                 try:
                     check_settings(cfg)
                     model = to_model_config(cfg)
+                    designs.append(dataclasses.asdict(model.program))
                     need = check(model)
                     job_bytes = max(job_bytes, need.job_bytes(cfg.replicates))
                 except UserError as err:
@@ -175,6 +179,8 @@ def plan_command(argv: list[str]) -> Plan | None:
                 plan.jobs.append(JobPlan(job, label, key if plan.sweeper == "basic" else None))
             plan.experiment = str(primary.experiment)
             plan.settings = {k: OmegaConf.select(primary, k) for k in AGGREGATE_SETTINGS}
+            if multirun and plan.sweeper == "basic":
+                check_reference(plan.settings.get("reference"), jobs, designs)
             plan.direction = OmegaConf.select(primary, "hydra.sweeper.direction")
             plan.definition = _definition(plan, primary)
             if multirun:
@@ -182,6 +188,25 @@ def plan_command(argv: list[str]) -> Plan | None:
     except (HydraException, OmegaConfBaseException, ValueError) as err:
         raise UserError(_hydra_message(err)) from None
     return plan
+
+
+def check_reference(reference: str | None, jobs: list[list[str]], designs: list[dict]) -> None:
+    """Refuse, before any job, a `reference=` that does not name exactly one design of the
+    sweep, by the rule the aggregation uses (`tables.reference_design`): each job's program
+    settings and swept overrides (by their last name) against "key=value,..."."""
+    if not reference:
+        return
+    rows = []
+    for number, (job, program) in enumerate(zip(jobs, designs, strict=True)):
+        row = {k: v for k, v in program.items() if not isinstance(v, list | dict)}
+        for o in job:
+            key, _, value = o.partition("=")
+            row.setdefault(key.rsplit(".", 1)[-1], value)
+        rows.append({**row, "design_id": str(number)})
+    try:
+        reference_design(pd.DataFrame(rows).astype({"design_id": str}), str(reference))
+    except ValueError as err:
+        raise UserError(f"{err}; the designs are named by their levers (nothing was run)") from None
 
 
 def _launcher_value(launcher: DictConfig, key: str, ok, allowed: str):

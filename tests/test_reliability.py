@@ -268,3 +268,29 @@ def test_a_single_run_never_writes_into_a_folder_of_other_things(tmp_path, capsy
     (tmp_path / "old_run" / ".hydra").mkdir(parents=True)
     for folder in (tmp_path / "old_run", tmp_path / "new"):
         check_owned(folder, "hydra.run.dir", ".hydra")
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        (
+            "cohort_size=999",
+            "reference = 'cohort_size=999': matches 0 designs of this sweep, not one",
+        ),
+        ("colour=red", "reference = 'colour=red': 'colour' is not a lever of this sweep"),
+        ("horizon=12", "reference = 'horizon=12': matches 2 designs of this sweep, not one"),
+    ],
+)
+def test_a_reference_naming_no_single_design_is_refused(tmp_path, capsys, reference, message):
+    folder = tmp_path / "s"
+    assert cli([*OWNED_SWEEP, f"reference='{reference}'", f"hydra.sweep.dir={folder}"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith("error: ") and message in line
+    assert not folder.exists()
+
+
+def test_a_reference_naming_one_design_is_accepted():
+    from experiments.preflight import plan_command
+
+    plan = plan_command([*OWNED_SWEEP, "reference='cohort_size=20'", "hydra.sweep.dir=/tmp/x"])
+    assert plan.settings["reference"] == "cohort_size=20" and len(plan.jobs) == 2
