@@ -10,6 +10,7 @@ experiment's `hydra.sweeper.params`), validates each, and computes each job's ke
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 import re
@@ -349,17 +350,26 @@ def _hydra_message(err: BaseException) -> str:
     if key and key not in line:
         line = f"{key}: {line}"
     options = getattr(err, "options", None)
+    group = re.search(r"Could not find '(?:[\w/]+/)?(\w+)'", line)
     if options:  # a config group option that does not exist
+        line += did_you_mean(group.group(1) if group else "", options)
         line = f"{line}; available: {', '.join(options)}"
     missing = re.search(r"Key '(\w+)' not in '(\w+)'", line)
     if missing:
         cls = _SECTIONS.get(missing.group(2))
         if cls is not None:
             prefix = _PREFIX.get(missing.group(2), "")
-            line += renamed_hint(f"{prefix}.{missing.group(1)}")
-            names = ", ".join(f.name for f in dataclasses.fields(cls))
-            line = f"{line}; allowed: {names}"
+            hint = renamed_hint(f"{prefix}.{missing.group(1)}")
+            names = [f.name for f in dataclasses.fields(cls)]
+            line += hint or did_you_mean(missing.group(1), names)
+            line = f"{line}; allowed: {', '.join(names)}"
     return line
+
+
+def did_you_mean(typed: str, names: list[str]) -> str:
+    """' (did you mean cohort_size?)' for the closest allowed name, or '' when none is close."""
+    close = difflib.get_close_matches(typed, names, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def experiment_name(overrides: list[str]) -> str:

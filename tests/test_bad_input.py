@@ -69,6 +69,11 @@ CASES = [
     (["seed=-5"], "seed = -5: must be an integer in [0, 4294967295]"),
     (["target_gain=2"], "target_gain = 2.0: must be a number in [0, 1]"),
     (["program.cohort_sise=5"], "program.cohort_sise"),
+    # a typo gets the closest name, then every allowed one; nothing close: no guess
+    (["program.cohort_sise=5"], "not in 'ProgramConfig' (did you mean cohort_size?); allowed: "),
+    (["horizn=12"], "not in 'RunConfig' (did you mean horizon?); allowed: scenario,"),
+    (["scenario=smal"], "Could not find 'scenario/smal' (did you mean small?); available: "),
+    (["program.zzz=1"], "Key 'zzz' not in 'ProgramConfig'; allowed: cohort_size"),
     (["program.cohort_size=abc"], "program.cohort_size"),
     (["scenario=atlantis"], "scenario/atlantis"),
     (["scenario.departments_file=/no/such/file.csv"], "/no/such/file.csv: cannot read"),
