@@ -308,6 +308,7 @@ def cli(argv: list[str]) -> int:
         print(run_help(__doc__.splitlines()[0]))
         return 0
     try:
+        check_flags(argv)
         plan = plan_command(argv)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -344,6 +345,20 @@ def cli(argv: list[str]) -> int:
         except UserError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
+
+
+#: Hydra's flags that show something instead of running, which it allows only without -m.
+SHOW_FLAGS = ("--cfg", "-c", "--info", "-i", "--shell-completion", "-sc")
+
+
+def check_flags(argv: list[str]) -> None:
+    """Refuse, in one line, -m with a flag Hydra allows only alone (it raised a traceback)."""
+    shown = next((a for a in argv if a.split("=")[0] in SHOW_FLAGS), None)
+    if shown is not None and any(a in ("-m", "--multirun") for a in argv):
+        raise UserError(
+            f"{shown} shows one job and cannot be combined with -m: leave out -m and give one "
+            "value per setting (e.g. program.cohort_size=10) to see that job's configuration"
+        )
 
 
 def run_dir_of(argv: list[str], experiment: str) -> Path:
