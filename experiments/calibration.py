@@ -47,7 +47,7 @@ from matplotlib.figure import Figure
 from pyabc.sampler.eps_mixin import EPSMixin
 
 from experiments.cluster import refusal
-from experiments.outputs import atomic_write_text, write_table
+from experiments.outputs import atomic_write_text, save_figure, write_table
 from experiments.report import figure_block, html_page, paragraph, section
 from experiments.study import one_thread, with_behaviour
 from sim import ExchangeModel, ModelConfig, UserError, rules, run_detailed
@@ -740,11 +740,7 @@ BLUE, ORANGE, GREY = "#0072B2", "#D55E00", "#6E6E6E"
 
 
 def _save(fig: Figure, folder: Path, name: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    png = folder / f"{name}.png"
-    fig.savefig(png, dpi=150, metadata={"Software": None})
-    fig.savefig(png.with_suffix(".svg"), metadata={"Date": None})
-    return png
+    return save_figure(fig, folder / f"{name}.png")
 
 
 def draw_figures(

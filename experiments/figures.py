@@ -28,6 +28,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
+from experiments.outputs import save_figure
 from experiments.study import FINAL_YEAR, LEVERS
 from experiments.tables import (
     POINTS,
@@ -785,9 +786,7 @@ def draw(name: str, tables: SweepTables, out_dir: Path) -> Path | None:
         if fig is None:
             return None
         try:
-            png = Path(out_dir) / f"{name}.png"
-            fig.savefig(png, dpi=150, metadata={"Software": None})
-            fig.savefig(png.with_suffix(".svg"), metadata={"Date": None})
+            png = save_figure(fig, Path(out_dir) / f"{name}.png")
         finally:
             fig.clear()
     return png

@@ -124,6 +124,18 @@ def atomic_write_text(path: Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def save_figure(fig, png: Path) -> Path:
+    """A matplotlib figure as `png` (150 dpi) and the same name in SVG, each written atomically
+    (a full disk is one line naming the file, never half a figure) and without a date, so the
+    same figure gives the same files. Returns `png`."""
+    for ext in ("png", "svg"):
+        buffer = io.BytesIO()
+        meta = {"Date": None} if ext == "svg" else {"Software": None}
+        fig.savefig(buffer, format=ext, dpi=150, metadata=meta)
+        atomic_write_bytes(Path(png).with_suffix(f".{ext}"), buffer.getvalue())
+    return Path(png)
+
+
 def write_files(files: dict[Path, bytes]) -> list[Path]:
     """Write each file atomically, in the given order."""
     return [atomic_write_bytes(path, data) for path, data in files.items()]

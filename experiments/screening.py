@@ -13,7 +13,6 @@ number of workers.
 
 from __future__ import annotations
 
-import io
 import time
 import warnings
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 from tqdm import tqdm
 
-from experiments.outputs import atomic_write_bytes
+from experiments.outputs import save_figure
 from experiments.study import one_thread, paired_gains, with_behaviour
 from experiments.tables import POINTS
 from sim import ModelConfig
@@ -288,17 +287,9 @@ def draw_figure(
                 else:
                     _sobol_panel(axes[i, j], part, f"Sobol indices: {label}")
         fig.suptitle(heading)
-        for ext in ("png", "svg"):
-            paths.append(atomic_write_bytes(stem.with_suffix(f".{ext}"), _render(fig, ext)))
+        png = save_figure(fig, stem.with_suffix(".png"))
+        paths += [png, png.with_suffix(".svg")]
     return paths
-
-
-def _render(fig, ext: str) -> bytes:
-    """The figure as PNG (150 dpi) or SVG bytes, without a date (reproducible files)."""
-    buf = io.BytesIO()
-    meta = {"Date": None} if ext == "svg" else {"Software": None}
-    fig.savefig(buf, format=ext, dpi=150, metadata=meta)
-    return buf.getvalue()
 
 
 # --- terminal summary -----------------------------------------------------------------------

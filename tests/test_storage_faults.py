@@ -134,6 +134,32 @@ def test_parquet_is_written_through_the_atomic_writer(tmp_path, monkeypatch):
     assert leftovers(tmp_path) == []
 
 
+def test_a_figure_goes_through_the_atomic_writer(tmp_path, monkeypatch):
+    """Every figure (sweep, calibration, screening: `outputs.save_figure`): a full disk is one
+    line naming the file, the previous figure stays whole, no temporary file is left."""
+    import matplotlib.pyplot as plt
+
+    from experiments import figures
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    with plt.rc_context({"svg.hashsalt": "test"}):
+        png = outputs.save_figure(fig, tmp_path / "gain.png")
+        before = png.read_bytes(), png.with_suffix(".svg").read_bytes()
+        outputs.save_figure(fig, png)
+    assert (png.read_bytes(), png.with_suffix(".svg").read_bytes()) == before  # no date in them
+    is_svg = lambda src, dst: str(dst).endswith(".svg")  # noqa: E731
+    monkeypatch.setattr(os, "replace", fail("replace", errno.ENOSPC, is_svg))
+    ax.plot([0, 1], [1, 0])
+    with pytest.raises(StorageError, match=r"^cannot write .*gain\.svg: No space left on device"):
+        outputs.save_figure(fig, png)
+    monkeypatch.undo()
+    plt.close(fig)
+    assert png.with_suffix(".svg").read_bytes() == before[1]
+    assert leftovers(tmp_path) == []
+    assert figures.save_figure is outputs.save_figure  # the sweep's figures use it
+
+
 def test_a_file_where_the_folder_should_be_is_one_line(tmp_path):
     (tmp_path / "results").write_text("not a folder")
     with pytest.raises(StorageError) as caught:
