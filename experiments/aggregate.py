@@ -16,11 +16,13 @@ that is not a sweep or run.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from experiments import sweep
 from experiments.report import print_ranking
+from experiments.signals import stop_on_signals
 from sim import UserError
 
 
@@ -35,8 +37,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.folder}: not a folder", file=sys.stderr)
         return 2
     try:
-        with sweep.writing(args.folder, f"experiments/aggregate.py {args.folder}"):
-            report = sweep.aggregate(args.folder, args.title)
+        with stop_on_signals() as received, sweep.writing(args.folder, "experiments/aggregate.py"):
+            try:
+                report = sweep.aggregate(args.folder, args.title)
+            except KeyboardInterrupt:
+                how = "Ctrl-C" if received[0] == signal.SIGINT else received[0].name
+                print(f"stopped ({how}): the aggregation did not finish; the last report, if "
+                      "any, is kept", file=sys.stderr)  # fmt: skip
+                return 128 + int(received[0])
     except sweep.AggregationError as err:
         print(f"error: aggregation failed: {err}", file=sys.stderr)
         print(f"  no report was kept in {args.folder / sweep.AGGREGATE}", file=sys.stderr)

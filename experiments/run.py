@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import signal
 import sys
 import time
 import traceback
@@ -42,6 +43,7 @@ from experiments import identity, sweep
 from experiments.outputs import check_writable, provenance, storage_error, write_json
 from experiments.preflight import Plan, plan_command, split_argv
 from experiments.report import headline_line, print_ranking
+from experiments.signals import stop_on_signals
 from experiments.study import (
     LEVERS,
     design_label,
@@ -231,6 +233,32 @@ def release_workers() -> None:
         executor.shutdown(wait=True)
 
 
+def stopped(received: list, sweep_dir: Path | None, plan) -> int:
+    """After Ctrl-C or SIGTERM: end the job processes now, say in one line what is kept, and
+    return the shell's code for the signal (130 for SIGINT, 143 for SIGTERM)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleaning
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    executor = reusable_executor._executor
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
+    how = "Ctrl-C" if received[0] == signal.SIGINT else received[0].name
+    if sweep_dir is not None and plan is not None:
+        try:
+            done = len(sweep.status(sweep_dir).done)
+        except UserError:
+            done = 0
+        print(
+            f"stopped ({how}): {done} of {len(plan.jobs)} job(s) finished and are kept in "
+            f"{sweep_dir}; run the same command again to resume",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"stopped ({how}): the run did not finish and nothing of it was kept", file=sys.stderr
+        )
+    return 128 + int(received[0])
+
+
 def finish_sweep(sweep_dir: Path, report: bool) -> int:
     """Aggregate the sweep's current jobs and say what failed; the exit code."""
     release_workers()
@@ -334,17 +362,20 @@ def cli(argv: list[str]) -> int:
         held.close()
         print(f"error: {err}", file=sys.stderr)
         return 1
-    with held:
-        sys.argv = [sys.argv[0], *argv]
-        main()
-        if plan is None:
-            return 0
-        report = bool(plan.settings.get("report", True))
+    with held, stop_on_signals() as received:
         try:
-            return finish_sweep(sweep_dir, report) if sweep_dir else finish_run(report)
-        except UserError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 1
+            sys.argv = [sys.argv[0], *argv]
+            main()
+            if plan is None:
+                return 0
+            report = bool(plan.settings.get("report", True))
+            try:
+                return finish_sweep(sweep_dir, report) if sweep_dir else finish_run(report)
+            except UserError as err:
+                print(f"error: {err}", file=sys.stderr)
+                return 1
+        except KeyboardInterrupt:
+            return stopped(received, sweep_dir, plan)
 
 
 #: Hydra's flags that show something instead of running, which it allows only without -m.

@@ -699,8 +699,10 @@ def aggregate(folder: Path, title: str | None = None, figures: bool = True) -> P
         os.replace(work, final)
         shutil.rmtree(old, ignore_errors=True)
         return final / report.name if report is not None else None
-    except Exception as err:
+    except BaseException as err:
         shutil.rmtree(work, ignore_errors=True)
+        if not isinstance(err, Exception):  # stopped (Ctrl-C, SIGTERM): the last aggregate stays
+            raise
         shutil.rmtree(final, ignore_errors=True)  # no stale report that looks current
         if isinstance(err, AggregationError):
             raise

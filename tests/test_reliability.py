@@ -6,6 +6,13 @@ tests/test_fuzz.py.)"""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -17,7 +24,7 @@ from sim import resources as res
 from sim.errors import NonFiniteError
 from sim.inputs import check
 
-from .conftest import ROOT, run_script
+from .conftest import ONE_THREAD, ROOT, run_script
 
 CITY = ROOT / "examples" / "fictional_city"
 
@@ -294,3 +301,56 @@ def test_a_reference_naming_one_design_is_accepted():
 
     plan = plan_command([*OWNED_SWEEP, "reference='cohort_size=20'", "hydra.sweep.dir=/tmp/x"])
     assert plan.settings["reference"] == "cohort_size=20" and len(plan.jobs) == 2
+
+
+# --- stopping ----------------------------------------------------------------------------------
+
+
+def _group_alive(pgid: int) -> list[str]:
+    """Command lines of the processes still in process group `pgid` (from /proc)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError, ValueError):
+            continue
+    return alive
+
+
+@pytest.mark.parametrize(("signum", "code", "how"), [(signal.SIGTERM, 143, "SIGTERM"),
+                                                      (signal.SIGINT, 130, "Ctrl-C")])  # fmt: skip
+def test_a_signal_stops_a_sweep_in_one_line_leaving_nothing_and_it_resumes(
+    tmp_path, signum, code, how
+):
+    """SIGTERM or Ctrl-C while the jobs run: the sweep ends within seconds with one line, the
+    shell's exit code, no process of it left (the job processes included), no temporary
+    aggregate; the same command then finishes the sweep."""
+    folder = tmp_path / "s"
+    command = [sys.executable, str(ROOT / "experiments" / "run.py"), "-m",
+               "program.cohort_size=10,20,30", "scenario=laptop", "replicates=4", "horizon=60",
+               f"hydra.sweep.dir={folder}"]  # fmt: skip
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, env={**os.environ, **ONE_THREAD},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (folder / "0").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the jobs are running
+    assert proc.poll() is None, "the sweep ended before the signal"
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == code, err[-2000:]
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"stopped ({how}): ") and "run the same command again to resume" in line
+    time.sleep(0.5)
+    assert _group_alive(proc.pid) == []
+    assert not list(folder.glob(".aggregate*"))
+    if signum == signal.SIGTERM:
+        again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                               env={**os.environ, **ONE_THREAD})  # fmt: skip
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert (folder / "aggregate" / "report.html").exists()
