@@ -39,6 +39,7 @@ import inspect
 import json
 import re
 import shutil
+import signal
 import sys
 import time
 from contextlib import contextmanager
@@ -65,6 +66,7 @@ from experiments.calibration import (
 )
 from experiments.outputs import atomic_write_text, check_writable, provenance, write_table
 from experiments.preflight import model_config
+from experiments.signals import stop_on_signals
 from experiments.study import PACKAGED_DRAWS
 from sim import UserError, config_to_dict
 from sim.config import BehaviorConfig
@@ -359,7 +361,7 @@ def main(argv: list[str]) -> int:
         file=sys.stderr,
     )
     try:
-        with compute(args, out) as (client, cores):
+        with stop_on_signals() as received, compute(args, out) as (client, cores):
             result = calibrate(
                 config, targets, priors, args.population, args.generations, args.seed,
                 args.workers, out, draws=args.draws, client=client, cores=cores,
@@ -374,9 +376,17 @@ def main(argv: list[str]) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        cancelled = ": the SLURM jobs were cancelled" if args.cluster else ""
-        print(f"interrupted{cancelled}", file=sys.stderr)
-        return 130
+        how = "Ctrl-C" if received[0] == signal.SIGINT else received[0].name
+        cancelled = "; its SLURM jobs were cancelled" if args.cluster else ""
+        (out / "history.db").unlink(missing_ok=True)  # a calibration starts anew: nothing to keep
+        if out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        print(
+            f"stopped ({how}): the calibration did not finish and nothing of it was kept"
+            f"{cancelled}; run the same command again to start it anew",
+            file=sys.stderr,
+        )
+        return 128 + int(received[0])
     settings = {
         "command": ["experiments/calibrate.py", *argv],
         "overrides": overrides,

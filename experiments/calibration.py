@@ -431,12 +431,31 @@ class _InProcess(Executor):
 
 @contextmanager
 def local_client(workers: int):
-    """An executor of `workers` forked processes (or this process for one worker)."""
+    """An executor of `workers` forked processes (or this process for one worker). Stopped (an
+    exception, Ctrl-C), it ends its processes at once instead of waiting for every queued
+    simulation; they ignore Ctrl-C themselves, which this process handles."""
     if workers == 1:
         yield _InProcess()
         return
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_signals
+    )
+    try:
         yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in multiprocessing.active_children():
+            process.terminate()
+            process.join(timeout=10)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _worker_signals() -> None:
+    """A worker's signals: Ctrl-C is its parent's to handle; SIGTERM (the parent ending it) ends
+    it at once, not through the handler it inherited from the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 #: The options of experiments/calibrate.py that set SLURMCluster's own arguments.

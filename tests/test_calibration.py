@@ -5,7 +5,12 @@ across designs."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +40,7 @@ from experiments.tables import replicate_ranking
 from sim import BehaviorConfig, ProgramConfig, UserError, run_detailed
 from sim.settings import plausible_ranges
 
-from .conftest import practice, quiet_behavior, run_script, tiny_config
+from .conftest import ONE_THREAD, ROOT, practice, quiet_behavior, run_script, tiny_config
 
 PACKAGED = cli.TARGETS
 
@@ -104,10 +109,16 @@ targets:
         ("sd: 0.08", "sd: 0.08\n    weight: 2", "unknown key 'weight'; allowed: name,"),
         ("  - name: a\n", "  - statistic: x\n", ":2: target without a name"),
         ("statistic: returnees_applying", "statistic: [1]", "must be a statistic's name"),
-        ("observed: 0.44", "observed: 1.2",
-         "observed = 1.2: returnees_applying is a share from 0 to 1"),
-        ("sd: 0.08", "interval: [0.3, 1.5]",
-         "interval = 1.5: returnees_applying is a share from 0 to 1"),
+        (
+            "observed: 0.44",
+            "observed: 1.2",
+            "observed = 1.2: returnees_applying is a share from 0 to 1",
+        ),
+        (
+            "sd: 0.08",
+            "interval: [0.3, 1.5]",
+            "interval = 1.5: returnees_applying is a share from 0 to 1",
+        ),
         ("observed: 0.44", "observed: -0.1", "observed = -0.1: returnees_applying is a share"),
         ("targets:\n", "target:\n", "must hold a non-empty list `targets:`"),
         ("    sd: 0.08\n", "    sd: 0.08\n   bad: [\n", "not valid YAML"),
@@ -477,3 +488,42 @@ def test_months_and_shares_out_of_their_range_are_refused(tmp_path):
         load_targets(path)
     path.write_text(path.read_text().replace("observed: -3", "observed: 30"))
     assert load_targets(path)[0].observed == 30
+
+
+STOPS = [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")]
+
+
+@pytest.mark.parametrize(("signum", "code", "how"), STOPS)
+def test_a_signal_stops_a_calibration_in_one_line_leaving_nothing(tmp_path, signum, code, how):
+    """Ctrl-C (to the whole process group, as a terminal sends it) or SIGTERM (to the command)
+    while the simulations run: the calibration ends within seconds with one line after its
+    progress, the shell's exit code, none of its processes left and no folder of it."""
+    out = tmp_path / "calibration"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "experiments" / "calibrate.py"), "--workers", "2",
+         "--out", str(out), "scenario=laptop", "--population", "20", "--generations", "3"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, env={**os.environ, **ONE_THREAD},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (out / "history.db").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(2.0)  # simulations under way
+    assert proc.poll() is None, "the calibration ended before the signal"
+    if signum == signal.SIGINT:
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == code, err[-2000:]
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"stopped ({how}): the calibration did not finish and nothing of it was kept; run the "
+        "same command again to start it anew"
+    )
+    time.sleep(0.5)
+    left = subprocess.run(["ps", "-o", "pid=", "-g", str(proc.pid)], capture_output=True,
+                          text=True).stdout.split()  # fmt: skip
+    assert left == [] and not out.exists()

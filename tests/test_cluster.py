@@ -220,7 +220,10 @@ def test_ctrl_c_and_a_refused_job_cancel_everything_and_say_so(cluster, tmp_path
                 slurm._run("scancel", *ids)
     lines = log.read_text(encoding="utf-8").strip().splitlines()
     assert child.returncode == 130, lines[-20:]
-    assert lines[-1] == "interrupted: the SLURM jobs were cancelled"
+    assert lines[-1] == (
+        "stopped (Ctrl-C): the calibration did not finish and nothing of it was kept; its SLURM "
+        "jobs were cancelled; run the same command again to start it anew"
+    )
     assert queued(ids, within=30) == []
 
 
