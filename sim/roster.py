@@ -268,8 +268,9 @@ def _graphml_edges(path: Path, index: dict[str, int]) -> list[tuple[int, int, fl
             raise DataError(
                 f"{path}: edge {shown(a)}-{shown(b)}: weight {weight} must be in (0, 1]"
             )
-        if a != b:
-            edges.append((index[str(a)], index[str(b)], weight))
+        if a == b:  # as the edge list says it: a tie joins two people
+            raise DataError(f"{path}: edge {shown(a)}-{shown(b)}: a tie from {a!r} to itself")
+        edges.append((index[str(a)], index[str(b)], weight))
     return edges
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from experiments.run import cli
-from sim import ExchangeModel, ModelConfig, ProgramConfig, ScenarioConfig, run
+from sim import DataError, ExchangeModel, ModelConfig, ProgramConfig, ScenarioConfig, run
 from sim.export import export_organisation
 from sim.organisation import SECTION_HEAD, department_posts
 
@@ -61,6 +61,20 @@ def test_graphml_ties_equal_the_edge_list(tmp_path):
     a = run(from_files(paths), 1)
     b = run(from_files(paths, ties_file=str(tmp_path / "ties.graphml")), 1)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_self_tie_is_refused_in_graphml_as_in_the_edge_list(tmp_path):
+    """GraphML and CSV agree: a tie from someone to themselves is an error in both (GraphML's
+    was dropped without a word)."""
+    ties = pd.read_csv(CITY / "ties.csv")
+    graph = nx.Graph()
+    graph.add_weighted_edges_from(ties.itertuples(index=False, name=None))
+    graph.add_edge("p000", "p000", weight=0.5)
+    nx.write_graphml(graph, tmp_path / "ties.graphml")
+    paths = {k: CITY / f"{k}.csv" for k in ("departments", "practices", "roster", "ties")}
+    with pytest.raises(DataError, match=r"ties\.graphml: edge 'p000'-'p000': a tie from 'p000' "
+                                        r"to itself"):  # fmt: skip
+        ExchangeModel(from_files(paths, ties_file=str(tmp_path / "ties.graphml")), seed=0)
 
 
 def test_roster_values_replace_the_draws():
