@@ -81,8 +81,10 @@ CASES = [
     (["-m", "program.cohort_size=5,-1"], "program.cohort_size = -1: must be an integer in"),
     (["-m", "program.cohort_sise=1,2"], "program.cohort_sise"),
     (["-m", "+experiment=cohort_frequency", "program.duration=0"], "program.duration = 0"),
-    (["-m", "program.cohort_size=10,20", "--cfg", "job"],
-     "--cfg shows one job and cannot be combined with -m: leave out -m"),
+    (
+        ["-m", "program.cohort_size=10,20", "--cfg", "job"],
+        "--cfg shows one job and cannot be combined with -m: leave out -m",
+    ),
 ]
 
 
