@@ -462,12 +462,22 @@ class AggregationError(Exception):
     """The aggregation could not be made; the message is one line naming the cause."""
 
 
+def unreadable(path: Path, err: BaseException) -> AggregationError:
+    """A job's table that cannot be read, with the way out that works: running the command
+    again redoes a job whose checksums show the damage; one whose checksums match what cannot
+    be read (written so, or altered with them) would be kept as it is, so it must be deleted."""
+    job = path.parent
+    kept = (job / CHECKSUMS).exists() and damage(job) is None
+    way_out = f"delete the folder {job} and run the sweep's command again" if kept else REDO
+    return AggregationError(f"{path}: unreadable ({one_line(err)}); {way_out}")
+
+
 def _read(folder: Path, name: str) -> pd.DataFrame:
     path = folder / f"{name}.parquet"
     try:
         return pd.read_parquet(path)
     except (OSError, ValueError) as err:
-        raise AggregationError(f"{path}: unreadable ({one_line(err)}); {REDO}") from None
+        raise unreadable(path, err) from None
 
 
 def _department_ties(folder: Path) -> pd.DataFrame:
@@ -476,7 +486,7 @@ def _department_ties(folder: Path) -> pd.DataFrame:
     try:
         ties = pd.read_csv(path, index_col=0)
     except (OSError, ValueError) as err:
-        raise AggregationError(f"{path}: unreadable ({one_line(err)}); {REDO}") from None
+        raise unreadable(path, err) from None
     ties.index = ties.index.map(lambda v: unescape_cell(v) if isinstance(v, str) else v)
     ties.columns = ties.columns.map(unescape_cell)
     return ties

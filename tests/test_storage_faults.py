@@ -286,6 +286,26 @@ def test_aggregate_refuses_an_altered_table_in_one_line(copy):
     assert not (copy / "aggregate").exists()
 
 
+def test_damage_a_rerun_keeps_is_reported_with_the_way_out_that_works(copy):
+    """Random bytes in a table whose recorded checksum matches them (altered with its checksum,
+    or written so): running the command again keeps the job as it is, so the error says to
+    delete the job; doing what it says gives the report."""
+    job = copy / "1"
+    (job / "effects.parquet").write_bytes(bytes(range(256)) * 8)
+    recorded = json.loads((job / sweep.CHECKSUMS).read_text())
+    recorded["effects.parquet"] = outputs.file_checksum(job / "effects.parquet")
+    (job / sweep.CHECKSUMS).write_text(json.dumps(recorded))
+    again = run_script("run.py", *sweep_command(copy), check=False)
+    assert again.returncode == 1  # the re-run kept it: the advice to run again would not work
+    proc = run_script("aggregate.py", str(copy), check=False)
+    line = one_error_line(proc.stderr)
+    assert f"{job / 'effects.parquet'}: unreadable (" in line
+    assert line.endswith(f"delete the folder {job} and run the sweep's command again")
+    shutil.rmtree(job)
+    run_script("run.py", *sweep_command(copy))
+    assert run_script("aggregate.py", str(copy)).returncode == 0
+
+
 def test_a_job_without_checksums_is_accepted_when_its_tables_read(copy):
     """Jobs of a version that recorded no checksums: done if pyarrow reads their tables."""
     job = copy / "0"
