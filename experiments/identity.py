@@ -85,16 +85,21 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def input_digests(config: ModelConfig) -> dict[str, str]:
-    """Contents digest of every input file the configuration reads (packaged ones included)."""
+def input_paths(config: ModelConfig) -> dict[str, str]:
+    """Every input file the configuration reads (packaged ones included), by its setting."""
     out = {}
     for key, packaged in INPUT_FILES.items():
         path = getattr(config.scenario, key)
         if path is None and packaged is not None:
             path = packaged_file(packaged)
         if path is not None:
-            out[key] = file_digest(path)
+            out[key] = str(path)
     return out
+
+
+def input_digests(config: ModelConfig) -> dict[str, str]:
+    """Contents digest of every input file the configuration reads (packaged ones included)."""
+    return {key: file_digest(path) for key, path in input_paths(config).items()}
 
 
 def config_identity(config: ModelConfig) -> dict:

@@ -79,6 +79,7 @@ class JobPlan:
     overrides: list[str]
     label: str
     key: str | None
+    inputs: dict = field(default_factory=dict)  # setting -> [path, digest] of each input file
 
 
 @dataclass
@@ -104,6 +105,7 @@ class Plan:
             "settings": self.settings,
             "jobs": {str(i): j.key for i, j in enumerate(self.jobs)} if grid else None,
             "labels": {str(i): j.label for i, j in enumerate(self.jobs)} if grid else None,
+            "inputs": {str(i): j.inputs for i, j in enumerate(self.jobs)} if grid else None,
         }
 
 
@@ -177,7 +179,11 @@ def plan_command(argv: list[str]) -> Plan | None:
                     )
                 key = identity.job_key(model, cfg.replicates, cfg.seed, cfg.target_gain, drawn)
                 label = design_label(design_overrides(job))
-                plan.jobs.append(JobPlan(job, label, key if plan.sweeper == "basic" else None))
+                files = identity.input_paths(model)
+                digests = identity.input_digests(model)
+                inputs = {k: [files[k], digests[k]] for k in files}
+                grid = plan.sweeper == "basic"
+                plan.jobs.append(JobPlan(job, label, key if grid else None, inputs))
             plan.experiment = str(primary.experiment)
             plan.settings = {k: OmegaConf.select(primary, k) for k in AGGREGATE_SETTINGS}
             if multirun and plan.sweeper == "basic":

@@ -127,6 +127,13 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
         fault = os.environ.get(FAULT_ENV)
         if fault and fault in label:
             raise RuntimeError(f"fault injected by {FAULT_ENV}={fault!r}")
+        if multirun:
+            hc = HydraConfig.get()
+            why = sweep.changed_since_planned(
+                Path(hc.sweep.dir), str(hc.job.num), key, job["inputs"]
+            )
+            if why is not None:
+                raise UserError(why)
         with one_thread() if multirun else contextlib.nullcontext():
             tables = run_job(
                 model,

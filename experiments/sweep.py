@@ -462,6 +462,23 @@ class AggregationError(Exception):
     """The aggregation could not be made; the message is one line naming the cause."""
 
 
+def changed_since_planned(sweep_dir: Path, number: str, key: str, digests: dict) -> str | None:
+    """Why job `number` no longer is the job the sweep planned (its key differs from sweep.json's):
+    the input files edited since, named, or the code or packages; None when it is the same job
+    or the sweep planned no keys (an optimising sweeper)."""
+    manifest = read_manifest(sweep_dir) or {}
+    planned = (manifest.get("jobs") or {}).get(number)
+    if planned is None or planned == key:
+        return None
+    before = (manifest.get("inputs") or {}).get(number) or {}
+    edited = [path for setting, (path, digest) in before.items() if digests.get(setting) != digest]
+    what = ", ".join(edited) if edited else "the code or the installed packages"
+    return (
+        f"{what} changed after the sweep was planned (job {number} is not the job it planned); "
+        "run the sweep's command again to plan it with the files as they are now"
+    )
+
+
 def unreadable(path: Path, err: BaseException) -> AggregationError:
     """A job's table that cannot be read, with the way out that works: running the command
     again redoes a job whose checksums show the damage; one whose checksums match what cannot

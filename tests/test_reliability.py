@@ -6,6 +6,7 @@ tests/test_fuzz.py.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -354,3 +355,28 @@ def test_a_signal_stops_a_sweep_in_one_line_leaving_nothing_and_it_resumes(
                                env={**os.environ, **ONE_THREAD})  # fmt: skip
         assert again.returncode == 0, again.stderr[-2000:]
         assert (folder / "aggregate" / "report.html").exists()
+
+
+def test_an_input_edited_after_planning_is_named(tmp_path):
+    """A job whose key is not the one its sweep planned says which input file changed since
+    (the sweep records every job's input files with their digests), or that the code did."""
+    from experiments import identity
+    from experiments.preflight import plan_command
+    from experiments.sweep import MANIFEST, changed_since_planned
+
+    departments = tmp_path / "departments.csv"
+    departments.write_text((ROOT / "sim" / "data" / "departments.csv").read_text())
+    plan = plan_command([*OWNED_SWEEP, f"scenario.departments_file={departments}"])
+    manifest = plan.manifest(["experiments/run.py"])
+    recorded = manifest["inputs"]["1"]
+    assert recorded["departments_file"] == [str(departments), identity.file_digest(departments)]
+    assert recorded["practices_file"][0].endswith("practices.yaml")
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
+    now = {k: digest for k, (_, digest) in recorded.items()}
+    assert changed_since_planned(tmp_path, "1", manifest["jobs"]["1"], now) is None
+    edited = {**now, "departments_file": "another digest"}
+    why = changed_since_planned(tmp_path, "1", "another key", edited)
+    assert why.startswith(f"{departments} changed after the sweep was planned (job 1 ")
+    assert "run the sweep's command again" in why
+    code = changed_since_planned(tmp_path, "1", "another key", now)
+    assert code.startswith("the code or the installed packages changed")
