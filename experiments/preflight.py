@@ -41,7 +41,7 @@ from experiments.tables import reference_design
 from sim import ModelConfig, UserError
 from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, renamed_hint
 from sim.inputs import check
-from sim.resources import ResourceError, available_bytes, size
+from sim.resources import ResourceError, available_bytes, run_seconds, size
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 #: Hydra flags that take a value (their value is not an override).
@@ -94,6 +94,19 @@ class Plan:
     settings: dict = field(default_factory=dict)
     experiment: str = "default"
     direction: str | None = None  # an optimising sweeper's direction as configured
+    cpu_seconds: float = 0.0  # rough work of every job (`resources.run_seconds`), one core
+    workers: int = 1  # jobs the launcher runs at once
+    job_bytes: float = 0.0  # memory of the largest job
+
+    def announcement(self) -> str:
+        """What a sweep is about to do, said before its first job: jobs, rough time, memory."""
+        at_once = max(1, min(self.workers, len(self.jobs)))
+        return (
+            f"sweep: {len(self.jobs)} job(s), {at_once} at once: about "
+            f"{duration(self.cpu_seconds / at_once)} of simulation if none is done yet "
+            f"({duration(self.cpu_seconds)} of one core; rough, from timed runs), plus start-up "
+            f"and the report; up to {size(at_once * self.job_bytes)} of memory"
+        )
 
     def manifest(self, command: list[str]) -> dict:
         """The sweep's definition file (`experiments.sweep`)."""
@@ -166,6 +179,8 @@ def plan_command(argv: list[str]) -> Plan | None:
                     designs.append(dataclasses.asdict(model.program))
                     need = check(model)
                     job_bytes = max(job_bytes, need.job_bytes(cfg.replicates))
+                    runs = cfg.replicates * (3 if cfg.channels else 1)  # + its channel runs
+                    plan.cpu_seconds += runs * run_seconds(need)
                 except UserError as err:
                     where = f" (job {' '.join(job)})" if multirun else ""
                     raise UserError(f"{err}{where}") from None
@@ -192,6 +207,10 @@ def plan_command(argv: list[str]) -> Plan | None:
             plan.definition = _definition(plan, primary)
             if multirun:
                 check_launcher(primary.hydra.launcher, len(plan.jobs), job_bytes)
+                plan.workers = workers_of(primary.hydra.launcher, len(plan.jobs)) or len(jobs)
+                plan.job_bytes = job_bytes
+                # the no-exchange runs, made once per seed and shared by the designs
+                plan.cpu_seconds *= 1 + 1 / (3 if primary.channels else 1) / max(len(jobs), 1)
     except (HydraException, OmegaConfBaseException, ValueError) as err:
         raise UserError(_hydra_message(err)) from None
     return plan
@@ -214,6 +233,15 @@ def check_reference(reference: str | None, jobs: list[list[str]], designs: list[
         reference_design(pd.DataFrame(rows).astype({"design_id": str}), str(reference))
     except ValueError as err:
         raise UserError(f"{err}; the designs are named by their levers (nothing was run)") from None
+
+
+def duration(seconds: float) -> str:
+    """'40 s', '12 min', '3.5 h': a rough duration in the unit that reads best."""
+    if seconds < 120:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _launcher_value(launcher: DictConfig, key: str, ok, allowed: str):

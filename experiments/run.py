@@ -356,6 +356,7 @@ def cli(argv: list[str]) -> int:
             sweep.check_owned(folder)
             command = " ".join(["experiments/run.py", *argv])
             held.enter_context(sweep.writing(folder, command))
+            print(plan.announcement())
             argv = _prepare_sweep(argv, plan)
             sweep_dir = sweep_dir_of(argv, plan.experiment)
         elif plan is not None:

@@ -380,3 +380,19 @@ def test_an_input_edited_after_planning_is_named(tmp_path):
     assert "run the sweep's command again" in why
     code = changed_since_planned(tmp_path, "1", "another key", now)
     assert code.startswith("the code or the installed packages changed")
+
+
+def test_a_sweep_says_its_jobs_time_and_memory_before_the_first_job():
+    """The announcement follows from the plan: jobs, how many at once, the runs' rough time
+    (`resources.run_seconds` for each replicate's run and its channel runs) and memory; twice
+    the replicates, about twice the time."""
+    from experiments.preflight import duration, plan_command
+
+    one = plan_command([*OWNED_SWEEP, "hydra.sweep.dir=/tmp/x"])
+    two = plan_command([*OWNED_SWEEP, "replicates=2", "hydra.sweep.dir=/tmp/x"])
+    assert two.cpu_seconds == pytest.approx(2 * one.cpu_seconds)
+    words = two.announcement()
+    assert words.startswith(f"sweep: 2 job(s), {min(two.workers, 2)} at once: about ")
+    assert f"({duration(two.cpu_seconds)} of one core; rough, from timed runs)" in words
+    assert "of memory" in words
+    assert [duration(s) for s in (0.2, 90, 600, 9000)] == ["1 s", "90 s", "10 min", "2.5 h"]
