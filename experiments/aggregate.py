@@ -16,7 +16,6 @@ that is not a sweep or run.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
@@ -37,14 +36,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.folder}: not a folder", file=sys.stderr)
         return 2
     try:
-        with stop_on_signals() as received, sweep.writing(args.folder, "experiments/aggregate.py"):
+        with stop_on_signals() as stop, sweep.writing(args.folder, "experiments/aggregate.py"):
             try:
                 report = sweep.aggregate(args.folder, args.title)
             except KeyboardInterrupt:
-                how = "Ctrl-C" if received[0] == signal.SIGINT else received[0].name
-                print(f"stopped ({how}): the aggregation did not finish; the last report, if "
-                      "any, is kept", file=sys.stderr)  # fmt: skip
-                return 128 + int(received[0])
+                print(f"stopped ({stop.how}): the aggregation did not finish; the last report, "
+                      "if any, is kept", file=sys.stderr)  # fmt: skip
+                return stop.exit_code
     except sweep.AggregationError as err:
         print(f"error: aggregation failed: {err}", file=sys.stderr)
         print(f"  no report was kept in {args.folder / sweep.AGGREGATE}", file=sys.stderr)

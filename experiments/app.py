@@ -30,7 +30,6 @@ import threading
 import time
 
 import networkx as nx
-import numba
 import numpy as np
 import pandas as pd
 import reacton.ipyvue as ipyvue
@@ -40,7 +39,7 @@ from solara.components.echarts import EchartsWidget
 
 from experiments.figures import BASELINE_COLOUR, PALETTE
 from experiments.outputs import csv_bytes
-from experiments.study import LEVERS, posterior_of, with_behaviour
+from experiments.study import LEVERS, one_thread, posterior_of, with_behaviour
 from experiments.tables import POINTS, department_name, practice_name, pretty
 from sim import BehaviorConfig, ExchangeModel, ModelConfig, ProgramConfig, build_city
 from sim.config import with_settings
@@ -247,8 +246,7 @@ class Exploration:
         """Show one month more: the month `prepare` ran ahead, else a month of every run now (a
         finished exploration refuses, as a model does)."""
         if self.computed == self._shown:
-            for model in self.models:
-                model.step()
+            self._advance()
         self._shown += 1
 
     def prepare(self) -> None:
@@ -256,13 +254,12 @@ class Exploration:
         that the next Step only shows it; what is shown does not change. Nothing at the
         horizon or when the next month is already run."""
         if self.computed == self._shown < self.horizon:
-            threads = numba.get_num_threads()
-            numba.set_num_threads(1)  # this thread only: the other core draws the page
-            try:
-                for model in self.models:
-                    model.step()
-            finally:
-                numba.set_num_threads(threads)
+            with one_thread():  # the other core draws the page
+                self._advance()
+
+    def _advance(self) -> None:
+        for model in self.models:
+            model.step()
 
     def release(self) -> None:
         """Let Python free the runs (Mesa 3.3.1 keeps every model alive otherwise)."""

@@ -39,7 +39,6 @@ import inspect
 import json
 import re
 import shutil
-import signal
 import sys
 import time
 from contextlib import contextmanager
@@ -361,7 +360,7 @@ def main(argv: list[str]) -> int:
         file=sys.stderr,
     )
     try:
-        with stop_on_signals() as received, compute(args, out) as (client, cores):
+        with stop_on_signals() as stop, compute(args, out) as (client, cores):
             result = calibrate(
                 config, targets, priors, args.population, args.generations, args.seed,
                 args.workers, out, draws=args.draws, client=client, cores=cores,
@@ -376,17 +375,16 @@ def main(argv: list[str]) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        how = "Ctrl-C" if received[0] == signal.SIGINT else received[0].name
         cancelled = "; its SLURM jobs were cancelled" if args.cluster else ""
         (out / "history.db").unlink(missing_ok=True)  # a calibration starts anew: nothing to keep
         if out.is_dir() and not any(out.iterdir()):
             out.rmdir()
         print(
-            f"stopped ({how}): the calibration did not finish and nothing of it was kept"
+            f"stopped ({stop.how}): the calibration did not finish and nothing of it was kept"
             f"{cancelled}; run the same command again to start it anew",
             file=sys.stderr,
         )
-        return 128 + int(received[0])
+        return stop.exit_code
     settings = {
         "command": ["experiments/calibrate.py", *argv],
         "overrides": overrides,

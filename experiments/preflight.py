@@ -170,6 +170,7 @@ def plan_command(argv: list[str]) -> Plan | None:
             plan = Plan(multirun=multirun, overrides=overrides, sweeper=_sweeper_name(primary))
             posteriors = set()
             job_bytes = 0.0
+            baseline_seconds = 0.0  # the no-exchange runs: once per seed, shared by the designs
             designs = []  # each job's program, for `check_reference`
             for job in jobs:
                 cfg = compose("config", overrides=job)
@@ -181,6 +182,7 @@ def plan_command(argv: list[str]) -> Plan | None:
                     job_bytes = max(job_bytes, need.job_bytes(cfg.replicates))
                     runs = cfg.replicates * (3 if cfg.channels else 1)  # + its channel runs
                     plan.cpu_seconds += runs * run_seconds(need)
+                    baseline_seconds = max(baseline_seconds, cfg.replicates * run_seconds(need))
                 except UserError as err:
                     where = f" (job {' '.join(job)})" if multirun else ""
                     raise UserError(f"{err}{where}") from None
@@ -194,9 +196,10 @@ def plan_command(argv: list[str]) -> Plan | None:
                     )
                 key = identity.job_key(model, cfg.replicates, cfg.seed, cfg.target_gain, drawn)
                 label = design_label(design_overrides(job))
-                files = identity.input_paths(model)
-                digests = identity.input_digests(model)
-                inputs = {k: [files[k], digests[k]] for k in files}
+                inputs = {
+                    k: [path, identity.file_digest(path)]
+                    for k, path in identity.input_paths(model).items()
+                }
                 grid = plan.sweeper == "basic"
                 plan.jobs.append(JobPlan(job, label, key if grid else None, inputs))
             plan.experiment = str(primary.experiment)
@@ -209,8 +212,7 @@ def plan_command(argv: list[str]) -> Plan | None:
                 check_launcher(primary.hydra.launcher, len(plan.jobs), job_bytes)
                 plan.workers = workers_of(primary.hydra.launcher, len(plan.jobs)) or len(jobs)
                 plan.job_bytes = job_bytes
-                # the no-exchange runs, made once per seed and shared by the designs
-                plan.cpu_seconds *= 1 + 1 / (3 if primary.channels else 1) / max(len(jobs), 1)
+                plan.cpu_seconds += baseline_seconds
     except (HydraException, OmegaConfBaseException, ValueError) as err:
         raise UserError(_hydra_message(err)) from None
     return plan

@@ -43,7 +43,7 @@ from experiments import identity, sweep
 from experiments.outputs import check_writable, provenance, storage_error, write_json
 from experiments.preflight import Plan, plan_command, split_argv
 from experiments.report import headline_line, print_ranking
-from experiments.signals import stop_on_signals
+from experiments.signals import Stop, stop_on_signals
 from experiments.study import (
     LEVERS,
     design_label,
@@ -240,30 +240,30 @@ def release_workers() -> None:
         executor.shutdown(wait=True)
 
 
-def stopped(received: list, sweep_dir: Path | None, plan) -> int:
+def stopped(stop: Stop, sweep_dir: Path | None, plan: Plan | None) -> int:
     """After Ctrl-C or SIGTERM: end the job processes now, say in one line what is kept, and
-    return the shell's code for the signal (130 for SIGINT, 143 for SIGTERM)."""
+    return the shell's code for the signal."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleaning
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     executor = reusable_executor._executor
     if executor is not None:
         executor.shutdown(wait=True, kill_workers=True)
-    how = "Ctrl-C" if received[0] == signal.SIGINT else received[0].name
-    if sweep_dir is not None and plan is not None:
+    if sweep_dir is not None:  # a sweep has a plan
         try:
             done = len(sweep.status(sweep_dir).done)
         except UserError:
             done = 0
         print(
-            f"stopped ({how}): {done} of {len(plan.jobs)} job(s) finished and are kept in "
+            f"stopped ({stop.how}): {done} of {len(plan.jobs)} job(s) finished and are kept in "
             f"{sweep_dir}; run the same command again to resume",
             file=sys.stderr,
         )
     else:
         print(
-            f"stopped ({how}): the run did not finish and nothing of it was kept", file=sys.stderr
+            f"stopped ({stop.how}): the run did not finish and nothing of it was kept",
+            file=sys.stderr,
         )
-    return 128 + int(received[0])
+    return stop.exit_code
 
 
 def finish_sweep(sweep_dir: Path, report: bool) -> int:
@@ -364,13 +364,11 @@ def cli(argv: list[str]) -> int:
             fixed = _fixed_run_dir(argv)
             if fixed is not None:
                 sweep.check_owned(fixed, "hydra.run.dir", ".hydra")
-    except (
-        UserError
-    ) as err:  # a folder that cannot be written or is another's, a damaged sweep.json
+    except UserError as err:  # a folder not writable or not ours, a damaged sweep.json
         held.close()
         print(f"error: {err}", file=sys.stderr)
         return 1
-    with held, stop_on_signals() as received:
+    with held, stop_on_signals() as stop:
         try:
             sys.argv = [sys.argv[0], *argv]
             main()
@@ -383,7 +381,7 @@ def cli(argv: list[str]) -> int:
                 print(f"error: {err}", file=sys.stderr)
                 return 1
         except KeyboardInterrupt:
-            return stopped(received, sweep_dir, plan)
+            return stopped(stop, sweep_dir, plan)
 
 
 #: Hydra's flags that show something instead of running, which it allows only without -m.

@@ -234,9 +234,9 @@ def prepare(sweep_dir: Path, manifest: dict) -> list[str]:
     """Make `sweep_dir` hold only jobs of `manifest`'s definition, then write the manifest.
 
     Returns notes for the terminal. The previous aggregate is removed: it is made again from the
-    current jobs when the sweep ends. A folder that is not a sweep's is refused (`check_owned`).
+    current jobs when the sweep ends. The caller has checked the folder is the sweep's to write
+    (`check_owned`) and holds its lock (`writing`).
     """
-    check_owned(sweep_dir)
     sweep_dir = make_folder(sweep_dir)
     try:
         old = read_manifest(sweep_dir)
