@@ -37,7 +37,7 @@ import solara
 import traitlets
 from solara.components.echarts import EchartsWidget
 
-from experiments.figures import BASELINE_COLOUR, PALETTE
+from experiments.figures import BASELINE_COLOUR, PALETTE, department_graph
 from experiments.outputs import csv_bytes
 from experiments.study import LEVERS, one_thread, posterior_of, with_behaviour
 from experiments.tables import POINTS, department_name, practice_name, pretty
@@ -217,7 +217,8 @@ class Exploration:
                     }
                 )
         self.structure = self.baselines[0].structure
-        self.layout = network_layout(self.baselines[0].department_ties())
+        first = self.baselines[0]
+        self.layout = network_layout(first.department_ties(), first.organisation.department_ids)
         self._shown = 0  # the month the page shows; the runs may be one month ahead (`prepare`)
 
     @property
@@ -328,15 +329,9 @@ def check_memory(config: ModelConfig, city, seeds: int, runs_per_seed: int) -> N
         )
 
 
-def network_layout(ties: np.ndarray) -> tuple[nx.Graph, dict]:
+def network_layout(ties: pd.DataFrame, ids: list[str]) -> tuple[nx.Graph, dict]:
     """Departments as nodes, cross-department ties as weighted edges, and fixed positions."""
-    counts = ties.astype(float)
-    cross = (counts + counts.T) / 2
-    np.fill_diagonal(cross, 0)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(counts)))
-    for i, j in zip(*np.nonzero(np.triu(cross)), strict=True):
-        graph.add_edge(int(i), int(j), weight=float(np.log1p(cross[i, j])))
+    graph = department_graph(ties, ids)
     return graph, nx.spring_layout(graph, seed=20251128, weight="weight")
 
 

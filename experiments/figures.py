@@ -8,10 +8,13 @@ state is touched and every figure is freed after saving.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import multiprocessing
+import sys
 import textwrap
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -21,8 +24,10 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from adjustText import adjust_text
-from matplotlib import colors, patheffects
+from matplotlib import colors, font_manager, patheffects
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
@@ -54,6 +59,12 @@ BASELINE_COLOUR = "#6E6E6E"
 FRONTIER_COLOUR = "#D55E00"
 #: More designs than this: the index curves show the top 5 and the lowest-ranked only.
 MAX_CURVES = 8
+#: Departments the department gain figure draws one bar each at most: half with the lowest
+#: gains, half with the highest, the others counted between them.
+MAX_DEPARTMENT_BARS = 60
+#: Departments the network figure draws at most, the largest by ties inside: more would be a
+#: blur of circles whose layout takes minutes.
+MAX_NETWORK_DEPARTMENTS = 150
 #: More designs than this: the channel bars show the top MAX_BARS - 1 and the lowest-ranked.
 MAX_BARS = 30
 #: Colours of the gain's channels, in `sim.pairing.CHANNELS` order (Okabe-Ito).
@@ -478,18 +489,27 @@ def plot_departments_end(tables: SweepTables) -> Figure:
     )
     domains = sorted(change["domain"].unique())
     colour = dict(zip(domains, itertools.cycle(DOMAIN_COLOURS)))
-    fig = Figure(figsize=(10, 0.24 * len(change) + 2.0), layout="constrained")
+    half = MAX_DEPARTMENT_BARS // 2
+    middle = change.iloc[half:-half] if len(change) > MAX_DEPARTMENT_BARS else change.iloc[:0]
+    shown = change.drop(middle.index)
+    # with many departments, the lowest and highest gains, the others counted in a gap row
+    ypos = np.arange(len(shown)) + (np.arange(len(shown)) >= half) * (len(middle) > 0)
+    fig = Figure(figsize=(10, 0.24 * (ypos.max() + 1) + 2.0), layout="constrained")
     ax = fig.subplots()
-    ypos = np.arange(len(change))
     ax.barh(
         ypos,
-        change["change"],
-        color=[colour[d] for d in change["domain"]],
+        shown["change"],
+        color=[colour[d] for d in shown["domain"]],
         edgecolor="#333333",
         linewidth=0.4,
     )
-    ax.set_yticks(ypos, [department_name(d) for d in change["department"]], fontsize=9)
-    ax.set_ylim(-0.7, len(change) - 0.3)
+    ticks = [department_name(d) for d in shown["department"]]
+    if len(middle):
+        low, high = middle["change"].min(), middle["change"].max()
+        ticks.insert(half, f"… {len(middle):,} other departments: {low:+.2f} to {high:+.2f}")
+        ypos = np.insert(ypos, half, half)
+    ax.set_yticks(ypos, ticks, fontsize=9)
+    ax.set_ylim(-0.7, ypos.max() + 0.7)
     ax.grid(axis="y", visible=False)
     ax.axvline(0, color="#333333", lw=0.8)
     ax.set_xlabel("Service quality gain over no exchange, final year (index points)")
@@ -506,25 +526,44 @@ def plot_departments_end(tables: SweepTables) -> Figure:
     return fig
 
 
-def plot_network(tables: SweepTables) -> Figure:
-    """Department tie network at four moments, coloured by proficient share (%), best design."""
-    best, labels = best_design(tables), design_labels(tables)
-    ties = tables.department_ties
-    ids = [str(i) for i in ties.index]
-    counts = ties.to_numpy(dtype=float)
-    cross = (counts + counts.T) / 2
-    np.fill_diagonal(cross, 0)
+def department_graph(ties: pd.DataFrame, ids: list[str]) -> nx.Graph:
+    """Departments as nodes 0..D-1 in the order of `ids` (attribute `inside`: the ties inside
+    each), joined by their cross-department ties (attribute `weight`: log(1 + ties))."""
+    index = {d: i for i, d in enumerate(ids)}
     graph = nx.Graph()
-    graph.add_nodes_from(ids)
-    for i, j in zip(*np.nonzero(np.triu(cross)), strict=True):
-        graph.add_edge(ids[i], ids[j], weight=float(np.log1p(cross[i, j])))
+    graph.add_nodes_from(range(len(ids)), inside=0)
+    for a, b, n in ties[["department", "other_department", "ties"]].itertuples(index=False):
+        i, j = index[a], index[b]
+        if i == j:
+            graph.nodes[i]["inside"] = int(n)
+        else:
+            graph.add_edge(i, j, weight=float(np.log1p(n)))
+    return graph
+
+
+def plot_network(tables: SweepTables) -> Figure:
+    """Department tie network at four moments, coloured by proficient share (%), best design;
+    with more than MAX_NETWORK_DEPARTMENTS departments, the largest of them."""
+    best, labels = best_design(tables), design_labels(tables)
+    all_ids = [str(d) for d in tables.departments["department"].unique()]
+    graph = department_graph(tables.department_ties, all_ids)
+    inside_all = np.array([graph.nodes[i]["inside"] for i in graph.nodes], dtype=float)
+    kept = np.sort(np.argsort(-inside_all, kind="stable")[:MAX_NETWORK_DEPARTMENTS])
+    if len(kept) < len(all_ids):
+        graph = nx.convert_node_labels_to_integers(graph.subgraph(kept.tolist()), ordering="sorted")
+    ids = [all_ids[k] for k in kept]
+    graph = nx.relabel_nodes(graph, dict(enumerate(ids)))
     pos = nx.spring_layout(graph, seed=20251128, weight="weight")
     logw = np.array([w for *_, w in graph.edges(data="weight")])
     widths = 0.2 + 2.8 * logw / logw.max() if logw.size else 1.0
-    inside = np.diag(counts)
-    node_size = 40 + 1100 * inside / max(inside.max(), 1)
+    inside = inside_all[kept]
+    largest_circle = 1100 * min(1.0, 45 / len(ids))  # points²: about Jakarta's 45 fit
+    node_size = 40 + largest_circle * inside / max(inside.max(), 1)
     radius = dict(zip(ids, np.sqrt(node_size) / 2, strict=True))  # points
     largest = [ids[k] for k in np.argsort(-inside, kind="stable")[:10]]
+    shown = "circle area"
+    if len(ids) < len(all_ids):
+        shown = f"the {len(ids):,} largest of {len(all_ids):,} departments; circle area"
 
     dep = tables.departments
     dep = dep[dep["design_id"] == best]
@@ -583,7 +622,7 @@ def plot_network(tables: SweepTables) -> Figure:
     fig.suptitle(
         f"Department network under the design with the {leading(tables).lower()}, first "
         f"replicate:\n{textwrap.fill(labels[best], 60)}\n"
-        "circle area: department size (ties inside it); line width: cross-department ties (log)"
+        f"{shown}: department size (ties inside it); line width: cross-department ties (log)"
     )
     _repel(fig, texts, pad=4.0)
     return fig
@@ -777,18 +816,82 @@ FIGURES: tuple[tuple[str, Callable[[SweepTables], Figure | None]], ...] = (
 )
 
 
-def draw(name: str, tables: SweepTables, out_dir: Path) -> Path | None:
-    """Draw one figure into `out_dir` as <name>.png (150 dpi) and <name>.svg; None when it
-    does not apply to these tables."""
+@functools.cache
+def _characters(path: str) -> frozenset[int]:
+    """The characters (code points) a font file has."""
+    try:
+        return frozenset(FT2Font(path).get_charmap())
+    except (OSError, RuntimeError):
+        return frozenset()
+
+
+@functools.cache
+def _font_having(code: int) -> str | None:
+    """The family name of an installed upright, regular font that has character `code`, or
+    None (the one matplotlib draws when given that family). Not "Last Resort": it has every
+    character as a sign of its script, not the character itself."""
+    regular = [
+        entry
+        for entry in font_manager.fontManager.ttflist
+        if entry.style == "normal"
+        and entry.weight in (400, "normal", "regular")
+        and not entry.name.startswith("Last Resort")
+    ]
+    for entry in sorted(regular, key=lambda e: (e.name, e.fname)):
+        if code in _characters(entry.fname):
+            return entry.name
+    return None
+
+
+def fit_fonts(fig: Figure) -> set[str]:
+    """Give each text of `fig` with characters the style's font lacks (a Japanese or Thai
+    department name, say) the installed fonts that have them, as fallbacks after the style's
+    font; returns the characters no installed font has (drawn as boxes)."""
+    default = font_manager.findfont(FontProperties(family=matplotlib.rcParams["font.family"]))
+    have = _characters(default)
+    texts = [t for t in fig.findobj(Text) if any(ord(c) not in have for c in t.get_text())]
+    lacking = {c for t in texts for c in t.get_text() if ord(c) not in have and c.isprintable()}
+    found = {c: _font_having(ord(c)) for c in sorted(lacking)}
+    fallbacks = list(dict.fromkeys(f for f in found.values() if f is not None))
+    for t in texts:
+        t.set_fontfamily([*matplotlib.rcParams["font.family"], *fallbacks])
+    return {c for c, font in found.items() if font is None}
+
+
+def no_font_note(lacking: set[str]) -> str:
+    """One line on characters no installed font has, and what to do."""
+    shown = " ".join(sorted(lacking)[:12]) + (" ..." if len(lacking) > 12 else "")
+    return (
+        f"warning: no installed font has {len(lacking)} character(s) of the names in the "
+        f"figures ({shown}): they are drawn as boxes (the report's text shows them); install "
+        "a font that has them (e.g. Noto Sans CJK for Chinese, Japanese, Korean) and run "
+        "experiments/aggregate.py on the folder again"
+    )
+
+
+def _draw(name: str, tables: SweepTables, out_dir: Path) -> tuple[Path | None, set[str]]:
+    """`draw`, and the characters no installed font has."""
     plot = dict(FIGURES)[name]
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE), warnings.catch_warnings():
+        # a missing glyph is said once for all figures (`no_font_note`), not once per drawing
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig = plot(tables)
         if fig is None:
-            return None
+            return None, set()
         try:
+            lacking = fit_fonts(fig)
             png = save_figure(fig, Path(out_dir) / f"{name}.png")
         finally:
             fig.clear()
+    return png, lacking
+
+
+def draw(name: str, tables: SweepTables, out_dir: Path) -> Path | None:
+    """Draw one figure into `out_dir` as <name>.png (150 dpi) and <name>.svg; None when it
+    does not apply to these tables."""
+    png, lacking = _draw(name, tables, out_dir)
+    if lacking:
+        print(no_font_note(lacking), file=sys.stderr)
     return png
 
 
@@ -797,8 +900,8 @@ def draw(name: str, tables: SweepTables, out_dir: Path) -> Path | None:
 _SHARED: dict[str, SweepTables] = {}
 
 
-def _draw_shared(name: str, out_dir: Path) -> Path | None:
-    return draw(name, _SHARED["tables"], out_dir)
+def _draw_shared(name: str, out_dir: Path) -> tuple[Path | None, set[str]]:
+    return _draw(name, _SHARED["tables"], out_dir)
 
 
 def make_figures(
@@ -829,5 +932,8 @@ def make_figures(
     else:
         if meanwhile is not None:
             meanwhile()
-        drawn = {n: draw(n, tables, out_dir) for n in names}
-    return {name: png for name, png in drawn.items() if png is not None}
+        drawn = {n: _draw(n, tables, out_dir) for n in names}
+    lacking = set().union(*(chars for _, chars in drawn.values()))
+    if lacking:
+        print(no_font_note(lacking), file=sys.stderr)
+    return {name: png for name, (png, _) in drawn.items() if png is not None}

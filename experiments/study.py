@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import json
 import logging
@@ -375,9 +376,12 @@ DATA_SEARCH = (PROJECT / "configs" / "scenario", PROJECT)
 DATA_FILES = ("departments_file", "practices_file", "roster_file", "ties_file")
 
 
-def to_model_config(cfg: DictConfig | dict) -> ModelConfig:
+def to_model_config(cfg: DictConfig | RunConfig | dict) -> ModelConfig:
     """The model configuration of a job, with the cohort size derived from the budget if set."""
-    data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    if isinstance(cfg, DictConfig):
+        data = OmegaConf.to_container(cfg, resolve=True)
+    else:
+        data = dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else cfg
     keys = [f.name for f in dataclasses.fields(ModelConfig)]
     model = validate_config(config_from_dict({k: data[k] for k in keys}))
     resolve_data_paths(model)
@@ -424,15 +428,15 @@ def cohort_for_budget(staff_months_per_year: float, months_between: int, duratio
     return int(round(staff_months_per_year * months_between / (12 * duration)))
 
 
-def check_settings(cfg: DictConfig) -> None:
+def check_settings(cfg: DictConfig | RunConfig) -> Posterior | None:
     """The run-level settings, from their declarations (the model's own are checked by
-    `sim.validate_config`), and the posterior draws file if one is given."""
+    `sim.validate_config`), and the posterior draws file if one is given (returned)."""
     run = OmegaConf.to_object(cfg) if isinstance(cfg, DictConfig) else cfg
     for obj, prefix in ((run, ""), (run.budget, "budget")):
         message = settings.problem(obj, prefix)
         if message:
             raise UserError(message)
-    posterior_of(cfg)
+    return posterior_of(cfg)
 
 
 # --- posterior draws ----------------------------------------------------------------------------
@@ -477,32 +481,12 @@ class Posterior:
         return {k: float(row[k]) for k in self.parameters}
 
 
-def posterior_of(cfg: DictConfig | dict) -> Posterior | None:
-    """The posterior draws a run configuration names (None without `posterior`), checked: a
-    readable Parquet file of draws 0..n-1 of behaviour parameters with allowed values, at least
-    `replicates` of them. A problem is one UserError line naming the file."""
-    get = cfg.get if isinstance(cfg, dict | DictConfig) else lambda k: getattr(cfg, k)
-    value = get("posterior")
-    if value in NO_POSTERIOR:
-        return None
-    path = PACKAGED_DRAWS if value == "packaged" else Path(str(value)).expanduser()
-    if path.is_dir():
-        path = path / DRAWS_FILE
-    where = f"posterior = {str(value)!r}"
-    missing = UserError(
-        f"{where}: no such file {path} (posterior_draws.parquet of experiments/calibrate.py, "
-        "or its folder)"
-    )
-    if not path.exists():
-        raise missing
+@functools.lru_cache(maxsize=8)
+def _checked_draws(data: bytes, where: str, path: str) -> pd.DataFrame:
+    """The draws of a posterior file's bytes, checked (see `posterior_of`); cached by contents,
+    so that a sweep of thousands of jobs reads and checks one file once."""
     try:
-        check_regular_file(path, "posterior draws file")  # not a FIFO, device, huge file
-    except DataError as err:
-        raise UserError(f"{where}: {err}") from None
-    try:
-        draws = pd.read_parquet(path)
-    except FileNotFoundError:
-        raise missing from None
+        draws = pd.read_parquet(io.BytesIO(data))
     except (OSError, ValueError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(f"{where}: {path} is not a readable Parquet file ({reason})") from None
@@ -530,6 +514,38 @@ def posterior_of(cfg: DictConfig | dict) -> Posterior | None:
                 )
             if not allowed.accepts(drawn):
                 raise UserError(f"{where}: draw {i}: {name} = {v!r}: {allowed.problem}")
+    return draws.reset_index(drop=True)
+
+
+def posterior_of(cfg: DictConfig | dict) -> Posterior | None:
+    """The posterior draws a run configuration names (None without `posterior`), checked: a
+    readable Parquet file of draws 0..n-1 of behaviour parameters with allowed values, at least
+    `replicates` of them. A problem is one UserError line naming the file."""
+    get = cfg.get if isinstance(cfg, dict | DictConfig) else lambda k: getattr(cfg, k)
+    value = get("posterior")
+    if value in NO_POSTERIOR:
+        return None
+    path = PACKAGED_DRAWS if value == "packaged" else Path(str(value)).expanduser()
+    if path.is_dir():
+        path = path / DRAWS_FILE
+    where = f"posterior = {str(value)!r}"
+    missing = UserError(
+        f"{where}: no such file {path} (posterior_draws.parquet of experiments/calibrate.py, "
+        "or its folder)"
+    )
+    if not path.exists():
+        raise missing
+    try:
+        check_regular_file(path, "posterior draws file")  # not a FIFO, device, huge file
+    except DataError as err:
+        raise UserError(f"{where}: {err}") from None
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise missing from None
+    except OSError as err:
+        raise UserError(f"{where}: {path} cannot be read ({err.strerror})") from None
+    draws = _checked_draws(data, where, str(path))
     replicates = get("replicates")
     if replicates is not None and replicates > len(draws):
         raise UserError(
@@ -538,8 +554,8 @@ def posterior_of(cfg: DictConfig | dict) -> Posterior | None:
         )
     return Posterior(
         path.resolve(),
-        identity.file_digest(path),
-        draws.reset_index(drop=True),
+        identity.sha256(data),
+        draws.copy(),
         {**draws_description(path), "packaged": value == "packaged"},
     )
 
@@ -904,7 +920,7 @@ class Replicate:
     months: pd.DataFrame  # the design's city table with baseline_index and gain
     baseline: pd.DataFrame  # the no-exchange city table
     departments: pd.DataFrame  # the design's department table with baseline_quality
-    department_ties: np.ndarray  # int (D, D)
+    department_ties: pd.DataFrame  # department, other_department, ties
 
 
 def paired_run(
@@ -983,8 +999,7 @@ def run_job(
             100 * summaries[-1]["gain"],
         )  # fmt: skip
         if ties is None:
-            ids = list(pair.departments.department.unique())
-            ties = pd.DataFrame(pair.department_ties, index=ids, columns=ids)
+            ties = pair.department_ties
 
     def tagged(frames: list[pd.DataFrame] | pd.DataFrame) -> pd.DataFrame:
         df = pd.concat(frames, ignore_index=True) if isinstance(frames, list) else frames

@@ -326,7 +326,7 @@ def job_files(out: Path, tables: dict, config_yaml: str, job: dict, provenance: 
     (every other file's sha256 and size) next to last, summary.parquet, the done marker, last."""
     files = {
         out / "config.yaml": config_yaml.encode("utf-8"),
-        out / "department_ties.csv": csv_bytes(tables["department_ties"], index=True),
+        out / "department_ties.csv": csv_bytes(tables["department_ties"]),
     }
     for name in ("departments", "baseline", "effects"):
         files.update(table_files(tables[name], out / name, csv=False))
@@ -497,15 +497,23 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
         raise unreadable(path, err) from None
 
 
+#: Columns of a job's department_ties.csv (`ExchangeModel.department_ties`).
+TIE_COLUMNS = ["department", "other_department", "ties"]
+
+
 def _department_ties(folder: Path) -> pd.DataFrame:
     """A job's department_ties.csv, its spreadsheet escaping undone."""
     path = folder / "department_ties.csv"
     try:
-        ties = pd.read_csv(path, index_col=0)
+        ties = pd.read_csv(path, dtype={"department": str, "other_department": str})
     except (OSError, ValueError) as err:
         raise unreadable(path, err) from None
-    ties.index = ties.index.map(lambda v: unescape_cell(v) if isinstance(v, str) else v)
-    ties.columns = ties.columns.map(unescape_cell)
+    if list(ties.columns) != TIE_COLUMNS or not pd.api.types.is_integer_dtype(ties["ties"]):
+        columns = ", ".join(map(str, ties.columns))
+        err = ValueError(f"columns {columns}, expected {', '.join(TIE_COLUMNS)} with whole ties")
+        raise unreadable(path, err)
+    for column in TIE_COLUMNS[:2]:
+        ties[column] = ties[column].map(unescape_cell)
     return ties
 
 

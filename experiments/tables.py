@@ -51,7 +51,7 @@ class SweepTables:
     effects: pd.DataFrame
     comparisons: pd.DataFrame
     departments: pd.DataFrame
-    department_ties: pd.DataFrame  # square D x D, index and columns = department ids
+    department_ties: pd.DataFrame  # department, other_department, ties (first replicate)
     levers: list[str]  # lever columns that vary across designs
     meta: dict  # facts: horizon, replicates, scale, seeds, command, provenance, ...
     #: With posterior draws: one row per (design, rank): the share of draws at that rank.

@@ -6,7 +6,10 @@ building anything, so that a sweep can refuse a bad setting before any job start
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -31,16 +34,53 @@ class Inputs:
     need: Need | None = None  # memory and work of one run (sim.resources)
 
 
+#: Within `reading_once`: loaded files by (loader, path, contents, arguments); else None.
+_READ_ONCE: dict | None = None
+
+
+@contextlib.contextmanager
+def reading_once():
+    """Within: each data file is read and checked once for its contents, however many jobs use
+    it (a sweep's plan checks thousands of jobs over the same files in seconds). The loaded
+    tables are shared between the jobs, so this is for checking, never for building models."""
+    global _READ_ONCE
+    saved, _READ_ONCE = _READ_ONCE, {}
+    try:
+        yield
+    finally:
+        _READ_ONCE = saved
+
+
+def _load(loader, path, *args):
+    """`loader(path, *args)`, once per file contents within `reading_once`."""
+    if _READ_ONCE is None:
+        return loader(path, *args)
+    try:
+        contents = None if path is None else hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return loader(path, *args)  # it names the problem
+    key = (loader.__name__, str(path), contents, *(_arg_key(a) for a in args))
+    if key not in _READ_ONCE:
+        _READ_ONCE[key] = loader(path, *args)
+    return _READ_ONCE[key]
+
+
+def _arg_key(arg):
+    if isinstance(arg, list | tuple):
+        return tuple(arg)
+    return arg if arg is None or isinstance(arg, str | int) else id(arg)  # a loaded table, kept
+
+
 def prepare(config: ModelConfig) -> Inputs:
     """Validate the settings, load the data files and check every name the settings use."""
     validate_config(config)
     sc = config.scenario
-    deps = load_departments(sc.departments_file)
+    deps = _load(load_departments, sc.departments_file)
     ids = list(deps["id"])
     # a custom catalogue must name only departments that exist; the packaged one may name
     # Jakarta departments that a custom organisation lacks (those overrides do not apply)
-    catalogue = load_practices(
-        sc.practices_file, department_ids=ids if sc.practices_file is not None else None
+    catalogue = _load(
+        load_practices, sc.practices_file, ids if sc.practices_file is not None else None
     )
     if sc.practices:
         catalogue = catalogue.subset(list(sc.practices))
@@ -48,12 +88,12 @@ def prepare(config: ModelConfig) -> Inputs:
     check_program(config, Inputs(departments=deps, catalogue=catalogue, bureaus=bureaus))
     roster = ties = None
     if sc.roster_file is not None:
-        roster = load_roster(sc.roster_file, deps, catalogue.ids)
+        roster = _load(load_roster, sc.roster_file, deps, catalogue.ids)
     staff = simulated_staff(config, deps, None if roster is None else len(roster.ids))
     need = estimate(config, staff, len(catalogue.ids))
     check_run(need)  # before the ties file, the organisation or any state is built
     if roster is not None and sc.ties_file is not None:
-        ties = load_ties(sc.ties_file, roster.ids)
+        ties = _load(load_ties, sc.ties_file, roster.ids)
     return Inputs(
         departments=deps,
         catalogue=catalogue,

@@ -444,15 +444,12 @@ class ExchangeModel(mesa.Model):
         """pandas DataFrame, one row per month and department (see Recorder.department_frame)."""
         return self.recorder.department_frame(self.month)
 
-    def department_ties(self) -> np.ndarray:
-        """int (D, D): number of ties between each pair of departments (diagonal: inside)."""
-        org, ties = self.organisation, self.ties
-        if ties.indices.size == 0:
-            return np.zeros((org.n_departments,) * 2, dtype=np.int64)
-        owner = np.repeat(np.arange(ties.n), ties.degree)
-        n_dep = org.n_departments
-        flat = org.dept[owner].astype(np.int64) * n_dep + org.dept[ties.indices]
-        return np.bincount(flat, minlength=n_dep * n_dep).reshape(n_dep, n_dep)
+    def department_ties(self) -> pd.DataFrame:
+        """Ties between departments as a list, one row per pair with any: department and
+        other_department (ids; the first no later than the second in the departments table)
+        and ties (staff ties between them; a department with itself: the ties inside it). A
+        list, not a D x D table, so that 10,000 departments take megabytes, not gigabytes."""
+        return department_tie_list(self.ties, self.organisation)
 
     def release(self) -> None:
         """Let Python free this model (Mesa 3.3.1 keeps every model alive in Agent._ids)."""
@@ -460,6 +457,20 @@ class ExchangeModel(mesa.Model):
 
 
 # --- construction -----------------------------------------------------------------------------
+def department_tie_list(ties: Ties, org: Organisation) -> pd.DataFrame:
+    """`ExchangeModel.department_ties` of any ties between the posts of `org`."""
+    ids = np.asarray(org.department_ids, dtype=object)
+    owner = np.repeat(np.arange(ties.n), ties.degree)
+    a, b = org.dept[owner].astype(np.int64), org.dept[ties.indices].astype(np.int64)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    pairs, counts = np.unique(lo * org.n_departments + hi, return_counts=True)
+    first, second = np.divmod(pairs, org.n_departments)
+    # each tie is listed from both ends in `ties`: once per pair of its ends
+    return pd.DataFrame(
+        {"department": ids[first], "other_department": ids[second], "ties": counts // 2}
+    )
+
+
 def make_streams(seed: int) -> Streams:
     """The model's independent random streams (`STREAMS`), spawned from the seed."""
     sequences = np.random.SeedSequence(seed).spawn(len(STREAMS))

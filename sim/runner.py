@@ -32,7 +32,7 @@ class RunResult:
 
     months: pd.DataFrame
     departments: pd.DataFrame
-    department_ties: np.ndarray  # int (D, D)
+    department_ties: pd.DataFrame  # department, other_department, ties (`department_ties`)
     returnees: pd.DataFrame | None = None
     statistics: dict[str, float] | None = None  # run-level (`ExchangeModel.run_statistics`)
 

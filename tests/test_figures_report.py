@@ -8,6 +8,7 @@ import html
 import itertools
 import math
 import re
+import warnings
 
 import matplotlib
 import numpy as np
@@ -662,3 +663,86 @@ def test_network_labels_never_overlap_or_leave_the_canvas(tables):
             for a, b in itertools.combinations(boxes, 2):
                 assert not a.overlaps(b)
         fig.clear()
+
+
+def _many_departments(tables: SweepTables, copies: int) -> SweepTables:
+    """The fixture's city with each department repeated `copies` times (ids d~k), tied in a
+    sparse ring: as a city of thousands of departments looks to the figures."""
+    dep = tables.departments
+    ids = list(dep["department"].unique())
+    frames = [dep.assign(department=dep["department"] + f"~{k}") for k in range(copies)]
+    many = pd.concat(frames, ignore_index=True)
+    names = [f"{d}~{k}" for k in range(copies) for d in ids]
+    rng = np.random.default_rng(1)
+    ring = pd.DataFrame({
+        "department": names, "other_department": names[1:] + names[:1],
+        "ties": rng.integers(1, 50, len(names)),
+    })  # fmt: skip
+    inside = pd.DataFrame({"department": names, "other_department": names,
+                           "ties": rng.integers(10, 5000, len(names))})  # fmt: skip
+    ties = pd.concat([inside, ring], ignore_index=True)
+    return dataclasses.replace(tables, departments=many, department_ties=ties)
+
+
+def test_thousands_of_departments_are_drawn_as_the_largest_and_a_count(tables):
+    from experiments.figures import (
+        MAX_DEPARTMENT_BARS,
+        MAX_NETWORK_DEPARTMENTS,
+        plot_departments_end,
+    )
+
+    many = _many_departments(tables, math.ceil(2000 / tables.departments.department.nunique()))
+    total = many.departments.department.nunique()
+    assert total >= 2000
+    with matplotlib.rc_context(STYLE):
+        fig = plot_departments_end(many)
+        ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        assert len(ticks) == MAX_DEPARTMENT_BARS + 1
+        gap = ticks[MAX_DEPARTMENT_BARS // 2]
+        assert gap.startswith(f"… {total - MAX_DEPARTMENT_BARS:,} other departments")
+        bars = [p.get_width() for p in fig.axes[0].patches]
+        assert len(bars) == MAX_DEPARTMENT_BARS and bars == sorted(bars)
+        fig.clear()
+        fig = plot_network(many)
+        nodes = fig.axes[0].collections[-1]  # the circles of the first panel
+        assert len(nodes.get_offsets()) == MAX_NETWORK_DEPARTMENTS
+        assert f"the {MAX_NETWORK_DEPARTMENTS} largest of {total:,} departments" in (
+            fig._suptitle.get_text()
+        )
+        fig.clear()
+
+
+def test_names_in_other_scripts_use_an_installed_font_that_has_them():
+    from experiments.figures import _font_having, fit_fonts
+
+    other = "\u2a3f"  # a sign DejaVu Sans lacks and matplotlib's STIX fonts have
+    assert _font_having(ord(other)) is not None
+    fig = matplotlib.figure.Figure()
+    fig.suptitle(f"Biro {other} umum")
+    with matplotlib.rc_context(STYLE):
+        assert fit_fonts(fig) == set()
+        assert _font_having(ord(other)) in fig._suptitle.get_fontfamily()
+
+
+def test_a_name_no_installed_font_has_is_one_warning_for_all_figures(tables, tmp_path, capfd):
+    from experiments.figures import _font_having
+
+    javanese = "ꦗꦏꦂꦠ"  # Jakarta in Javanese script
+    if any(_font_having(ord(c)) for c in javanese):
+        pytest.skip("this machine has a font for the Javanese script")
+    renamed = tables.departments.assign(department=tables.departments["department"] + javanese)
+    ties = tables.department_ties.assign(
+        department=tables.department_ties["department"] + javanese,
+        other_department=tables.department_ties["other_department"] + javanese,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        drawn = make_figures(
+            dataclasses.replace(tables, departments=renamed, department_ties=ties), tmp_path,
+            workers=1,
+        )  # fmt: skip
+    assert {"departments_end", "network"} <= set(drawn)
+    assert not [w for w in caught if "Glyph" in str(w.message)]
+    err = capfd.readouterr().err
+    assert err.count("warning: no installed font has") == 1, err
+    assert "Glyph" not in err

@@ -340,3 +340,22 @@ def test_a_process_forked_after_a_parallel_run_runs_the_same_model(tmp_path):
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_department_ties_list_every_staff_tie_once_by_its_departments(small_jakarta):
+    m = ExchangeModel(small_jakarta, seed=3)
+    try:
+        listed = m.department_ties()
+        ids, dept, ties = m.organisation.department_ids, m.organisation.dept, m.ties
+        by_hand: dict[tuple[str, str], int] = {}
+        for a in range(ties.n):
+            for b in ties.indices[ties.indptr[a] : ties.indptr[a + 1]]:
+                if a < b:
+                    i, j = sorted((int(dept[a]), int(dept[b])))
+                    by_hand[ids[i], ids[j]] = by_hand.get((ids[i], ids[j]), 0) + 1
+        got = {(d, o): n for d, o, n in listed.itertuples(index=False)}
+        assert got == by_hand
+        assert listed["ties"].sum() == ties.indices.size // 2
+        assert (listed["ties"] > 0).all()
+    finally:
+        m.release()

@@ -189,7 +189,7 @@ def test_run_py_refuses_an_output_folder_inside_a_file(tmp_path, mode):
 
 def job_tables(job: Path) -> dict:
     tables = {name: pd.read_parquet(job / f"{name}.parquet") for name in sweep.JOB_TABLES}
-    tables["department_ties"] = pd.read_csv(job / "department_ties.csv", index_col=0)
+    tables["department_ties"] = pd.read_csv(job / "department_ties.csv")
     return tables
 
 
