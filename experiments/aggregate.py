@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.folder}: not a folder", file=sys.stderr)
         return 2
     try:
+        sweep.check_results_folder(args.folder)
         with stop_on_signals() as stop, sweep.writing(args.folder, "experiments/aggregate.py"):
             try:
                 report = sweep.aggregate(args.folder, args.title)
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"stopped ({stop.how}): the aggregation did not finish; the last report, "
                       "if any, is kept", file=sys.stderr)  # fmt: skip
                 return stop.exit_code
+    except sweep.Refused as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except sweep.AggregationError as err:
         print(f"error: aggregation failed: {err}", file=sys.stderr)
         print(f"  no report was kept in {args.folder / sweep.AGGREGATE}", file=sys.stderr)

@@ -290,6 +290,9 @@ def aggregate_and_print(folder: Path, report: bool) -> bool:
     """Aggregate `folder` (a sweep or a single run); True when the aggregation failed."""
     try:
         path = sweep.aggregate(folder, figures=report)
+    except sweep.Refused as err:
+        print(f"error: {err}", file=sys.stderr)
+        return True
     except sweep.AggregationError as err:
         print(f"error: aggregation failed: {err}", file=sys.stderr)
         print(

@@ -238,6 +238,21 @@ def prepare(sweep_dir: Path, manifest: dict) -> list[str]:
     (`check_owned`) and holds its lock (`writing`).
     """
     sweep_dir = make_folder(sweep_dir)
+    jobs = manifest.get("jobs")
+    for entry in sweep_dir.iterdir():
+        taken = jobs is None or entry.name in jobs  # an optimising sweeper: any number
+        if entry.name.isdigit() and taken and not entry.is_dir():
+            raise UserError(
+                f"{entry}: a file where job {entry.name}'s folder goes; move or delete it, then "
+                "run the command again (nothing was done)"
+            )
+    report = sweep_dir / AGGREGATE
+    if report.exists() and not (report / "provenance.json").is_file():
+        raise UserError(
+            f"{report}: not an aggregate this command wrote (no provenance.json), where the "
+            "sweep writes its report; move it elsewhere, then run the command again (nothing "
+            "was done)"
+        )
     try:
         old = read_manifest(sweep_dir)
     except SweepFileError:
@@ -248,7 +263,7 @@ def prepare(sweep_dir: Path, manifest: dict) -> list[str]:
             notes = _keep_only(sweep_dir, manifest, old["definition"] if old else "unknown")
         except OSError as err:
             raise storage_error(Path(err.filename or sweep_dir), err, "move") from None
-    shutil.rmtree(sweep_dir / "aggregate", ignore_errors=True)
+    shutil.rmtree(report, ignore_errors=True)
     write_json(sweep_dir / MANIFEST, manifest)
     return notes
 
@@ -462,6 +477,11 @@ class AggregationError(Exception):
     """The aggregation could not be made; the message is one line naming the cause."""
 
 
+class Refused(AggregationError):
+    """The aggregation was refused before it changed anything: the folder is not one of ours,
+    or a report of every job would be replaced with one that lacks some."""
+
+
 def changed_since_planned(sweep_dir: Path, number: str, key: str, digests: dict) -> str | None:
     """Why job `number` no longer is the job the sweep planned (its key differs from sweep.json's):
     the input files edited since, named, or the code or packages; None when it is the same job
@@ -567,6 +587,8 @@ def load_tables(folder: Path) -> SweepTables:
         job["department_ties"] = _department_ties(d)
         jobs.append(job)
     cfg = read_config(dirs[0])
+    if read_manifest(folder) is None:
+        check_one_city(dirs)
     run_settings = settings(folder) or {"reference": cfg.get("reference")}
     try:
         meta = _meta(folder, cfg, jobs[0]["timeseries"], len(dirs), state)
@@ -579,10 +601,44 @@ def load_tables(folder: Path) -> SweepTables:
     if pick:
         meta["optimiser_pick"] = pick
     meta["provenance"] = _provenance(folder, dirs)
+    meta["provenance"]["complete"] = not (state.failed or state.missing)
     posterior = _json(dirs[0] / "job.json").get("posterior")
     if posterior:
         meta["posterior"] = posterior
     return combine(jobs, meta, run_settings.get("reference"))
+
+
+#: Settings every job of one comparison shares: the designs are paired in one city, seed by
+#: seed, over one horizon (the program's settings are what differs between designs).
+SAME_CITY = ("scenario", "horizon", "replicates", "seed", "posterior", "behavior", "network")
+
+
+def check_one_city(dirs: list[Path]) -> None:
+    """AggregationError when jobs gathered without a sweep definition (put together by hand)
+    simulate different cities or settings: their designs cannot be compared."""
+    first = OmegaConf.to_container(read_config(dirs[0]))
+    for job in dirs[1:]:
+        cfg = OmegaConf.to_container(read_config(job))
+        for key in SAME_CITY:
+            where = _difference(first.get(key), cfg.get(key), key)
+            if where is not None:
+                setting, a, b = where
+                raise AggregationError(
+                    f"jobs {dirs[0].name} and {job.name} of {job.parent} differ in {setting} "
+                    f"({a!r} and {b!r}): designs are compared in one city with the same seeds "
+                    "and settings; aggregate each sweep's jobs in a folder of their own"
+                )
+
+
+def _difference(a, b, key: str) -> tuple[str, object, object] | None:
+    """The first setting under `key` whose values differ (setting, a, b), or None."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for sub in sorted(set(a) | set(b)):
+            found = _difference(a.get(sub), b.get(sub), f"{key}.{sub}")
+            if found is not None:
+                return found
+        return None
+    return None if a == b else (key, a, b)
 
 
 #: What an optimising sweeper (hydra-optuna-sweeper) writes at the end: its best parameters
@@ -709,11 +765,35 @@ def write_tables(tables: SweepTables, failed: pd.DataFrame, out: Path) -> None:
     write_json(out / "provenance.json", tables.meta["provenance"])
 
 
+def check_results_folder(folder: Path) -> None:
+    """AggregationError unless `folder` holds results this project made: a sweep's (its
+    definition, or numbered job folders), or a single run's (Hydra's .hydra, a job's files),
+    and an `aggregate` in it, if any, is one of ours: an aggregation writes and replaces only
+    its own files, never a folder of the user's."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise Refused(f"{folder}: not a folder; give the folder a sweep or run wrote")
+    marks = (MANIFEST, ".hydra", "summary.parquet", "error.json", "job.json")
+    if not (any((folder / m).exists() for m in marks) or job_folders(folder)):
+        raise Refused(
+            f"{folder}: not a sweep's or a run's folder (no {MANIFEST}, .hydra or numbered "
+            "job folders); give the folder a sweep or run wrote"
+        )
+    final = folder / AGGREGATE
+    if final.exists() and not (final / "provenance.json").is_file():
+        raise Refused(
+            f"{final}: not an aggregate this command wrote (no provenance.json); move it "
+            "elsewhere, then aggregate again (nothing was changed)"
+        )
+
+
 def aggregate(folder: Path, title: str | None = None, figures: bool = True) -> Path | None:
     """Aggregate a sweep or run folder into <folder>/aggregate; returns the report's path (None
     with `figures` False: tables only). Raises AggregationError; then no aggregate is left."""
     folder = Path(folder)
     final = folder / AGGREGATE
+    check_results_folder(folder)
+    check_not_partial(folder)
     work = folder / f".{AGGREGATE}.{os.getpid()}.tmp"
     shutil.rmtree(work, ignore_errors=True)
     try:
@@ -744,6 +824,31 @@ def aggregate(folder: Path, title: str | None = None, figures: bool = True) -> P
         if isinstance(err, UserError):  # a damaged sweep.json, a full disk: its own one line
             raise AggregationError(str(err)) from None
         raise AggregationError(f"{type(err).__name__}: {err}") from err
+
+
+def check_not_partial(folder: Path) -> None:
+    """Refused when some jobs of the folder's definition failed or did not finish while its
+    report covers every one of them (made from the same definition): a complete report is
+    never replaced with a partial one."""
+    state = status(folder)
+    if not (state.failed or state.missing):
+        return
+    try:
+        made = json.loads((folder / AGGREGATE / "provenance.json").read_text(encoding="utf-8"))
+        manifest = read_manifest(folder) or {}
+    except (OSError, ValueError, SweepFileError):
+        return
+    if not isinstance(made, dict) or made.get("complete") is not True:
+        return
+    if made.get("definition") != manifest.get("definition"):
+        return  # a report of another definition: not this sweep's, so not kept
+    lacking = [p.name for p in state.failed] + list(state.missing)
+    shown = ", ".join(lacking[:5]) + (" ..." if len(lacking) > 5 else "")
+    raise Refused(
+        f"{len(lacking)} job(s) of {folder} failed or have no results now (job {shown}), but "
+        f"its report covers every job: the complete report in {folder / AGGREGATE} is kept; "
+        "run the sweep's command again to redo those jobs, then aggregate"
+    )
 
 
 def _title(tables: SweepTables) -> str:

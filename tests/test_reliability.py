@@ -396,3 +396,134 @@ def test_a_sweep_says_its_jobs_time_and_memory_before_the_first_job():
     assert f"({duration(two.cpu_seconds)} of one core; rough, from timed runs)" in words
     assert "of memory" in words
     assert [duration(s) for s in (0.2, 90, 600, 9000)] == ["1 s", "90 s", "10 min", "2.5 h"]
+
+
+# --- folder states: a property test that never loses a user file --------------------------------
+
+#: What a folder given to a sweep or an aggregation may hold, as a user would have it.
+STATES = ("foreign", "old_run", "other_definition", "half_written", "leftover_temp",
+          "user_aggregate", "our_aggregate", "user_file_in_job")  # fmt: skip
+MANIFEST = {"definition": "d-now", "sweeper": "basic", "command": [], "settings": {},
+            "jobs": {"0": "k0", "1": "k1"}, "labels": {}, "inputs": {}}  # fmt: skip
+
+
+def _make(root: Path, states: set[str], data: bytes) -> set[str]:
+    """Build a folder in `states`; returns the relative paths of the user's own files."""
+    from experiments import sweep
+
+    user = set()
+
+    def put(rel: str, content: bytes, mine: bool = False) -> None:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(content)
+        if mine:
+            user.add(rel)
+
+    root.mkdir(parents=True, exist_ok=True)
+    if "foreign" in states:
+        put("notes.txt", data, mine=True)
+        put("0/measurements.csv", b"a,b\n" + data, mine=True)
+    if "old_run" in states:
+        put(".hydra/config.yaml", b"seed: 0\n")
+        put("summary.parquet", data)
+    if "other_definition" in states:
+        put(sweep.MANIFEST, json.dumps({**MANIFEST, "definition": "d-old"}).encode())
+        put("1/job.json", json.dumps({"key": "k-old", "label": "x", "extra_columns": []}).encode())
+        put("1/summary.parquet", data)
+    if "half_written" in states:
+        put(sweep.MANIFEST, json.dumps(MANIFEST).encode())
+        put("0/job.json", json.dumps({"key": "k0", "label": "x", "extra_columns": []}).encode())
+        put("0/timeseries.parquet", data[: len(data) // 2])
+    if "leftover_temp" in states:
+        put(".aggregate.999.tmp/designs.parquet", data)
+    if "user_aggregate" in states:
+        put("aggregate/my_analysis.xlsx", data, mine=True)
+    elif "our_aggregate" in states:
+        put("aggregate/provenance.json", b"{}")
+    if "user_file_in_job" in states:
+        put("1/my_comment.txt", data, mine=True)
+    return user
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    from experiments import sweep
+
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.name != sweep.LOCK
+    }
+
+
+def _as_run_py(folder: Path) -> None:
+    """What experiments/run.py does to a sweep folder before its first job."""
+    from experiments import sweep
+
+    sweep.check_owned(folder)
+    with sweep.writing(folder, "experiments/run.py -m ..."):
+        sweep.prepare(folder, MANIFEST)
+
+
+def _as_aggregate_py(folder: Path) -> None:
+    """What experiments/aggregate.py does (tables only)."""
+    from experiments import sweep
+
+    sweep.check_results_folder(folder)
+    with sweep.writing(folder, "experiments/aggregate.py"):
+        sweep.aggregate(folder, figures=False)
+
+
+@pytest.mark.parametrize("command", [_as_run_py, _as_aggregate_py])
+def test_no_folder_state_loses_a_user_file(tmp_path_factory, command):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from experiments import sweep
+
+    outcomes = set()
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        states=st.sets(st.sampled_from(STATES), max_size=4),
+        absent=st.booleans(),
+        locked=st.booleans(),
+        data=st.binary(min_size=1, max_size=64),
+    )
+    def check(states, absent, locked, data):
+        root = tmp_path_factory.mktemp("state") / "folder"
+        if absent:
+            states = set()
+        else:
+            user = _make(root, states, data)
+        before = _files(root) if root.exists() else {}
+        holder = sweep.writing(root, "another sweep") if locked and root.exists() else None
+        refused = None
+        try:
+            if holder is not None:
+                holder.__enter__()
+            command(root)
+        except (sim.UserError, sweep.AggregationError) as err:
+            refused = err
+            assert "\n" not in str(err)
+        finally:
+            if holder is not None:
+                holder.__exit__(None, None, None)
+        after = _files(root) if root.exists() else {}
+        outcomes.add(type(refused).__name__ if refused is not None else "done")
+        if holder is not None:  # another command writes there: refused, whatever the folder
+            assert refused is not None
+        if isinstance(refused, sim.UserError | sweep.Refused):
+            assert after == before  # refused before any change
+        if absent:
+            return
+        # every file of the user's is still in the folder with the same bytes (perhaps moved
+        # aside with a job it was in), whatever happened
+        contents = list(after.values())
+        for rel in user:
+            assert before[rel] in contents, (states, rel, refused)
+        if refused is None and command is _as_run_py:
+            assert json.loads((root / sweep.MANIFEST).read_text())["definition"] == "d-now"
+
+    check()
+    both = {"done", "UserError"} if command is _as_run_py else {"Refused", "AggregationError"}
+    assert both <= outcomes, outcomes  # the states reached both ends

@@ -419,3 +419,44 @@ def test_exported_organisation_csv_is_spreadsheet_safe(tmp_path):
     assert "'=HYPERLINK(1)" in text and "'@roads" in text
     weights = pd.read_csv(paths["departments"]).baseline_quality
     assert weights.dtype == float  # numbers are not escaped
+
+
+def test_a_complete_report_is_never_replaced_with_a_partial_one(copy):
+    before = {p.name: p.read_bytes() for p in (copy / "aggregate").iterdir() if p.is_file()}
+    assert json.loads(before["provenance.json"])["complete"] is True
+    shutil.rmtree(copy / "1")  # a job lost after the sweep ended
+    proc = run_script("aggregate.py", str(copy), check=False)
+    assert proc.returncode == 1
+    line = one_error_line(proc.stderr)
+    assert "job 1" in line and f"the complete report in {copy / 'aggregate'} is kept" in line
+    after = {p.name: p.read_bytes() for p in (copy / "aggregate").iterdir() if p.is_file()}
+    assert after == before
+    assert leftovers(copy) == []
+    run_script("run.py", *sweep_command(copy))  # what the line says to do
+    assert json.loads((copy / "aggregate" / "provenance.json").read_text())["complete"] is True
+
+
+def test_jobs_of_different_cities_put_together_are_not_compared(finished, tmp_path):
+    other = tmp_path / "other_city"
+    args = [a for a in ARGS if not a.startswith(("program.", "hydra/launcher"))]
+    run_script("run.py", *args, "scenario.scale=0.02", f"hydra.run.dir={other}")
+    mixed = tmp_path / "mixed"
+    shutil.copytree(finished / "0", mixed / "0")
+    shutil.copytree(other, mixed / "1")
+    proc = run_script("aggregate.py", str(mixed), check=False)
+    assert proc.returncode == 1
+    line = one_error_line(proc.stderr)
+    assert "jobs 0 and 1" in line and "differ in scenario.scale (0.01 and 0.02)" in line
+    assert not (mixed / "aggregate").exists()
+
+
+def test_a_file_where_a_job_folder_goes_is_refused_before_any_work(copy):
+    shutil.rmtree(copy / "1")
+    (copy / "1").write_text("the user's notes\n")
+    report = (copy / "aggregate" / "provenance.json").read_bytes()
+    proc = run_script("run.py", *sweep_command(copy), check=False)
+    assert proc.returncode == 1
+    line = one_error_line(proc.stderr)
+    assert f"{copy / '1'}: a file where job 1's folder goes" in line
+    assert (copy / "1").read_text() == "the user's notes\n"
+    assert (copy / "aggregate" / "provenance.json").read_bytes() == report  # nothing was done
