@@ -10,7 +10,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # solara's front-end files, served by the explorer itself (no CDN, works offline)
 ASSETS := $(VENV)/solara-assets
-APP_ENV := SOLARA_ASSETS_PROXY_CACHE_DIR=$(abspath $(ASSETS)) SOLARA_TELEMETRY_MIXPANEL_ENABLE=False
 PORT ?= 8765
 
 .PHONY: install test test-cluster test-browser assets app lint format demo bench clean
@@ -50,9 +49,7 @@ assets: install
 	$(BIN)/python experiments/app_assets.py $(ASSETS)
 
 app: assets
-	@echo "explorer: open http://127.0.0.1:$(PORT) in a browser (Ctrl-C stops it)"
-	$(APP_ENV) $(BIN)/solara run experiments/app.py --host 127.0.0.1 --port $(PORT) \
-		--production --no-open
+	$(BIN)/python experiments/explore.py --port $(PORT)
 
 demo: install
 	$(BIN)/python experiments/run.py -m +experiment=cohort_frequency

@@ -157,6 +157,11 @@ def serve(port: int, folder: Path) -> tuple[list[str], dict[str, str]]:
         **os.environ,
         "SOLARA_ASSETS_PROXY_CACHE_DIR": str(folder),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        # solara warns in 13 lines at the first page that its cookie falls back to samesite=lax
+        # on plain http, which is what a server on 127.0.0.1 wants
+        "PYTHONWARNINGS": ",".join(
+            filter(None, (os.environ.get("PYTHONWARNINGS"), "ignore:Cookies with samesite"))
+        ),
     }
     solara = str(Path(sys.executable).with_name("solara"))
     command = [solara, "run", "experiments/app.py", "--host", "127.0.0.1", "--port", str(port),

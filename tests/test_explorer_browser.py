@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -299,40 +300,93 @@ def test_the_seed_box():
 # --- the browser ------------------------------------------------------------------------------
 
 
+def serving(port: int, log) -> subprocess.Popen:
+    """The explorer as `make app` serves it (experiments/explore.py), in a session of its own
+    (so that a signal to it reaches it alone), once it answers; fails with its log if not."""
+    try:
+        app_assets.fill(app_assets.DEFAULT_FOLDER)
+    except app_assets.AssetError as err:
+        cannot(str(err))
+    command = [sys.executable, "experiments/explore.py", "--port", str(port)]
+    server = subprocess.Popen(
+        command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, text=True
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                if response.status == 200:
+                    return server
+        except (urllib.error.URLError, OSError):
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            log.seek(0)
+            pytest.fail(f"the explorer did not start:\n{log.read()[-3000:]}")
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def explorer(tmp_path_factory):
     """The explorer served as `make app` serves it, on a free port; stopped afterwards."""
-    try:
-        folder = app_assets.DEFAULT_FOLDER
-        app_assets.fill(folder)
-    except app_assets.AssetError as err:
-        cannot(str(err))
     port = free_port()
     log = tmp_path_factory.mktemp("explorer") / "solara.log"
-    command, env = app_assets.serve(port, folder)
-    with open(log, "w", encoding="utf-8") as out:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the explorer did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        server.terminate()
+    with open(log, "w+", encoding="utf-8") as out:
+        server = serving(port, out)
         try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=20)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=20)
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
+def test_a_signal_ends_the_explorer_in_one_line_leaving_no_process(sig, tmp_path):
+    with open(tmp_path / "explorer.log", "w+", encoding="utf-8") as log:
+        wrapper = serving(free_port(), log)
+        servers = _children(wrapper.pid)
+        assert servers  # solara, started by experiments/explore.py
+        wrapper.send_signal(sig)
+        wrapper.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(_running(pid) for pid in servers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in servers if _running(pid)]  # no orphaned server
+        log.seek(0)
+        said = log.read()
+    assert "Traceback" not in said
+    if sig == signal.SIGKILL:  # nothing can speak, but the server ends with it
+        return
+    assert wrapper.returncode == 128 + sig
+    how = "Ctrl-C" if sig == signal.SIGINT else "SIGTERM"
+    assert said.strip().splitlines()[-1] == f"stopped ({how}): the explorer ended"
+    assert "samesite" not in said
 
 
 def open_explorer(watched, url: str, width: int = 1280, height: int = 900):  # noqa: F811
