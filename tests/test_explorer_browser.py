@@ -366,7 +366,9 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name
+)
 def test_a_signal_ends_the_explorer_in_one_line_leaving_no_process(sig, tmp_path):
     with open(tmp_path / "explorer.log", "w+", encoding="utf-8") as log:
         wrapper = serving(free_port(), log)
