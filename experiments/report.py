@@ -21,7 +21,12 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from experiments.figures import MAX_BARS, shown_designs
+from experiments.figures import (
+    MAX_BARS,
+    MAX_DEPARTMENT_BARS,
+    MAX_NETWORK_DEPARTMENTS,
+    shown_designs,
+)
 from experiments.outputs import atomic_write_text
 from experiments.scale_gains import caveat
 from experiments.study import EFFECTS, FINAL_YEAR, LEVERS, OUTCOMES
@@ -184,7 +189,10 @@ CAPTIONS = {
         "mean of "
         "the replicates). Colours show the service domain; bars near zero mark departments the "
         "exchange hardly reached, bars below zero departments that were worse off, usually "
-        "because some of their staff were away in Tokyo.",
+        "because some of their staff were away in Tokyo. With more than "
+        f"{MAX_DEPARTMENT_BARS} departments, the {MAX_DEPARTMENT_BARS // 2} lowest and "
+        f"{MAX_DEPARTMENT_BARS // 2} highest gains have a bar each and the others are counted "
+        "between them.",
     ),
     "network": (
         "How knowledge moves between departments",
@@ -192,7 +200,8 @@ CAPTIONS = {
         "work together, wider for more ties. The colour shows the share of staff proficient in "
         "the practices that matter to that department, at four moments of one run of the "
         "design ranked first, so you can follow the practices spreading from department to "
-        "department.",
+        f"department. With more than {MAX_NETWORK_DEPARTMENTS} departments, the "
+        f"{MAX_NETWORK_DEPARTMENTS} largest are drawn.",
     ),
 }
 
