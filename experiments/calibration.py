@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib
 import json
 import math
-import multiprocessing
 import os
 import random
 import shlex
@@ -30,7 +29,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from html import escape
@@ -49,6 +48,7 @@ from pyabc.sampler.eps_mixin import EPSMixin
 from experiments.cluster import refusal
 from experiments.outputs import atomic_write_text, save_figure, write_table
 from experiments.report import figure_block, html_page, paragraph, section
+from experiments.signals import forked_pool
 from experiments.study import one_thread, with_behaviour
 from sim import ExchangeModel, ModelConfig, UserError, rules, run_detailed
 from sim.config import BehaviorConfig
@@ -335,8 +335,7 @@ def in_children(function, calls: list[tuple], workers: int) -> list:
     """`function(*call)` for each call in `workers` forked processes, in order. pyabc's parallel
     sampler forks this process: it must not have run the model's parallel kernels itself (a
     forked child would fall back to the serial ones, `sim.kernels.parallel`)."""
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with forked_pool(workers) as pool:
         return list(pool.map(function, *zip(*calls, strict=True)))
 
 
@@ -431,31 +430,13 @@ class _InProcess(Executor):
 
 @contextmanager
 def local_client(workers: int):
-    """An executor of `workers` forked processes (or this process for one worker). Stopped (an
-    exception, Ctrl-C), it ends its processes at once instead of waiting for every queued
-    simulation; they ignore Ctrl-C themselves, which this process handles."""
+    """An executor of `workers` forked processes (`signals.forked_pool`: a stop ends them at
+    once), or this process for one worker."""
     if workers == 1:
         yield _InProcess()
         return
-    pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_signals
-    )
-    try:
+    with forked_pool(workers) as pool:
         yield pool
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in multiprocessing.active_children():
-            process.terminate()
-            process.join(timeout=10)
-        raise
-    pool.shutdown(wait=True)
-
-
-def _worker_signals() -> None:
-    """A worker's signals: Ctrl-C is its parent's to handle; SIGTERM (the parent ending it) ends
-    it at once, not through the handler it inherited from the parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 #: The options of experiments/calibrate.py that set SLURMCluster's own arguments.

@@ -16,7 +16,6 @@ import sys
 import textwrap
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import matplotlib
@@ -34,6 +33,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from experiments.outputs import save_figure
+from experiments.signals import forked_pool
 from experiments.study import FINAL_YEAR, LEVERS
 from experiments.tables import (
     POINTS,
@@ -920,8 +920,7 @@ def make_figures(
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         _SHARED["tables"] = tables
         try:
-            fork = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=fork) as pool:
+            with forked_pool(workers) as pool:
                 slowest_first = sorted(names, key=lambda n: n not in ("network", "adoption"))
                 futures = {n: pool.submit(_draw_shared, n, out_dir) for n in slowest_first}
                 if meanwhile is not None:

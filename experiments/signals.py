@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import signal
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+#: The signals that stop a command.
+STOPS = {signal.SIGINT, signal.SIGTERM}
 
 
 class Stop:
@@ -43,3 +49,48 @@ def stop_on_signals():
         yield stop
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Note SIGINT and SIGTERM inside and deliver the first as the block ends. CPython loses a
+    signal that arrives during fork() (an after-fork hook swallows the KeyboardInterrupt), so a
+    stop sent while workers are forked would be missed. (Blocking the signals would not do:
+    the process's other threads, pyarrow's say, would still take them.)"""
+    came: list[int] = []
+    before = {s: signal.signal(s, lambda signum, _frame: came.append(signum)) for s in STOPS}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+        if came:
+            signal.raise_signal(came[0])  # now, to the command's own handler
+
+
+def _in_worker() -> None:
+    """A forked worker's signals: Ctrl-C is its parent's to handle; SIGTERM (the parent ending
+    it) ends it at once, not through the handler it inherited from the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def forked_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """`workers` forked processes, all started at once while a stop is held (`held`), which
+    leave Ctrl-C to this process. Stopped (an exception, Ctrl-C, SIGTERM), it ends them at once
+    instead of waiting for the work queued, so no process outlives the command."""
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_in_worker
+    )
+    try:
+        with held():
+            pool.submit(int).result()  # the fork context starts every worker at the first job
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in multiprocessing.active_children():
+            process.terminate()
+            process.join(timeout=10)
+        raise
+    pool.shutdown(wait=True)

@@ -842,13 +842,30 @@ def check_not_partial(folder: Path) -> None:
         return
     if made.get("definition") != manifest.get("definition"):
         return  # a report of another definition: not this sweep's, so not kept
-    lacking = [p.name for p in state.failed] + list(state.missing)
-    shown = ", ".join(lacking[:5]) + (" ..." if len(lacking) > 5 else "")
+    lacking = [*state.failed, *(folder / num for num in state.missing)]
+    first = f"job {lacking[0].name}: {_why_not_done(lacking[0])}"
+    more = f" and {len(lacking) - 1} more" if len(lacking) > 1 else ""
     raise Refused(
-        f"{len(lacking)} job(s) of {folder} failed or have no results now (job {shown}), but "
-        f"its report covers every job: the complete report in {folder / AGGREGATE} is kept; "
-        "run the sweep's command again to redo those jobs, then aggregate"
+        f"{first}{more}, but the report covers every job: the complete report in "
+        f"{folder / AGGREGATE} is kept; run the sweep's command again to redo those jobs, "
+        "then aggregate"
     )
+
+
+def _why_not_done(job: Path) -> str:
+    """Why a job of the definition has no results now: its error, a damaged file, or none."""
+    if (job / "error.json").exists():
+        return str(read_error(job)["error"])
+    if not job.is_dir():
+        return "its folder is gone"
+    problem = damage(job)
+    if problem is not None:
+        return f"{job / problem[0]} {problem[1]}"
+    try:
+        read_job(job)
+    except SweepFileError as err:
+        return str(err).split("; ")[0]
+    return "did not finish"
 
 
 def _title(tables: SweepTables) -> str:

@@ -10,8 +10,10 @@ import errno
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -428,7 +430,8 @@ def test_a_complete_report_is_never_replaced_with_a_partial_one(copy):
     proc = run_script("aggregate.py", str(copy), check=False)
     assert proc.returncode == 1
     line = one_error_line(proc.stderr)
-    assert "job 1" in line and f"the complete report in {copy / 'aggregate'} is kept" in line
+    assert "job 1: its folder is gone" in line
+    assert f"the complete report in {copy / 'aggregate'} is kept" in line
     after = {p.name: p.read_bytes() for p in (copy / "aggregate").iterdir() if p.is_file()}
     assert after == before
     assert leftovers(copy) == []
@@ -460,3 +463,32 @@ def test_a_file_where_a_job_folder_goes_is_refused_before_any_work(copy):
     assert f"{copy / '1'}: a file where job 1's folder goes" in line
     assert (copy / "1").read_text() == "the user's notes\n"
     assert (copy / "aggregate" / "provenance.json").read_bytes() == report  # nothing was done
+
+
+@pytest.mark.parametrize(("signum", "code", "how"), [(signal.SIGTERM, 143, "SIGTERM"),
+                                                      (signal.SIGINT, 130, "Ctrl-C")])  # fmt: skip
+def test_a_signal_stops_an_aggregation_in_one_line_keeping_the_last_report(copy, signum, code, how):
+    from .test_reliability import _group_alive
+
+    before = {p.name: p.read_bytes() for p in (copy / "aggregate").iterdir() if p.is_file()}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "experiments" / "aggregate.py"), str(copy)], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, **ONE_THREAD},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(copy.glob(".aggregate.*.tmp/figures")) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert proc.poll() is None, "the aggregation ended before the signal"
+    proc.send_signal(signum)  # while the figures are drawn (by forked processes)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == code, err[-2000:]
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"stopped ({how}): the aggregation did not finish")
+    time.sleep(0.5)
+    assert _group_alive(proc.pid) == []
+    assert not list(copy.glob(".aggregate*"))
+    after = {p.name: p.read_bytes() for p in (copy / "aggregate").iterdir() if p.is_file()}
+    assert after == before  # the last report is kept
