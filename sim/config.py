@@ -4,8 +4,9 @@ Each field is a `sim.settings.setting(default, unit, allowed, source)`: `validat
 the ranges from these declarations (then the few rules between settings, `RELATIONS` below) and
 raises `ConfigError` with a one-line message naming the setting, the bad value and what is
 allowed; the parameter tables of docs/model.md §9 are generated from the same declarations
-(`.venv/bin/python -m sim.settings docs/model.md`). The dataclasses are plain Python (no Hydra
-needed to use the model); `sim.schema` registers the same classes in Hydra's ConfigStore.
+(`.venv/bin/python docs/settings_tables.py docs/model.md`). The dataclasses are plain Python (no
+Hydra needed to use the model); `experiments.study.register` puts the same classes, with the
+run-level settings, in Hydra's ConfigStore.
 """
 
 from __future__ import annotations

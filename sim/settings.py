@@ -7,34 +7,21 @@
 
 From that one declaration `check(obj, prefix)` validates an instance (one-line `ConfigError`
 naming the first bad setting, in field order) and `markdown_table(cls, prefix)` writes the
-parameter table of the docs. Works for any dataclass. Rules between settings stay with the
-dataclasses that need them; a declaration's `also` note says so in the docs.
-
-Regenerate the tables between `<!-- settings: [prefix = ]module:Class -->` and `<!-- /settings -->`
-in a Markdown file:  .venv/bin/python -m sim.settings docs/model.md
+parameter table of the docs (docs/settings_tables.py writes them into docs/model.md). Works
+for any dataclass. Rules between settings stay with the dataclasses that need them; a
+declaration's `also` note says so in the docs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import math
-import re
-import sys
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sim.errors import ConfigError
-
-# `python -m sim.settings` runs this module after the `sim` package has imported it (through
-# sim.config); runpy's warning about that is harmless here, so silence exactly that one.
-warnings.filterwarnings(
-    "ignore", message="'sim.settings' found in sys.modules", category=RuntimeWarning
-)
 
 
 @dataclass(frozen=True)
@@ -288,51 +275,6 @@ def markdown_table(cls, prefix: str = "") -> str:
         )
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(rows) + "\n"
-
-
-#: A generated block: `<!-- settings: [prefix = ]module:Class -->` ... `<!-- /settings -->`.
-BLOCK = re.compile(
-    r"(?P<open><!-- settings: (?:(?P<prefix>[\w.]+) = )?(?P<module>[\w.]+):(?P<cls>\w+) -->\n)"
-    r".*?(?P<close><!-- /settings -->)",
-    re.S,
-)
-
-
-def blocks(markdown: str) -> list[tuple[str, type]]:
-    """(prefix, class) of every generated block of a Markdown text, in order."""
-    return [(m["prefix"] or "", _resolve(m)) for m in BLOCK.finditer(markdown)]
-
-
-def _resolve(m: re.Match) -> type:
-    return getattr(importlib.import_module(m["module"]), m["cls"])
-
-
-def render(markdown: str) -> str:
-    """The Markdown text with every generated block rewritten from the declarations."""
-
-    def table(m: re.Match) -> str:
-        return m["open"] + markdown_table(_resolve(m), m["prefix"] or "") + m["close"]
-
-    return BLOCK.sub(table, markdown)
-
-
-def main(argv: list[str]) -> int:
-    """Rewrite the generated tables of the given Markdown files in place."""
-    if not argv:
-        print("usage: python -m sim.settings FILE.md [FILE.md ...]", file=sys.stderr)
-        return 2
-    for arg in argv:
-        path = Path(arg)
-        old = path.read_text(encoding="utf-8")
-        new = render(old)
-        if new != old:
-            path.write_text(new, encoding="utf-8")
-        print(f"{path}: {len(blocks(old))} tables {'rewritten' if new != old else 'up to date'}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
 
 
 def plausible_ranges(cls) -> dict[str, tuple[float, float]]:

@@ -18,46 +18,111 @@ from experiments.tables import combine, design_labels
 
 from .conftest import ROOT
 
-PACKAGES = ("sim", "experiments")
+PACKAGES = ("sim", "experiments", "hydra_plugins")
+#: The commands users type (experiments/*.py with a main): the libraries never import them.
+COMMANDS = {"experiments." + name for name in ("run", "aggregate", "rerun", "calibrate",
+            "calibration_coverage", "sensitivity", "explore")}  # fmt: skip
+#: What each package may import of the others: the model knows nothing of studies or launchers.
+MAY_IMPORT = {"sim": {"sim"}, "experiments": {"sim", "experiments"},
+              "hydra_plugins": {"sim", "experiments", "hydra_plugins"}}  # fmt: skip
+
+
+def project_modules() -> dict[str, Path]:
+    """Every module of the project's packages, subfolders included: dotted name -> file."""
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = path
+    return found
+
+
+MODULES = project_modules()
+
+
+def _named(name: str) -> str | None:
+    """The project module an imported name is, or is in (a.b.c -> a.b if c is not a module)."""
+    while name:
+        if name in MODULES:
+            return name
+        name = name.rpartition(".")[0]
+    return None
 
 
 def module_imports(path: Path) -> tuple[set[str], list[int]]:
-    """Project modules a file imports at module level, and the lines of imports in functions."""
+    """Project modules a file imports at module level or by name at run time
+    (`importlib.import_module("...")`, `__import__("...")` with a written name), and the lines
+    of import statements inside functions."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    top, nested = set(), []
+    found, nested = set(), []
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Import | ast.ImportFrom):
-            continue
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-        if isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
-        names = [n for n in names if n.split(".")[0] in PACKAGES]
-        if node.col_offset > 0:
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in ("import_module", "__import__") and isinstance(node.args[0].value, str):
+                names = [node.args[0].value]
+        if isinstance(node, ast.Import | ast.ImportFrom) and node.col_offset > 0:
             nested.append(node.lineno)
-        top |= {n for n in names if (ROOT / f"{n.replace('.', '/')}.py").exists()}
-    return top, nested
+        found |= {m for n in names if (m := _named(n)) is not None}
+    return found, nested
+
+
+def import_graph() -> nx.DiGraph:
+    graph = nx.DiGraph()
+    for name, path in MODULES.items():
+        graph.add_node(name)
+        for other in module_imports(path)[0]:
+            if other != name and not name.startswith(f"{other}."):  # a package's own modules
+                graph.add_edge(name, other)
+    return graph
+
+
+def test_the_test_sees_subfolders_and_imports_by_name(tmp_path):
+    assert "hydra_plugins.exchange_launchers.slurm" in MODULES  # a module in a subfolder
+    path = tmp_path / "probe.py"
+    path.write_text(
+        "import importlib\n"
+        "def later():\n"
+        "    return importlib.import_module('experiments.study'), __import__('sim.config')\n"
+    )
+    assert module_imports(path)[0] == {"experiments.study", "sim.config"}
 
 
 def test_no_import_cycles_between_project_modules():
-    graph = nx.DiGraph()
-    for package in PACKAGES:
-        for path in (ROOT / package).glob("*.py"):
-            name = f"{package}.{path.stem}"
-            graph.add_node(name)
-            for other in module_imports(path)[0]:
-                if other != name:
-                    graph.add_edge(name, other)
-    assert list(nx.simple_cycles(graph)) == []
+    assert list(nx.simple_cycles(import_graph())) == []
+
+
+def test_no_upward_import_the_model_knows_nothing_of_studies_and_no_library_imports_a_command():
+    upward = [
+        (a, b)
+        for a, b in import_graph().edges
+        if b.split(".")[0] not in MAY_IMPORT[a.split(".")[0]]
+        or (b in COMMANDS and a not in COMMANDS)
+    ]
+    assert upward == []
+
+
+#: Imports inside functions, each with its reason.
+NESTED = {
+    # Hydra imports every plugin module at each start to discover launchers: the project (numba,
+    # mesa) is imported only when this launcher submits
+    "hydra_plugins/exchange_launchers/slurm.py": [14],
+}
 
 
 def test_no_imports_inside_functions():
     nested = {
-        f"{package}/{path.name}": lines
-        for package in PACKAGES
-        for path in (ROOT / package).glob("*.py")
+        str(path.relative_to(ROOT)): lines
+        for path in MODULES.values()
         if (lines := module_imports(path)[1])
     }
-    assert nested == {}
+    assert nested == NESTED
 
 
 def small_job(program: sim.ProgramConfig, label: str) -> dict:
