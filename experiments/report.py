@@ -50,6 +50,7 @@ from experiments.tables import (
     short_value,
     years,
 )
+from sim.organisation import packaged_file
 from sim.pairing import CHANNELS
 from sim.rules import score_points_per_index_point
 from sim.trend import own_months, packaged_trend
@@ -643,7 +644,7 @@ POSTERIOR_ROLES = {
 }
 
 #: Where the packaged data live: a posterior file there is the packaged one.
-PACKAGE = Path(__file__).resolve().parents[1] / "sim"
+PACKAGE = packaged_file("")
 
 
 def _packaged(post: dict) -> bool:

@@ -29,11 +29,12 @@ from sim.config import ModelConfig, with_settings
 from sim.errors import ConfigError
 from sim.files import read_csv_records
 from sim.model import build_city
+from sim.organisation import packaged_file
 from sim.pairing import final_year, no_exchange
 from sim.runner import run_detailed
 
 #: The packaged measurement.
-PATH = Path(__file__).resolve().parents[1] / "sim" / "data" / "scale_gains.csv"
+PATH = packaged_file("scale_gains.csv")
 
 #: Designs measured: (cohort size in real staff, months between cohorts).
 DESIGNS = ((30, 12), (100, 12), (300, 6))

@@ -63,6 +63,7 @@ from sim import (
 from sim.errors import DataError
 from sim.files import check_regular_file, finite_float
 from sim.inputs import check
+from sim.organisation import packaged_file
 from sim.pairing import CHANNELS, FINAL_YEAR, counterfactual_runs, final_year, no_exchange, paired
 from sim.program import POLICIES
 from sim.settings import boolean, integer, interval, optional, setting, share, text
@@ -446,7 +447,7 @@ DRAWS_FILE = "posterior_draws.parquet"
 #: The packaged behaviour draws (`posterior=packaged`, the default) and their description
 #: (calibrated and stated-range parameters, the targets' and code's digests): written by
 #: `experiments/calibrate.py --package`.
-PACKAGED_DRAWS = PROJECT / "sim" / "data" / "behaviour" / "behaviour_draws.parquet"
+PACKAGED_DRAWS = packaged_file("behaviour/behaviour_draws.parquet")
 #: Values of `posterior` that mean the configured behaviour.
 NO_POSTERIOR = (None, "none", "null")
 

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -182,3 +187,80 @@ def test_every_lever_is_a_program_setting():
 def test_every_outcome_has_words_and_a_known_summary(name):
     outcome = study.OUTCOMES[name]
     assert outcome.words and outcome.summary in ("mean", "median", "share", "none")
+
+
+#: A new lever and a new outcome, as a developer would write them in experiments/study.py.
+NEW_LEVER = """    "min_tenure": Lever(
+        "minimum service before going (months)",
+        "after {} months of service",
+        kind="integer",
+        low=0,
+        high=120,
+        step=6,
+    ),
+"""
+NEW_OUTCOME = """    "abroad_at_end": Outcome(
+        "staff in Tokyo in the final month (people)",
+        lambda m, t: int(m.staff_abroad.iloc[-1]),
+        count=True,
+    ),
+"""
+#: In the changed copy: a two-design sweep over the new lever, its tables and report, and the
+#: regression test (the golden tables must still hold).
+PROBE = """
+import json, subprocess, sys
+from pathlib import Path
+import experiments.study, pandas as pd
+assert Path(experiments.study.__file__).resolve().is_relative_to(Path.cwd().resolve())
+sweep = Path("sweep")
+run = subprocess.run([sys.executable, "experiments/run.py", "-m", "program.min_tenure=0,60",
+    "program.cohort_size=400", "scenario=small", "replicates=2", "horizon=12", "progress=false",
+    "channels=false", "hydra/launcher=basic", f"hydra.sweep.dir={sweep}"],
+    capture_output=True, text=True)
+assert run.returncode == 0, run.stderr[-3000:]
+designs = pd.read_parquet(sweep / "aggregate" / "designs.parquet")
+report = (sweep / "aggregate" / "report.html").read_text()
+print(json.dumps({
+    "levers": sorted(set(designs.columns) & {"min_tenure"}),
+    "labels": [w in report for w in ("after 0 months of service", "after 60 months of service")],
+    "outcome": "abroad_at_end_mean" in designs.columns,
+    "in_report": "staff in Tokyo in the final month" in report,
+    "regression": subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        "tests/test_regression.py"], capture_output=True, text=True).returncode,
+}))
+"""
+
+
+def test_adding_a_lever_and_an_outcome_is_a_change_to_one_file(tmp_path):
+    """The real change, in a copy of the project: two entries written into study.py, nothing
+    else touched. The sweep's tables, labels and report carry them, and the regression tables
+    still hold (they compare results, not columns)."""
+    copy = tmp_path / "project"  # the model (sim) is the installed one: its kernels compiled
+    for part in ("experiments", "configs", "hydra_plugins", "tests"):
+        shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    study_file = copy / "experiments" / "study.py"
+    text = study_file.read_text(encoding="utf-8")
+    for table, entry in (("\nLEVERS = {\n", NEW_LEVER), ("\nOUTCOMES = {\n", NEW_OUTCOME)):
+        assert text.count(table) == 1
+        text = text.replace(table, table + entry)
+    study_file.write_text(text, encoding="utf-8")
+    changed = [
+        str(p.relative_to(copy))
+        for p in copy.rglob("*.py")
+        if "__pycache__" not in p.parts
+        and p.read_bytes() != (ROOT / p.relative_to(copy)).read_bytes()
+    ]
+    assert changed == ["experiments/study.py"]
+    env = {**os.environ, "PYTHONPATH": str(copy), "NUMBA_NUM_THREADS": "1"}
+    probe = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=copy, env=env, capture_output=True, text=True
+    )
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    seen = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "levers": ["min_tenure"],
+        "labels": [True, True],
+        "outcome": True,
+        "in_report": True,
+        "regression": 0,
+    }
