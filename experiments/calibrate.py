@@ -34,7 +34,6 @@ anything is written. See docs/model.md (Calibration) and the README's recipe.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import inspect
 import json
 import re
@@ -286,9 +285,10 @@ def cluster_options(items: list[str]) -> dict:
 def command_key(args: argparse.Namespace) -> str:
     """Short code of what the command computes (not --workers, --cluster* or --out): its default
     folder."""
-    data = {k: v for k, v in vars(args).items()
-            if k not in ("workers", "out") and not k.startswith("cluster")}  # fmt: skip
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    own = ("workers", "out")  # where and how fast, not what
+    return identity.folder_key(
+        {k: v for k, v in vars(args).items() if k not in own and not k.startswith("cluster")}
+    )
 
 
 def output_folder(args: argparse.Namespace) -> Path:

@@ -18,8 +18,6 @@ parameter) and coverage_summary.csv into --out (default results/calibration_cove
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import logging
 import sys
 import tempfile
@@ -30,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from experiments import identity
 from experiments.calibrate import (
     CALIBRATION_SCENARIO,
     GENERATIONS,
@@ -118,13 +117,7 @@ def main(argv: list[str]) -> int:
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    key = hashlib.sha256(
-        json.dumps(
-            {k: v for k, v in vars(args).items() if k not in ("workers", "out")},
-            sort_keys=True,
-            default=str,
-        ).encode()  # fmt: skip
-    ).hexdigest()[:10]
+    key = identity.folder_key({k: v for k, v in vars(args).items() if k not in ("workers", "out")})
     out = args.out or Path("results") / "calibration_coverage" / key
     try:
         check_writable(out, " (--out FOLDER)")

@@ -16,6 +16,7 @@ import sys
 import textwrap
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -801,19 +802,141 @@ def plot_posterior_ranks(tables: SweepTables) -> Figure | None:
 
 
 #: Figure name -> function, in report order.
-FIGURES: tuple[tuple[str, Callable[[SweepTables], Figure | None]], ...] = (
-    ("index_curves", plot_index_curves),
-    ("gain_channels", plot_gain_channels),
-    ("posterior_ranks", plot_posterior_ranks),
-    ("ranked_designs", plot_ranked_designs),
-    ("duration_tradeoff", plot_duration_tradeoff),
-    ("gain_heatmap", plot_gain_heatmap),
-    ("gain_by_lever", plot_gain_by_lever),
-    ("gain_vs_cost", plot_gain_vs_cost),
-    ("adoption", plot_adoption),
-    ("departments_end", plot_departments_end),
-    ("network", plot_network),
+@dataclass(frozen=True)
+class Plot:
+    """A figure of the report: its name (file name), how it is drawn (None when it does not
+    apply to the tables), its heading and its "how to read this" caption."""
+
+    name: str
+    draw: Callable[[SweepTables], Figure | None]
+    heading: str
+    caption: str
+
+
+#: Figure name -> (heading, "how to read this" caption).
+_WORDS = {
+    "gain_channels": (
+        "Where the gain comes from",
+        "Each bar is one design, the best at the top as in the ranked table: its gain over no "
+        f"exchange (mean of the final {FINAL_YEAR} months and of the replicates, index points) "
+        "split by where it came from. Orange: the staff trained by the program themselves, in "
+        "Tokyo or by visiting experts (often slightly below zero: their work is missed while "
+        "they are away or training); blue: what colleagues who learnt from them add (coaching, "
+        "conversation, and those colleagues' colleagues); green: what standard procedures "
+        "(SOPs) adopted by departments add on top. The parts are added in that order, each on "
+        "top of those it needs, and add up to the gain; a part below zero extends left of the "
+        "zero line. The black diamond and its bar are the total gain's mean and 95% confidence "
+        "interval: a bar crossing zero means the gain cannot be told apart from none.",
+    ),
+    "posterior_ranks": (
+        "Designs under calibrated uncertainty",
+        "Each replicate drew the behavioural parameters from one posterior draw of the "
+        "calibration, the same draw for every design and its no-exchange run. Left: on what "
+        "share of draws each design ranked first, second, and so on (the label gives the share "
+        "on which it was best). Right: the range in which its gain fell on 90% of draws, with "
+        "the mean; a range crossing the dashed zero line means that under some plausible "
+        "parameters the design does not help.",
+    ),
+    "ranked_designs": (
+        "Designs ranked against a reference",
+        "Left: each design's gain over no exchange in the final year, with its 95% confidence "
+        "interval. Right: how much more (or less) it gains than the reference design on the "
+        "same random seeds; an interval that does not cross the dashed zero line means the "
+        "difference is clear with this many replicates.",
+    ),
+    "duration_tradeoff": (
+        "Many short stays or few long ones",
+        "Each line keeps the other levers fixed and varies how long each person stays in Tokyo; "
+        "with a fixed budget, longer stays mean fewer people. The shaded band is the 95% "
+        "confidence interval.",
+    ),
+    "index_curves": (
+        "City service index over time",
+        "The top panel shows the city service index (0 to 1) under each design, averaged over "
+        "the replicates; the shaded band is the 95% confidence interval and the dashed grey line "
+        "is the same city without any exchange. The bottom panel shows the difference from that "
+        "no-exchange run in index points: above zero means the exchange helped. Dips are months "
+        "when a cohort is away from its desk. The third panel shows the no-exchange city as the "
+        "model runs it (dashed) and with Jakarta's own documented improvement added (dotted, an "
+        "assumed extrapolation of the Ombudsman score 2017–2021, the same for every design, so "
+        "it leaves the gains unchanged; 'In units Jakarta reports').",
+    ),
+    "gain_heatmap": (
+        "Gain by cohort size and months between cohorts",
+        "Each cell is one combination of how many Jakarta staff leave per cohort (rows) and how "
+        "many months pass from one cohort to the next (columns; 12 is one cohort a year); the "
+        "number is the mean gain over the final year in index points, and brighter cells mean "
+        "larger gains. A number in brackets has a 95% interval that includes zero.",
+    ),
+    "gain_vs_cost": (
+        "Gain against cost",
+        "Each point is one design: its total cost (IDR billion for real staff; further right is "
+        "dearer) against its gain in the final year (higher is better), with a bar for the 95% "
+        "confidence interval; hollow points have an interval that includes zero. Designs ringed "
+        "by a diamond and joined by the line are efficient: their gain is clear and clearly "
+        "larger, on the same seeds, than that of every cheaper design. A design off that line "
+        "costs more without a gain that can be told apart from a cheaper one's. With more "
+        "than 15 designs only the efficient ones are named.",
+    ),
+    "gain_by_lever": (
+        "Gain by the value of each lever",
+        "For a search (such as Optuna's) or a sweep that does not try every combination: each "
+        "panel is one lever that the designs vary, and each point one design, placed at its "
+        "value of that lever (the other levers differ from point to point), with its gain in "
+        "the final year and the 95% interval; hollow points have an interval that includes "
+        "zero. A lever whose high values all sit high matters; a cloud without a slope means "
+        "the other levers decide.",
+    ),
+    "adoption": (
+        "Staff proficient in each Tokyo practice",
+        "Each small panel is one practice learnt in Tokyo and shows how many of Jakarta's staff "
+        "are proficient in it over time: the solid line under the design ranked first (the "
+        "largest mean gain), the dashed line "
+        "in the same city without the exchange. The gap between them is what the exchange "
+        "added; each panel has its own scale.",
+    ),
+    "departments_end": (
+        "Which departments improved",
+        "Each bar is one department: how much higher its service quality was in the final year "
+        "under the design ranked first than without the exchange (index points, same seeds, "
+        "mean of "
+        "the replicates). Colours show the service domain; bars near zero mark departments the "
+        "exchange hardly reached, bars below zero departments that were worse off, usually "
+        "because some of their staff were away in Tokyo. With more than "
+        f"{MAX_DEPARTMENT_BARS} departments, the {MAX_DEPARTMENT_BARS // 2} lowest and "
+        f"{MAX_DEPARTMENT_BARS // 2} highest gains have a bar each and the others are counted "
+        "between them.",
+    ),
+    "network": (
+        "How knowledge moves between departments",
+        "Each circle is a department, sized by its staff; lines join departments whose staff "
+        "work together, wider for more ties. The colour shows the share of staff proficient in "
+        "the practices that matter to that department, at four moments of one run of the "
+        "design ranked first, so you can follow the practices spreading from department to "
+        f"department. With more than {MAX_NETWORK_DEPARTMENTS} departments, the "
+        f"{MAX_NETWORK_DEPARTMENTS} largest are drawn.",
+    ),
+}
+
+#: The report's figures, in its order.
+FIGURES: tuple[Plot, ...] = tuple(
+    Plot(name, draw, *_WORDS[name])
+    for name, draw in (
+        ("index_curves", plot_index_curves),
+        ("gain_channels", plot_gain_channels),
+        ("posterior_ranks", plot_posterior_ranks),
+        ("ranked_designs", plot_ranked_designs),
+        ("duration_tradeoff", plot_duration_tradeoff),
+        ("gain_heatmap", plot_gain_heatmap),
+        ("gain_by_lever", plot_gain_by_lever),
+        ("gain_vs_cost", plot_gain_vs_cost),
+        ("adoption", plot_adoption),
+        ("departments_end", plot_departments_end),
+        ("network", plot_network),
+    )
 )
+#: The figures by name.
+PLOTS = {plot.name: plot for plot in FIGURES}
 
 
 @functools.cache
@@ -871,7 +994,7 @@ def no_font_note(lacking: set[str]) -> str:
 
 def _draw(name: str, tables: SweepTables, out_dir: Path) -> tuple[Path | None, set[str]]:
     """`draw`, and the characters no installed font has."""
-    plot = dict(FIGURES)[name]
+    plot = PLOTS[name].draw
     with matplotlib.rc_context(STYLE), warnings.catch_warnings():
         # a missing glyph is said once for all figures (`no_font_note`), not once per drawing
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
@@ -916,7 +1039,7 @@ def make_figures(
     `meanwhile`; the files are the same."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = [name for name, _ in FIGURES]
+    names = [plot.name for plot in FIGURES]
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         _SHARED["tables"] = tables
         try:

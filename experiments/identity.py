@@ -46,6 +46,14 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def folder_key(what: str | dict) -> str:
+    """Short code (10 hex digits) of what a command computes, naming its default results folder
+    so that the same command finds the same folder: of a text, or of a table's JSON (sorted
+    keys)."""
+    text = what if isinstance(what, str) else json.dumps(what, sort_keys=True, default=str)
+    return sha256(text.encode())[:10]
+
+
 def digest(obj) -> str:
     """Digest of a JSON-able object (sorted keys), 16 hex digits."""
     return sha256(json.dumps(obj, sort_keys=True, default=str).encode())[:16]

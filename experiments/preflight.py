@@ -43,6 +43,7 @@ from experiments.study import (
 from experiments.tables import reference_design
 from sim import ModelConfig, UserError
 from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, renamed_hint
+from sim.errors import first_line
 from sim.inputs import check, reading_once
 from sim.resources import ResourceError, available_bytes, run_seconds, size
 
@@ -90,7 +91,6 @@ class Plan:
     """What a command will run."""
 
     multirun: bool
-    overrides: list[str]
     sweeper: str = "basic"  # "basic" (a grid of known jobs) or the optimising sweeper's name
     jobs: list[JobPlan] = field(default_factory=list)
     definition: str = ""  # digest of what the sweep is made of
@@ -264,7 +264,7 @@ def plan_command(argv: list[str]) -> Plan | None:
             reading_once(),
         ):
             jobs, primary = _job_overrides(overrides, multirun)
-            plan = Plan(multirun=multirun, overrides=overrides, sweeper=_sweeper_name(primary))
+            plan = Plan(multirun=multirun, sweeper=_sweeper_name(primary))
             posteriors = set()
             job_bytes = 0.0
             baseline_seconds = 0.0  # the no-exchange runs: once per seed, shared by the designs
@@ -452,11 +452,6 @@ def model_config(overrides: list[str]) -> ModelConfig:
         return to_model_config(compose("config", overrides=overrides))
 
 
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 #: Schema classes by name (to list the allowed keys of a section in a message).
 _SECTIONS = {
     c.__name__: c for c in (BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, RunConfig)
@@ -501,12 +496,3 @@ def did_you_mean(typed: str, names: list[str]) -> str:
     """' (did you mean cohort_size?)' for the closest allowed name, or '' when none is close."""
     close = difflib.get_close_matches(typed, names, n=1, cutoff=0.75)
     return f" (did you mean {close[0]}?)" if close else ""
-
-
-def experiment_name(overrides: list[str]) -> str:
-    """The `experiment` value of the command's configuration (names its sweep folder)."""
-    register()
-    parser = OverridesParser.create()
-    fixed = [o.input_line for o in parser.parse_overrides(overrides) if not o.is_sweep_override()]
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return str(compose("config", overrides=fixed).experiment)

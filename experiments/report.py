@@ -21,12 +21,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from experiments.figures import (
-    MAX_BARS,
-    MAX_DEPARTMENT_BARS,
-    MAX_NETWORK_DEPARTMENTS,
-    shown_designs,
-)
+from experiments.figures import MAX_BARS, PLOTS, shown_designs
 from experiments.outputs import atomic_write_text
 from experiments.scale_gains import caveat
 from experiments.study import EFFECTS, FINAL_YEAR, LEVERS, OUTCOMES
@@ -100,111 +95,6 @@ dt { font-weight: 600; } dd { margin: 0; min-width: 0; overflow-wrap: anywhere; 
   dd { margin-bottom: 0.4rem; }
 }
 """
-
-#: Figure name -> (heading, "how to read this" caption).
-CAPTIONS = {
-    "gain_channels": (
-        "Where the gain comes from",
-        "Each bar is one design, the best at the top as in the ranked table: its gain over no "
-        f"exchange (mean of the final {FINAL_YEAR} months and of the replicates, index points) "
-        "split by where it came from. Orange: the staff trained by the program themselves, in "
-        "Tokyo or by visiting experts (often slightly below zero: their work is missed while "
-        "they are away or training); blue: what colleagues who learnt from them add (coaching, "
-        "conversation, and those colleagues' colleagues); green: what standard procedures "
-        "(SOPs) adopted by departments add on top. The parts are added in that order, each on "
-        "top of those it needs, and add up to the gain; a part below zero extends left of the "
-        "zero line. The black diamond and its bar are the total gain's mean and 95% confidence "
-        "interval: a bar crossing zero means the gain cannot be told apart from none.",
-    ),
-    "posterior_ranks": (
-        "Designs under calibrated uncertainty",
-        "Each replicate drew the behavioural parameters from one posterior draw of the "
-        "calibration, the same draw for every design and its no-exchange run. Left: on what "
-        "share of draws each design ranked first, second, and so on (the label gives the share "
-        "on which it was best). Right: the range in which its gain fell on 90% of draws, with "
-        "the mean; a range crossing the dashed zero line means that under some plausible "
-        "parameters the design does not help.",
-    ),
-    "ranked_designs": (
-        "Designs ranked against a reference",
-        "Left: each design's gain over no exchange in the final year, with its 95% confidence "
-        "interval. Right: how much more (or less) it gains than the reference design on the "
-        "same random seeds; an interval that does not cross the dashed zero line means the "
-        "difference is clear with this many replicates.",
-    ),
-    "duration_tradeoff": (
-        "Many short stays or few long ones",
-        "Each line keeps the other levers fixed and varies how long each person stays in Tokyo; "
-        "with a fixed budget, longer stays mean fewer people. The shaded band is the 95% "
-        "confidence interval.",
-    ),
-    "index_curves": (
-        "City service index over time",
-        "The top panel shows the city service index (0 to 1) under each design, averaged over "
-        "the replicates; the shaded band is the 95% confidence interval and the dashed grey line "
-        "is the same city without any exchange. The bottom panel shows the difference from that "
-        "no-exchange run in index points: above zero means the exchange helped. Dips are months "
-        "when a cohort is away from its desk. The third panel shows the no-exchange city as the "
-        "model runs it (dashed) and with Jakarta's own documented improvement added (dotted, an "
-        "assumed extrapolation of the Ombudsman score 2017–2021, the same for every design, so "
-        "it leaves the gains unchanged; 'In units Jakarta reports').",
-    ),
-    "gain_heatmap": (
-        "Gain by cohort size and months between cohorts",
-        "Each cell is one combination of how many Jakarta staff leave per cohort (rows) and how "
-        "many months pass from one cohort to the next (columns; 12 is one cohort a year); the "
-        "number is the mean gain over the final year in index points, and brighter cells mean "
-        "larger gains. A number in brackets has a 95% interval that includes zero.",
-    ),
-    "gain_vs_cost": (
-        "Gain against cost",
-        "Each point is one design: its total cost (IDR billion for real staff; further right is "
-        "dearer) against its gain in the final year (higher is better), with a bar for the 95% "
-        "confidence interval; hollow points have an interval that includes zero. Designs ringed "
-        "by a diamond and joined by the line are efficient: their gain is clear and clearly "
-        "larger, on the same seeds, than that of every cheaper design. A design off that line "
-        "costs more without a gain that can be told apart from a cheaper one's. With more "
-        "than 15 designs only the efficient ones are named.",
-    ),
-    "gain_by_lever": (
-        "Gain by the value of each lever",
-        "For a search (such as Optuna's) or a sweep that does not try every combination: each "
-        "panel is one lever that the designs vary, and each point one design, placed at its "
-        "value of that lever (the other levers differ from point to point), with its gain in "
-        "the final year and the 95% interval; hollow points have an interval that includes "
-        "zero. A lever whose high values all sit high matters; a cloud without a slope means "
-        "the other levers decide.",
-    ),
-    "adoption": (
-        "Staff proficient in each Tokyo practice",
-        "Each small panel is one practice learnt in Tokyo and shows how many of Jakarta's staff "
-        "are proficient in it over time: the solid line under the design ranked first (the "
-        "largest mean gain), the dashed line "
-        "in the same city without the exchange. The gap between them is what the exchange "
-        "added; each panel has its own scale.",
-    ),
-    "departments_end": (
-        "Which departments improved",
-        "Each bar is one department: how much higher its service quality was in the final year "
-        "under the design ranked first than without the exchange (index points, same seeds, "
-        "mean of "
-        "the replicates). Colours show the service domain; bars near zero mark departments the "
-        "exchange hardly reached, bars below zero departments that were worse off, usually "
-        "because some of their staff were away in Tokyo. With more than "
-        f"{MAX_DEPARTMENT_BARS} departments, the {MAX_DEPARTMENT_BARS // 2} lowest and "
-        f"{MAX_DEPARTMENT_BARS // 2} highest gains have a bar each and the others are counted "
-        "between them.",
-    ),
-    "network": (
-        "How knowledge moves between departments",
-        "Each circle is a department, sized by its staff; lines join departments whose staff "
-        "work together, wider for more ties. The colour shows the share of staff proficient in "
-        "the practices that matter to that department, at four moments of one run of the "
-        "design ranked first, so you can follow the practices spreading from department to "
-        f"department. With more than {MAX_NETWORK_DEPARTMENTS} departments, the "
-        f"{MAX_NETWORK_DEPARTMENTS} largest are drawn.",
-    ),
-}
 
 
 def paragraph(text: str, cls: str | None = None) -> str:
@@ -1279,7 +1169,7 @@ def figure_blocks(tables: SweepTables, figures: dict[str, Path], folder: Path) -
     """Each figure with its heading and "how to read this" caption; paths relative to `folder`."""
     blocks = []
     for name, png in figures.items():
-        heading, caption = CAPTIONS.get(name, (name.replace("_", " ").capitalize(), ""))
+        heading, caption = PLOTS[name].heading, PLOTS[name].caption
         if name == "index_curves" and len(shown_designs(tables.designs)) < len(tables.designs):
             caption += " Only the five best designs and the lowest-ranked one are drawn."
         if name == "gain_channels" and len(tables.designs) > MAX_BARS:

@@ -21,6 +21,7 @@ from omegaconf.errors import OmegaConfBaseException
 from experiments import identity, sweep
 from experiments.study import posterior_of, run_job, to_model_config
 from sim import ModelConfig, UserError
+from sim.errors import one_line
 
 
 def model_of(job_dir: Path, cfg) -> ModelConfig:
@@ -30,7 +31,7 @@ def model_of(job_dir: Path, cfg) -> ModelConfig:
         return to_model_config(cfg)
     except (OmegaConfBaseException, AttributeError, KeyError, TypeError, ValueError) as err:
         raise UserError(
-            f"{job_dir / 'config.yaml'}: malformed ({sweep.one_line(err)}); {sweep.REDO}"
+            f"{job_dir / 'config.yaml'}: malformed ({one_line(err)}); {sweep.REDO}"
         ) from None
 
 
@@ -65,7 +66,7 @@ def read_timeseries(job_dir: Path) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
     except (OSError, ValueError) as err:
-        raise UserError(f"{path}: unreadable ({sweep.one_line(err)}); {sweep.REDO}") from None
+        raise UserError(f"{path}: unreadable ({one_line(err)}); {sweep.REDO}") from None
 
 
 def compare(saved: pd.DataFrame, again: pd.DataFrame) -> str | None:

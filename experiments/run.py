@@ -23,7 +23,6 @@ setting (nothing is written).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import signal
@@ -224,8 +223,7 @@ def sweep_dir_of(argv: list[str], experiment: str) -> Path:
                 )
             return Path(value)
     relevant = sorted(o for o in overrides if not o.startswith(("hydra", "progress", "report")))
-    key = hashlib.sha256("\n".join(relevant).encode()).hexdigest()[:10]
-    return Path("results") / "sweeps" / experiment / key
+    return Path("results") / "sweeps" / experiment / identity.folder_key("\n".join(relevant))
 
 
 def _explicit(argv: list[str], key: str) -> bool:

@@ -41,8 +41,6 @@ docs/sensitivity.md.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -186,16 +184,9 @@ def check_designs(overrides: list[str], designs: list[list[str]]) -> None:
             raise UserError(problem)
 
 
-def compose_config(overrides: list[str]) -> ModelConfig:
-    """The model configuration of a run with these Hydra overrides (already checked)."""
-    return model_config(overrides)
-
-
 def command_key(args: argparse.Namespace) -> str:
     """Short code of what the command computes (not --workers or --out): its default folder."""
-    data = {k: v for k, v in vars(args).items() if k not in ("workers", "out")}
-    blob = json.dumps(data, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:10]
+    return identity.folder_key({k: v for k, v in vars(args).items() if k not in ("workers", "out")})
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -278,8 +269,8 @@ def main(argv: list[str]) -> int:
     ignored = [o for o in args.overrides if o.split("=")[0].lstrip("+~") in ("replicates", "seed")]
     if ignored:
         print(f"warning: {' '.join(ignored)} ignored: use --replicates / --seed", file=sys.stderr)
-    config_a = compose_config([*args.overrides, *design])
-    config_b = compose_config([*args.overrides, *versus]) if versus is not None else None
+    config_a = model_config([*args.overrides, *design])
+    config_b = model_config([*args.overrides, *versus]) if versus is not None else None
     labels = (
         design_label(design_overrides(design)),
         design_label(design_overrides(versus)) if versus is not None else None,

@@ -60,11 +60,11 @@ from sim import (
     settings,
     validate_config,
 )
-from sim.errors import DataError
+from sim.errors import DataError, first_line
 from sim.files import check_regular_file, finite_float
 from sim.inputs import check
 from sim.organisation import packaged_file
-from sim.pairing import CHANNELS, FINAL_YEAR, counterfactual_runs, final_year, no_exchange, paired
+from sim.pairing import CHANNELS, FINAL_YEAR, final_year, no_exchange, paired_run
 from sim.program import POLICIES
 from sim.settings import boolean, integer, interval, optional, setting, share, text
 
@@ -489,7 +489,7 @@ def _checked_draws(data: bytes, where: str, path: str) -> pd.DataFrame:
     try:
         draws = pd.read_parquet(io.BytesIO(data))
     except (OSError, ValueError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        reason = first_line(err)
         raise UserError(f"{where}: {path} is not a readable Parquet file ({reason})") from None
     behaviour = {n: d for n, d in settings.declared(BehaviorConfig) if isinstance(d.default, float)}
     if "draw" not in draws.columns or list(draws.draw) != list(range(len(draws))):
@@ -924,7 +924,7 @@ class Replicate:
     department_ties: pd.DataFrame  # department, other_department, ties
 
 
-def paired_run(
+def replicate(
     config: ModelConfig,
     seed: int,
     cache_dir: Path | None = None,
@@ -932,15 +932,12 @@ def paired_run(
     keep: int = 1,
     channels: bool = True,
 ) -> Replicate:
-    """Run a design and its paired no-exchange run with the same seed (the latter cached in
-    `cache_dir` when given, or given as `baseline`); both reuse the seed's city (`city_for`,
-    keeping `keep` cities). With `channels`, the gain is decomposed (`sim.pairing`: two more
-    runs of the design with channels switched off, same seed and city)."""
+    """One replicate of a job: `sim.pairing.paired_run` with the no-exchange run cached in
+    `cache_dir` when given (or given as `baseline`) and the seed's city reused (`city_for`,
+    keeping `keep` cities)."""
     base = baseline if baseline is not None else baseline_run(config, seed, cache_dir, keep)
     city = city_for(config, seed, keep)
-    design = run_detailed(config, seed, city)
-    extra = counterfactual_runs(config, seed, city, design) if channels else None
-    result = paired(design, base, extra)
+    result = paired_run(config, seed, city, channels, baseline=base)
     return Replicate(result.months, base.months, result.departments, result.department_ties)
 
 
@@ -951,7 +948,7 @@ def paired_gains(configs: list[ModelConfig], seed: int) -> list[float]:
     if any(no_exchange(c) != base_config for c in configs[1:]):
         raise ValueError("paired_gains: the designs differ in more than their program")
     base = baseline_run(configs[0], seed, None)
-    return [float(OUTCOMES["gain"].of(paired_run(c, seed, baseline=base, channels=False).months,
+    return [float(OUTCOMES["gain"].of(replicate(c, seed, baseline=base, channels=False).months,
                                       0.0)) for c in configs]  # fmt: skip
 
 
@@ -987,7 +984,7 @@ def run_job(
             behaviour = posterior.behaviour(r)
             rep_config = with_behaviour(config, behaviour)
             drawn = {"draw": r, **{f"behavior.{k}": v for k, v in behaviour.items()}}
-        pair = paired_run(rep_config, s, cache_dir, keep=keep, channels=channels)
+        pair = replicate(rep_config, s, cache_dir, keep=keep, channels=channels)
         rep = {"replicate": r, "seed": s}
         series.append(pair.months.assign(**rep))
         baselines.append(pair.baseline.assign(baseline_id=base_id, **rep))

@@ -48,7 +48,7 @@ from experiments.outputs import (
 from experiments.report import write_report
 from experiments.scale_gains import caveat
 from experiments.tables import SweepTables, combine
-from sim.errors import StorageError, UserError
+from sim.errors import StorageError, UserError, one_line
 from sim.spreadsheet import unescape_cell
 
 MANIFEST = "sweep.json"
@@ -68,12 +68,6 @@ REDO = "run the command that made it again (a sweep redoes just this job)"
 class SweepFileError(UserError):
     """A sweep's or job's own file (sweep.json, job.json, config.yaml) is unreadable or
     malformed; the message names it and what to do."""
-
-
-def one_line(err: BaseException) -> str:
-    """`err` as `Type: message` on one line (YAML errors span several), at most 200 characters."""
-    text = " ".join(str(err).split())
-    return f"{type(err).__name__}: {text[:200]}"
 
 
 def job_folders(sweep_dir: Path) -> list[Path]:

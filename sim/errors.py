@@ -23,3 +23,17 @@ class StorageError(UserError):
 
 class NonFiniteError(UserError):
     """A run produced a NaN or infinite value: its result must not be reported as a success."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an error's message (its type when it has none): what a one-line
+    message quotes of an exception raised by a library."""
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def one_line(err: BaseException) -> str:
+    """`err` as `Type: message` on one line (a YAML error spans several), at most 200 characters
+    of its message."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text[:200]}"

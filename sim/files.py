@@ -37,7 +37,7 @@ from yaml.reader import Reader
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
-from sim.errors import DataError
+from sim.errors import DataError, first_line
 from sim.spreadsheet import unescape_cell
 
 #: Largest input file read, in bytes (200 MB: far above any organisation's files, far below RAM).
@@ -281,7 +281,7 @@ def parse_yaml(text: str, path: str | Path) -> tuple[object, yaml.Node | None]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or _first_line(exc)
+        problem = getattr(exc, "problem", None) or first_line(exc)
         raise DataError(f"{path}{where}: not valid YAML ({problem})") from None
     finally:
         loader.dispose()
@@ -290,11 +290,6 @@ def parse_yaml(text: str, path: str | Path) -> tuple[object, yaml.Node | None]:
 def load_yaml(path: str | Path, what: str) -> tuple[object, yaml.Node | None]:
     """The data and node tree of a user's YAML file (see `parse_yaml`)."""
     return parse_yaml(read_text(path, what), path)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 # --- numbers ----------------------------------------------------------------------------------

@@ -126,13 +126,19 @@ def counterfactual_runs(
 
 
 def paired_run(
-    config: ModelConfig, seed: int, city: City | None = None, channels: bool = True
+    config: ModelConfig,
+    seed: int,
+    city: City | None = None,
+    channels: bool = True,
+    baseline: RunResult | None = None,
 ) -> RunResult:
-    """A design and its no-exchange run with the same seed and city (built once for both),
-    paired (`paired`); with `channels`, the gain decomposed (two more runs)."""
+    """A design and its no-exchange run with the same seed and city (built once for both; the
+    no-exchange run may be given, from a cache say), paired (`paired`); with `channels`, the
+    gain decomposed (two more runs)."""
     city = city if city is not None else build_city(config, seed)
     design = run_detailed(config, seed, city)
-    baseline = run_detailed(no_exchange(config), seed, city)
+    if baseline is None:
+        baseline = run_detailed(no_exchange(config), seed, city)
     extra = counterfactual_runs(config, seed, city, design) if channels else None
     return paired(design, baseline, extra)
 

@@ -20,7 +20,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.errors import DataError
+from sim.errors import DataError, first_line
 from sim.files import cut, finite_float, read_bytes, read_csv_rows, shown
 from sim.network import Ties, ties_from_edges
 from sim.organisation import HEAD, RANK_NAMES, STAFF, Organisation
@@ -248,7 +248,7 @@ def _graphml_edges(path: Path, index: dict[str, int]) -> list[tuple[int, int, fl
                 f"{path}: edge {shown(a)}-{shown(b)}: weight {shown(text)} must be a finite "
                 "number in (0, 1]"
             ) from None
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise DataError(f"{path}: not a readable GraphML file ({cut(reason, 200)})") from None
     edges = []
     for a, b, attributes in graph.edges(data=True):

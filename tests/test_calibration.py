@@ -35,7 +35,7 @@ from experiments.calibration import (
     write_results,
 )
 from experiments.preflight import model_config, plan_command
-from experiments.study import paired_run, with_behaviour
+from experiments.study import replicate, with_behaviour
 from experiments.tables import replicate_ranking
 from sim import BehaviorConfig, ProgramConfig, UserError, run_detailed
 from sim.settings import plausible_ranges
@@ -339,7 +339,7 @@ def test_posterior_draws_are_paired_across_designs_and_baselines(tmp_path):
     # the draw was applied, not only recorded: replicate 1 is the paired run with draw 1
     first = summary[summary.cohort_size == 400].set_index("replicate")
     config = with_behaviour(small_config(), {"forgetting_rate": 0.03, "abroad_learning_rate": 0.3})
-    pair = paired_run(config, 1)
+    pair = replicate(config, 1)
     assert pair.months.gain.iloc[-12:].mean() == pytest.approx(first.loc[1, "gain"], abs=1e-12)
     designs = pd.read_parquet(sweep / "aggregate" / "designs.parquet")
     assert designs.p_best.sum() == pytest.approx(1.0)

@@ -174,8 +174,8 @@ def test_parameters_are_behaviour_settings_and_ranges_are_valid():
 
 def test_designs_share_their_no_exchange_run():
     """The no-exchange run ignores program settings, so A and B may share it."""
-    a = sensitivity.compose_config(BASE)
-    b = sensitivity.compose_config(
+    a = sensitivity.model_config(BASE)
+    b = sensitivity.model_config(
         [*BASE, "program.selection=managers", "program.months_between_cohorts=3"]
     )
     assert run(no_exchange(a), 1).equals(run(no_exchange(b), 1))
