@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from experiments import sweep
+from experiments import publish, sweep
 from experiments.report import print_ranking
 from experiments.signals import stop_on_signals
 from sim import UserError
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep.check_results_folder(args.folder)
         with stop_on_signals() as stop, sweep.writing(args.folder, "experiments/aggregate.py"):
             try:
-                report = sweep.aggregate(args.folder, args.title)
+                report = publish.aggregate(args.folder, args.title)
             except KeyboardInterrupt:
                 print(f"stopped ({stop.how}): the aggregation did not finish; the last report, "
                       "if any, is kept", file=sys.stderr)  # fmt: skip
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print_ranking(sweep.read_designs(args.folder))
-    note = sweep.scale_note(args.folder)
+    note = publish.scale_note(args.folder)
     if note:
         print(note)
     print(f"report: {report}")

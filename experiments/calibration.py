@@ -49,7 +49,7 @@ from experiments.cluster import refusal
 from experiments.outputs import atomic_write_text, save_figure, write_table
 from experiments.report import figure_block, html_page, paragraph, section
 from experiments.signals import forked_pool
-from experiments.study import one_thread, with_behaviour
+from experiments.study import DRAWS_FILE, one_thread, with_behaviour
 from sim import ExchangeModel, ModelConfig, UserError, rules, run_detailed
 from sim.config import BehaviorConfig
 from sim.files import finite_float, load_yaml, shown
@@ -85,8 +85,6 @@ DEFAULT_PARAMETERS = (
     "willingness_mean",
     "sop_adoption_rate",
 )
-#: Files of a calibration folder.
-POSTERIOR, DRAWS = "posterior.parquet", "posterior_draws.parquet"
 
 
 # --- targets ------------------------------------------------------------------------------------
@@ -725,7 +723,7 @@ def write_results(
 ) -> None:
     """Tables (Parquet and CSV), figures, report.html and settings.json, each atomically."""
     write_table(result.posterior, folder / "posterior")
-    write_table(result.draws, folder / "posterior_draws")
+    write_table(result.draws, (folder / DRAWS_FILE).with_suffix(""))
     write_table(result.generations, folder / "generations")
     write_table(result.summary, folder / "summary")
     write_table(predictive, folder / "predictive")

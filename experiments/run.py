@@ -38,7 +38,7 @@ from hydra.types import RunMode
 from joblib.externals.loky import reusable_executor
 from omegaconf import DictConfig, OmegaConf
 
-from experiments import identity, sweep
+from experiments import identity, publish, sweep
 from experiments.outputs import check_writable, provenance, storage_error, write_json
 from experiments.preflight import Plan, plan_command, split_argv
 from experiments.report import headline_line, print_ranking
@@ -287,7 +287,7 @@ def finish_sweep(sweep_dir: Path, report: bool) -> int:
 def aggregate_and_print(folder: Path, report: bool) -> bool:
     """Aggregate `folder` (a sweep or a single run); True when the aggregation failed."""
     try:
-        path = sweep.aggregate(folder, figures=report)
+        path = publish.aggregate(folder, figures=report)
     except sweep.Refused as err:
         print(f"error: {err}", file=sys.stderr)
         return True
@@ -307,8 +307,8 @@ def aggregate_and_print(folder: Path, report: bool) -> bool:
 
 
 def print_scale_note(folder: Path) -> None:
-    """Below full scale, say how much gains shrink or grow there (`sweep.scale_note`)."""
-    note = sweep.scale_note(folder)
+    """Below full scale, say how much gains shrink or grow there (`publish.scale_note`)."""
+    note = publish.scale_note(folder)
     if note:
         print(note)
 
@@ -326,7 +326,7 @@ def finish_run(report: bool) -> int:
         )
         return 1
     try:
-        path = sweep.aggregate(out, figures=report)
+        path = publish.aggregate(out, figures=report)
     except sweep.AggregationError as err:
         print(f"error: aggregation failed: {err}", file=sys.stderr)
         return 1

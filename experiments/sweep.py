@@ -32,7 +32,6 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments import identity
-from experiments.figures import make_figures
 from experiments.outputs import (
     atomic_write_bytes,
     checksum,
@@ -45,8 +44,6 @@ from experiments.outputs import (
     write_json,
     write_table,
 )
-from experiments.report import write_report
-from experiments.scale_gains import caveat
 from experiments.tables import SweepTables, combine
 from sim.errors import StorageError, UserError, one_line
 from sim.spreadsheet import unescape_cell
@@ -781,45 +778,6 @@ def check_results_folder(folder: Path) -> None:
         )
 
 
-def aggregate(folder: Path, title: str | None = None, figures: bool = True) -> Path | None:
-    """Aggregate a sweep or run folder into <folder>/aggregate; returns the report's path (None
-    with `figures` False: tables only). Raises AggregationError; then no aggregate is left."""
-    folder = Path(folder)
-    final = folder / AGGREGATE
-    check_results_folder(folder)
-    check_not_partial(folder)
-    work = folder / f".{AGGREGATE}.{os.getpid()}.tmp"
-    shutil.rmtree(work, ignore_errors=True)
-    try:
-        tables = load_tables(folder)
-        work.mkdir()
-        failed = failed_jobs(status(folder))
-        report = None
-        if figures:  # the tables are written while the figures are drawn
-            drawn = make_figures(
-                tables, work / "figures", meanwhile=lambda: write_tables(tables, failed, work)
-            )
-            report = write_report(tables, drawn, work / "report.html", title or _title(tables))
-        else:
-            write_tables(tables, failed, work)
-        old = folder / f".{AGGREGATE}.{os.getpid()}.old"
-        if final.exists():
-            os.replace(final, old)
-        os.replace(work, final)
-        shutil.rmtree(old, ignore_errors=True)
-        return final / report.name if report is not None else None
-    except BaseException as err:
-        shutil.rmtree(work, ignore_errors=True)
-        if not isinstance(err, Exception):  # stopped (Ctrl-C, SIGTERM): the last aggregate stays
-            raise
-        shutil.rmtree(final, ignore_errors=True)  # no stale report that looks current
-        if isinstance(err, AggregationError):
-            raise
-        if isinstance(err, UserError):  # a damaged sweep.json, a full disk: its own one line
-            raise AggregationError(str(err)) from None
-        raise AggregationError(f"{type(err).__name__}: {err}") from err
-
-
 def check_not_partial(folder: Path) -> None:
     """Refused when some jobs of the folder's definition failed or did not finish while its
     report covers every one of them (made from the same definition): a complete report is
@@ -860,20 +818,6 @@ def _why_not_done(job: Path) -> str:
     except SweepFileError as err:
         return str(err).split("; ")[0]
     return "did not finish"
-
-
-def _title(tables: SweepTables) -> str:
-    meta = tables.meta
-    city = "Jakarta" if meta["scenario"].startswith("jakarta") else meta["scenario"]
-    what = "one design" if len(tables.designs) == 1 else f"{meta['experiment']} sweep"
-    return f"{city}–Tokyo staff exchange: {what}"
-
-
-def scale_note(folder: Path) -> str | None:
-    """One line on how much gains at the scale of the folder's jobs differed from full-scale
-    gains (measured: experiments/scale_gains.py), or None at full scale or with no job done."""
-    done = status(Path(folder)).done
-    return caveat(float(read_config(done[0]).scenario.scale)) if done else None
 
 
 def read_designs(folder: Path) -> pd.DataFrame:

@@ -466,11 +466,11 @@ def _as_run_py(folder: Path) -> None:
 
 def _as_aggregate_py(folder: Path) -> None:
     """What experiments/aggregate.py does (tables only)."""
-    from experiments import sweep
+    from experiments import publish, sweep
 
     sweep.check_results_folder(folder)
     with sweep.writing(folder, "experiments/aggregate.py"):
-        sweep.aggregate(folder, figures=False)
+        publish.aggregate(folder, figures=False)
 
 
 @pytest.mark.parametrize("command", [_as_run_py, _as_aggregate_py])
