@@ -607,7 +607,9 @@ def test_reset_builds_what_the_sliders_show_even_under_load(explorer, watched, b
     expect(page.get_by_text("Month 0 of 120")).to_be_visible(timeout=UPDATE)
     shown = int(cohort.get_attribute("aria-valuenow")), int(between.get_attribute("aria-valuenow"))
     low, _, step = app.lever_range("cohort_size")
-    assert shown == (10 + 9 * step, 6)
+    # the keys moved both sliders (under load the browser may drop some presses: what matters
+    # here is that the runs are built from what the sliders show, whatever they show)
+    assert 10 < shown[0] <= 10 + 9 * step and 6 <= shown[1] < 12
     expect(page.locator(".explorer-summary")).to_contain_text(
         f"Design A: {shown[0]} staff per cohort, a cohort every {shown[1]} months", timeout=UPDATE
     )
