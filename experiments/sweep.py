@@ -221,6 +221,12 @@ def writing(folder: Path, command: str):
         handle.close()  # releases the lock
 
 
+def not_ours(report: Path) -> bool:
+    """Whether `report` (a folder's `aggregate`) exists but was not written by an aggregation
+    (which always writes its provenance.json): a folder of the user's, never to be replaced."""
+    return report.exists() and not (report / "provenance.json").is_file()
+
+
 def prepare(sweep_dir: Path, manifest: dict) -> list[str]:
     """Make `sweep_dir` hold only jobs of `manifest`'s definition, then write the manifest.
 
@@ -238,7 +244,7 @@ def prepare(sweep_dir: Path, manifest: dict) -> list[str]:
                 "run the command again (nothing was done)"
             )
     report = sweep_dir / AGGREGATE
-    if report.exists() and not (report / "provenance.json").is_file():
+    if not_ours(report):
         raise UserError(
             f"{report}: not an aggregate this command wrote (no provenance.json), where the "
             "sweep writes its report; move it elsewhere, then run the command again (nothing "
@@ -771,7 +777,7 @@ def check_results_folder(folder: Path) -> None:
             "job folders); give the folder a sweep or run wrote"
         )
     final = folder / AGGREGATE
-    if final.exists() and not (final / "provenance.json").is_file():
+    if not_ours(final):
         raise Refused(
             f"{final}: not an aggregate this command wrote (no provenance.json); move it "
             "elsewhere, then aggregate again (nothing was changed)"
