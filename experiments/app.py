@@ -39,8 +39,8 @@ from solara.components.echarts import EchartsWidget
 
 from experiments.figures import BASELINE_COLOUR, PALETTE, department_graph
 from experiments.outputs import csv_bytes
-from experiments.study import LEVERS, one_thread, posterior_of, with_behaviour
-from experiments.tables import POINTS, department_name, practice_name, pretty
+from experiments.study import LEVERS, POINTS, one_thread, posterior_of, with_behaviour
+from experiments.tables import department_name, practice_name, pretty
 from sim import BehaviorConfig, ExchangeModel, ModelConfig, ProgramConfig, build_city
 from sim.config import with_settings
 from sim.errors import UserError

@@ -35,9 +35,8 @@ from matplotlib.ticker import MaxNLocator
 
 from experiments.outputs import save_figure
 from experiments.signals import forked_pool
-from experiments.study import FINAL_YEAR, LEVERS
+from experiments.study import FINAL_YEAR, LEVERS, POINTS
 from experiments.tables import (
-    POINTS,
     SweepTables,
     best_design,
     department_name,

@@ -24,9 +24,8 @@ import pandas as pd
 from experiments.figures import MAX_BARS, PLOTS, shown_designs
 from experiments.outputs import atomic_write_text
 from experiments.scale_gains import caveat
-from experiments.study import EFFECTS, FINAL_YEAR, LEVERS, OUTCOMES
+from experiments.study import EFFECTS, FINAL_YEAR, LEVERS, OUTCOMES, POINTS
 from experiments.tables import (
-    POINTS,
     SweepTables,
     best_design,
     budget_choices,

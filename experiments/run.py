@@ -45,6 +45,7 @@ from experiments.report import headline_line, print_ranking
 from experiments.signals import Stop, stop_on_signals
 from experiments.study import (
     LEVERS,
+    POINTS,
     design_label,
     design_overrides,
     one_thread,
@@ -52,7 +53,6 @@ from experiments.study import (
     run_job,
     to_model_config,
 )
-from experiments.tables import POINTS
 from experiments.usage import run_help
 from sim import UserError
 from sim.errors import StorageError

@@ -30,8 +30,7 @@ from SALib.sample import sobol as sobol_sample
 from tqdm import tqdm
 
 from experiments.outputs import save_figure
-from experiments.study import one_thread, paired_gains, with_behaviour
-from experiments.tables import POINTS
+from experiments.study import POINTS, one_thread, paired_gains, with_behaviour
 from sim import ModelConfig
 from sim.config import BehaviorConfig
 from sim.settings import plausible_ranges

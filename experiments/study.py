@@ -707,9 +707,17 @@ def months_to_target(gain: np.ndarray, target: float) -> float:
     return float(hit[0]) if hit.size else float("nan")
 
 
+#: Index points per unit of service index (the index runs 0-1; its points 0-100).
+POINTS = 100.0
+
+
+def cost_per_point(cost: float, gain: float) -> float:
+    """IDR million per index point of gain (`gain` in index units 0-1); NaN without a gain."""
+    return cost / (POINTS * gain) if gain > 0 else float("nan")
+
+
 def _cost_per_point(months: pd.DataFrame, _target: float) -> float:
-    gain = final_year(months.gain)
-    return float(months.cost.iloc[-1]) / (100 * gain) if gain > 0 else float("nan")
+    return cost_per_point(float(months.cost.iloc[-1]), final_year(months.gain))
 
 
 @dataclass(frozen=True)
@@ -994,7 +1002,7 @@ def run_job(
         logging.getLogger("exchange").info(
             "%s: replicate %d of %d (seed %d%s): gain %+.3f index points",
             label, r + 1, replicates, s, f", posterior draw {r}" if drawn else "",
-            100 * summaries[-1]["gain"],
+            POINTS * summaries[-1]["gain"],
         )  # fmt: skip
         if ties is None:
             ties = pair.department_ties

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.study import LEVERS, OUTCOMES, RunConfig
+from experiments.study import LEVERS, OUTCOMES, RunConfig, cost_per_point
 from sim.errors import UserError
 from sim.organisation import load_departments
 from sim.pairing import CHANNELS
@@ -28,8 +28,6 @@ from sim.practices import load_practices
 from sim.trend import ombudsman_points, own_improvement, own_months, packaged_trend
 
 CONFIDENCE = 0.95
-#: Index points per unit of service index.
-POINTS = 100.0
 
 
 @dataclass
@@ -145,7 +143,7 @@ def design_table(summary: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
         row.update(planner_units(row, float(g.baseline_final_index.mean())))
         clear_gain = clear(row["gain_ci_low"])
         row["cost_per_point"] = (
-            row["cost_mean"] / (POINTS * row["gain_mean"]) if clear_gain else float("nan")
+            cost_per_point(row["cost_mean"], row["gain_mean"]) if clear_gain else float("nan")
         )
         rows.append(row)
     out = pd.DataFrame(rows)
