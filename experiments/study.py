@@ -63,6 +63,7 @@ from sim import (
 from sim.errors import DataError, first_line
 from sim.files import check_regular_file, finite_float
 from sim.inputs import check
+from sim.model import without_program
 from sim.organisation import packaged_file
 from sim.pairing import CHANNELS, FINAL_YEAR, final_year, no_exchange, paired_run
 from sim.program import POLICIES
@@ -609,9 +610,10 @@ def city_for(config: ModelConfig, seed: int, keep: int = 1) -> City:
     """The city of `config` (organisation, ties and initial staff: everything but the program)
     with this seed, built once per process and reused by every design run with the seed and by
     its no-exchange run: the runs are the same as when each builds its own (common random
-    numbers). Keyed by the configuration with its input files' contents; the `keep` most
-    recently used cities are kept."""
-    key = identity.digest({"city": identity.config_identity(no_exchange(config)), "seed": seed})
+    numbers). Keyed by what builds a city (`sim.model.without_program`, the City's own key) with
+    its input files' contents; the `keep` most recently used cities are kept."""
+    what = identity.config_identity(without_program(config))  # what builds it, files by contents
+    key = identity.digest({"city": what, "seed": seed})
     city = _CITIES.pop(key, None)
     if city is None:
         city = build_city(config, seed)
