@@ -56,8 +56,26 @@ _NO_RUN_FLAGS = {"-h", "--help", "--hydra-help", "-i", "--info", "-c", "--cfg", 
 AGGREGATE_SETTINGS = ("reference", "report", "experiment", "discount_rate")
 
 
-def split_argv(argv: list[str]) -> tuple[bool, list[str], bool]:
-    """(multirun?, overrides, runs the app?) from a command line (without the program name)."""
+@dataclass(frozen=True)
+class CommandLine:
+    """A command line as Hydra reads it (without the program name): -m or not, the overrides,
+    and whether Hydra runs the app (not with --help, --cfg, ...). Read once (`command_line`)."""
+
+    multirun: bool
+    overrides: tuple[str, ...]
+    runs: bool
+
+    def given(self, key: str) -> str | None:
+        """The value the command line gives `key` (`key=value`; the first), or None."""
+        for o in self.overrides:
+            name, sep, value = o.partition("=")
+            if sep and name == key:
+                return value
+        return None
+
+
+def command_line(argv: list[str]) -> CommandLine:
+    """`argv` read as Hydra reads it."""
     multirun, runs, overrides = False, True, []
     skip = False
     for arg in argv:
@@ -72,7 +90,7 @@ def split_argv(argv: list[str]) -> tuple[bool, list[str], bool]:
             runs = False
         elif not arg.startswith("-"):
             overrides.append(arg)
-    return multirun, overrides, runs
+    return CommandLine(multirun, tuple(overrides), runs)
 
 
 @dataclass
@@ -90,7 +108,7 @@ class JobPlan:
 class Plan:
     """What a command will run."""
 
-    multirun: bool
+    line: CommandLine
     sweeper: str = "basic"  # "basic" (a grid of known jobs) or the optimising sweeper's name
     jobs: list[JobPlan] = field(default_factory=list)
     definition: str = ""  # digest of what the sweep is made of
@@ -254,8 +272,9 @@ def _sweeper_name(primary: DictConfig) -> str:
 
 def plan_command(argv: list[str]) -> Plan | None:
     """Compose and check every job of the command; None when Hydra will not run the app."""
-    multirun, overrides, runs = split_argv(argv)
-    if not runs:
+    line = command_line(argv)
+    multirun, overrides = line.multirun, list(line.overrides)
+    if not line.runs:
         return None
     register()
     try:
@@ -264,7 +283,7 @@ def plan_command(argv: list[str]) -> Plan | None:
             reading_once(),
         ):
             jobs, primary = _job_overrides(overrides, multirun)
-            plan = Plan(multirun=multirun, sweeper=_sweeper_name(primary))
+            plan = Plan(line=line, sweeper=_sweeper_name(primary))
             posteriors = set()
             job_bytes = 0.0
             baseline_seconds = 0.0  # the no-exchange runs: once per seed, shared by the designs

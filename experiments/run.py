@@ -40,7 +40,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments import identity, publish, sweep
 from experiments.outputs import check_writable, provenance, storage_error, write_json
-from experiments.preflight import Plan, plan_command, split_argv
+from experiments.preflight import CommandLine, Plan, plan_command
 from experiments.report import headline_line, print_ranking
 from experiments.signals import Stop, stop_on_signals
 from experiments.study import (
@@ -209,25 +209,21 @@ def main(cfg: DictConfig) -> float:
 # --- the command line -------------------------------------------------------------------------
 
 
-def sweep_dir_of(argv: list[str], experiment: str) -> Path:
+def sweep_dir_of(line: CommandLine, experiment: str) -> Path:
     """The sweep folder: `hydra.sweep.dir=...` if given, else
     results/sweeps/<experiment>/<key of the command line>."""
-    _, overrides, _ = split_argv(argv)
-    for o in overrides:
-        if o.startswith("hydra.sweep.dir="):
-            value = o.partition("=")[2]
-            if not value.strip():
-                raise UserError(
-                    "hydra.sweep.dir is empty: give the sweep's folder (a new or empty one, or a "
-                    "sweep's), or leave the setting out for results/sweeps/<experiment>/<key>"
-                )
-            return Path(value)
-    relevant = sorted(o for o in overrides if not o.startswith(("hydra", "progress", "report")))
+    given = line.given("hydra.sweep.dir")
+    if given is not None:
+        if not given.strip():
+            raise UserError(
+                "hydra.sweep.dir is empty: give the sweep's folder (a new or empty one, or a "
+                "sweep's), or leave the setting out for results/sweeps/<experiment>/<key>"
+            )
+        return Path(given)
+    relevant = sorted(
+        o for o in line.overrides if not o.startswith(("hydra", "progress", "report"))
+    )
     return Path("results") / "sweeps" / experiment / identity.folder_key("\n".join(relevant))
-
-
-def _explicit(argv: list[str], key: str) -> bool:
-    return any(o.startswith(f"{key}=") for o in split_argv(argv)[1])
 
 
 def release_workers() -> None:
@@ -352,17 +348,17 @@ def cli(argv: list[str]) -> int:
     sweep_dir = None
     held = contextlib.ExitStack()  # the sweep folder's lock, from before it changes to the end
     try:
-        if plan is not None and plan.multirun:
-            folder = sweep_dir_of(argv, plan.experiment)
+        if plan is not None and plan.line.multirun:
+            folder = sweep_dir_of(plan.line, plan.experiment)
             sweep.check_owned(folder)
             command = " ".join(["experiments/run.py", *argv])
             held.enter_context(sweep.writing(folder, command))
             print(plan.announcement())
-            argv = _prepare_sweep(argv, plan)
-            sweep_dir = sweep_dir_of(argv, plan.experiment)
+            argv = _prepare_sweep(argv, plan, folder)
+            sweep_dir = folder
         elif plan is not None:
-            check_writable(run_dir_of(argv, plan.experiment))
-            fixed = _fixed_run_dir(argv)
+            check_writable(run_dir_of(plan.line, plan.experiment))
+            fixed = _fixed_run_dir(plan.line)
             if fixed is not None:
                 sweep.check_owned(fixed, "hydra.run.dir", ".hydra")
     except UserError as err:  # a folder not writable or not ours, a damaged sweep.json
@@ -399,35 +395,32 @@ def check_flags(argv: list[str]) -> None:
         )
 
 
-def run_dir_of(argv: list[str], experiment: str) -> Path:
+def run_dir_of(line: CommandLine, experiment: str) -> Path:
     """Where a single run's folder will be made: `hydra.run.dir=...` up to its first
     interpolation (a date), else results/runs/<experiment>."""
-    for o in split_argv(argv)[1]:
-        if o.startswith("hydra.run.dir="):
-            fixed, dated, _ = o.partition("=")[2].partition("${")
-            return Path(fixed).parent if dated and not fixed.endswith("/") else Path(fixed)
-    return Path("results") / "runs" / experiment
+    given = line.given("hydra.run.dir")
+    if given is None:
+        return Path("results") / "runs" / experiment
+    fixed, dated, _ = given.partition("${")
+    return Path(fixed).parent if dated and not fixed.endswith("/") else Path(fixed)
 
 
-def _fixed_run_dir(argv: list[str]) -> Path | None:
+def _fixed_run_dir(line: CommandLine) -> Path | None:
     """The run folder `hydra.run.dir=...` names when it is a fixed path (no interpolation such
     as the date), else None: a fixed folder may already hold something."""
-    for o in split_argv(argv)[1]:
-        if o.startswith("hydra.run.dir="):
-            value = o.partition("=")[2]
-            if not value.strip():
-                raise UserError("hydra.run.dir is empty: give the run's folder, or leave it out")
-            return None if "${" in value else Path(value)
-    return None
+    given = line.given("hydra.run.dir")
+    if given is not None and not given.strip():
+        raise UserError("hydra.run.dir is empty: give the run's folder, or leave it out")
+    return None if given is None or "${" in given else Path(given)
 
 
-def _prepare_sweep(argv: list[str], plan: Plan) -> list[str]:
-    """Name the sweep folder, make it hold only jobs of this definition, and have an
-    optimising sweeper maximise the gain unless the command says otherwise."""
-    folder = sweep_dir_of(argv, plan.experiment)
-    if not _explicit(argv, "hydra.sweep.dir"):
+def _prepare_sweep(argv: list[str], plan: Plan, folder: Path) -> list[str]:
+    """Make the sweep folder hold only jobs of this definition; the command line Hydra runs:
+    with the folder named, and an optimising sweeper maximising the gain unless it says
+    otherwise."""
+    if plan.line.given("hydra.sweep.dir") is None:
         argv = [*argv, f"hydra.sweep.dir={folder}"]
-    explicit = _explicit(argv, "hydra.sweeper.direction")
+    explicit = plan.line.given("hydra.sweeper.direction") is not None
     if plan.sweeper != "basic" and not explicit and plan.direction not in (None, "maximize"):
         argv = [*argv, "hydra.sweeper.direction=maximize"]
     for note in sweep.prepare(folder, plan.manifest(["experiments/run.py", *argv])):
