@@ -38,8 +38,12 @@ INPUT_FILES = {
     "roster_file": None,
     "ties_file": None,
 }
-#: Code outside the `sim` package whose contents determine a job's tables.
-JOB_CODE = Path(__file__).resolve().parent / "study.py"
+#: Code outside the `sim` package whose contents determine a job's tables and files: the study
+#: (settings, levers, outcomes, the job) and what it imports of this package
+#: (tests/test_architecture.py checks that this is all of it).
+JOB_CODE = tuple(
+    Path(__file__).resolve().parent / name for name in ("study.py", "identity.py", "outputs.py")
+)
 
 
 def sha256(data: bytes) -> str:
@@ -71,11 +75,11 @@ def file_digest(path: str | Path) -> str:
 @cache
 def code_digest() -> str:
     """Digest of the model's code and packaged data (every file of the `sim` package) and of
-    `experiments/study.py`, by contents."""
+    the study's code (`JOB_CODE`), by contents."""
     root = Path(sim.__file__).resolve().parent
     files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     h = hashlib.sha256()
-    for path in [*files, JOB_CODE]:
+    for path in [*files, *JOB_CODE]:
         name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
         h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]

@@ -18,7 +18,7 @@ import networkx as nx
 import pytest
 
 import sim
-from experiments import study
+from experiments import identity, study
 
 from .conftest import ROOT
 
@@ -127,6 +127,15 @@ def test_no_imports_inside_functions():
         if (lines := module_imports(path)[1])
     }
     assert nested == NESTED
+
+
+def test_a_jobs_key_covers_all_the_code_its_results_depend_on():
+    """Every project module a job's computation imports (the study and all it imports, the
+    model aside) is in the code digest of every job's key: no stale result can be served."""
+    needed = {"experiments.study"} | nx.descendants(import_graph(), "experiments.study")
+    covered = {f"experiments.{p.stem}" for p in identity.JOB_CODE}
+    outside_model = {m for m in needed if not m.startswith("sim")}
+    assert outside_model <= covered, outside_model - covered
 
 
 def test_every_lever_is_a_program_setting():
