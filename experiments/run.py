@@ -46,6 +46,7 @@ from experiments.signals import Stop, stop_on_signals
 from experiments.study import (
     LEVERS,
     POINTS,
+    Posterior,
     design_label,
     design_overrides,
     one_thread,
@@ -54,7 +55,7 @@ from experiments.study import (
     to_model_config,
 )
 from experiments.usage import run_help
-from sim import UserError
+from sim import ModelConfig, UserError
 from sim.errors import StorageError
 
 #: Testing hook: a job whose design label contains this text raises (see README).
@@ -94,70 +95,12 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
         for k, v in design.items()
         if k.rsplit(".", 1)[-1] not in LEVERS
     }
-    job = {
-        "key": key,
-        "design_id": identity.design_id(model, drawn),
-        "label": label,
-        "extra_columns": extra,
-        "code_digest": identity.code_digest(),
-        "inputs": identity.input_digests(model),
-        "packages": identity.package_versions(),
-    }
-    if posterior is not None:
-        job["posterior"] = {
-            "path": str(posterior.path),
-            "sha256": posterior.digest,
-            "draws": len(posterior.draws),
-            "parameters": posterior.parameters,
-            "packaged": posterior.description.get("packaged", False),
-            "calibrated": posterior.description.get("calibrated", posterior.parameters),
-            "from_ranges": posterior.description.get("from_ranges", []),
-        }
+    job = job_record(model, key, label, extra, posterior)
     started = time.perf_counter()
-    sc = model.scenario
-    log.info(
-        "%s: key %s; %d paired replicates, seeds %d to %d, horizon %d months; scenario %s "
-        "(departments %s, scale %g)%s",
-        label, key, cfg.replicates, cfg.seed, cfg.seed + cfg.replicates - 1, model.horizon,
-        sc.name, sc.departments_file or "packaged Jakarta table", sc.scale,
-        f"; behaviour from posterior {posterior.path}" if posterior is not None else "",
-    )  # fmt: skip
     try:
-        fault = os.environ.get(FAULT_ENV)
-        if fault and fault in label:
-            raise RuntimeError(f"fault injected by {FAULT_ENV}={fault!r}")
-        if multirun:
-            hc = HydraConfig.get()
-            why = sweep.changed_since_planned(
-                Path(hc.sweep.dir), str(hc.job.num), key, job["inputs"]
-            )
-            if why is not None:
-                raise UserError(why)
-        with one_thread() if multirun else contextlib.nullcontext():
-            tables = run_job(
-                model,
-                replicates=cfg.replicates,
-                seed=cfg.seed,
-                target_gain=cfg.target_gain,
-                label=label,
-                extra_columns=extra,
-                progress=cfg.progress and not multirun,  # parallel bars would interleave
-                cache_dir=Path(HydraConfig.get().sweep.dir) / ".baselines" if multirun else None,
-                posterior=posterior,
-                channels=cfg.channels,
-            )
+        tables = _compute(cfg, model, job, posterior, multirun)
     except Exception as err:  # a failing job is recorded; the other jobs go on
-        message = f"{type(err).__name__}: {err}"
-        try:
-            write_json(
-                out / "error.json", {**job, "error": message, "traceback": traceback.format_exc()}
-            )
-        except StorageError as storage:
-            return _not_written(out, job, storage)
-        print(f"error: {label}: {message} (details: {out / 'error.json'})", file=sys.stderr)
-        log.error("%s: failed: %s", label, message)
-        OUTCOME["error"] = message
-        return float("nan")
+        return _failed(out, job, err)
     try:
         sweep.write_job(
             out,
@@ -177,10 +120,91 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
     print(f"{label}: results in {out}")
     log.info(
         "%s: done in %.1f s, mean gain %+.3f index points; results in %s",
-        label, time.perf_counter() - started, 100 * tables["summary"].gain.mean(), out,
+        label, time.perf_counter() - started, POINTS * tables["summary"].gain.mean(), out,
     )  # fmt: skip
     OUTCOME["ok"] = True
     return POINTS * float(tables["summary"].gain.mean())
+
+
+def job_record(
+    model: ModelConfig, key: str, label: str, extra: dict, posterior: Posterior | None
+) -> dict:
+    """What job.json says of a job: its key and design, the code, inputs and packages it ran
+    with, and the posterior draws its replicates took their behaviour from."""
+    drawn = None if posterior is None else posterior.digest
+    job = {
+        "key": key,
+        "design_id": identity.design_id(model, drawn),
+        "label": label,
+        "extra_columns": extra,
+        "code_digest": identity.code_digest(),
+        "inputs": identity.input_digests(model),
+        "packages": identity.package_versions(),
+    }
+    if posterior is not None:
+        job["posterior"] = {
+            "path": str(posterior.path),
+            "sha256": posterior.digest,
+            "draws": len(posterior.draws),
+            "parameters": posterior.parameters,
+            "packaged": posterior.description.get("packaged", False),
+            "calibrated": posterior.description.get("calibrated", posterior.parameters),
+            "from_ranges": posterior.description.get("from_ranges", []),
+        }
+    return job
+
+
+def _compute(
+    cfg: DictConfig, model: ModelConfig, job: dict, posterior: Posterior | None, multirun: bool
+):
+    """The job's tables (`study.run_job`), after checking in a sweep that it is still the job
+    the sweep planned (no input file edited since)."""
+    label, sc = job["label"], model.scenario
+    log.info(
+        "%s: key %s; %d paired replicates, seeds %d to %d, horizon %d months; scenario %s "
+        "(departments %s, scale %g)%s",
+        label, job["key"], cfg.replicates, cfg.seed, cfg.seed + cfg.replicates - 1,
+        model.horizon, sc.name, sc.departments_file or "packaged Jakarta table", sc.scale,
+        f"; behaviour from posterior {posterior.path}" if posterior is not None else "",
+    )  # fmt: skip
+    fault = os.environ.get(FAULT_ENV)
+    if fault and fault in label:
+        raise RuntimeError(f"fault injected by {FAULT_ENV}={fault!r}")
+    if multirun:
+        hc = HydraConfig.get()
+        why = sweep.changed_since_planned(
+            Path(hc.sweep.dir), str(hc.job.num), job["key"], job["inputs"]
+        )
+        if why is not None:
+            raise UserError(why)
+    with one_thread() if multirun else contextlib.nullcontext():
+        return run_job(
+            model,
+            replicates=cfg.replicates,
+            seed=cfg.seed,
+            target_gain=cfg.target_gain,
+            label=label,
+            extra_columns=job["extra_columns"],
+            progress=cfg.progress and not multirun,  # parallel bars would interleave
+            cache_dir=Path(HydraConfig.get().sweep.dir) / ".baselines" if multirun else None,
+            posterior=posterior,
+            channels=cfg.channels,
+        )
+
+
+def _failed(out: Path, job: dict, err: Exception) -> float:
+    """A job whose computation failed: error.json with the traceback, one line; NaN."""
+    message = f"{type(err).__name__}: {err}"
+    try:
+        write_json(
+            out / "error.json", {**job, "error": message, "traceback": traceback.format_exc()}
+        )
+    except StorageError as storage:
+        return _not_written(out, job, storage)
+    print(f"error: {job['label']}: {message} (details: {out / 'error.json'})", file=sys.stderr)
+    log.error("%s: failed: %s", job["label"], message)
+    OUTCOME["error"] = message
+    return float("nan")
 
 
 def _not_written(out: Path, job: dict, err: StorageError) -> float:
