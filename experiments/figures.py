@@ -549,10 +549,8 @@ def plot_network(tables: SweepTables) -> Figure:
     graph = department_graph(tables.department_ties, all_ids)
     inside_all = np.array([graph.nodes[i]["inside"] for i in graph.nodes], dtype=float)
     kept = np.sort(np.argsort(-inside_all, kind="stable")[:MAX_NETWORK_DEPARTMENTS])
-    if len(kept) < len(all_ids):
-        graph = nx.convert_node_labels_to_integers(graph.subgraph(kept.tolist()), ordering="sorted")
     ids = [all_ids[k] for k in kept]
-    graph = nx.relabel_nodes(graph, dict(enumerate(ids)))
+    graph = nx.relabel_nodes(graph.subgraph(kept.tolist()), {int(k): all_ids[k] for k in kept})
     pos = nx.spring_layout(graph, seed=20251128, weight="weight")
     logw = np.array([w for *_, w in graph.edges(data="weight")])
     widths = 0.2 + 2.8 * logw / logw.max() if logw.size else 1.0

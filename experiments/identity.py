@@ -18,6 +18,7 @@ from pathlib import Path
 
 import sim
 from sim import ModelConfig
+from sim.inputs import file_digest
 from sim.organisation import packaged_file
 
 #: Packages whose version can change a number in a result.
@@ -61,15 +62,6 @@ def folder_key(what: str | dict) -> str:
 def digest(obj) -> str:
     """Digest of a JSON-able object (sorted keys), 16 hex digits."""
     return sha256(json.dumps(obj, sort_keys=True, default=str).encode())[:16]
-
-
-def file_digest(path: str | Path) -> str:
-    """sha256 of a file's contents (a missing or unreadable file gets a marker, not an error:
-    loading it reports the problem)."""
-    try:
-        return sha256(Path(path).read_bytes())
-    except OSError as err:
-        return f"unreadable: {err.strerror}"
 
 
 @cache

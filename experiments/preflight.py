@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
-import functools
 import math
 import os
 import re
@@ -44,7 +43,7 @@ from experiments.tables import reference_design
 from sim import ModelConfig, UserError
 from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, renamed_hint
 from sim.errors import first_line
-from sim.inputs import check, reading_once
+from sim.inputs import check, file_digest, reading_once
 from sim.resources import ResourceError, available_bytes, run_seconds, size
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
@@ -289,7 +288,6 @@ def plan_command(argv: list[str]) -> Plan | None:
             baseline_seconds = 0.0  # the no-exchange runs: once per seed, shared by the designs
             designs = []  # each job's program, for `check_reference`
             composer = Composer()
-            digests = functools.cache(identity.file_digest)  # read once; run.py checks again
             for job in jobs:
                 cfg = composer(job)
                 try:
@@ -313,7 +311,7 @@ def plan_command(argv: list[str]) -> Plan | None:
                     )
                 key = identity.job_key(model, cfg.replicates, cfg.seed, cfg.target_gain, drawn)
                 label = design_label(design_overrides(job))
-                inputs = {k: [p, digests(p)] for k, p in identity.input_paths(model).items()}
+                inputs = {k: [p, file_digest(p)] for k, p in identity.input_paths(model).items()}
                 grid = plan.sweeper == "basic"
                 plan.jobs.append(JobPlan(job, label, key if grid else None, inputs))
             plan.experiment = str(primary.experiment)

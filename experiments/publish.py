@@ -32,13 +32,14 @@ def aggregate(folder: Path, title: str | None = None, figures: bool = True) -> P
     folder = Path(folder)
     final = folder / AGGREGATE
     check_results_folder(folder)
-    check_not_partial(folder)
+    state = status(folder)  # the lock keeps it so until the aggregate is written
+    check_not_partial(folder, state)
     work = folder / f".{AGGREGATE}.{os.getpid()}.tmp"
     shutil.rmtree(work, ignore_errors=True)
     try:
-        tables = load_tables(folder)
+        tables = load_tables(folder, state)
         work.mkdir()
-        failed = failed_jobs(status(folder))
+        failed = failed_jobs(state)
         report = None
         if figures:  # the tables are written while the figures are drawn
             drawn = make_figures(

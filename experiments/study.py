@@ -532,8 +532,7 @@ def posterior_of(cfg: DictConfig | dict) -> Posterior | None:
         path = path / DRAWS_FILE
     where = f"posterior = {str(value)!r}"
     missing = UserError(
-        f"{where}: no such file {path} (posterior_draws.parquet of experiments/calibrate.py, "
-        "or its folder)"
+        f"{where}: no such file {path} ({DRAWS_FILE} of experiments/calibrate.py, or its folder)"
     )
     if not path.exists():
         raise missing

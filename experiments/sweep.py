@@ -570,10 +570,11 @@ def problems(state: Status) -> list[str]:
 JOB_TABLES = ("summary", "timeseries", "baseline", "effects", "departments")
 
 
-def load_tables(folder: Path) -> SweepTables:
-    """Read every finished job of the folder's current definition into SweepTables."""
+def load_tables(folder: Path, state: Status | None = None) -> SweepTables:
+    """Read every finished job of the folder's current definition (`state`, read if not given)
+    into SweepTables."""
     folder = Path(folder)
-    state = status(folder)
+    state = status(folder) if state is None else state
     dirs = state.done
     _check_intact(folder, state)
     if not dirs:
@@ -784,11 +785,10 @@ def check_results_folder(folder: Path) -> None:
         )
 
 
-def check_not_partial(folder: Path) -> None:
-    """Refused when some jobs of the folder's definition failed or did not finish while its
-    report covers every one of them (made from the same definition): a complete report is
-    never replaced with a partial one."""
-    state = status(folder)
+def check_not_partial(folder: Path, state: Status) -> None:
+    """Refused when some jobs of the folder's definition failed or did not finish (`state`)
+    while its report covers every one of them (made from the same definition): a complete
+    report is never replaced with a partial one."""
     if not (state.failed or state.missing):
         return
     try:

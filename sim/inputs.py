@@ -34,15 +34,17 @@ class Inputs:
     need: Need | None = None  # memory and work of one run (sim.resources)
 
 
-#: Within `reading_once`: loaded files by (loader, path, contents, arguments); else None.
+#: Within `reading_once`: file digests by path, and loaded files by (loader, path, contents,
+#: arguments); else None.
 _READ_ONCE: dict | None = None
 
 
 @contextlib.contextmanager
 def reading_once():
-    """Within: each data file is read and checked once for its contents, however many jobs use
-    it (a sweep's plan checks thousands of jobs over the same files in seconds). The loaded
-    tables are shared between the jobs, so this is for checking, never for building models."""
+    """Within: each data file is read once, and loaded and checked once, however many jobs use
+    it (a sweep's plan checks thousands of jobs over the same files in seconds; each job checks
+    its files again when it runs). The loaded tables are shared between the jobs, so this is
+    for checking, never for building models."""
     global _READ_ONCE
     saved, _READ_ONCE = _READ_ONCE, {}
     try:
@@ -51,13 +53,27 @@ def reading_once():
         _READ_ONCE = saved
 
 
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's contents ("unreadable: <why>" when it cannot be read: loading it
+    reports the problem); read once per path within `reading_once`."""
+    key = ("digest", str(path))
+    if _READ_ONCE is not None and key in _READ_ONCE:
+        return _READ_ONCE[key]
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as err:
+        digest = f"unreadable: {err.strerror}"
+    if _READ_ONCE is not None:
+        _READ_ONCE[key] = digest
+    return digest
+
+
 def _load(loader, path, *args):
     """`loader(path, *args)`, once per file contents within `reading_once`."""
     if _READ_ONCE is None:
         return loader(path, *args)
-    try:
-        contents = None if path is None else hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
+    contents = None if path is None else file_digest(path)
+    if contents is not None and contents.startswith("unreadable"):
         return loader(path, *args)  # it names the problem
     key = (loader.__name__, str(path), contents, *(_arg_key(a) for a in args))
     if key not in _READ_ONCE:
