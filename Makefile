@@ -46,7 +46,7 @@ test-browser: assets
 
 # fetch solara's front-end files from the npm registry once (idempotent)
 assets: install
-	$(BIN)/python experiments/app_assets.py $(ASSETS)
+	$(BIN)/python experiments/fetch_assets.py $(ASSETS)
 
 app: assets
 	$(BIN)/python experiments/explore.py --port $(PORT)

@@ -8,7 +8,7 @@ benchmarks/explorer_latest.json.
 2. The page as `make app` serves it, in Debian's chromium (Playwright): seconds from a click on
    Step until the page shows the new month and its plot holds it, and the first page and a Reset,
    at full scale with the opening settings. Clicks come 0.3 s after the last month was drawn; the
-   page runs the next month ahead meanwhile (`app.RUN_AHEAD_AFTER_S`), so a Step measures what
+   page runs the next month ahead meanwhile (`RUN_AHEAD_AFTER_S`), so a Step measures what
    the page costs (render, send, draw), not the runs' month (part 1). Skipped, with the reason,
    without chromium or playwright.
 
@@ -51,19 +51,21 @@ PLOT_HOLDS_MONTH = """month => {
 
 def server_work(months: int = 12) -> dict:
     """Reset and Step times (s) of each set-up in `SETUPS`, at full scale."""
-    from experiments import app
+    from experiments.explorer.charts import summary_html
+    from experiments.explorer.controls import default_settings
+    from experiments.explorer.page import exploration_of, plots
 
     out = {}
     for name, change in SETUPS.items():
         t0 = time.perf_counter()
-        ex = app.exploration_of({**app.default_settings(), **change})
+        ex = exploration_of({**default_settings(), **change})
         reset = time.perf_counter() - t0
         steps, runs_only, size = [], [], 0
         for _ in range(months):
             t1 = time.perf_counter()
             ex.step()
             t2 = time.perf_counter()
-            size = len(json.dumps([app.plots(ex), app.summary_html(ex)]))
+            size = len(json.dumps([plots(ex), summary_html(ex)]))
             steps.append(time.perf_counter() - t1)
             runs_only.append(t2 - t1)
         out[name] = {
@@ -92,17 +94,17 @@ def in_the_browser(steps: int = 10) -> dict:
         return {"skipped": "playwright is not installed (pip install -e '.[browser]')"}
     if chromium is None:
         return {"skipped": "Debian's chromium is not installed"}
-    from experiments import app_assets
+    from experiments.explorer import assets
 
-    assets = Path(sys.prefix) / "solara-assets"
+    folder = Path(sys.prefix) / "solara-assets"
     subprocess.run(
-        [sys.executable, "experiments/app_assets.py", str(assets)],
+        [sys.executable, "experiments/fetch_assets.py", str(folder)],
         cwd=ROOT,
         check=True,
         capture_output=True,
     )
     port = free_port()
-    command, env = app_assets.serve(port, assets)
+    command, env = assets.serve(port, folder)
     server = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -4,7 +4,7 @@
 
 A table sits between `<!-- settings: [prefix = ]module:Class -->` and `<!-- /settings -->`; it is
 rewritten from `sim.settings.markdown_table` of that class (of the model, `sim.config`, or of a
-study, `experiments.study`). A docs tool, outside the libraries: it imports the classes the
+study, `experiments.study.settings`). A docs tool, outside the libraries: it imports the classes the
 Markdown names, by name, which neither library may do.
 """
 

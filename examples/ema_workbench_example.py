@@ -1,7 +1,7 @@
 """Drive the model from EMA Workbench: behavioural parameters as uncertainties (over the plausible
-ranges their settings declare), program designs as levers (their types and ranges as
-experiments/study.py LEVERS declares them), paired seeds as replications, the paired gain and the
-city service index month by month as outcomes, then feature scoring.
+ranges their settings declare), program designs as levers (their types and ranges as LEVERS in
+experiments/study/levers.py declares them), paired seeds as replications, the paired gain and
+the city service index month by month as outcomes, then feature scoring.
 
     .venv/bin/python examples/ema_workbench_example.py                  # 4 scenarios x 2 policies
     .venv/bin/python examples/ema_workbench_example.py --scenarios 32 --policies 8 --seeds 5 \\
@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.scale_gains import caveat
-from experiments.study import LEVERS, Lever
+from experiments.present.scale import caveat
+from experiments.study.levers import LEVERS, Lever
 from sim import ModelConfig, UserError, validate_config
 from sim.config import BehaviorConfig, with_settings
 from sim.pairing import final_year, paired_run
@@ -50,7 +50,8 @@ with warnings.catch_warnings():  # "ipyparallel not installed": not needed here
 
 #: Behavioural parameters treated as deep uncertainties (the four the gain is most sensitive to).
 UNCERTAIN = ("transfer_rate", "forgetting_rate", "abroad_learning_rate", "tacitness_scale")
-#: The levers a policy sets; their kinds and ranges are the levers' own (experiments/study.py).
+#: The levers a policy sets; their kinds and ranges are the levers' own
+#: (experiments/study/levers.py).
 POLICY_LEVERS = ("cohort_size", "months_between_cohorts", "duration")
 #: Scalar outcomes (mean over the replications) and what they are.
 SCALARS = {

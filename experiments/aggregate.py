@@ -19,9 +19,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from experiments import publish, sweep
-from experiments.report import print_ranking
-from experiments.signals import stop_on_signals
+from experiments.jobs import store
+from experiments.jobs.signals import stop_on_signals
+from experiments.present import publish
+from experiments.present.terminal import print_ranking
 from sim import UserError
 
 
@@ -36,31 +37,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.folder}: not a folder", file=sys.stderr)
         return 2
     try:
-        sweep.check_results_folder(args.folder)
-        with stop_on_signals() as stop, sweep.writing(args.folder, "experiments/aggregate.py"):
+        store.check_results_folder(args.folder)
+        with stop_on_signals() as stop, store.writing(args.folder, "experiments/aggregate.py"):
             try:
                 report = publish.aggregate(args.folder, args.title)
             except KeyboardInterrupt:
                 print(f"stopped ({stop.how}): the aggregation did not finish; the last report, "
                       "if any, is kept", file=sys.stderr)  # fmt: skip
                 return stop.exit_code
-    except sweep.Refused as err:
+    except store.Refused as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except sweep.AggregationError as err:
+    except store.AggregationError as err:
         print(f"error: aggregation failed: {err}", file=sys.stderr)
-        print(f"  no report was kept in {args.folder / sweep.AGGREGATE}", file=sys.stderr)
+        print(f"  no report was kept in {args.folder / store.AGGREGATE}", file=sys.stderr)
         return 1
     except UserError as err:  # another command writes in the folder
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print_ranking(sweep.read_designs(args.folder))
+    print_ranking(store.read_designs(args.folder))
     note = publish.scale_note(args.folder)
     if note:
         print(note)
     print(f"report: {report}")
     try:
-        problems = sweep.problems(sweep.status(args.folder))
+        problems = store.problems(store.status(args.folder))
     except UserError as err:  # sweep.json damaged since the aggregation read it
         print(f"error: {err}", file=sys.stderr)
         return 1

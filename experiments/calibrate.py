@@ -46,32 +46,34 @@ from pathlib import Path
 import yaml
 from dask.utils import parse_bytes
 
-from experiments import identity
-from experiments.calibration import (
+from experiments import PROJECT
+from experiments.calibration.posterior import behaviour_draws
+from experiments.calibration.results import write_results
+from experiments.calibration.sampling import (
     CLUSTER_OWN,
-    DEFAULT_PARAMETERS,
-    behaviour_draws,
     calibrate,
     check_measurable,
-    check_targets,
     in_children,
     jobqueue,
-    load_targets,
-    make_priors,
     predictive_check,
     slurm_client,
-    write_results,
 )
-from experiments.outputs import atomic_write_text, check_writable, provenance, write_table
-from experiments.preflight import model_config
-from experiments.signals import stop_on_signals
-from experiments.study import PACKAGED_DRAWS
+from experiments.calibration.targets import (
+    DEFAULT_PARAMETERS,
+    check_targets,
+    load_targets,
+    make_priors,
+)
+from experiments.jobs import identity
+from experiments.jobs.outputs import atomic_write_text, check_writable, provenance, write_table
+from experiments.jobs.plan import model_config
+from experiments.jobs.signals import stop_on_signals
+from experiments.study.posterior import PACKAGED_DRAWS
 from sim import UserError, config_to_dict
 from sim.config import BehaviorConfig
 from sim.settings import plausible_ranges
 
-ROOT = Path(__file__).resolve().parents[1]
-TARGETS = ROOT / "configs" / "targets" / "evidence.yaml"
+TARGETS = PROJECT / "configs" / "targets" / "evidence.yaml"
 #: The scenario calibrated on, before the command line's overrides (which win).
 CALIBRATION_SCENARIO = [
     "scenario=jakarta",
@@ -172,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--package", action="store_true",
                    help="also make the behaviour draws the packaged default of every run "
-                        f"({PACKAGED_DRAWS.relative_to(ROOT)})")  # fmt: skip
+                        f"({PACKAGED_DRAWS.relative_to(PROJECT)})")  # fmt: skip
     return p
 
 
@@ -439,7 +441,7 @@ def main(argv: list[str]) -> int:
 def shown_path(path: Path) -> str:
     """`path` relative to the project when inside it (a packaged file names no machine's folder)."""
     try:
-        return str(path.resolve().relative_to(ROOT))
+        return str(path.resolve().relative_to(PROJECT))
     except ValueError:
         return str(path)
 

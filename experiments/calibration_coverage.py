@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments import identity
 from experiments.calibrate import (
     CALIBRATION_SCENARIO,
     GENERATIONS,
@@ -36,17 +35,11 @@ from experiments.calibrate import (
     TARGETS,
     parse_ranges,
 )
-from experiments.calibration import (
-    DEFAULT_PARAMETERS,
-    Simulator,
-    Target,
-    calibrate,
-    in_children,
-    load_targets,
-    make_priors,
-)
-from experiments.outputs import check_writable, write_table
-from experiments.preflight import model_config
+from experiments.calibration.sampling import Simulator, calibrate, in_children
+from experiments.calibration.targets import DEFAULT_PARAMETERS, Target, load_targets, make_priors
+from experiments.jobs import identity
+from experiments.jobs.outputs import check_writable, write_table
+from experiments.jobs.plan import model_config
 from sim import UserError
 from sim.errors import StorageError
 

@@ -2,9 +2,10 @@
 
     python experiments/explore.py [--port 8765]
 
-Solara serves experiments/app.py with its front-end files from the virtual environment (fetched
-once by experiments/app_assets.py; `make app` does both). Ctrl-C or SIGTERM ends the explorer
-within seconds with one line and no process left behind; exit code 130 or 143.
+Solara serves experiments/explorer/page.py with its front-end files from the virtual
+environment (fetched once by experiments/fetch_assets.py; `make app` does both). Ctrl-C or
+SIGTERM ends the explorer within seconds with one line and no process left behind; exit code 130
+or 143.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ import ctypes
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
-from experiments.app_assets import DEFAULT_FOLDER, AssetError, fill, serve
-from experiments.signals import stop_on_signals
+from experiments import PROJECT
+from experiments.explorer.assets import DEFAULT_FOLDER, AssetError, fill, serve
+from experiments.jobs.signals import stop_on_signals
 
-PROJECT = Path(__file__).resolve().parents[1]
 #: prctl's request that a process get a signal when its parent ends (Linux).
 PR_SET_PDEATHSIG = 1
 

@@ -18,8 +18,10 @@ from pathlib import Path
 import pandas as pd
 from omegaconf.errors import OmegaConfBaseException
 
-from experiments import identity, sweep
-from experiments.study import posterior_of, run_job, to_model_config
+from experiments.jobs import identity, store
+from experiments.jobs.job import run_job
+from experiments.study.posterior import posterior_of
+from experiments.study.settings import to_model_config
 from sim import ModelConfig, UserError
 from sim.errors import one_line
 
@@ -31,14 +33,14 @@ def model_of(job_dir: Path, cfg) -> ModelConfig:
         return to_model_config(cfg)
     except (OmegaConfBaseException, AttributeError, KeyError, TypeError, ValueError) as err:
         raise UserError(
-            f"{job_dir / 'config.yaml'}: malformed ({one_line(err)}); {sweep.REDO}"
+            f"{job_dir / 'config.yaml'}: malformed ({one_line(err)}); {store.REDO}"
         ) from None
 
 
 def rerun(job_dir: Path) -> pd.DataFrame:
     """The job's monthly table, computed again from its saved configuration."""
-    cfg = sweep.read_config(job_dir)
-    job = sweep.read_job(job_dir)
+    cfg = store.read_config(job_dir)
+    job = store.read_job(job_dir)
     posterior = posterior_of(cfg)
     saved = job.get("posterior")
     if saved and (posterior is None or posterior.digest != saved.get("sha256")):
@@ -66,7 +68,7 @@ def read_timeseries(job_dir: Path) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
     except (OSError, ValueError) as err:
-        raise UserError(f"{path}: unreadable ({one_line(err)}); {sweep.REDO}") from None
+        raise UserError(f"{path}: unreadable ({one_line(err)}); {store.REDO}") from None
 
 
 def compare(saved: pd.DataFrame, again: pd.DataFrame) -> str | None:
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        job = sweep.read_job(job_dir)
+        job = store.read_job(job_dir)
         saved = read_timeseries(job_dir)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             f"note: saved with code {job.get('code_digest')}, running {identity.code_digest()}",
             file=sys.stderr,
         )
-    problem = sweep.damage(job_dir)
+    problem = store.damage(job_dir)
     if problem is not None:
         print(f"note: {job_dir / problem[0]} {problem[1]}", file=sys.stderr)
     try:

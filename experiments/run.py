@@ -38,23 +38,18 @@ from hydra.types import RunMode
 from joblib.externals.loky import reusable_executor
 from omegaconf import DictConfig, OmegaConf
 
-from experiments import identity, publish, sweep
-from experiments.outputs import check_writable, provenance, storage_error, write_json
-from experiments.preflight import CommandLine, Plan, plan_command
-from experiments.report import headline_line, print_ranking
-from experiments.signals import Stop, stop_on_signals
-from experiments.study import (
-    LEVERS,
-    POINTS,
-    Posterior,
-    design_label,
-    design_overrides,
-    one_thread,
-    posterior_of,
-    run_job,
-    to_model_config,
-)
-from experiments.usage import run_help
+from experiments.jobs import identity, store
+from experiments.jobs.job import one_thread, run_job
+from experiments.jobs.outputs import check_writable, provenance, storage_error, write_json
+from experiments.jobs.plan import CommandLine, Plan, plan_command
+from experiments.jobs.signals import Stop, stop_on_signals
+from experiments.present import publish
+from experiments.present.terminal import headline_line, print_ranking
+from experiments.present.usage import run_help
+from experiments.study.levers import LEVERS, design_label, design_overrides
+from experiments.study.outcomes import POINTS
+from experiments.study.posterior import Posterior, posterior_of
+from experiments.study.settings import to_model_config
 from sim import ModelConfig, UserError
 from sim.errors import StorageError
 
@@ -78,7 +73,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
     label = design_label(design)
     OUTCOME.update(out=out, label=label, ok=False)
     try:
-        previous = sweep.previous_result(out, key)
+        previous = store.previous_result(out, key)
         if previous != "done":
             (out / "error.json").unlink(missing_ok=True)
     except OSError as err:
@@ -102,7 +97,7 @@ def run_and_write(cfg: DictConfig, out: Path, multirun: bool, overrides: list[st
     except Exception as err:  # a failing job is recorded; the other jobs go on
         return _failed(out, job, err)
     try:
-        sweep.write_job(
+        store.write_job(
             out,
             tables,
             config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
@@ -172,7 +167,7 @@ def _compute(
         raise RuntimeError(f"fault injected by {FAULT_ENV}={fault!r}")
     if multirun:
         hc = HydraConfig.get()
-        why = sweep.changed_since_planned(
+        why = store.changed_since_planned(
             Path(hc.sweep.dir), str(hc.job.num), job["key"], job["inputs"]
         )
         if why is not None:
@@ -268,7 +263,7 @@ def stopped(stop: Stop, sweep_dir: Path | None, plan: Plan | None) -> int:
         executor.shutdown(wait=True, kill_workers=True)
     if sweep_dir is not None:  # a sweep has a plan
         try:
-            done = len(sweep.status(sweep_dir).done)
+            done = len(store.status(sweep_dir).done)
         except UserError:
             done = 0
         print(
@@ -287,11 +282,11 @@ def stopped(stop: Stop, sweep_dir: Path | None, plan: Plan | None) -> int:
 def finish_sweep(sweep_dir: Path, report: bool) -> int:
     """Aggregate the sweep's current jobs and say what failed; the exit code."""
     release_workers()
-    state = sweep.status(sweep_dir)
+    state = store.status(sweep_dir)
     failed = aggregate_and_print(sweep_dir, report) if state.done else True
     if not state.done:
         print(f"error: {sweep_dir}: no job finished; nothing to aggregate", file=sys.stderr)
-    problems = sweep.problems(state)
+    problems = store.problems(state)
     if problems:
         print(f"error: {len(problems)} job(s) of the sweep did not succeed:", file=sys.stderr)
         for line in problems:
@@ -308,10 +303,10 @@ def aggregate_and_print(folder: Path, report: bool) -> bool:
     """Aggregate `folder` (a sweep or a single run); True when the aggregation failed."""
     try:
         path = publish.aggregate(folder, figures=report)
-    except sweep.Refused as err:
+    except store.Refused as err:
         print(f"error: {err}", file=sys.stderr)
         return True
-    except sweep.AggregationError as err:
+    except store.AggregationError as err:
         print(f"error: aggregation failed: {err}", file=sys.stderr)
         print(
             f"  no report was kept for {folder}; after fixing the cause run "
@@ -319,7 +314,7 @@ def aggregate_and_print(folder: Path, report: bool) -> bool:
             file=sys.stderr,
         )
         return True
-    print_ranking(sweep.read_designs(folder))
+    print_ranking(store.read_designs(folder))
     print_scale_note(folder)
     if path is not None:
         print(f"report: {path}")
@@ -347,10 +342,10 @@ def finish_run(report: bool) -> int:
         return 1
     try:
         path = publish.aggregate(out, figures=report)
-    except sweep.AggregationError as err:
+    except store.AggregationError as err:
         print(f"error: aggregation failed: {err}", file=sys.stderr)
         return 1
-    print(headline_line(sweep.read_designs(out)))
+    print(headline_line(store.read_designs(out)))
     print_scale_note(out)
     if path is not None:
         print(f"report: {path}")
@@ -374,9 +369,9 @@ def cli(argv: list[str]) -> int:
     try:
         if plan is not None and plan.line.multirun:
             folder = sweep_dir_of(plan.line, plan.experiment)
-            sweep.check_owned(folder)
+            store.check_owned(folder)
             command = " ".join(["experiments/run.py", *argv])
-            held.enter_context(sweep.writing(folder, command))
+            held.enter_context(store.writing(folder, command))
             print(plan.announcement())
             argv = _prepare_sweep(argv, plan, folder)
             sweep_dir = folder
@@ -384,7 +379,7 @@ def cli(argv: list[str]) -> int:
             check_writable(run_dir_of(plan.line, plan.experiment))
             fixed = _fixed_run_dir(plan.line)
             if fixed is not None:
-                sweep.check_owned(fixed, "hydra.run.dir", ".hydra")
+                store.check_owned(fixed, "hydra.run.dir", ".hydra")
     except UserError as err:  # a folder not writable or not ours, a damaged sweep.json
         held.close()
         print(f"error: {err}", file=sys.stderr)
@@ -447,7 +442,7 @@ def _prepare_sweep(argv: list[str], plan: Plan, folder: Path) -> list[str]:
     explicit = plan.line.given("hydra.sweeper.direction") is not None
     if plan.sweeper != "basic" and not explicit and plan.direction not in (None, "maximize"):
         argv = [*argv, "hydra.sweeper.direction=maximize"]
-    for note in sweep.prepare(folder, plan.manifest(["experiments/run.py", *argv])):
+    for note in store.prepare(folder, plan.manifest(["experiments/run.py", *argv])):
         print(f"note: {note}", file=sys.stderr)
     return argv
 

@@ -17,50 +17,25 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from experiments.outputs import atomic_write_text
+from experiments.jobs.outputs import atomic_write_text
+from experiments.present.scale import COLUMNS, PATH
 from sim.config import ModelConfig, with_settings
-from sim.errors import ConfigError
-from sim.files import read_csv_records
 from sim.model import build_city
-from sim.organisation import packaged_file
 from sim.pairing import final_year, no_exchange
 from sim.runner import run_detailed
-
-#: The packaged measurement.
-PATH = packaged_file("scale_gains.csv")
 
 #: Designs measured: (cohort size in real staff, months between cohorts).
 DESIGNS = ((30, 12), (100, 12), (300, 6))
 
+
 #: Scales measured; the last is the full-scale reference.
 SCALES = (0.05, 0.2, 0.5, 1.0)
-
-#: Columns of the packaged file, in order.
-COLUMNS = (
-    "cohort_size",
-    "months_between_cohorts",
-    "scale",
-    "seeds",
-    "gain_points",
-    "gain_points_sd",
-    "ratio",
-    "ratio_low",
-    "ratio_high",
-    "measured",
-    "command",
-)
-
-
-def design_label(cohort_size: int, months_between: int) -> str:
-    """A design as a planner says it: '30 staff every 12 months'."""
-    return f"{cohort_size} staff every {months_between} months"
 
 
 def _seed_gains(scale: float, seed: int, designs, horizon: int) -> list[dict]:
@@ -114,61 +89,6 @@ def measure(seeds: int, horizon: int, workers: int) -> pd.DataFrame:
         delayed(_seed_gains)(s, seed, DESIGNS, horizon) for s, seed in jobs
     )
     return pd.DataFrame([row for rows in done for row in rows])
-
-
-def load(path: Path = PATH) -> pd.DataFrame:
-    """The packaged measurement, checked; a problem is one ConfigError line naming file and line."""
-    path = Path(path)
-    rows = []
-    for number, row in read_csv_records(path, "scale measurement", COLUMNS):
-        try:
-            for key in ("cohort_size", "months_between_cohorts", "seeds"):
-                row[key] = int(row[key])
-            for key in ("scale", "gain_points", "gain_points_sd", "ratio", "ratio_low",
-                        "ratio_high"):  # fmt: skip
-                row[key] = float(row[key])
-        except ValueError as err:
-            raise ConfigError(f"{path}:{number}: not a number: {err}") from None
-        if not all(math.isfinite(row[k]) for k in COLUMNS[2:9]):
-            raise ConfigError(f"{path}:{number}: numbers must be finite")
-        if not 0 < row["scale"] <= 1 or row["seeds"] < 2:
-            raise ConfigError(f"{path}:{number}: scale must be in (0, 1] and seeds at least 2")
-        if not row["ratio_low"] <= row["ratio"] <= row["ratio_high"]:
-            raise ConfigError(f"{path}:{number}: ratio must lie within ratio_low..ratio_high")
-        rows.append(row)
-    table = pd.DataFrame(rows, columns=list(COLUMNS))
-    if not (table.scale == 1.0).any() or not (table.scale < 1).any():
-        raise ConfigError(f"{path}: needs rows at scale 1.0 (the reference) and below it")
-    return table
-
-
-def nearest_scale(scale: float, measured) -> float:
-    """The measured scale closest to `scale` on a log scale."""
-    below = [s for s in measured if s < 1]
-    return min(below, key=lambda s: abs(math.log(s) - math.log(scale)))
-
-
-def caveat(scale: float, path: Path = PATH) -> str | None:
-    """One line saying how much gains at `scale` differed from those at full scale (measured,
-    `PATH`), or None at full scale."""
-    if scale >= 1:
-        return None
-    table = load(path)
-    near = nearest_scale(scale, set(table.scale))
-    at = table[table.scale == near].sort_values(["cohort_size", "months_between_cohorts"])
-    parts = [
-        f"{r.ratio:.2g}x ({r.ratio_low:.2g}–{r.ratio_high:.2g}) for "
-        f"{design_label(r.cohort_size, r.months_between_cohorts)}"
-        for r in at.itertuples()
-    ]
-    where = (
-        f"scale {scale:g}" if near == scale else f"scale {near:g} (nearest measured to {scale:g})"
-    )
-    return (
-        f"Reduced scale: at {where} gains were {', '.join(parts)} those at full scale "
-        f"(mean over {at.seeds.min()} seeds, 95% interval; sim/data/scale_gains.csv); "
-        "quote only full-scale numbers (scenario=jakarta)."
-    )
 
 
 def main(argv: list[str] | None = None) -> None:

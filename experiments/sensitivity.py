@@ -45,8 +45,8 @@ import sys
 import time
 from pathlib import Path
 
-from experiments import identity
-from experiments.outputs import (
+from experiments.jobs import identity
+from experiments.jobs.outputs import (
     atomic_write_bytes,
     check_writable,
     csv_bytes,
@@ -54,18 +54,17 @@ from experiments.outputs import (
     write_json,
     write_table,
 )
-from experiments.preflight import check_command, model_config
-from experiments.screening import (
+from experiments.jobs.plan import check_command, model_config
+from experiments.screening.figure import draw_figure, summary_lines
+from experiments.screening.stages import (
     MORRIS_LEVELS,
     OUTCOME_LABELS,
     PARAMETERS,
     Analysis,
     analyse,
-    draw_figure,
     ranking_table,
-    summary_lines,
 )
-from experiments.study import design_label, design_overrides
+from experiments.study.levers import design_label, design_overrides
 from sim import ModelConfig, UserError, config_to_dict
 
 # --- command line -----------------------------------------------------------------------------

@@ -5,8 +5,8 @@ the ranges from these declarations (then the few rules between settings, `RELATI
 raises `ConfigError` with a one-line message naming the setting, the bad value and what is
 allowed; the parameter tables of docs/model.md §9 are generated from the same declarations
 (`.venv/bin/python docs/settings_tables.py docs/model.md`). The dataclasses are plain Python (no
-Hydra needed to use the model); `experiments.study.register` puts the same classes, with the
-run-level settings, in Hydra's ConfigStore.
+Hydra needed to use the model); `experiments.study.settings.register` puts the same classes, with
+the run-level settings, in Hydra's ConfigStore.
 """
 
 from __future__ import annotations

@@ -53,6 +53,11 @@ def reading_once():
         _READ_ONCE = saved
 
 
+def sha256(data: bytes) -> str:
+    """sha256 of bytes, 64 hex digits: how every input file and draws file is identified."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def file_digest(path: str | Path) -> str:
     """sha256 of a file's contents ("unreadable: <why>" when it cannot be read: loading it
     reports the problem); read once per path within `reading_once`."""
@@ -60,7 +65,7 @@ def file_digest(path: str | Path) -> str:
     if _READ_ONCE is not None and key in _READ_ONCE:
         return _READ_ONCE[key]
     try:
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        digest = sha256(Path(path).read_bytes())
     except OSError as err:
         digest = f"unreadable: {err.strerror}"
     if _READ_ONCE is not None:

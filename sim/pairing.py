@@ -17,7 +17,7 @@ Month by month, `gain_travellers` = T - baseline, `gain_colleagues` = C - T and 
 A - C: they add up to the gain exactly. A standard procedure needs a pilot unit of proficient
 people, which the trained alone rarely make, so SOPs come last: their part is what procedures add
 on top of the people. "Travellers" includes the staff trained by visiting experts. The sweeps
-(experiments/study.py) and the Python API (`sim.gain`) both compute all of it here.
+(experiments/jobs/job.py) and the Python API (`sim.gain`) both compute all of it here.
 """
 
 from __future__ import annotations

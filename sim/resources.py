@@ -1,7 +1,7 @@
 """What a run needs before it starts: staff, memory and work, against what the machine has.
 
 `inputs.prepare` refuses a single run that cannot fit in the memory available now, and the
-command line (`experiments/preflight.py`) refuses a sweep whose concurrent jobs cannot, before
+command line (`experiments/jobs/plan.py`) refuses a sweep whose concurrent jobs cannot, before
 anything is built or written: a typo such as `network.team_neighbours=998` at full scale must not
 allocate until the machine swaps or raises MemoryError.
 

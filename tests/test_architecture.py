@@ -1,7 +1,9 @@
 """The architecture holds: the test sees every module (subfolders, imports by name at run time);
-no import cycle, no upward import, no import hidden in a function; and a lever or an outcome is
-declared in one place (experiments/study.py) from which every table, label and report section
-follows: shown by making that one change in a copy of the project."""
+no import cycle, no upward import (between packages, and between the stages of experiments/), no
+import hidden in a function, no module named like a command or an installed package; and a lever
+or an outcome is declared in one place (experiments/study/levers.py, .../outcomes.py) from which
+every table, label and report section follows: shown by making that change in a copy of the
+project."""
 
 from __future__ import annotations
 
@@ -12,20 +14,29 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import networkx as nx
 import pytest
 
 import sim
-from experiments import identity, study
+from experiments.jobs import identity
+from experiments.study.levers import LEVERS
+from experiments.study.outcomes import OUTCOMES
 
 from .conftest import ROOT
 
 PACKAGES = ("sim", "experiments", "hydra_plugins")
 #: The commands users type (experiments/*.py with a main): the libraries never import them.
 COMMANDS = {"experiments." + name for name in ("run", "aggregate", "rerun", "calibrate",
-            "calibration_coverage", "sensitivity", "explore")}  # fmt: skip
+            "calibration_coverage", "sensitivity", "scale_gains", "explore",
+            "fetch_assets")}  # fmt: skip
+#: The stages of experiments/ in pipeline order: a stage imports only those before it (and sim);
+#: screening and calibration stand beside each other; the commands may import any stage.
+STAGES = {"experiments": 0, "experiments.study": 1, "experiments.jobs": 2,
+          "experiments.analysis": 3, "experiments.present": 4, "experiments.screening": 5,
+          "experiments.calibration": 5, "experiments.explorer": 6}  # fmt: skip
 #: What each package may import of the others: the model knows nothing of studies or launchers.
 MAY_IMPORT = {"sim": {"sim"}, "experiments": {"sim", "experiments"},
               "hydra_plugins": {"sim", "experiments", "hydra_plugins"}}  # fmt: skip
@@ -112,6 +123,45 @@ def test_no_upward_import_the_model_knows_nothing_of_studies_and_no_library_impo
     assert upward == []
 
 
+def stage(module: str) -> int | None:
+    """The stage of a module of experiments/ (its package), None for a command."""
+    if module in COMMANDS:
+        return None
+    parts = module.split(".")
+    return STAGES[".".join(parts[:2])]
+
+
+def test_every_module_of_experiments_is_a_command_or_in_a_stage():
+    top = {m for m in MODULES if m.count(".") == 1 and m.startswith("experiments.")}
+    assert top - {*COMMANDS, *STAGES} == set(), "a library module outside the stages' packages"
+    for m in MODULES:
+        if m.startswith("experiments."):
+            assert m in COMMANDS or ".".join(m.split(".")[:2]) in STAGES, m
+
+
+def test_no_stage_imports_a_later_one():
+    """study -> jobs -> analysis -> present -> screening, calibration -> explorer: e.g. the
+    results store (jobs) never imports the tables (analysis), nor the analysis the words."""
+    later = [
+        (a, b)
+        for a, b in import_graph().edges
+        if a.startswith("experiments") and b.startswith("experiments")
+        and stage(a) is not None and stage(b) is not None and stage(b) > stage(a)
+    ]  # fmt: skip
+    assert later == []
+
+
+def test_no_module_is_named_like_a_command_or_an_installed_package():
+    installed = set(sys.stdlib_module_names) | set(metadata.packages_distributions())
+    commands = {c.rpartition(".")[2] for c in COMMANDS}
+    clash = [
+        m for m in MODULES
+        if m not in COMMANDS and (m.rpartition(".")[2] in installed | commands)
+        and m.count(".") > 0 and not m.endswith("__init__")
+    ]  # fmt: skip
+    assert clash == []
+
+
 #: Imports inside functions, each with its reason.
 NESTED = {
     # Hydra imports every plugin module at each start to discover launchers: the project (numba,
@@ -132,24 +182,33 @@ def test_no_imports_inside_functions():
 def test_a_jobs_key_covers_all_the_code_its_results_depend_on():
     """Every project module a job's computation imports (the study and all it imports, the
     model aside) is in the code digest of every job's key: no stale result can be served."""
-    needed = {"experiments.study"} | nx.descendants(import_graph(), "experiments.study")
-    covered = {f"experiments.{p.stem}" for p in identity.JOB_CODE}
-    outside_model = {m for m in needed if not m.startswith("sim")}
-    assert outside_model <= covered, outside_model - covered
+    graph = import_graph()
+    study = {m for m in MODULES if m.startswith("experiments.study")}
+    needed = {"experiments.jobs.job", *study}
+    for m in list(needed):
+        needed |= nx.descendants(graph, m)
+    needed |= {".".join(m.split(".")[:i]) for m in needed for i in range(1, m.count(".") + 1)}
+    covered = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for p in identity.JOB_CODE
+    }
+    outside_model = {m for m in needed if m.startswith("experiments")}
+    assert outside_model == covered
 
 
 def test_every_lever_is_a_program_setting():
     fields = {f.name for f in dataclasses.fields(sim.ProgramConfig)}
-    assert set(study.LEVERS) <= fields
+    assert set(LEVERS) <= fields
 
 
-@pytest.mark.parametrize("name", list(study.OUTCOMES))
+@pytest.mark.parametrize("name", list(OUTCOMES))
 def test_every_outcome_has_words_and_a_known_summary(name):
-    outcome = study.OUTCOMES[name]
+    outcome = OUTCOMES[name]
     assert outcome.words and outcome.summary in ("mean", "median", "share", "none")
 
 
-#: A new lever and a new outcome, as a developer would write them in experiments/study.py.
+#: A new lever and a new outcome, as a developer would write them in experiments/study/levers.py
+#: and experiments/study/outcomes.py.
 NEW_LEVER = """    "min_tenure": Lever(
         "minimum service before going (months)",
         "after {} months of service",
@@ -192,25 +251,27 @@ print(json.dumps({
 
 
 def test_adding_a_lever_and_an_outcome_is_a_change_to_one_file(tmp_path):
-    """The real change, in a copy of the project: two entries written into study.py, nothing
-    else touched. The sweep's tables, labels and report carry them, and the regression tables
-    still hold (they compare results, not columns)."""
+    """The real change, in a copy of the project: one entry written into study/levers.py and one
+    into study/outcomes.py, nothing else touched. The sweep's tables, labels and report carry
+    them, and the regression tables still hold (they compare results, not columns)."""
     copy = tmp_path / "project"  # the model (sim) is the installed one: its kernels compiled
     for part in ("experiments", "configs", "hydra_plugins", "tests"):
         shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
-    study_file = copy / "experiments" / "study.py"
-    text = study_file.read_text(encoding="utf-8")
-    for table, entry in (("\nLEVERS = {\n", NEW_LEVER), ("\nOUTCOMES = {\n", NEW_OUTCOME)):
+    study = copy / "experiments" / "study"
+    for name, table, entry in (
+        ("levers.py", "\nLEVERS = {\n", NEW_LEVER),
+        ("outcomes.py", "\nOUTCOMES = {\n", NEW_OUTCOME),
+    ):
+        text = (study / name).read_text(encoding="utf-8")
         assert text.count(table) == 1
-        text = text.replace(table, table + entry)
-    study_file.write_text(text, encoding="utf-8")
+        (study / name).write_text(text.replace(table, table + entry), encoding="utf-8")
     changed = [
         str(p.relative_to(copy))
         for p in copy.rglob("*.py")
         if "__pycache__" not in p.parts
         and p.read_bytes() != (ROOT / p.relative_to(copy)).read_bytes()
     ]
-    assert changed == ["experiments/study.py"]
+    assert sorted(changed) == ["experiments/study/levers.py", "experiments/study/outcomes.py"]
     env = {**os.environ, "PYTHONPATH": str(copy), "NUMBA_NUM_THREADS": "1"}
     probe = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=copy, env=env, capture_output=True, text=True

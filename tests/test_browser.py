@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments import app_assets
+from experiments.explorer import assets
 
 from .conftest import run_script
 
@@ -52,23 +52,23 @@ CHROMIUM_ARGS = [
 
 
 def test_the_asset_script_matches_solara_and_is_idempotent(tmp_path, monkeypatch, capsys):
-    app_assets.check_versions()  # the installed solara asks for nothing else
-    for package in app_assets.PACKAGES:  # already there: nothing fetched, npm not needed
+    assets.check_versions()  # the installed solara asks for nothing else
+    for package in assets.PACKAGES:  # already there: nothing fetched, npm not needed
         (tmp_path / package).mkdir(parents=True)
         (tmp_path / package / "package.json").write_text("{}", encoding="utf-8")
-    monkeypatch.setattr(app_assets.shutil, "which", lambda name: None)
-    assert app_assets.fill(tmp_path) == []
-    assert app_assets.main([str(tmp_path)]) == 0
+    monkeypatch.setattr(assets.shutil, "which", lambda name: None)
+    assert assets.fill(tmp_path) == []
+    assert assets.main([str(tmp_path)]) == 0
     assert "already" in capsys.readouterr().out
     # one missing and no npm: one line, exit code 1
-    shutil.rmtree(tmp_path / app_assets.PACKAGES[-1])
-    assert app_assets.main([str(tmp_path)]) == 1
+    shutil.rmtree(tmp_path / assets.PACKAGES[-1])
+    assert assets.main([str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: npm is not installed") and err.count("\n") == 1
     # a solara that asks for another version stops with one line naming it
-    monkeypatch.setattr(app_assets, "PACKAGES", ("requirejs@2.3.6",))
-    with pytest.raises(app_assets.AssetError, match="@widgetti/solara-vuetify-app@10.1.1"):
-        app_assets.check_versions()
+    monkeypatch.setattr(assets, "PACKAGES", ("requirejs@2.3.6",))
+    with pytest.raises(assets.AssetError, match="@widgetti/solara-vuetify-app@10.1.1"):
+        assets.check_versions()
 
 
 # --- the browser ------------------------------------------------------------------------------

@@ -18,25 +18,24 @@ import pandas as pd
 import pytest
 
 from experiments import calibrate as cli
-from experiments import identity
-from experiments.calibration import (
+from experiments.analysis.tables import replicate_ranking
+from experiments.calibration.results import write_results
+from experiments.calibration.sampling import Simulator, calibrate, predictive_check
+from experiments.calibration.targets import (
     LEARNT,
     RETURNEES,
     Z90,
     Prior,
-    Simulator,
     Target,
-    calibrate,
     check_targets,
     load_targets,
     make_priors,
     measure,
-    predictive_check,
-    write_results,
 )
-from experiments.preflight import model_config, plan_command
-from experiments.study import replicate, with_behaviour
-from experiments.tables import replicate_ranking
+from experiments.jobs import identity
+from experiments.jobs.job import replicate
+from experiments.jobs.plan import model_config, plan_command
+from experiments.study.posterior import with_behaviour
 from sim import BehaviorConfig, ProgramConfig, UserError, run_detailed
 from sim.settings import plausible_ranges
 
@@ -362,7 +361,7 @@ def small_config():
 def test_the_job_key_holds_the_packaged_draws_and_none_without_a_posterior():
     """posterior=none adds nothing to a job's key (the configuration alone determines it); the
     default, the packaged draws, adds their digest: a new calibration recomputes every job."""
-    from experiments.study import PACKAGED_DRAWS
+    from experiments.study.posterior import PACKAGED_DRAWS
 
     overrides = ["scenario=small", "horizon=12"]
     bare = identity.job_key(model_config(overrides), 10, 0, 0.005)
@@ -402,8 +401,8 @@ def test_the_packaged_behaviour_draws_say_what_they_are_and_match_the_packaged_t
     """Calibrated parameters from the posterior of the packaged targets (their digest recorded),
     every other behaviour parameter with a plausible range drawn within it, each named."""
     from experiments.calibrate import TARGETS
-    from experiments.calibration import DEFAULT_PARAMETERS
-    from experiments.study import PACKAGED_DRAWS, posterior_of
+    from experiments.calibration.targets import DEFAULT_PARAMETERS
+    from experiments.study.posterior import PACKAGED_DRAWS, posterior_of
 
     posterior = posterior_of({"posterior": "packaged", "replicates": 100})
     assert posterior.path == PACKAGED_DRAWS.resolve() and len(posterior.draws) >= 1000
@@ -425,7 +424,8 @@ def test_the_packaged_behaviour_draws_say_what_they_are_and_match_the_packaged_t
 
 
 def test_runs_take_the_packaged_behaviour_unless_posterior_none(tmp_path):
-    from experiments.study import RunConfig, posterior_of
+    from experiments.study.posterior import posterior_of
+    from experiments.study.settings import RunConfig
 
     assert RunConfig().posterior == "packaged"
     assert posterior_of({"posterior": "none"}) is None and posterior_of({"posterior": None}) is None

@@ -21,14 +21,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.calibration import (
-    LEARNT,
-    Prior,
-    Target,
-    calibrate,
-    predictive_check,
-    slurm_client,
-)
+from experiments.calibration.sampling import calibrate, predictive_check, slurm_client
+from experiments.calibration.targets import LEARNT, Prior, Target
 
 from . import slurm
 from .conftest import ONE_THREAD, ROOT, run_script
@@ -305,7 +299,7 @@ def test_a_sweep_sbatch_refuses_is_one_line_and_writes_nothing(cluster, tmp_path
 
 def test_a_slurm_sweep_without_sbatch_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
     """(Part of make test.) Checked before anything is written."""
-    from experiments import cluster as submission
+    from experiments.jobs import cluster as submission
     from experiments.run import cli
 
     monkeypatch.setattr(submission.shutil, "which", lambda name: None)
@@ -354,12 +348,12 @@ def test_the_checked_script_is_the_one_the_launcher_submits():
     that sbatch --test-only checks, as submitit writes them."""
     from hydra import compose, initialize_config_dir
 
-    from experiments.cluster import sbatch_script
-    from experiments.preflight import CONFIG_DIR
+    from experiments import CONFIGS
+    from experiments.jobs.cluster import sbatch_script
 
     overrides = ["hydra/launcher=cluster_slurm", "hydra.launcher.partition=nope",
                  "hydra.launcher.mem_gb=3", "hydra.launcher.timeout_min=7"]  # fmt: skip
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         launcher = compose("config", overrides=overrides, return_hydra_config=True).hydra.launcher
     script = sbatch_script(launcher).splitlines()
     for line in ("#SBATCH --partition=nope", "#SBATCH --mem=3GB", "#SBATCH --time=7",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from experiments import usage
-from experiments.preflight import check_command
+from experiments.jobs.plan import check_command
+from experiments.present import usage
 from experiments.run import cli
-from experiments.study import LEVERS
+from experiments.study.levers import LEVERS
 
 from .conftest import ROOT, run_script
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import sim
-from experiments.study import LEVERS
+from experiments.study.levers import LEVERS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)

@@ -29,8 +29,36 @@ import reacton.core
 from mesa.visualization.solara_viz import _check_model_params
 
 import sim
-from experiments import app, app_assets
-from experiments.study import LEVERS, PACKAGED_DRAWS, posterior_of, with_behaviour
+from experiments.explorer import assets
+from experiments.explorer.charts import (
+    CHANNEL_WORDS,
+    adoption_option,
+    band_series,
+    channels_option,
+    departments_option,
+    design_words,
+    gain_option,
+    index_option,
+    network_option,
+    share_scale,
+    summary_html,
+)
+from experiments.explorer.controls import (
+    DESIGNS,
+    LEVER_LABELS,
+    behaviour_label,
+    behaviour_ranges,
+    default_settings,
+    design_defaults,
+    lever_choices,
+    lever_range,
+    parse_seed,
+)
+from experiments.explorer.page import Chart, Drawing, _step, plots
+from experiments.explorer.runs import MODEL_PARAMS, Exploration, ExplorerModel, default_parameters
+from experiments.jobs.outputs import csv_bytes
+from experiments.study.levers import LEVERS
+from experiments.study.posterior import PACKAGED_DRAWS, posterior_of, with_behaviour
 from sim.errors import FinishedError
 from sim.pairing import CHANNELS, no_exchange, paired_run
 
@@ -50,10 +78,10 @@ def small(**levers) -> dict:
     return {"scale": 0.01, "horizon": 12, "seed": "3", **levers}
 
 
-def tiny(designs: dict | None = None, **kw) -> app.Exploration:
+def tiny(designs: dict | None = None, **kw) -> Exploration:
     """An exploration at 1% scale over 12 months."""
-    designs = designs or {"A": app.design_defaults("A")}
-    return app.Exploration(designs, **{"scale": 0.01, "horizon": 12, "seed": "3", **kw})
+    designs = designs or {"A": design_defaults("A")}
+    return Exploration(designs, **{"scale": 0.01, "horizon": 12, "seed": "3", **kw})
 
 
 # --- without a browser (make test) ------------------------------------------------------------
@@ -64,8 +92,8 @@ def test_each_seed_is_the_sweeps_paired_run_with_its_posterior_draw():
     posterior and seed first + k (what a sweep's replicate k runs): the same service index,
     no-exchange index, gain and parts of the gain, month by month; design B shares the
     no-exchange runs of A."""
-    b = {**app.design_defaults("A"), "cohort_size": 300, "months_between_cohorts": 3}
-    ex = tiny({"A": {**app.design_defaults("A"), "cohort_size": 200}, "B": b}, seeds=3)
+    b = {**design_defaults("A"), "cohort_size": 300, "months_between_cohorts": 3}
+    ex = tiny({"A": {**design_defaults("A"), "cohort_size": 200}, "B": b}, seeds=3)
     while ex.running:
         ex.step()
     draws = posterior_of({"posterior": "packaged", "replicates": 3})
@@ -98,20 +126,20 @@ def test_running_ahead_changes_nothing_shown():
     """`prepare` runs the next month while the page shows this one: what is shown (curves,
     summary, plots, CSV) stays at the shown month, and the next Step shows exactly what a run
     without running ahead shows; at the horizon it does nothing and Step refuses."""
-    designs = {"A": {**app.design_defaults("A"), "cohort_size": 300}}
+    designs = {"A": {**design_defaults("A"), "cohort_size": 300}}
     ahead, plain = tiny(designs, seeds=2), tiny(designs, seeds=2)
     while plain.running:
-        before = app.plots(ahead), app.summary_html(ahead), ahead.table()
+        before = plots(ahead), summary_html(ahead), ahead.table()
         ahead.prepare()
         assert ahead.computed == ahead.month + 1
-        assert (app.plots(ahead), app.summary_html(ahead)) == before[:2]
+        assert (plots(ahead), summary_html(ahead)) == before[:2]
         pd.testing.assert_frame_equal(ahead.table(), before[2])
         ahead.prepare()  # once is enough: the month is already run
         assert ahead.computed == ahead.month + 1
         ahead.step()
         plain.step()
         assert ahead.computed == ahead.month == plain.month
-        assert app.plots(ahead) == app.plots(plain)
+        assert plots(ahead) == plots(plain)
         pd.testing.assert_frame_equal(ahead.table(), plain.table())
     ahead.prepare()
     assert ahead.computed == ahead.month == 12
@@ -123,22 +151,22 @@ def test_a_chart_sends_its_drawings_option_and_the_renderer_never_opens_it():
     """The page hands each plot's option to its chart as a Drawing: the widget's state (what
     the browser receives) is the option itself, while solara's renderer, which walks lists and
     dicts in an element's arguments, finds nothing to walk."""
-    option = app.gain_option(tiny())
-    chart = app.Chart(option=app.Drawing(option))
+    option = gain_option(tiny())
+    chart = Chart(option=Drawing(option))
     assert chart.get_state()["option"] == option
     json.dumps(chart.get_state()["option"], allow_nan=False)
-    element = app.Chart.element(option=app.Drawing(option))
+    element = Chart.element(option=Drawing(option))
     assert reacton.core.find_elements(element.kwargs) == set()
     assert not isinstance(element.kwargs["option"], dict | list | tuple)
 
 
 def test_the_band_spans_the_seeds_and_the_parts_add_up_to_the_gain():
-    ex = tiny({"A": {**app.design_defaults("A"), "cohort_size": 300}}, seeds=4)
+    ex = tiny({"A": {**design_defaults("A"), "cohort_size": 300}}, seeds=4)
     for _ in range(6):
         ex.step()
     gain = ex.gain("A")
     assert gain.shape == (4, 7)
-    option = app.gain_option(ex)
+    option = gain_option(ex)
     # the band is the lowest to the highest seed, month by month: the filled widths above and
     # below zero add up to max - min
     base = next(s for s in option["series"] if s["name"] == "Design A band base")
@@ -162,14 +190,14 @@ def test_a_band_is_a_base_and_a_width_stacked_on_it():
     """The band from -1 to 2 is an invisible base at -1 and a filled width of 3 stacked on it;
     ECharts adds values of either sign (stackStrategy "all"), so a band may cross zero."""
     low, high = np.array([-1.0, 1.0, -3.0]), np.array([2.0, 3.0, -1.0])
-    base, fill = app.band_series("x", low, high, "#000")
+    base, fill = band_series("x", low, high, "#000")
     assert base["data"] == [-1, 1, -3] and fill["data"] == [3, 2, 2]
     assert base["stack"] == fill["stack"] and fill["stackStrategy"] == "all"
     assert "areaStyle" in fill and "areaStyle" not in base
 
 
 def test_behaviour_settings_reach_every_run():
-    by_hand = {**app.default_settings()["by_hand"], "transfer_rate": 0.77, "coaching_rate": 0.21}
+    by_hand = {**default_settings()["by_hand"], "transfer_rate": 0.77, "coaching_rate": 0.21}
     ex = tiny(seeds=2, behaviour="by_hand", by_hand=by_hand)
     for model in ex.models:
         assert model.config.behavior.transfer_rate == 0.77
@@ -183,37 +211,37 @@ def test_behaviour_settings_reach_every_run():
         for name, value in draws.behaviour(k).items():
             assert getattr(behaviour, name) == value
     # every slider stays inside the parameter's plausible range and starts at its default
-    for name, (low, high, default) in app.behaviour_ranges().items():
+    for name, (low, high, default) in behaviour_ranges().items():
         assert low <= default <= high, name
-        assert app._step(low, high) <= (high - low) / 50
+        assert _step(low, high) <= (high - low) / 50
     assert PACKAGED_DRAWS.is_file()
 
 
 def test_the_levers_read_their_declared_ranges():
     """Each slider's range and step, and the selection list, are the lever's own
-    (experiments.study.LEVERS); the starting values of A and B lie on the sliders."""
-    assert app.lever_choices("selection") == list(LEVERS["selection"].choices)
-    for name in app.LEVER_LABELS:
+    (experiments.study.levers.LEVERS); the starting values of A and B lie on the sliders."""
+    assert lever_choices("selection") == list(LEVERS["selection"].choices)
+    for name in LEVER_LABELS:
         if name == "selection":
             continue
         lever = LEVERS[name]
-        low, high, step = app.lever_range(name)
+        low, high, step = lever_range(name)
         assert (low, high, step) == (lever.low, lever.high, lever.step)
-        for design in app.DESIGNS:
-            assert app.design_defaults(design)[name] in lever.values(), (design, name)
+        for design in DESIGNS:
+            assert design_defaults(design)[name] in lever.values(), (design, name)
 
 
 def test_the_csv_holds_what_is_shown():
-    ex = tiny({"A": app.design_defaults("A"), "B": app.design_defaults("B")}, seeds=2)
+    ex = tiny({"A": design_defaults("A"), "B": design_defaults("B")}, seeds=2)
     for _ in range(3):
         ex.step()
-    rows = list(csv.DictReader(io.StringIO(app.csv_bytes(ex.table()).decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(csv_bytes(ex.table()).decode("utf-8"))))
     assert len(rows) == 2 * 2 * 4  # designs x seeds x months 0..3
     last = [r for r in rows if r["month"] == "3"]
     for name in ("A", "B"):
         shown = np.mean([float(r["gain_points"]) for r in last if r["design"] == name])
         assert shown == pytest.approx(ex.gain(name)[:, -1].mean())
-        assert f"gain now {ex.gain(name)[:, -1].mean():+.3f}" in app.summary_html(ex)
+        assert f"gain now {ex.gain(name)[:, -1].mean():+.3f}" in summary_html(ex)
     parts = sum(float(last[0][f"{k}_points"]) for k in CHANNELS)
     assert parts == pytest.approx(float(last[0]["gain_points"]))
     cost = ex.curve("A", "cost")[0, -1] / 1000
@@ -222,41 +250,41 @@ def test_the_csv_holds_what_is_shown():
 
 def test_every_plot_is_plain_json_at_the_start_and_later():
     ex = tiny(
-        {"A": {**app.design_defaults("A"), "cohort_size": 300}, "B": app.design_defaults("B")},
+        {"A": {**design_defaults("A"), "cohort_size": 300}, "B": design_defaults("B")},
         seeds=2,
     )
     for month in (0, 4):
         while ex.month < month:
             ex.step()
         options = [
-            app.index_option(ex),
-            app.gain_option(ex),
-            app.adoption_option(ex),
-            app.departments_option(ex),
-            app.network_option(ex),
-            *(app.channels_option(ex, n) for n in ex.designs),
+            index_option(ex),
+            gain_option(ex),
+            adoption_option(ex),
+            departments_option(ex),
+            network_option(ex),
+            *(channels_option(ex, n) for n in ex.designs),
         ]
         for option in options:
             json.dumps(option, allow_nan=False)  # what the browser receives
             for series in option["series"]:
                 if series["type"] == "line":
                     assert len(series["data"]) == month + 1
-        assert f"month {month}," in app.adoption_option(ex)["title"]["subtext"]
-    summary = app.summary_html(ex)
+        assert f"month {month}," in adoption_option(ex)["title"]["subtext"]
+    summary = summary_html(ex)
     assert "Month</b> 4 of 12" in summary and "Design B:" in summary
 
 
 def test_the_network_colour_scale_spans_the_departments():
     """The darkest colour is the most proficient department now: the scale's top is the largest
     share rounded up to 1, 2 or 5 times a power of ten, never more than 2.5 times it."""
-    assert app.share_scale(np.array([0.03, 2.4])) == 5
-    assert app.share_scale(np.array([0.0, 0.0])) == 0.1
-    assert app.share_scale(np.array([10.0])) == 10
-    assert app.share_scale(np.array([37.0, 1.0])) == 50
-    ex = tiny({"A": {**app.design_defaults("A"), "cohort_size": 300}})
+    assert share_scale(np.array([0.03, 2.4])) == 5
+    assert share_scale(np.array([0.0, 0.0])) == 0.1
+    assert share_scale(np.array([10.0])) == 10
+    assert share_scale(np.array([37.0, 1.0])) == 50
+    ex = tiny({"A": {**design_defaults("A"), "cohort_size": 300}})
     for _ in range(8):
         ex.step()
-    option = app.network_option(ex)
+    option = network_option(ex)
     shares = [n["value"] for n in option["series"][0]["data"]]
     assert max(shares) > 0
     assert max(shares) <= option["visualMap"]["max"] <= 2.5 * max(shares)
@@ -266,7 +294,7 @@ def test_the_network_colour_scale_spans_the_departments():
 def test_the_one_seed_mesa_model_runs_the_design_beside_its_no_exchange_run():
     """ExplorerModel (Mesa's SolaraViz form) is exactly sim.run of the design and of the same
     city without the exchange, with the same seed; the run stops at the horizon."""
-    model = app.ExplorerModel(**small(cohort_size=400, months_between_cohorts=3))
+    model = ExplorerModel(**small(cohort_size=400, months_between_cohorts=3))
     while model.running:
         model.step()
     config = sim.ModelConfig(
@@ -276,14 +304,14 @@ def test_the_one_seed_mesa_model_runs_the_design_beside_its_no_exchange_run():
     )
     pd.testing.assert_frame_equal(model.results(), sim.run(config, seed=3))
     pd.testing.assert_frame_equal(model.baseline.results(), sim.run(no_exchange(config), seed=3))
-    _check_model_params(app.ExplorerModel.__init__, app.MODEL_PARAMS)
-    assert set(app.default_parameters()) <= set(app.MODEL_PARAMS)
+    _check_model_params(ExplorerModel.__init__, MODEL_PARAMS)
+    assert set(default_parameters()) <= set(MODEL_PARAMS)
 
 
 def test_the_seed_box():
-    assert app.parse_seed(" 12 ") == (12, "")
-    assert app.parse_seed("") == (None, "")
-    seed, note = app.parse_seed("-3")
+    assert parse_seed(" 12 ") == (12, "")
+    assert parse_seed("") == (None, "")
+    seed, note = parse_seed("-3")
     assert seed is None and note.count("\n") == 0 and "'-3'" in note
     # empty: fresh seeds at each reset; a number: the same runs again
     assert len({tiny(seed="").first_seed for _ in range(3)}) == 3
@@ -292,7 +320,7 @@ def test_the_seed_box():
         ex.step()
     pd.testing.assert_frame_equal(again[0].table(), again[1].table())
     odd = tiny(seed="<b>x</b>")
-    text = app.summary_html(odd)
+    text = summary_html(odd)
     assert "&lt;b&gt;x&lt;/b&gt;" in text and "<b>x</b>" not in text
     assert f"seeds {odd.first_seed}-{odd.first_seed + 4}" in text
 
@@ -304,8 +332,8 @@ def serving(port: int, log) -> subprocess.Popen:
     """The explorer as `make app` serves it (experiments/explore.py), in a session of its own
     (so that a signal to it reaches it alone), once it answers; fails with its log if not."""
     try:
-        app_assets.fill(app_assets.DEFAULT_FOLDER)
-    except app_assets.AssetError as err:
+        assets.fill(assets.DEFAULT_FOLDER)
+    except assets.AssetError as err:
         cannot(str(err))
     command = [sys.executable, "experiments/explore.py", "--port", str(port)]
     server = subprocess.Popen(
@@ -472,7 +500,7 @@ def test_the_project_controls_come_first_and_every_plot_draws(explorer, watched,
     cards = page.locator(".explorer-controls .v-card__title").all_inner_texts()
     assert cards[:2] == ["Run", "Design A"]
     controls = page.locator(".explorer-controls").bounding_box()
-    for label in app.LEVER_LABELS.values():
+    for label in LEVER_LABELS.values():
         if label.startswith("Who goes"):
             assert page.locator(".v-input", has_text=label).is_visible()
             continue
@@ -519,7 +547,7 @@ def test_step_draws_the_next_month_with_a_band_and_the_gains_parts(explorer, wat
     np.testing.assert_allclose(series["Design A", False, False], index.mean(1), atol=1e-4)
     parts = chart_option(page, "channels-A", wait_month=3)
     stacked = [s["name"] for s in parts["series"] if s.get("stack") == "parts"]
-    assert stacked == list(app.CHANNEL_WORDS.values())
+    assert stacked == list(CHANNEL_WORDS.values())
     w.assert_clean()
 
 
@@ -530,9 +558,9 @@ def test_two_designs_side_by_side_each_against_no_exchange(explorer, watched):  
     page.locator("label", has_text="Compare with a second design (B)").click()
     b = page.locator(".explorer-design-B")
     b.wait_for(timeout=UPDATE)
-    cohort_b = b.locator(".v-input", has_text=app.LEVER_LABELS["cohort_size"]).get_by_role("slider")
-    assert cohort_b.get_attribute("aria-valuenow") == str(app.design_defaults("B")["cohort_size"])
-    b_words = app.design_words(app.design_defaults("B"))
+    cohort_b = b.locator(".v-input", has_text=LEVER_LABELS["cohort_size"]).get_by_role("slider")
+    assert cohort_b.get_attribute("aria-valuenow") == str(design_defaults("B")["cohort_size"])
+    b_words = design_words(design_defaults("B"))
     reset(page, "Design A: 10 staff per cohort, a cohort every 12 months", f"Design B: {b_words}")
     step_to(page, 1)
     gain = chart_option(page, "gain", wait_month=1)
@@ -547,14 +575,14 @@ def test_behaviour_set_by_hand_and_seeds(explorer, watched):  # noqa: F811
     w = open_explorer(watched, explorer)
     page = w.page
     choose(page, "Behaviour of the staff", "Set by hand")
-    labels = [app.behaviour_label(k) for k in app.behaviour_ranges()]
+    labels = [behaviour_label(k) for k in behaviour_ranges()]
     page.locator(".v-input", has_text=labels[-1]).wait_for(timeout=UPDATE)
     first = slider(page, labels[0])
     assert page.locator(".explorer-controls .v-slider").count() >= len(labels) + 6
     press(first, "End", 1)
     assert (
         float(first.get_attribute("aria-valuenow"))
-        == app.behaviour_ranges()[next(iter(app.behaviour_ranges()))][1]
+        == behaviour_ranges()[next(iter(behaviour_ranges()))][1]
     )
     press(slider(page, "Seeds (paired runs"), "ArrowLeft", 3)
     choose(page, "Scale (share of the 60,000", "0.05")
@@ -598,15 +626,15 @@ def test_reset_builds_what_the_sliders_show_even_under_load(explorer, watched, b
     once: the runs have exactly the values the sliders show."""
     w = open_explorer(watched, explorer)
     page = w.page
-    cohort = slider(page, app.LEVER_LABELS["cohort_size"])
-    between = slider(page, app.LEVER_LABELS["months_between_cohorts"])
+    cohort = slider(page, LEVER_LABELS["cohort_size"])
+    between = slider(page, LEVER_LABELS["months_between_cohorts"])
     page.get_by_role("button", name="Step", exact=True).click()  # a month under way
     press(cohort, "ArrowRight", 9)
     press(between, "ArrowLeft", 6)
     page.get_by_role("button", name="Reset", exact=True).click()
     expect(page.get_by_text("Month 0 of 120")).to_be_visible(timeout=UPDATE)
     shown = int(cohort.get_attribute("aria-valuenow")), int(between.get_attribute("aria-valuenow"))
-    low, _, step = app.lever_range("cohort_size")
+    low, _, step = lever_range("cohort_size")
     # the keys moved both sliders (under load the browser may drop some presses: what matters
     # here is that the runs are built from what the sliders show, whatever they show)
     assert 10 < shown[0] <= 10 + 9 * step and 6 <= shown[1] < 12

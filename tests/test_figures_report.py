@@ -17,7 +17,20 @@ import pytest
 from matplotlib.text import Text
 
 import sim
-from experiments.figures import (
+from experiments.analysis.intervals import censored_median, interval_side, t_interval
+from experiments.analysis.tables import (
+    POSTERIOR_COLUMNS,
+    SweepTables,
+    budget_choices,
+    cheapest_reaching,
+    combine,
+    judge,
+    paired_comparisons,
+    present_costs,
+    replicate_ranking,
+)
+from experiments.jobs.job import run_job
+from experiments.present.figures import (
     STYLE,
     draw,
     make_figures,
@@ -28,7 +41,9 @@ from experiments.figures import (
     plot_network,
     shown_designs,
 )
-from experiments.report import (
+from experiments.present.labels import design_labels
+from experiments.present.publish import write_tables
+from experiments.present.report import (
     all_outcomes,
     behaviour_sentence,
     efficient_table,
@@ -36,24 +51,7 @@ from experiments.report import (
     recommendation,
     write_report,
 )
-from experiments.study import design_label, run_job
-from experiments.sweep import write_tables
-from experiments.tables import (
-    POSTERIOR_COLUMNS,
-    SweepTables,
-    budget_choices,
-    censored_median,
-    cheapest_reaching,
-    combine,
-    design_labels,
-    interval_side,
-    judge,
-    paired_comparisons,
-    present_costs,
-    replicate_ranking,
-    short_value,
-    t_interval,
-)
+from experiments.study.levers import design_label, short_value
 from sim.pairing import CHANNELS
 
 LEVERS = ["cohort_size", "months_between_cohorts"]
@@ -685,7 +683,7 @@ def _many_departments(tables: SweepTables, copies: int) -> SweepTables:
 
 
 def test_thousands_of_departments_are_drawn_as_the_largest_and_a_count(tables):
-    from experiments.figures import (
+    from experiments.present.figures import (
         MAX_DEPARTMENT_BARS,
         MAX_NETWORK_DEPARTMENTS,
         plot_departments_end,
@@ -713,7 +711,7 @@ def test_thousands_of_departments_are_drawn_as_the_largest_and_a_count(tables):
 
 
 def test_names_in_other_scripts_use_an_installed_font_that_has_them():
-    from experiments.figures import _font_having, fit_fonts
+    from experiments.present.figures import _font_having, fit_fonts
 
     other = "\u2a3f"  # a sign DejaVu Sans lacks and matplotlib's STIX fonts have
     assert _font_having(ord(other)) is not None
@@ -725,7 +723,7 @@ def test_names_in_other_scripts_use_an_installed_font_that_has_them():
 
 
 def test_a_name_no_installed_font_has_is_one_warning_for_all_figures(tables, tmp_path, capfd):
-    from experiments.figures import _font_having
+    from experiments.present.figures import _font_having
 
     javanese = "ꦗꦏꦂꦠ"  # Jakarta in Javanese script
     if any(_font_having(ord(c)) for c in javanese):

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from experiments.preflight import model_config, plan_command
+from experiments.jobs.plan import model_config, plan_command
 from sim import ModelConfig, ScenarioConfig, UserError
 from sim.config import flat_settings, with_settings
 from sim.errors import NonFiniteError

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.calibration import load_targets
-from experiments.study import posterior_of
+from experiments.calibration.targets import load_targets
+from experiments.study.posterior import posterior_of
 from sim import UserError, files
 from sim.organisation import load_departments
 from sim.practices import load_practices

@@ -1,5 +1,6 @@
-"""Levers declared once (experiments/study.py LEVERS): each range lies inside what its setting
-accepts, and the Optuna search, the explorer's sliders and the EMA example read it from there."""
+"""Levers declared once (LEVERS in experiments/study/levers.py): each range lies inside what its
+setting accepts, and the Optuna search, the explorer's sliders and the EMA example read it from
+there."""
 
 from __future__ import annotations
 
@@ -15,11 +16,19 @@ from optuna.distributions import (
     IntUniformDistribution,
 )
 
-from experiments import app, study
-from experiments.app import MODEL_PARAMS
-from experiments.study import BUDGET_LEVERS, LEVERS, BudgetConfig, Lever, lever_named, optuna_range
-from experiments.tables import short_label
+from experiments.explorer.charts import design_words
+from experiments.explorer.runs import MODEL_PARAMS
+from experiments.study.levers import (
+    BUDGET_LEVERS,
+    LEVERS,
+    Lever,
+    lever_named,
+    optuna_range,
+    short_label,
+)
+from experiments.study.settings import BudgetConfig
 from sim import ProgramConfig, UserError
+from sim.program import POLICIES
 from sim.settings import declared
 
 from .conftest import ROOT
@@ -59,7 +68,7 @@ def test_stepped_values():
 def test_selection_offers_every_policy_but_targeted():
     """`targeted` needs a list of departments, which a sampler cannot draw."""
     choices = LEVERS["selection"].choices
-    assert "targeted" not in choices and set(choices) == set(study.POLICIES) - {"targeted"}
+    assert "targeted" not in choices and set(choices) == set(POLICIES) - {"targeted"}
 
 
 @pytest.mark.parametrize(
@@ -137,7 +146,7 @@ def test_a_label_says_one_in_the_singular():
     row.update(duration=np.int64(6), months_between_cohorts="12")  # a swept override's text
     assert "6 months in Tokyo" in short_label(row, ["duration"])
     assert short_label(row, ["months_between_cohorts"]) == "a cohort every 12 months"
-    assert app.design_words(row) == (
+    assert design_words(row) == (
         "1 staff per cohort, a cohort every 12 months, 6 months in Tokyo, random selection; "
         "1 expert per visit, an expert visit every month"
     )

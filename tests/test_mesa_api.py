@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import sim
-from experiments.preflight import model_config
-from experiments.study import run_job
+from experiments.jobs.job import run_job
+from experiments.jobs.plan import model_config
 from sim import ConfigError, ExchangeModel, FinishedError, ModelConfig
 from sim.config import MODEL_LEVEL, flat_settings
 

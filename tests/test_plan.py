@@ -7,9 +7,10 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from experiments import preflight
-from experiments.preflight import CONFIG_DIR, Composer
-from experiments.study import register, to_model_config
+import experiments.jobs.plan as plan_module
+from experiments import CONFIGS
+from experiments.jobs.plan import Composer
+from experiments.study.settings import register, to_model_config
 
 #: Jobs as a user types them: group choices, settings of each type, optional ones set to null,
 #: lists, budget settings, hydra settings, and overrides Hydra handles otherwise (+, ~, dicts).
@@ -32,7 +33,7 @@ JOBS = [
 @pytest.fixture
 def hydra():
     register()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         yield
 
 
@@ -70,11 +71,11 @@ def test_a_bad_value_is_refused_as_hydra_refuses_it(hydra):
 
 def test_thousands_of_jobs_are_planned_with_a_handful_of_compositions(monkeypatch, tmp_path):
     composed = []
-    real = preflight.compose
+    real = plan_module.compose
     monkeypatch.setattr(
-        preflight, "compose", lambda *a, **k: composed.append(k.get("overrides")) or real(*a, **k)
+        plan_module, "compose", lambda *a, **k: composed.append(k.get("overrides")) or real(*a, **k)
     )
-    plan = preflight.plan_command([
+    plan = plan_module.plan_command([
         "-m", "program.cohort_size=range(1,41)", "program.months_between_cohorts=range(1,26)",
         "scenario=laptop", f"hydra.sweep.dir={tmp_path / 'sweep'}",
     ])  # fmt: skip

@@ -11,8 +11,12 @@ import pandas as pd
 import pytest
 
 import sim
-from experiments import report, scale_gains, study
-from experiments.tables import combine
+from experiments.analysis.tables import combine
+from experiments.jobs.job import run_job
+from experiments.present.report import banners, meaning
+from experiments.present.scale import PATH, caveat, load
+from experiments.present.terminal import headline_line, print_ranking
+from experiments.scale_gains import SCALES
 from sim import rules, trend
 from sim.errors import ConfigError, DataError
 
@@ -55,7 +59,7 @@ def small():
         program=sim.ProgramConfig(cohort_size=400, min_tenure=0),
         horizon=24,
     )
-    job = study.run_job(cfg, 2, 0, 0.001, "a design", progress=False, channels=False)
+    job = run_job(cfg, 2, 0, 0.001, "a design", progress=False, channels=False)
     meta = {"horizon_months": 24, "replicates": 2, "scale": 0.01, "target_gain": 0.001}
     return job, combine([job], meta, reference=None)
 
@@ -94,9 +98,9 @@ def test_a_bad_line_of_the_series_is_one_error_naming_file_and_line(tmp_path, li
 
 
 def test_the_packaged_scale_measurement_is_well_formed():
-    table = scale_gains.load()
+    table = load()
     for _, rows in table.groupby(["cohort_size", "months_between_cohorts"]):
-        assert sorted(rows.scale) == sorted(scale_gains.SCALES)
+        assert sorted(rows.scale) == sorted(SCALES)
         full = rows[rows.scale == 1.0].iloc[0]
         assert full.ratio == 1.0 and full.ratio_low < 1 < full.ratio_high
         assert (rows.seeds >= 10).all() and (rows.ratio_low <= rows.ratio_high).all()
@@ -104,36 +108,36 @@ def test_the_packaged_scale_measurement_is_well_formed():
 
 
 def test_the_scale_caveat_is_given_below_full_scale_only():
-    assert scale_gains.caveat(1.0) is None
-    line = scale_gains.caveat(0.05)
+    assert caveat(1.0) is None
+    line = caveat(0.05)
     assert line.startswith("Reduced scale: at scale 0.05 gains were")
     assert "30 staff every 12 months" in line and "those at full scale" in line
     assert "\n" not in line
-    assert "scale 0.05 (nearest measured to 0.01)" in scale_gains.caveat(0.01)
+    assert "scale 0.05 (nearest measured to 0.01)" in caveat(0.01)
 
 
 def test_a_bad_line_of_the_scale_measurement_names_file_and_line(tmp_path):
-    lines = scale_gains.PATH.read_text(encoding="utf-8").splitlines()
+    lines = PATH.read_text(encoding="utf-8").splitlines()
     cells = lines[1].split(",")
     cells[6] = "9"  # a ratio outside its own interval
     path = tmp_path / "scale.csv"
     path.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"scale\.csv:2: ratio must lie within"):
-        scale_gains.load(path)
+        load(path)
 
 
 def test_the_report_and_terminal_give_the_gain_in_planner_units(small, capsys):
     _, tables = small
-    text = html.unescape(report.meaning(tables))
+    text = html.unescape(meaning(tables))
     assert "In units Jakarta reports" in text and "Ombudsman compliance points" in text
     assert "months of Jakarta's own recent improvement" in text and "assum" in text
-    report.print_ranking(tables.designs)
+    print_ranking(tables.designs)
     assert "Ombudsman compliance points" in capsys.readouterr().out
-    assert "months of Jakarta's own recent improvement" in report.headline_line(tables.designs)
+    assert "months of Jakarta's own recent improvement" in headline_line(tables.designs)
 
 
 def test_the_report_warns_with_the_measured_ratio_below_full_scale_only(small):
     _, tables = small
-    assert "nearest measured to 0.01) gains were" in report.banners(tables)
+    assert "nearest measured to 0.01) gains were" in banners(tables)
     full = dataclasses.replace(tables, meta={**tables.meta, "scale": 1.0})
-    assert "gains were" not in report.banners(full)
+    assert "gains were" not in banners(full)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from experiments.study import (
+from experiments.study.settings import (
     RunConfig,
     budget_staff_months,
     check_settings,

@@ -85,7 +85,7 @@ def test_a_sweep_whose_concurrent_jobs_cannot_fit_is_refused_with_a_worker_count
 ):
     need = check(ModelConfig())
     monkeypatch.setattr(res, "available_bytes", lambda: int(1.5 * need.job_bytes(10)))
-    monkeypatch.setattr("experiments.preflight.available_bytes", res.available_bytes)
+    monkeypatch.setattr("experiments.jobs.plan.available_bytes", res.available_bytes)
     code = cli(["-m", "program.cohort_size=10,20", "hydra.launcher.n_jobs=2",
                 f"hydra.sweep.dir={tmp_path / 's'}"])  # fmt: skip
     message = one_line(capsys.readouterr().err)
@@ -220,7 +220,7 @@ def test_a_sweep_never_takes_over_a_folder_that_is_not_a_sweeps(tmp_path, capsys
 
 def test_a_sweep_writes_into_a_new_or_empty_folder_or_its_own(tmp_path):
     """What a sweep may write into: a new folder, an empty one, and its own when run again."""
-    from experiments.sweep import MANIFEST, check_owned
+    from experiments.jobs.store import MANIFEST, check_owned
 
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -239,18 +239,19 @@ def test_one_writer_at_a_time_in_a_sweep_folder(tmp_path, capsys):
     """While a command writes in a sweep folder, a sweep or an aggregation started on it is
     refused in one line naming the holder, and changes nothing; once the holder ends (the lock
     goes with it, however it ends), the same command runs."""
-    from experiments import aggregate, sweep
+    from experiments import aggregate
+    from experiments.jobs import store
 
     folder = tmp_path / "s"
     run_script("run.py", *OWNED_SWEEP, f"hydra.sweep.dir={folder}", "report=false")
-    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.name != sweep.LOCK}
-    with sweep.writing(folder, "a test standing for a running sweep"):
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.name != store.LOCK}
+    with store.writing(folder, "a test standing for a running sweep"):
         assert cli([*OWNED_SWEEP, "program.cohort_size=10,30", f"hydra.sweep.dir={folder}"]) == 1
         line = one_line(capsys.readouterr().err)
         assert line.startswith(f"error: {folder}: process ") and "running sweep" in line
         assert aggregate.main([str(folder)]) == 1
         assert "a test standing for a running sweep" in one_line(capsys.readouterr().err)
-        after = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.name != sweep.LOCK}
+        after = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.name != store.LOCK}
         assert after == before
     assert aggregate.main([str(folder)]) == 0
 
@@ -271,7 +272,7 @@ def test_a_single_run_never_writes_into_a_folder_of_other_things(tmp_path, capsy
     assert cli([*run, "hydra.run.dir="]) == 1
     assert "hydra.run.dir is empty" in one_line(capsys.readouterr().err)
     assert [p.name for p in mine.iterdir()] == ["thesis.docx"]
-    from experiments.sweep import check_owned
+    from experiments.jobs.store import check_owned
 
     (tmp_path / "old_run" / ".hydra").mkdir(parents=True)
     for folder in (tmp_path / "old_run", tmp_path / "new"):
@@ -298,7 +299,7 @@ def test_a_reference_naming_no_single_design_is_refused(tmp_path, capsys, refere
 
 
 def test_a_reference_naming_one_design_is_accepted():
-    from experiments.preflight import plan_command
+    from experiments.jobs.plan import plan_command
 
     plan = plan_command([*OWNED_SWEEP, "reference='cohort_size=20'", "hydra.sweep.dir=/tmp/x"])
     assert plan.settings["reference"] == "cohort_size=20" and len(plan.jobs) == 2
@@ -360,9 +361,9 @@ def test_a_signal_stops_a_sweep_in_one_line_leaving_nothing_and_it_resumes(
 def test_an_input_edited_after_planning_is_named(tmp_path):
     """A job whose key is not the one its sweep planned says which input file changed since
     (the sweep records every job's input files with their digests), or that the code did."""
-    from experiments import identity
-    from experiments.preflight import plan_command
-    from experiments.sweep import MANIFEST, changed_since_planned
+    from experiments.jobs import identity
+    from experiments.jobs.plan import plan_command
+    from experiments.jobs.store import MANIFEST, changed_since_planned
 
     departments = tmp_path / "departments.csv"
     departments.write_text((ROOT / "sim" / "data" / "departments.csv").read_text())
@@ -386,7 +387,7 @@ def test_a_sweep_says_its_jobs_time_and_memory_before_the_first_job():
     """The announcement follows from the plan: jobs, how many at once, the runs' rough time
     (`resources.run_seconds` for each replicate's run and its channel runs) and memory; twice
     the replicates, about twice the time."""
-    from experiments.preflight import duration, plan_command
+    from experiments.jobs.plan import duration, plan_command
 
     one = plan_command([*OWNED_SWEEP, "hydra.sweep.dir=/tmp/x"])
     two = plan_command([*OWNED_SWEEP, "replicates=2", "hydra.sweep.dir=/tmp/x"])
@@ -409,7 +410,7 @@ MANIFEST = {"definition": "d-now", "sweeper": "basic", "command": [], "settings"
 
 def _make(root: Path, states: set[str], data: bytes) -> set[str]:
     """Build a folder in `states`; returns the relative paths of the user's own files."""
-    from experiments import sweep
+    from experiments.jobs import store
 
     user = set()
 
@@ -427,11 +428,11 @@ def _make(root: Path, states: set[str], data: bytes) -> set[str]:
         put(".hydra/config.yaml", b"seed: 0\n")
         put("summary.parquet", data)
     if "other_definition" in states:
-        put(sweep.MANIFEST, json.dumps({**MANIFEST, "definition": "d-old"}).encode())
+        put(store.MANIFEST, json.dumps({**MANIFEST, "definition": "d-old"}).encode())
         put("1/job.json", json.dumps({"key": "k-old", "label": "x", "extra_columns": []}).encode())
         put("1/summary.parquet", data)
     if "half_written" in states:
-        put(sweep.MANIFEST, json.dumps(MANIFEST).encode())
+        put(store.MANIFEST, json.dumps(MANIFEST).encode())
         put("0/job.json", json.dumps({"key": "k0", "label": "x", "extra_columns": []}).encode())
         put("0/timeseries.parquet", data[: len(data) // 2])
     if "leftover_temp" in states:
@@ -446,30 +447,31 @@ def _make(root: Path, states: set[str], data: bytes) -> set[str]:
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    from experiments import sweep
+    from experiments.jobs import store
 
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in root.rglob("*")
-        if p.is_file() and p.name != sweep.LOCK
+        if p.is_file() and p.name != store.LOCK
     }
 
 
 def _as_run_py(folder: Path) -> None:
     """What experiments/run.py does to a sweep folder before its first job."""
-    from experiments import sweep
+    from experiments.jobs import store
 
-    sweep.check_owned(folder)
-    with sweep.writing(folder, "experiments/run.py -m ..."):
-        sweep.prepare(folder, MANIFEST)
+    store.check_owned(folder)
+    with store.writing(folder, "experiments/run.py -m ..."):
+        store.prepare(folder, MANIFEST)
 
 
 def _as_aggregate_py(folder: Path) -> None:
     """What experiments/aggregate.py does (tables only)."""
-    from experiments import publish, sweep
+    from experiments.jobs import store
+    from experiments.present import publish
 
-    sweep.check_results_folder(folder)
-    with sweep.writing(folder, "experiments/aggregate.py"):
+    store.check_results_folder(folder)
+    with store.writing(folder, "experiments/aggregate.py"):
         publish.aggregate(folder, figures=False)
 
 
@@ -478,7 +480,7 @@ def test_no_folder_state_loses_a_user_file(tmp_path_factory, command):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from experiments import sweep
+    from experiments.jobs import store
 
     outcomes = set()
 
@@ -496,13 +498,13 @@ def test_no_folder_state_loses_a_user_file(tmp_path_factory, command):
         else:
             user = _make(root, states, data)
         before = _files(root) if root.exists() else {}
-        holder = sweep.writing(root, "another sweep") if locked and root.exists() else None
+        holder = store.writing(root, "another sweep") if locked and root.exists() else None
         refused = None
         try:
             if holder is not None:
                 holder.__enter__()
             command(root)
-        except (sim.UserError, sweep.AggregationError) as err:
+        except (sim.UserError, store.AggregationError) as err:
             refused = err
             assert "\n" not in str(err)
         finally:
@@ -512,7 +514,7 @@ def test_no_folder_state_loses_a_user_file(tmp_path_factory, command):
         outcomes.add(type(refused).__name__ if refused is not None else "done")
         if holder is not None:  # another command writes there: refused, whatever the folder
             assert refused is not None
-        if isinstance(refused, sim.UserError | sweep.Refused):
+        if isinstance(refused, sim.UserError | store.Refused):
             assert after == before  # refused before any change
         if absent:
             return
@@ -522,7 +524,7 @@ def test_no_folder_state_loses_a_user_file(tmp_path_factory, command):
         for rel in user:
             assert before[rel] in contents, (states, rel, refused)
         if refused is None and command is _as_run_py:
-            assert json.loads((root / sweep.MANIFEST).read_text())["definition"] == "d-now"
+            assert json.loads((root / store.MANIFEST).read_text())["definition"] == "d-now"
 
     check()
     both = {"done", "UserError"} if command is _as_run_py else {"Refused", "AggregationError"}

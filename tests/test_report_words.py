@@ -11,16 +11,10 @@ import re
 
 import pytest
 
-from experiments.report import (
-    NAMED,
-    PACKAGE,
-    behaviour_sentence,
-    gain_words,
-    headline,
-    headline_line,
-    print_ranking,
-)
-from experiments.tables import interval_side, replicate_ranking
+from experiments.analysis.intervals import interval_side
+from experiments.analysis.tables import replicate_ranking
+from experiments.present.report import NAMED, PACKAGE, behaviour_sentence, gain_words, headline
+from experiments.present.terminal import headline_line, print_ranking
 from tests.test_figures_report import COST, GAINS, hand_designs
 
 

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import screening, sensitivity
-from experiments.study import no_exchange
+from experiments import sensitivity
+from experiments.screening.stages import top_parameters
 from sim import BehaviorConfig, run
+from sim.pairing import no_exchange
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "sensitivity.py"
@@ -104,7 +105,7 @@ def check_indices_tables(analysis: Path) -> None:
     assert len(sobol) == 2 * len(OUTCOMES)
     assert np.isfinite(sobol[["S1", "S1_conf", "ST", "ST_conf"]].to_numpy()).all()
     # Sobol runs on the two parameters with the largest mu_star (relative, over all outcomes)
-    assert set(sobol.parameter) == set(screening.top_parameters(morris, 2))
+    assert set(sobol.parameter) == set(top_parameters(morris, 2))
 
     samples = pd.read_parquet(analysis / "samples.parquet")
     assert len(samples) == 2 * (len(sensitivity.PARAMETERS) + 1) + 32

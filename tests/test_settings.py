@@ -12,7 +12,7 @@ from runpy import run_path
 
 import pytest
 
-from experiments.study import BudgetConfig, RunConfig, check_settings
+from experiments.study.settings import BudgetConfig, RunConfig, check_settings
 from sim import settings
 from sim.config import (
     RELATIONS,
@@ -71,7 +71,7 @@ def test_docs_tables_are_generated_from_the_declarations():
     assert [(p, cls) for p, cls in tables_tool["blocks"](text)] == TABLES + run_level, (
         "docs/model.md §9 must hold one generated table per section "
         "(<!-- settings: <prefix> = <module>:<Class> --> ... <!-- /settings -->), then the "
-        "run level's (experiments.study)"
+        "run level's (experiments.study.settings)"
     )
     assert tables_tool["render"](text) == text, (
         f"docs/model.md §9 differs from the declarations in sim/config.py; run: {REGENERATE}"

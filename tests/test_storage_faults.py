@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import outputs, study, sweep
+from experiments.jobs import outputs, store
+from experiments.jobs.cache import cache_baseline, cached_baseline
 from sim import ExchangeModel
 from sim.errors import StorageError
 from sim.export import export_organisation
@@ -141,7 +142,7 @@ def test_a_figure_goes_through_the_atomic_writer(tmp_path, monkeypatch):
     line naming the file, the previous figure stays whole, no temporary file is left."""
     import matplotlib.pyplot as plt
 
-    from experiments import figures
+    from experiments.present import figures
 
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
@@ -190,19 +191,19 @@ def test_run_py_refuses_an_output_folder_inside_a_file(tmp_path, mode):
 
 
 def job_tables(job: Path) -> dict:
-    tables = {name: pd.read_parquet(job / f"{name}.parquet") for name in sweep.JOB_TABLES}
+    tables = {name: pd.read_parquet(job / f"{name}.parquet") for name in store.JOB_TABLES}
     tables["department_ties"] = pd.read_csv(job / "department_ties.csv")
     return tables
 
 
 def test_a_job_records_the_checksum_of_every_file_it_wrote(finished):
     job = finished / "0"
-    recorded = json.loads((job / sweep.CHECKSUMS).read_text())
-    written = {p.name for p in job.iterdir() if p.is_file()} - {sweep.CHECKSUMS, "run.log"}
+    recorded = json.loads((job / store.CHECKSUMS).read_text())
+    written = {p.name for p in job.iterdir() if p.is_file()} - {store.CHECKSUMS, "run.log"}
     assert set(recorded) == written
     for name, expected in recorded.items():
         assert outputs.file_checksum(job / name) == expected, name
-    assert sweep.damage(job) is None
+    assert store.damage(job) is None
 
 
 def test_a_job_that_cannot_write_a_file_is_not_done_and_leaves_nothing(
@@ -214,10 +215,10 @@ def test_a_job_that_cannot_write_a_file_is_not_done_and_leaves_nothing(
     is_marker = lambda src, dst: Path(dst).name == "summary.parquet"  # noqa: E731
     monkeypatch.setattr(os, "replace", fail("replace", errno.ENOSPC, is_marker))
     with pytest.raises(StorageError, match="summary.parquet: No space left on device"):
-        sweep.write_job(out, tables, "replicates: 2\n", {"key": "k"}, {"command": "x"})
+        store.write_job(out, tables, "replicates: 2\n", {"key": "k"}, {"command": "x"})
     monkeypatch.undo()
     assert list(out.iterdir()) == []  # no half job: what was written is removed
-    assert sweep.previous_result(out, "k") == "none"
+    assert store.previous_result(out, "k") == "none"
 
 
 def test_a_storage_error_in_a_sweep_job_fails_that_job_and_the_sweep_exits_1(copy):
@@ -245,10 +246,10 @@ def test_a_storage_error_in_a_sweep_job_fails_that_job_and_the_sweep_exits_1(cop
     assert "Traceback" not in proc.stderr
     assert f"cannot write {copy / '1' / 'summary.parquet'}: No space left on device" in proc.stderr
     assert not (copy / "1" / "summary.parquet").exists() and leftovers(copy) == []
-    assert sweep.status(copy).done == [copy / "0"]
+    assert store.status(copy).done == [copy / "0"]
     again = run_script("run.py", *sweep_command(copy))  # the disk has space again
     assert again.stdout.count("already done, skipped") == 1
-    assert sweep.damage(copy / "1") is None and (copy / "aggregate" / "designs.parquet").exists()
+    assert store.damage(copy / "1") is None and (copy / "aggregate" / "designs.parquet").exists()
 
 
 # --- damaged results are redone, never reported ------------------------------------------------
@@ -269,7 +270,7 @@ def test_truncated_or_altered_results_are_redone_on_resume(copy):
         in proc.stderr
     )
     for job in ("0", "1"):
-        assert sweep.damage(copy / job) is None
+        assert store.damage(copy / job) is None
         pd.testing.assert_frame_equal(
             pd.read_parquet(copy / job / "timeseries.parquet"), before[job]
         )
@@ -294,9 +295,9 @@ def test_damage_a_rerun_keeps_is_reported_with_the_way_out_that_works(copy):
     delete the job; doing what it says gives the report."""
     job = copy / "1"
     (job / "effects.parquet").write_bytes(bytes(range(256)) * 8)
-    recorded = json.loads((job / sweep.CHECKSUMS).read_text())
+    recorded = json.loads((job / store.CHECKSUMS).read_text())
     recorded["effects.parquet"] = outputs.file_checksum(job / "effects.parquet")
-    (job / sweep.CHECKSUMS).write_text(json.dumps(recorded))
+    (job / store.CHECKSUMS).write_text(json.dumps(recorded))
     again = run_script("run.py", *sweep_command(copy), check=False)
     assert again.returncode == 1  # the re-run kept it: the advice to run again would not work
     proc = run_script("aggregate.py", str(copy), check=False)
@@ -311,11 +312,11 @@ def test_damage_a_rerun_keeps_is_reported_with_the_way_out_that_works(copy):
 def test_a_job_without_checksums_is_accepted_when_its_tables_read(copy):
     """Jobs of a version that recorded no checksums: done if pyarrow reads their tables."""
     job = copy / "0"
-    key = sweep.job_key_of(job)
-    (job / sweep.CHECKSUMS).unlink()
-    assert sweep.previous_result(job, key) == "done"
+    key = store.job_key_of(job)
+    (job / store.CHECKSUMS).unlink()
+    assert store.previous_result(job, key) == "done"
     truncate(job / "departments.parquet")
-    assert sweep.previous_result(job, key) == "damaged"
+    assert store.previous_result(job, key) == "damaged"
     assert not (job / "summary.parquet").exists()
 
 
@@ -340,7 +341,7 @@ def test_a_damaged_baseline_cache_is_rebuilt_with_a_note(copy):
     pd.testing.assert_frame_equal(pd.read_parquet(copy / "0" / "timeseries.parquet"), before)
     for marker in (first, second):
         stem = marker.with_name(marker.name.removesuffix(".checksums.json"))
-        assert study.cached_baseline(stem) is not None  # rebuilt and intact
+        assert cached_baseline(stem) is not None  # rebuilt and intact
 
 
 def test_a_cache_that_cannot_be_written_does_not_fail_the_job(
@@ -348,12 +349,12 @@ def test_a_cache_that_cannot_be_written_does_not_fail_the_job(
 ):
     stem = next((finished / ".baselines").glob("*.checksums.json"))
     stem = stem.with_name(stem.name.removesuffix(".checksums.json"))
-    result = study.cached_baseline(stem)
+    result = cached_baseline(stem)
     monkeypatch.setattr(os, "write", fail("write", errno.ENOSPC))
-    study.cache_baseline(tmp_path / "cache" / "entry", result)
+    cache_baseline(tmp_path / "cache" / "entry", result)
     monkeypatch.undo()
     assert "note: baseline cache not kept: cannot write" in capsys.readouterr().err
-    assert study.cached_baseline(tmp_path / "cache" / "entry") is None
+    assert cached_baseline(tmp_path / "cache" / "entry") is None
     assert leftovers(tmp_path) == []
 
 

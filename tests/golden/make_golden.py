@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 import sim
-from experiments.study import design_label, run_job
+from experiments.jobs.job import run_job
+from experiments.study.levers import design_label
 
 HERE = Path(__file__).resolve().parent
 #: Designs (program settings) x mechanisms, 2 seeds, 1% scale, 24 months.

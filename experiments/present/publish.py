@@ -1,6 +1,6 @@
 """A folder's aggregate: its jobs' tables combined, the figures drawn and the report written,
 into <folder>/aggregate, replacing the last one only when the new one is complete (the results
-store, `experiments.sweep`, says which jobs there are and reads them)."""
+store, `experiments.jobs.store`, says which jobs there are and reads them)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,23 @@ import os
 import shutil
 from pathlib import Path
 
-from experiments.figures import make_figures
-from experiments.report import write_report
-from experiments.scale_gains import caveat
-from experiments.sweep import (
+import pandas as pd
+
+from experiments.analysis.tables import SweepTables, combine
+from experiments.jobs.outputs import write_json, write_table
+from experiments.jobs.store import (
     AGGREGATE,
     AggregationError,
     check_not_partial,
     check_results_folder,
     failed_jobs,
-    load_tables,
     read_config,
+    read_jobs,
     status,
-    write_tables,
 )
-from experiments.tables import SweepTables
+from experiments.present.figures import make_figures
+from experiments.present.report import write_report
+from experiments.present.scale import caveat
 from sim.errors import UserError
 
 
@@ -37,7 +39,8 @@ def aggregate(folder: Path, title: str | None = None, figures: bool = True) -> P
     work = folder / f".{AGGREGATE}.{os.getpid()}.tmp"
     shutil.rmtree(work, ignore_errors=True)
     try:
-        tables = load_tables(folder, state)
+        read = read_jobs(folder, state)
+        tables = combine(read.jobs, read.meta, read.reference)
         work.mkdir()
         failed = failed_jobs(state)
         report = None
@@ -78,3 +81,15 @@ def scale_note(folder: Path) -> str | None:
     gains (measured: experiments/scale_gains.py), or None at full scale or with no job done."""
     done = status(Path(folder)).done
     return caveat(float(read_config(done[0]).scenario.scale)) if done else None
+
+
+def write_tables(tables: SweepTables, failed: pd.DataFrame, out: Path) -> None:
+    write_table(failed, out / "failed_jobs")
+    for name in ("timeseries", "summary", "designs", "effects", "comparisons"):
+        write_table(getattr(tables, name), out / name)
+    write_table(tables.baseline, out / "baseline", csv=False)
+    write_table(tables.departments, out / "departments", csv=False)
+    write_table(tables.readiness, out / "sop_readiness")
+    if tables.under_posterior:
+        write_table(tables.ranks, out / "posterior_ranks")
+    write_json(out / "provenance.json", tables.meta["provenance"])

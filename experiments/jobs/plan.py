@@ -16,7 +16,6 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 from hydra import compose, initialize_config_dir
@@ -29,24 +28,17 @@ from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from experiments import identity
-from experiments.cluster import check_sbatch
-from experiments.study import (
-    RunConfig,
-    check_settings,
-    design_label,
-    design_overrides,
-    register,
-    to_model_config,
-)
-from experiments.tables import reference_design
+from experiments import CONFIGS
+from experiments.jobs import identity
+from experiments.jobs.cluster import check_sbatch
+from experiments.study.levers import design_label, design_overrides, reference_design
+from experiments.study.settings import RunConfig, check_settings, register, to_model_config
 from sim import ModelConfig, UserError
 from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, renamed_hint
 from sim.errors import first_line
 from sim.inputs import check, file_digest, reading_once
 from sim.resources import ResourceError, available_bytes, run_seconds, size
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 #: Hydra flags that take a value (their value is not an override).
 _VALUE_FLAGS = {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir"}
 #: Flags after which Hydra does not run the app (help, info, shell completion).
@@ -129,7 +121,7 @@ class Plan:
         )
 
     def manifest(self, command: list[str]) -> dict:
-        """The sweep's definition file (`experiments.sweep`)."""
+        """The sweep's definition file (`experiments.jobs.store`)."""
         grid = self.sweeper == "basic"
         return {
             "definition": self.definition,
@@ -278,7 +270,7 @@ def plan_command(argv: list[str]) -> Plan | None:
     register()
     try:
         with (
-            initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"),
+            initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"),
             reading_once(),
         ):
             jobs, primary = _job_overrides(overrides, multirun)
@@ -404,7 +396,7 @@ def workers_of(launcher: DictConfig, jobs: int) -> int:
 def check_launcher(launcher: DictConfig, jobs: int, job_bytes: float) -> None:
     """Refuse launcher settings that cannot work, a sweep whose jobs running at once cannot
     fit this machine's memory (or, on a cluster, the memory each task asks for), and jobs SLURM
-    would refuse (`experiments.cluster`)."""
+    would refuse (`experiments.jobs.cluster`)."""
     workers = workers_of(launcher, jobs)
     if "mem_gb" in launcher and job_bytes > launcher.mem_gb * 2**30:
         raise ResourceError(
@@ -465,7 +457,7 @@ def model_config(overrides: list[str]) -> ModelConfig:
     if problem is not None:
         raise UserError(problem)
     register()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         return to_model_config(compose("config", overrides=overrides))
 
 

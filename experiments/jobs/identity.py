@@ -3,7 +3,8 @@
 A result is reused only when everything that determines it is unchanged: the resolved model
 configuration, the *contents* of every input file (packaged or the user's), the model's code and
 packaged data (contents, not the git commit, so an uncommitted edit counts), the code that turns
-runs into tables (`experiments/study.py`), and the versions of Python and the numerical packages.
+runs into tables (`JOB_CODE`: the study package and the job), and the versions of Python and the
+numerical packages.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from importlib import metadata
 from pathlib import Path
 
 import sim
+from experiments import PROJECT
 from sim import ModelConfig
-from sim.inputs import file_digest
+from sim.inputs import file_digest, sha256
 from sim.organisation import packaged_file
 
 #: Packages whose version can change a number in a result.
@@ -40,15 +42,14 @@ INPUT_FILES = {
     "ties_file": None,
 }
 #: Code outside the `sim` package whose contents determine a job's tables and files: the study
-#: (settings, levers, outcomes, the job) and what it imports of this package
+#: package (settings, levers, outcomes, posterior), the job and what it imports of `experiments`
 #: (tests/test_architecture.py checks that this is all of it).
-JOB_CODE = tuple(
-    Path(__file__).resolve().parent / name for name in ("study.py", "identity.py", "outputs.py")
-)
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+JOB_CODE = (
+    PROJECT / "experiments" / "__init__.py",
+    *sorted((PROJECT / "experiments" / "study").glob("*.py")),
+    *(PROJECT / "experiments" / "jobs" / name
+      for name in ("__init__.py", "job.py", "cache.py", "identity.py", "outputs.py")),
+)  # fmt: skip
 
 
 def folder_key(what: str | dict) -> str:
@@ -72,7 +73,7 @@ def code_digest() -> str:
     files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     h = hashlib.sha256()
     for path in [*files, *JOB_CODE]:
-        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        name = path.relative_to(root if path.is_relative_to(root) else PROJECT).as_posix()
         h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 

@@ -6,7 +6,7 @@ folder named by the environment variable SOLARA_ASSETS_PROXY_CACHE_DIR, laid out
 `<package>@<version>/<file>`. This script fills that folder from the npm registry (`npm pack`),
 so the explorer never needs the CDN:
 
-    .venv/bin/python experiments/app_assets.py [FOLDER]   # default: <venv>/solara-assets
+    .venv/bin/python experiments/fetch_assets.py [FOLDER]   # default: <venv>/solara-assets
 
 It is idempotent (a package already unpacked is skipped) and writes each package under a
 temporary name before renaming it, so an interrupted run leaves no half package. It first checks
@@ -74,7 +74,7 @@ def check_versions() -> None:
     if missing:
         raise AssetError(
             f"solara {solara.__version__} loads {', '.join(missing)}, which "
-            "experiments/app_assets.py does not fetch: add it to PACKAGES"
+            "experiments/fetch_assets.py does not fetch: add it to PACKAGES"
         )
 
 
@@ -135,7 +135,7 @@ def fill(folder: Path) -> list[str]:
 
 def main(argv: list[str]) -> int:
     if len(argv) > 1 or (argv and argv[0].startswith("-")):
-        print("usage: app_assets.py [FOLDER]", file=sys.stderr)
+        print("usage: fetch_assets.py [FOLDER]", file=sys.stderr)
         return 2
     folder = Path(argv[0]).resolve() if argv else DEFAULT_FOLDER
     try:
@@ -164,8 +164,8 @@ def serve(port: int, folder: Path) -> tuple[list[str], dict[str, str]]:
         ),
     }
     solara = str(Path(sys.executable).with_name("solara"))
-    command = [solara, "run", "experiments/app.py", "--host", "127.0.0.1", "--port", str(port),
-               "--production", "--no-open"]  # fmt: skip
+    command = [solara, "run", "experiments.explorer.page", "--host", "127.0.0.1",
+               "--port", str(port), "--production", "--no-open"]  # fmt: skip
     return command, env
 
 

@@ -12,22 +12,17 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-import textwrap
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from experiments.study import LEVERS, OUTCOMES, RunConfig, cost_per_point
-from sim.errors import UserError
-from sim.organisation import load_departments
+from experiments.analysis.intervals import censored_median, clear, t_interval
+from experiments.study.levers import LEVERS, label_designs, reference_design
+from experiments.study.outcomes import OUTCOMES, cost_per_point
+from experiments.study.settings import RunConfig
 from sim.pairing import CHANNELS
-from sim.practices import load_practices
 from sim.trend import ombudsman_points, own_improvement, own_months, packaged_trend
-
-CONFIDENCE = 0.95
 
 
 @dataclass
@@ -62,59 +57,6 @@ class SweepTables:
     def under_posterior(self) -> bool:
         """Whether replicates drew their behaviour from a calibrated posterior."""
         return drawn_from_posterior(self.designs)
-
-
-# --- statistics ---------------------------------------------------------------------------------
-
-
-def t_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
-    """Mean and two-sided t confidence interval of the finite values (NaN bounds if n < 2)."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    n = values.size
-    if n == 0:
-        return float("nan"), float("nan"), float("nan")
-    mean = float(values.mean())
-    if n < 2:
-        return mean, float("nan"), float("nan")
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
-    return mean, mean - half, mean + half
-
-
-def mean_ci(df: pd.DataFrame, by: str | list[str], column: str) -> pd.DataFrame:
-    """Mean and t interval of `column` across the rows of each `by` group (NaN if n < 2)."""
-    g = df.groupby(by, sort=True)[column].agg(["mean", "std", "count"])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.ppf(0.5 + CONFIDENCE / 2, g["count"] - 1) * g["std"] / np.sqrt(g["count"])
-    return g.assign(low=g["mean"] - half, high=g["mean"] + half).reset_index()
-
-
-def censored_median(months) -> float:
-    """Median months to target over replicates, a replicate that never reached it counting as
-    later than any that did (censored at the horizon): NaN ("not reached") when half or more
-    never reached it."""
-    values = np.sort(np.where(np.isnan(np.asarray(months, float)), np.inf, months))
-    if values.size == 0:
-        return float("nan")
-    median = float(np.median(values))
-    return median if math.isfinite(median) else float("nan")
-
-
-def clear(low: float) -> bool:
-    """An interval's lower end is above zero (NaN: not clear)."""
-    return bool(np.isfinite(low) and low > 0)
-
-
-def interval_side(low: float, high: float) -> int:
-    """What a 95% interval of a gain (or of a paired difference) lets the words say: 1 when it
-    lies wholly above zero (a clear gain), -1 when wholly below (a clear loss: the design lowered
-    the index), 0 when it includes zero or there is none (cannot be told apart from no gain)."""
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return 0
-    return 1 if low > 0 else -1 if high < 0 else 0
-
-
-# --- the designs table ----------------------------------------------------------------------------
 
 
 def design_table(summary: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
@@ -247,6 +189,7 @@ def judge(designs: pd.DataFrame, comparisons: pd.DataFrame) -> pd.DataFrame:
 #: Share of draws a posterior interval of the gain leaves out on each side (a 90% interval).
 POSTERIOR_TAIL = 0.05
 
+
 #: Columns of `replicate_ranking` only a sweep under posterior draws keeps in its designs table.
 POSTERIOR_COLUMNS = ("gain_p05", "gain_p95")
 
@@ -299,25 +242,6 @@ def drawn_from_posterior(designs: pd.DataFrame | pd.Series) -> bool:
     return set(POSTERIOR_COLUMNS) <= set(designs.keys())
 
 
-def reference_design(summary: pd.DataFrame, reference: str | None) -> str | None:
-    """design_id of the design whose levers match `reference` ("key=value,key=value")."""
-    if not reference:
-        return None
-    mask = pd.Series(True, index=summary.index)
-    for pair in reference.split(","):
-        key, _, value = pair.strip().partition("=")
-        key = key.strip().rsplit(".", 1)[-1]
-        if key not in summary:
-            raise ValueError(f"reference = {reference!r}: {key!r} is not a lever of this sweep")
-        mask &= summary[key].astype(str) == value.strip()
-    ids = summary.loc[mask, "design_id"].unique()
-    if len(ids) != 1:
-        raise ValueError(
-            f"reference = {reference!r}: matches {len(ids)} designs of this sweep, not one"
-        )
-    return str(ids[0])
-
-
 def versus_reference(designs: pd.DataFrame, comparisons: pd.DataFrame, ref: str) -> pd.DataFrame:
     """designs with diff_vs_reference (mean, interval) and better_than_reference_share."""
     pair = comparisons[comparisons.versus_id == ref].set_index("design_id")
@@ -361,8 +285,6 @@ def has_channels(designs: pd.DataFrame) -> bool:
     columns = [f"{name}_mean" for name in CHANNELS]
     return set(columns) <= set(designs) and bool(designs[columns].notna().all(axis=1).any())
 
-
-# --- what to do: costs over time, budgets and the target --------------------------------------
 
 #: The report's real yearly discount rate when the sweep does not record one (the declared
 #: default of `discount_rate`).
@@ -478,7 +400,7 @@ def varying_levers(summary: pd.DataFrame) -> list[str]:
 
 
 def combine(jobs: list[dict[str, pd.DataFrame]], meta: dict, reference: str | None) -> SweepTables:
-    """SweepTables from the tables of each job (as `experiments.study.run_job` returns them)."""
+    """SweepTables from the tables of each job (as `experiments.jobs.job.run_job` returns them)."""
 
     def concat(name: str) -> pd.DataFrame:
         return pd.concat([job[name] for job in jobs], ignore_index=True)
@@ -536,83 +458,10 @@ def combine(jobs: list[dict[str, pd.DataFrame]], meta: dict, reference: str | No
         ranks=ranks,
     )
     tables.readiness = readiness_table(tables.departments)
-    tables.designs.insert(1, "label", tables.designs.design_id.map(design_labels(tables)))
+    tables.designs.insert(
+        1, "label", tables.designs.design_id.map(label_designs(tables.designs, tables.levers))
+    )
     return tables
-
-
-# --- words and labels ---------------------------------------------------------------------------
-
-
-def format_value(v) -> str:
-    """A lever value as text: whole floats without decimals."""
-    if isinstance(v, float | np.floating) and float(v).is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def as_number(v):
-    """`v` as a float when it is a number or a string that reads as one (a swept setting that is
-    not a lever is tabulated as the text of its override), else `v` unchanged."""
-    if isinstance(v, str):
-        try:
-            return float(v)
-        except ValueError:
-            return v
-    return v
-
-
-def short_value(v, digits: int = 2) -> str:
-    """A lever value for a label: a float that is not whole to `digits` significant digits, but
-    never rounding its whole part ("0.58", "0.062", "12"; display only)."""
-    number = as_number(v)
-    if not isinstance(number, float | np.floating) or not np.isfinite(number):
-        return format_value(v)
-    if float(number).is_integer():
-        return format_value(v)
-    decimals = max(0, digits - 1 - math.floor(math.log10(abs(float(number)))))
-    text = f"{float(number):.{decimals}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-#: Significant digits tried in turn for the floats of design labels, until the labels differ.
-LABEL_DIGITS = (2, 3, 4, 6)
-
-
-def short_label(row, levers: list[str], digits: int = LABEL_DIGITS[0]) -> str:
-    """Plain-words label of a design from its lever values, e.g. '10 staff per cohort, a
-    cohort every 12 months'; with no varying lever, the levers that name a single design."""
-    if not levers:
-        experts = bool(row.get("experts_per_visit"))
-        levers = [
-            k
-            for k, lever in LEVERS.items()
-            if k in row
-            and (lever.names_design == "always" or lever.names_design == "experts" and experts)
-        ]
-        if not levers:
-            return str(row["design"])
-    parts = []
-    for k in levers:
-        lever, shown = LEVERS.get(k), short_value(row[k], digits)
-        if lever:
-            parts.append(lever.labelled(as_number(row[k]), shown))
-        else:
-            parts.append(k.rsplit(".", 1)[-1].replace("_", " ") + f" {shown}")
-    return ", ".join(parts)
-
-
-def design_labels(tables: SweepTables) -> dict[str, str]:
-    """design_id -> plain-words label, unique: floats rounded to the fewest `LABEL_DIGITS` that
-    tell the most designs apart; designs whose labels still coincide are named by their exact labels
-    instead."""
-    rows = tables.designs.to_dict("records")
-    tries = [{r["design_id"]: short_label(r, tables.levers, n) for r in rows} for n in LABEL_DIGITS]
-    short = max(tries, key=lambda labels: len(set(labels.values())))  # the first of the most
-    exact = dict(zip(tables.designs.design_id, tables.designs.design, strict=True))
-    counts = pd.Series(list(short.values())).value_counts()
-    labels = {k: (exact[k] if counts[v] > 1 else v) for k, v in short.items()}
-    counts = pd.Series(list(labels.values())).value_counts()
-    return {k: (f"{v} [{k[:6]}]" if counts[v] > 1 else v) for k, v in labels.items()}
 
 
 def ranked(tables: SweepTables) -> pd.DataFrame:
@@ -627,35 +476,3 @@ def best_design(tables: SweepTables) -> str:
 
 def horizon_months(tables: SweepTables) -> int:
     return int(tables.timeseries["month"].max())
-
-
-def pretty(name: str) -> str:
-    """'disaster_safety' -> 'Disaster safety'."""
-    text = str(name).replace("_", " ")
-    return text[:1].upper() + text[1:]
-
-
-@cache
-def _packaged_names() -> tuple[dict[str, str], dict[str, str]]:
-    """English names of the packaged departments and practices, by id (empty if unreadable)."""
-    try:
-        deps = load_departments()
-        cat = load_practices()
-    except UserError:  # names are cosmetic: fall back to ids
-        return {}, {}
-    dep_names = {}
-    for pid, name in zip(deps["id"], deps["name"], strict=True):
-        inner = name[name.rfind("(") + 1 : name.rfind(")")] if name.endswith(")") else name
-        inner = inner.rsplit(": ", 1)[-1].removesuffix(" City Administration")
-        dep_names[pid] = textwrap.shorten(inner, 36, placeholder="…")
-    return dep_names, dict(zip(cat.ids, cat.names, strict=True))
-
-
-def department_name(dep_id: str) -> str:
-    """Short English name of a packaged department, else its id."""
-    return _packaged_names()[0].get(dep_id, str(dep_id))
-
-
-def practice_name(practice_id: str) -> str:
-    """Name of a packaged practice, else its id in words."""
-    return _packaged_names()[1].get(practice_id, pretty(practice_id))

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import yaml
 
-from experiments.study import LEVERS, BudgetConfig, RunConfig
+from experiments import CONFIGS
+from experiments.study.levers import LEVERS
+from experiments.study.settings import BudgetConfig, RunConfig
 from sim.config import ModelConfig, ProgramConfig
 from sim.settings import Setting, declared
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 WIDTH = 100
 #: Hydra's own launchers that need no file in configs/hydra/launcher.
 BUILT_IN_LAUNCHERS = {"basic": "one job after the other, in this process"}
@@ -96,7 +97,7 @@ def run_setting_lines() -> list[str]:
 
 
 def _defaults() -> list:
-    with open(CONFIG_DIR / "config.yaml", encoding="utf-8") as fh:
+    with open(CONFIGS / "config.yaml", encoding="utf-8") as fh:
         return yaml.safe_load(fh)["defaults"]
 
 
@@ -106,7 +107,7 @@ def groups() -> dict[str, str]:
     for entry in _defaults():
         if isinstance(entry, dict):
             ((group, default),) = entry.items()
-            if (CONFIG_DIR / group).is_dir():
+            if (CONFIGS / group).is_dir():
                 out[group] = str(default)
     return out
 
@@ -144,7 +145,7 @@ def option_lines(folder: Path, default: str | None = None) -> list[str]:
 
 def launcher_lines() -> list[str]:
     default = default_launcher()
-    lines = option_lines(CONFIG_DIR / "hydra" / "launcher")
+    lines = option_lines(CONFIGS / "hydra" / "launcher")
     lines.append(f"    {default + ' (default)':<28} one worker per core, on this machine")
     lines += [f"    {name:<28} {what}" for name, what in BUILT_IN_LAUNCHERS.items()]
     return lines
@@ -173,10 +174,10 @@ def run_help(summary: str) -> str:
         "Config groups (group=option):",
     ]
     for group, default in groups().items():
-        parts += [f"  {group}:", *option_lines(CONFIG_DIR / group, default)]
+        parts += [f"  {group}:", *option_lines(CONFIGS / group, default)]
     parts += [
         "  experiment (preset sweeps, with -m: +experiment=name):",
-        *option_lines(CONFIG_DIR / "experiment"),
+        *option_lines(CONFIGS / "experiment"),
         "  hydra/launcher (where the jobs of a sweep run):",
         *launcher_lines(),
         "",

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 import sim
-from experiments import identity
+from experiments.jobs import identity
 from sim.errors import StorageError
 from sim.export import spreadsheet_safe
 

@@ -33,23 +33,14 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
-from experiments.outputs import save_figure
-from experiments.signals import forked_pool
-from experiments.study import FINAL_YEAR, LEVERS, POINTS
-from experiments.tables import (
-    SweepTables,
-    best_design,
-    department_name,
-    design_labels,
-    format_value,
-    has_channels,
-    horizon_months,
-    mean_ci,
-    practice_name,
-    pretty,
-    short_value,
-)
-from sim.pairing import CHANNELS
+from experiments.analysis.intervals import mean_ci
+from experiments.analysis.tables import SweepTables, best_design, has_channels, horizon_months
+from experiments.jobs.outputs import save_figure
+from experiments.jobs.signals import forked_pool
+from experiments.present.labels import department_name, design_labels, practice_name, pretty
+from experiments.study.levers import LEVERS, format_value, short_value
+from experiments.study.outcomes import POINTS
+from sim.pairing import CHANNELS, FINAL_YEAR
 
 #: Okabe-Ito colours (colour-blind safe; yellow replaced by Tol's wine for thin lines).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000", "#882255")

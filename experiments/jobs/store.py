@@ -31,8 +31,9 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from experiments import identity
-from experiments.outputs import (
+from experiments import PROJECT
+from experiments.jobs import identity
+from experiments.jobs.outputs import (
     atomic_write_bytes,
     checksum,
     csv_bytes,
@@ -42,16 +43,13 @@ from experiments.outputs import (
     storage_error,
     table_files,
     write_json,
-    write_table,
 )
-from experiments.tables import SweepTables, combine
 from sim.errors import StorageError, UserError, one_line
 from sim.spreadsheet import unescape_cell
 
 MANIFEST = "sweep.json"
 #: The project's folder, and the folders of its source: never a results folder (results there
 #: would change the code's digest, and so every job's key, or mix with the code).
-PROJECT = Path(__file__).resolve().parents[1]
 #: The lock a command holds while it writes in a sweep folder (`writing`): one writer at a time.
 LOCK = ".writing.lock"
 SOURCE_FOLDERS = ("sim", "experiments", "configs", "tests", "docs", "benchmarks", "examples",
@@ -570,9 +568,19 @@ def problems(state: Status) -> list[str]:
 JOB_TABLES = ("summary", "timeseries", "baseline", "effects", "departments")
 
 
-def load_tables(folder: Path, state: Status | None = None) -> SweepTables:
-    """Read every finished job of the folder's current definition (`state`, read if not given)
-    into SweepTables."""
+@dataclass(frozen=True)
+class JobTables:
+    """The finished jobs of a folder as read from the store: each job's tables (`JOB_TABLES`
+    and department_ties), what the aggregate says about them (`meta`) and the run's `reference`
+    design; `experiments.analysis.tables.combine` makes a sweep's tables of them."""
+
+    jobs: list[dict[str, pd.DataFrame]]
+    meta: dict
+    reference: str | None
+
+
+def read_jobs(folder: Path, state: Status | None = None) -> JobTables:
+    """Read every finished job of the folder's current definition (`state`, read if not given)."""
     folder = Path(folder)
     state = status(folder) if state is None else state
     dirs = state.done
@@ -603,7 +611,7 @@ def load_tables(folder: Path, state: Status | None = None) -> SweepTables:
     posterior = _json(dirs[0] / "job.json").get("posterior")
     if posterior:
         meta["posterior"] = posterior
-    return combine(jobs, meta, run_settings.get("reference"))
+    return JobTables(jobs, meta, run_settings.get("reference"))
 
 
 #: Settings every job of one comparison shares: the designs are paired in one city, seed by
@@ -749,18 +757,6 @@ def _json(path: Path) -> dict:
     except (OSError, ValueError) as err:
         raise AggregationError(f"{path}: unreadable ({one_line(err)}); {REDO}") from None
     return data if isinstance(data, dict) else {}
-
-
-def write_tables(tables: SweepTables, failed: pd.DataFrame, out: Path) -> None:
-    write_table(failed, out / "failed_jobs")
-    for name in ("timeseries", "summary", "designs", "effects", "comparisons"):
-        write_table(getattr(tables, name), out / name)
-    write_table(tables.baseline, out / "baseline", csv=False)
-    write_table(tables.departments, out / "departments", csv=False)
-    write_table(tables.readiness, out / "sop_readiness")
-    if tables.under_posterior:
-        write_table(tables.ranks, out / "posterior_ranks")
-    write_json(out / "provenance.json", tables.meta["provenance"])
 
 
 def check_results_folder(folder: Path) -> None:

@@ -13,39 +13,33 @@ by relative path; the page has inline CSS and no scripts or external assets.
 from __future__ import annotations
 
 import math
-import os
-import re
 from html import escape
 from pathlib import Path
-from urllib.parse import quote
 
 import pandas as pd
 
-from experiments.figures import MAX_BARS, PLOTS, shown_designs
-from experiments.outputs import atomic_write_text
-from experiments.scale_gains import caveat
-from experiments.study import EFFECTS, FINAL_YEAR, LEVERS, OUTCOMES, POINTS
-from experiments.tables import (
+from experiments.analysis.intervals import interval_side
+from experiments.analysis.tables import (
     SweepTables,
     best_design,
     budget_choices,
     cheapest_reaching,
-    department_name,
-    design_labels,
     discount_rate,
     drawn_from_posterior,
-    format_value,
     has_channels,
     horizon_months,
-    interval_side,
-    practice_name,
-    pretty,
     ranked,
-    short_value,
     years,
 )
+from experiments.jobs.outputs import atomic_write_text
+from experiments.present.figures import MAX_BARS, PLOTS, shown_designs
+from experiments.present.labels import department_name, design_labels, practice_name, pretty
+from experiments.present.markup import figure_block, html_page, paragraph, section
+from experiments.present.scale import caveat
+from experiments.study.levers import LEVERS, format_value, short_value
+from experiments.study.outcomes import EFFECTS, OUTCOMES, POINTS
 from sim.organisation import packaged_file
-from sim.pairing import CHANNELS
+from sim.pairing import CHANNELS, FINAL_YEAR
 from sim.rules import score_points_per_index_point
 from sim.trend import own_months, packaged_trend
 
@@ -55,54 +49,6 @@ _USED_META = {
     "simulated_staff", "provenance", "failed_jobs", "folder", "experiment",
     "cost_per_staff_month", "jobs", "posterior", "organisation", "discount_rate", "optimiser_pick",
 }  # fmt: skip
-
-CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
-  color: #1f2328; line-height: 1.5; margin: 0; background: #fafafa; }
-main { max-width: 1040px; margin: 0 auto; padding: 1.5rem 2rem 3rem; background: #fff;
-  overflow-wrap: break-word; }
-h1 { font-size: 1.7rem; margin-bottom: 0.2rem; }
-h2 { font-size: 1.3rem; border-bottom: 2px solid #e1e4e8; padding-bottom: 0.2rem;
-  margin-top: 2rem; }
-h3 { font-size: 1.1rem; margin-bottom: 0.3rem; }
-.lead { font-size: 1.05rem; }
-.headline { font-size: 1.1rem; background: #eef5fb; border-left: 4px solid #0072B2;
-  padding: 0.7rem 1rem; }
-table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
-.wide { overflow-x: auto; }
-th, td { padding: 0.35rem 0.5rem; border-bottom: 1px solid #e1e4e8; text-align: right;
-  vertical-align: top; }
-th { background: #f3f4f6; font-weight: 600; }
-td.design, th.design { text-align: left; }
-tbody tr:nth-child(even) { background: #fafbfc; }
-.code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.8rem; color: #57606a; }
-.tag { font-size: 0.75rem; color: #D55E00; border: 1px solid #D55E00; border-radius: 3px;
-  padding: 0 0.25rem; margin-left: 0.3rem; white-space: nowrap; }
-.note { font-size: 0.88rem; color: #57606a; }
-figure { margin: 1rem 0 2rem; }
-figure img { max-width: 100%; height: auto; border: 1px solid #e1e4e8; }
-figcaption { font-size: 0.95rem; margin-top: 0.4rem; }
-.warning { background: #fff4e5; border-left: 4px solid #D55E00; padding: 0.7rem 1rem; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 1rem; font-size: 0.9rem; }
-dt { font-weight: 600; } dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
-.answer td.design { min-width: 12rem; }
-@media (max-width: 600px) {
-  main { padding: 0.8rem 0.9rem 2rem; }
-  h1 { font-size: 1.35rem; }
-  .headline { font-size: 1rem; padding: 0.5rem 0.7rem; }
-  dl { grid-template-columns: 1fr; }
-  dd { margin-bottom: 0.4rem; }
-}
-"""
-
-
-def paragraph(text: str, cls: str | None = None) -> str:
-    attr = f' class="{cls}"' if cls else ""
-    return f"<p{attr}>{escape(text)}</p>"
-
-
-def section(heading: str, *parts: str) -> str:
-    return "\n".join([f"<section>\n<h2>{escape(heading)}</h2>", *parts, "</section>"])
 
 
 def _num(x: float, digits: int = 2) -> str:
@@ -244,9 +190,6 @@ def banners(tables: SweepTables) -> str:
             + "</div>"
         )
     return "\n".join(parts)
-
-
-# --- what to do ----------------------------------------------------------------------------------
 
 
 def _pv_words(tables: SweepTables) -> str:
@@ -531,6 +474,7 @@ POSTERIOR_ROLES = {
     "calibrated": "calibrated to evidence",
     "from_ranges": "not calibrated but drawn from their stated plausible ranges, as uncertainty",
 }
+
 
 #: Where the packaged data live: a posterior file there is the packaged one.
 PACKAGE = packaged_file("")
@@ -843,8 +787,6 @@ def meaning(tables: SweepTables) -> str:
     return section("What the gain means", *(b for b in blocks if b)) + planner_units_section(tables)
 
 
-# --- where the gain comes from ------------------------------------------------------------------
-
 #: Counts of the final month the report gives beside the gain's parts: column -> (words for a
 #: table row, words for a sentence, digits).
 COUNTS = {
@@ -872,6 +814,7 @@ COUNTS = {
         1,
     ),
 }
+
 
 NOT_DECOMPOSED = (
     "The gain was not decomposed by channel: this sweep ran with channels=false. Run the same "
@@ -1145,25 +1088,6 @@ def all_outcomes(tables: SweepTables, did: str) -> str:
     )
 
 
-def figure_block(heading: str, caption: str, png: Path, folder: Path) -> str:
-    """One figure with its heading, "how to read this" caption and a link to its SVG; paths
-    relative to `folder` (where the page is)."""
-    src = quote(Path(os.path.relpath(png, folder)).as_posix())
-    svg = Path(png).with_suffix(".svg")
-    link = (
-        f' <a href="{escape(quote(Path(os.path.relpath(svg, folder)).as_posix()))}">'
-        "Vector version (SVG)</a>"
-        if svg.exists()
-        else ""
-    )
-    return (
-        f"<figure>\n<h3>{escape(heading)}</h3>\n"
-        f'<img src="{escape(src)}" alt="{escape(heading)}">\n'
-        f"<figcaption><strong>How to read this.</strong> {escape(caption)}{link}</figcaption>\n"
-        "</figure>"
-    )
-
-
 def figure_blocks(tables: SweepTables, figures: dict[str, Path], folder: Path) -> str:
     """Each figure with its heading and "how to read this" caption; paths relative to `folder`."""
     blocks = []
@@ -1306,68 +1230,6 @@ def planner_units_section(tables: SweepTables) -> str:
     )
 
 
-def print_ranking(designs: pd.DataFrame, top: int = 5) -> None:
-    """The best designs of an aggregated folder, one line each, for the terminal."""
-    shares = shares_of(designs.iloc[0]) if len(designs) else ""
-    print(
-        "best designs: gain in the final year in index points (1 point = 0.01 of the 0-1 "
-        "index) with its 95% interval, real staff sent, cost in IDR billion"
-        + (f"; P(best) and P(gain > 0) are shares of {shares}" if shares else "")
-    )
-    for r in designs.head(top).itertuples():
-        side = interval_side(r.gain_ci_low, r.gain_ci_high)
-        note = "" if side > 0 else f"  ({SAYS[side][1]})"
-        if shares:
-            note = f"  P(best) {r.p_best:.0%}, P(gain > 0) {r.p_gain_positive:.0%}" + note
-        print(
-            f"  {r.rank:>2}. {r.label:<48} {POINTS * r.gain_mean:6.2f} "
-            f"[{POINTS * r.gain_ci_low:.2f}, {POINTS * r.gain_ci_high:.2f}]  "
-            f"{r.staff_sent_mean:7,.0f} staff  {r.cost_mean / 1000:9,.1f}{note}"
-        )
-    parts = channel_words(designs.iloc[0]) if len(designs) else ""
-    if parts:
-        print(f"  the best design's gain came {parts}")
-    units = planner_units_words(designs.iloc[0]) if len(designs) else ""
-    if units:
-        print(f"  the best design's gain is about {units}")
-    if len(designs) > 1:
-        labels = dict(zip(designs.design_id, designs.label, strict=True))
-        print(f"  the best design against each other one: {resolved_words(designs, labels)}")
-
-
-def channel_words(row: pd.Series) -> str:
-    """Where a design's mean gain came from, in words (index points), or '' without channels."""
-    values = [row.get(f"{name}_mean", math.nan) for name in CHANNELS]
-    if not all(math.isfinite(v) for v in values):
-        return ""
-    t, c, s = (f"{POINTS * v:+.2f}" for v in values)
-    return (
-        f"{t} from the staff trained themselves, {c} from colleagues who learnt from them, "
-        f"{s} from standard procedures (index points)"
-    )
-
-
-def headline_line(designs: pd.DataFrame) -> str:
-    """One design's paired gain, interval, staff and cost, in one sentence (single runs)."""
-    r = designs.iloc[0]
-    note = shares_note(r, False) or f"{int(r.n)} paired replicates"
-    gain = gain_words(r.gain_mean, r.gain_ci_low, r.gain_ci_high, note)
-    if drawn_from_posterior(r):
-        gain += (
-            f"; under the posterior the gain lay between {POINTS * r.gain_p05:+.2f} and "
-            f"{POINTS * r.gain_p95:+.2f} points on 90% of the draws"
-        )
-    parts = channel_words(r)
-    parts = f"; it came {parts}" if parts else "; not decomposed by channel (channels=false)"
-    units = planner_units_words(r)
-    parts += f"; about {units}" if units else ""
-    return (
-        f"gain over no exchange in the final year: it {gain}{parts}; "
-        f"{r.staff_sent_mean:,.0f} staff sent, {r.staff_months_abroad_mean:,.0f} staff-months "
-        f"in Tokyo, cost IDR {r.cost_mean / 1000:,.1f} billion"
-    )
-
-
 def write_report(tables: SweepTables, figures: dict[str, Path], out_path: Path, title: str) -> Path:
     """Write the HTML report to `out_path` atomically and return its path."""
     out_path = Path(out_path)
@@ -1389,17 +1251,3 @@ def write_report(tables: SweepTables, figures: dict[str, Path], out_path: Path, 
     )
     atomic_write_text(out_path, html_page(title, body))
     return out_path
-
-
-def html_page(title: str, body: str) -> str:
-    """A whole HTML page: inline CSS, no scripts or external assets; a table wider than the
-    window scrolls sideways inside its box, the page never does."""
-    body = re.sub(r"(<table[ >])", r'<div class="wide">\1', body).replace(
-        "</table>", "</table></div>"
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
-        f"<h1>{escape(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n"
-    )
