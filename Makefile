@@ -37,12 +37,12 @@ test: install lint
 # the same sweep on a one-node SLURM cluster that the test starts on this machine (needs root:
 # it installs Debian's slurm-wlm and munge when missing); skipped with a reason without root
 test-cluster: install
-	$(BIN)/python -m pytest -m cluster -q tests/test_cluster.py
+	$(BIN)/python -m pytest -m cluster -q tests/jobs/test_cluster.py
 
 # the explorer and a sweep's report in Debian's chromium (installed with apt when missing and
 # root); skipped with a reason otherwise, a failure with EXCHANGE_REQUIRE_BROWSER=1 (.ci/run)
 test-browser: assets
-	$(BIN)/python -m pytest -m browser -q tests/test_browser.py tests/test_explorer_browser.py
+	$(BIN)/python -m pytest -m browser -q tests/present/test_browser.py tests/explorer/test_explorer_browser.py
 
 # fetch solara's front-end files from the npm registry once (idempotent)
 assets: install

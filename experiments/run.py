@@ -152,7 +152,7 @@ def job_record(
 def _compute(
     cfg: DictConfig, model: ModelConfig, job: dict, posterior: Posterior | None, multirun: bool
 ):
-    """The job's tables (`study.run_job`), after checking in a sweep that it is still the job
+    """The job's tables (`jobs.job.run_job`), after checking in a sweep that it is still the job
     the sweep planned (no input file edited since)."""
     label, sc = job["label"], model.scenario
     log.info(

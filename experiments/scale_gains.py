@@ -1,4 +1,4 @@
-"""How much a reduced scale distorts gains: measured, packaged, and read for the caveat.
+"""How much a reduced scale distorts gains, measured and packaged (`present.scale` reads it).
 
     .venv/bin/python experiments/scale_gains.py            # regenerates sim/data/scale_gains.csv
     .venv/bin/python experiments/scale_gains.py --seeds 10 --out /tmp/scale_gains.csv
@@ -8,9 +8,9 @@ paired gain over no exchange (mean of the final year, default behaviour, 120 mon
 0..seeds-1, channels not split) is measured, and its ratio to the same design's full-scale gain
 with a 95% percentile bootstrap interval (seeds resampled at each scale independently: cities of
 different scales share no structure, so they are not paired). The file records the command that
-made it. Runs and sweeps below full scale read it (`caveat`) and say, in the terminal and the
-report, how much gains differed there from those at full scale. About 10 minutes on 2 cores with
-30 seeds.
+made it. Runs and sweeps below full scale read it (`present.scale.caveat`) and say, in the
+terminal and the report, how much gains differed there from those at full scale. About 10 minutes
+on 2 cores with 30 seeds.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # pytest-xdist already runs one test process per core: numba's parallel kernels get one thread
 # each, in this process and in the scripts the tests start (results do not depend on it:
-# tests/test_model_api.py checks that two threads give the same run as one)
+# tests/model/test_model_api.py checks that two threads give the same run as one)
 numba.set_num_threads(1)
 ONE_THREAD = {"NUMBA_NUM_THREADS": "1"}
 

@@ -24,8 +24,7 @@ import sim
 from experiments.jobs import identity
 from experiments.study.levers import LEVERS
 from experiments.study.outcomes import OUTCOMES
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 PACKAGES = ("sim", "experiments", "hydra_plugins")
 #: The commands users type (experiments/*.py with a main): the libraries never import them.
@@ -151,6 +150,13 @@ def test_no_stage_imports_a_later_one():
     assert later == []
 
 
+def test_the_tests_mirror_the_packages():
+    """tests/<stage>/ for each stage of experiments/, tests/model/ for sim, tests/commands/."""
+    folders = {p.name for p in (ROOT / "tests").iterdir() if (p / "__init__.py").exists()}
+    stages = {s.rpartition(".")[2] for s in STAGES if s != "experiments"}
+    assert folders - {"golden"} == stages | {"model", "commands"}
+
+
 def test_no_module_is_named_like_a_command_or_an_installed_package():
     installed = set(sys.stdlib_module_names) | set(metadata.packages_distributions())
     commands = {c.rpartition(".")[2] for c in COMMANDS}
@@ -245,7 +251,7 @@ print(json.dumps({
     "outcome": "abroad_at_end_mean" in designs.columns,
     "in_report": "staff in Tokyo in the final month" in report,
     "regression": subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-        "tests/test_regression.py"], capture_output=True, text=True).returncode,
+        "tests/analysis/test_regression.py"], capture_output=True, text=True).returncode,
 }))
 """
 

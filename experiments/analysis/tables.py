@@ -61,9 +61,9 @@ class SweepTables:
 
 def design_table(summary: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
     """One row per design: its levers (those that vary first, then the program's others), then
-    every outcome of `study.OUTCOMES` summarised as it declares (mean, sd and 95% interval as
-    <name>_mean, _sd, _ci_low, _ci_high; a censored <name>_median; a <name>_share), cost per
-    index point (only for a clear gain) and the rank by mean gain."""
+    every outcome of `study.outcomes.OUTCOMES` summarised as it declares (mean, sd and 95%
+    interval as <name>_mean, _sd, _ci_low, _ci_high; a censored <name>_median; a <name>_share),
+    cost per index point (only for a clear gain) and the rank by mean gain."""
     columns = [*levers, *(k for k in LEVERS if k in summary and k not in levers)]
     rows = []
     for did, g in summary.groupby("design_id", sort=False):

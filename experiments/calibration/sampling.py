@@ -1,19 +1,14 @@
-"""Calibration: tie the uncertain behavioural parameters to observed patterns (ABC-SMC, pyabc).
+"""A calibration's sampling: the calibration scenario simulated with a parameter set, and
+pyabc's ABC-SMC run over it, the same posterior on any number of workers.
 
-- Targets (a YAML file, `load_targets`): observed values of model statistics with their
-  uncertainty and source. A statistic is a column of the monthly city table at a month, or
-  `returnees_applying`: the share of staff back from Tokyo who still apply what they learnt
-  `lag` months after their return (docs/model.md §7.14).
-- Priors (`make_priors`): uniform over the plausible ranges the settings declare
-  (sim/config.py), or over ranges given.
 - Simulation (`Simulator`): one run of the calibration scenario with a parameter set and a seed
-  drawn from numpy's global generator (so a single-process run is reproducible from its seed).
+  (`calibration.targets.measure` gives its statistics).
 - Error model (`error_model`): each observed value is the model's statistic plus a normal error
   of the target's sd; pyabc's stochastic acceptor with a temperature schedule ending at 1 samples
   the exact posterior under that model.
-- Results in the run folder: pyabc's SQLite history, the final posterior (particles and weights,
-  Parquet), equally weighted posterior draws for `experiments/run.py posterior=...`, the
-  generations' acceptance and effective sample size, a posterior predictive check, a report.
+- Sampling (`ReproducibleSampler`): a seed per particle, so one process, several, or dask workers
+  on a SLURM cluster (`slurm_client`, dask-jobqueue) give the same posterior for the same seed.
+- `predictive_check`: each target against the model's 90% posterior predictive interval.
 """
 
 from __future__ import annotations

@@ -741,13 +741,13 @@ def _signed(fmt: str):
     return lambda x, sign=False: format(x, ("+" if sign else "") + fmt)
 
 
-#: How the report names the outcomes of an effect (study.Effect.names).
+#: How the report names the outcomes of an effect (study.outcomes.Effect.names).
 NAMES = {"domain": pretty, "practice": practice_name}
 
 
 def meaning(tables: SweepTables) -> str:
     """What the best design's gain means: where it came from (`channels`), every effect of
-    `study.EFFECTS` (per service domain, staff proficient per practice, departments where a
+    `study.outcomes.EFFECTS` (per service domain, staff proficient per practice, departments where a
     practice is standard procedure), the departments closest to standard procedures
     (`readiness`) and every outcome."""
     best = best_design(tables)
@@ -1056,12 +1056,13 @@ def _value(x: float, outcome) -> str:
     return f"{x:,.3f}"
 
 
-#: How the report names the unit of an outcome shown in IDR billion (`study.Outcome.money`).
+#: How the report names the unit of an outcome shown in IDR billion
+#: (`study.outcomes.Outcome.money`).
 MONEY = "IDR billion"
 
 
 def all_outcomes(tables: SweepTables, did: str) -> str:
-    """Every outcome of `study.OUTCOMES` that designs average, for design `did`."""
+    """Every outcome of `study.outcomes.OUTCOMES` that designs average, for design `did`."""
     row = tables.designs.set_index("design_id").loc[did]
     rows = []
     for name, outcome in OUTCOMES.items():

@@ -1,10 +1,11 @@
 """`experiments/run.py --help`, written from the declarations rather than Hydra's generic text.
 
-The levers come from `study.LEVERS` with each setting's default, unit and allowed values from its
-declaration in `sim.config`; the run settings from `study.RunConfig`; the config groups from the
-defaults list of configs/config.yaml (so a folder of configs/ that no run composes, such as the
-calibration's targets, is not offered); the preset sweeps from configs/experiment and the
-launchers from configs/hydra/launcher, each with the first sentence of its file's comment.
+The levers come from `study.levers.LEVERS` with each setting's default, unit and allowed values
+from its declaration in `sim.config`; the run settings from `study.settings.RunConfig`; the config
+groups from the defaults list of configs/config.yaml (so a folder of configs/ that no run
+composes, such as the calibration's targets, is not offered); the preset sweeps from
+configs/experiment and the launchers from configs/hydra/launcher, each with the first sentence of
+its file's comment.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def setting_line(name: str, declaration: Setting, explored: str = "") -> str:
 
 
 def explored(lever) -> str:
-    """The range of a lever planners explore (its declaration in `study.LEVERS`), if typed."""
+    """The range of a lever planners explore (its declaration in `study.levers.LEVERS`), if
+    typed."""
     kind = getattr(lever, "kind", None)
     if kind == "categorical":
         return f"explored: {', '.join(map(str, lever.choices))}; accepts "

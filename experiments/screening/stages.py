@@ -3,7 +3,7 @@ Morris screening, then Sobol indices on the most influential, for one design's g
 difference between two designs. `experiments/sensitivity.py` is its command line; the method,
 outputs and how to read them are in docs/sensitivity.md.
 
-The outcome of one parameter set is the study's paired gain (`study.paired_gains`: the
+The outcome of one parameter set is the paired gain (`jobs.job.paired_gains`: the
 final-year gain of a design over the no-exchange run with the same seed and behaviour),
 averaged over seeds 0..R-1, the same seeds for every parameter set (common random numbers).
 Parameter sets are independent and seeded only by their replicate index, so they are evaluated
@@ -65,7 +65,7 @@ def evaluate_point(
 ) -> dict[str, float]:
     """Outcomes of one parameter set, averaged over seeds 0..replicates-1 (index units).
 
-    gain_a (and gain_b): the study's paired gain (`study.paired_gains`: final-year gain over the
+    gain_a (and gain_b): the study's paired gain (`jobs.job.paired_gains`: final-year gain over the
     no-exchange run with the same seed and behaviour); difference = gain_a - gain_b. The
     no-exchange run does not depend on program settings, so both designs share it.
     """

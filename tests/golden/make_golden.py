@@ -1,4 +1,5 @@
-"""Write the golden tables of a fixed small sweep (tests/test_regression.py compares with them).
+"""Write the golden tables of a fixed small sweep (tests/analysis/test_regression.py compares
+with them).
 
     .venv/bin/python tests/golden/make_golden.py
 

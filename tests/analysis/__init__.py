@@ -1,0 +1,1 @@
+"""Tests of `experiments.analysis`: the golden tables (regression, bit for bit)."""

@@ -1,0 +1,1 @@
+"""Tests of `experiments.calibration`: targets, priors, the reproducible sampler, the results."""

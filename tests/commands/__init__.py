@@ -1,0 +1,1 @@
+"""The commands end to end: sweeps and runs through Hydra, bad input, fuzzing, the examples."""

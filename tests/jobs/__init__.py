@@ -1,0 +1,3 @@
+"""Tests of `experiments.jobs`: planning, resuming, the results store, storage faults, stops and the
+cluster.
+"""

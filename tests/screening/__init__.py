@@ -1,0 +1,1 @@
+"""Tests of `experiments.screening` and `experiments/sensitivity.py`."""

@@ -1,0 +1,1 @@
+"""Tests of `experiments.study`: levers, their ranges and labels."""
