@@ -15,7 +15,6 @@ that is not a sweep or run.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,13 +22,12 @@ from experiments.jobs import store
 from experiments.jobs.signals import stop_on_signals
 from experiments.present import publish
 from experiments.present.terminal import print_ranking
+from experiments.present.usage import CommandParser
 from sim import UserError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = CommandParser(description=__doc__)
     parser.add_argument("folder", type=Path, help="a sweep folder or a single run's folder")
     parser.add_argument("--title", help="report title")
     args = parser.parse_args(argv)

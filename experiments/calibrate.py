@@ -68,6 +68,7 @@ from experiments.jobs import identity
 from experiments.jobs.outputs import atomic_write_text, check_writable, provenance, write_table
 from experiments.jobs.plan import model_config
 from experiments.jobs.signals import stop_on_signals
+from experiments.present.usage import CommandParser
 from experiments.study.posterior import PACKAGED_DRAWS
 from sim import UserError, config_to_dict
 from sim.config import BehaviorConfig
@@ -94,16 +95,8 @@ CLUSTER_DEFAULTS = {"jobs": 4, "cores": 1, "memory": None, "walltime": "02:00:00
 WALLTIME = re.compile(r"\d+(:\d{1,2}){0,2}|\d+-\d{1,2}(:\d{1,2}){0,2}")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad option in one line (`error: ...`, exit code 2)."""
-
-    def error(self, message: str):
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="experiments/calibrate.py", description=__doc__.split("\n\n")[0])
+    p = CommandParser(prog="experiments/calibrate.py", description=__doc__.split("\n\n")[0])
     p.add_argument("overrides", nargs="*", help="Hydra overrides of the calibration scenario")
     p.add_argument("--targets", type=Path, default=TARGETS, help="targets file (YAML)")
     default = " ".join(DEFAULT_PARAMETERS)

@@ -40,6 +40,7 @@ from experiments.calibration.targets import DEFAULT_PARAMETERS, Target, load_tar
 from experiments.jobs import identity
 from experiments.jobs.outputs import check_writable, write_table
 from experiments.jobs.plan import model_config
+from experiments.present.usage import CommandParser
 from sim import UserError
 from sim.errors import StorageError
 
@@ -48,7 +49,7 @@ NOMINAL = 0.90
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="experiments/calibration_coverage.py",
+    p = CommandParser(prog="experiments/calibration_coverage.py",
                                 description=__doc__.split("\n\n")[0])  # fmt: skip
     p.add_argument("overrides", nargs="*", help="Hydra overrides of the calibration scenario")
     p.add_argument("--targets", type=Path, default=TARGETS)

@@ -10,7 +10,6 @@ or 143.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import ctypes
 import signal
@@ -20,6 +19,7 @@ import sys
 from experiments import PROJECT
 from experiments.explorer.assets import DEFAULT_FOLDER, AssetError, fill, serve
 from experiments.jobs.signals import stop_on_signals
+from experiments.present.usage import CommandParser
 
 #: prctl's request that a process get a signal when its parent ends (Linux).
 PR_SET_PDEATHSIG = 1
@@ -32,9 +32,7 @@ def _end_with_parent() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = CommandParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (8765)")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:

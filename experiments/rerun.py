@@ -11,7 +11,6 @@ names it). A file that no longer matches the checksum the job recorded is noted.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from experiments.jobs import identity, store
 from experiments.jobs.job import run_job
+from experiments.present.usage import CommandParser
 from experiments.study.posterior import posterior_of
 from experiments.study.settings import to_model_config
 from sim import ModelConfig, UserError
@@ -85,9 +85,7 @@ def compare(saved: pd.DataFrame, again: pd.DataFrame) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = CommandParser(description=__doc__)
     parser.add_argument("job_dir", type=Path, help="a job folder (holds config.yaml, job.json)")
     args = parser.parse_args(argv)
     job_dir = args.job_dir if args.job_dir.is_dir() else args.job_dir.parent

@@ -15,7 +15,6 @@ on 2 cores with 30 seeds.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from joblib import Parallel, delayed
 
 from experiments.jobs.outputs import atomic_write_text
 from experiments.present.scale import COLUMNS, PATH
+from experiments.present.usage import CommandParser
 from sim.config import ModelConfig, with_settings
 from sim.model import build_city
 from sim.pairing import final_year, no_exchange
@@ -92,7 +92,7 @@ def measure(seeds: int, horizon: int, workers: int) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = CommandParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=30, help="seeds per design and scale")
     p.add_argument("--horizon", type=int, default=120)
     p.add_argument("--workers", type=int, default=2)

@@ -55,6 +55,7 @@ from experiments.jobs.outputs import (
     write_table,
 )
 from experiments.jobs.plan import check_command, model_config
+from experiments.present.usage import CommandParser
 from experiments.screening.figure import draw_figure, summary_lines
 from experiments.screening.stages import (
     MORRIS_LEVELS,
@@ -70,16 +71,8 @@ from sim import ModelConfig, UserError, config_to_dict
 # --- command line -----------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad option in one line (`error: ...`, exit code 2)."""
-
-    def error(self, message: str):
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = CommandParser(
         prog="experiments/sensitivity.py",
         description="Morris screening and Sobol indices of a design's gain in service index.",
     )
@@ -176,7 +169,7 @@ def check_options(args: argparse.Namespace) -> None:
 
 
 def check_designs(overrides: list[str], designs: list[list[str]]) -> None:
-    """Compose and validate every design as a run would (Hydra, sim.inputs.check)."""
+    """Compose and validate every design as a run would (Hydra, sim.inputs.loading.check)."""
     for design in designs:
         problem = check_command([*overrides, *design])
         if problem is not None:

@@ -35,6 +35,7 @@ from sim.settings import (
 )
 
 MECHANISMS = ("gap", "contagion", "threshold")
+#: Who goes: each name is a policy `select_<name>` of sim/program.py (`program.POLICIES`).
 SELECTION_POLICIES = ("random", "capacity", "central", "managers", "targeted", "spread")
 NETWORK_KINDS = ("organisation", "well_mixed")
 ENGINES = ("vectorised", "reference")

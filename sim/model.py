@@ -30,7 +30,8 @@ from sim import agents, engine, institutions, program, rules, transfer
 from sim.agents import StaffAgent
 from sim.config import ModelConfig, ProgramConfig, validate_config, with_settings
 from sim.errors import ConfigError, FinishedError
-from sim.inputs import Inputs, check_program, prepare
+from sim.inputs.loading import Inputs, check_program, prepare
+from sim.inputs.roster import organisation_from_roster
 from sim.network import Ties, build_ties, cross_department_ties
 from sim.organisation import DOMAINS, Organisation, build_organisation
 from sim.practices import Catalogue
@@ -42,7 +43,6 @@ from sim.reporters import (
     domain_weights,
     staff_snapshot,
 )
-from sim.roster import organisation_from_roster
 from sim.state import (
     PERSONAL,
     DepartmentState,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim.config import MAX_STAFF
 from sim.errors import DataError
-from sim.files import cut, finite_float, is_float_text, read_csv_rows, shown
+from sim.inputs.files import cut, finite_float, is_float_text, read_csv_rows, shown
 
 STAFF, SECTION_HEAD, DIVISION_HEAD, HEAD = 0, 1, 2, 3
 RANK_NAMES = ("staff", "section_head", "division_head", "head")

@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from sim.errors import DataError
-from sim.files import finite_float, load_yaml, read_csv_rows, shown
+from sim.inputs.files import finite_float, load_yaml, read_csv_rows, shown
 from sim.organisation import DOMAINS, packaged_file
 
 PRACTICE_KEYS = (

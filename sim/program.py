@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim import rules
-from sim.config import ModelConfig, ProgramConfig
+from sim.config import SELECTION_POLICIES, ModelConfig, ProgramConfig
 from sim.organisation import STAFF
 from sim.state import ProgramState, StaffState, Streams, Structure
 
@@ -117,15 +117,13 @@ def select_spread(sel: Selection, candidates, size, rng):
 #: Policies that choose from a narrower pool than the eligible staff (the pool limits the cohort).
 POOLS = {"managers": managers_only}
 
-#: Selection policies: (selection, candidates, size, rng) -> the chosen posts.
-POLICIES = {
-    "random": select_random,
-    "capacity": select_capacity,
-    "central": select_central,
-    "managers": select_managers,
-    "targeted": select_random,  # the target restriction is part of eligibility
-    "spread": select_spread,
-}
+#: "targeted" draws at random: the restriction to the targeted departments is part of eligibility.
+select_targeted = select_random
+
+#: Selection policies, (selection, candidates, size, rng) -> the chosen posts: for each name the
+#: `selection` setting allows (`sim.config.SELECTION_POLICIES`, declared with the setting), the
+#: function `select_<name>` of this module (a name without one fails at import).
+POLICIES = {name: globals()[f"select_{name}"] for name in SELECTION_POLICIES}
 
 
 def scaled_group(real: int, ratio: float, available: int, u: float) -> tuple[int, int]:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from sim import rules
 from sim.errors import DataError
-from sim.files import read_csv_records
+from sim.inputs.files import read_csv_records
 
 #: The packaged series.
 TREND_FILE = Path(__file__).resolve().parent / "data" / "jakarta_service_trend.csv"

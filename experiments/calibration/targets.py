@@ -13,7 +13,7 @@ import yaml
 
 from sim import ExchangeModel, ModelConfig, UserError, rules
 from sim.config import BehaviorConfig
-from sim.files import finite_float, load_yaml, shown
+from sim.inputs.files import finite_float, load_yaml, shown
 from sim.settings import declared, is_number, plausible_ranges
 
 #: The returnee statistics, by months after return (`lag`): the share of returnees who still

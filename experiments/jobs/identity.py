@@ -20,7 +20,7 @@ from pathlib import Path
 import sim
 from experiments import PROJECT
 from sim import ModelConfig
-from sim.inputs import file_digest, sha256
+from sim.inputs.loading import file_digest, sha256
 from sim.organisation import packaged_file
 
 #: Packages whose version can change a number in a result.

@@ -27,7 +27,7 @@ from sim import (
     ModelConfig,
     RunResult,
 )
-from sim.inputs import check
+from sim.inputs.loading import check
 from sim.pairing import no_exchange, paired_run
 
 

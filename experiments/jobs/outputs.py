@@ -27,7 +27,7 @@ import pandas as pd
 import sim
 from experiments.jobs import identity
 from sim.errors import StorageError
-from sim.export import spreadsheet_safe
+from sim.inputs.export import spreadsheet_safe
 
 
 def _umask() -> int:

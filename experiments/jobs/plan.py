@@ -36,7 +36,7 @@ from experiments.study.settings import RunConfig, check_settings, register, to_m
 from sim import ModelConfig, UserError
 from sim.config import BehaviorConfig, NetworkConfig, ProgramConfig, ScenarioConfig, renamed_hint
 from sim.errors import first_line
-from sim.inputs import check, file_digest, reading_once
+from sim.inputs.loading import check, file_digest, reading_once
 from sim.resources import ResourceError, available_bytes, run_seconds, size
 
 #: Hydra flags that take a value (their value is not an override).

@@ -45,7 +45,7 @@ from experiments.jobs.outputs import (
     write_json,
 )
 from sim.errors import StorageError, UserError, one_line
-from sim.spreadsheet import unescape_cell
+from sim.inputs.spreadsheet import unescape_cell
 
 MANIFEST = "sweep.json"
 #: The project's folder, and the folders of its source: never a results folder (results there

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.errors import ConfigError
-from sim.files import read_csv_records
+from sim.inputs.files import read_csv_records
 from sim.organisation import packaged_file
 
 #: The packaged measurement.

@@ -10,6 +10,8 @@ its file's comment.
 
 from __future__ import annotations
 
+import argparse
+import sys
 import textwrap
 from pathlib import Path
 
@@ -198,3 +200,16 @@ def run_help(summary: str) -> str:
         ),
     ]
     return "\n".join(parts)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """Every command's argparse: a bad option or argument in one line (`error: ...`, exit 2)
+    instead of argparse's usage block; its docstring shown as written under --help."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(**kwargs)
+
+    def error(self, message: str):
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)

@@ -21,8 +21,8 @@ from sim import (
     settings,
 )
 from sim.errors import DataError, first_line
-from sim.files import check_regular_file, finite_float
-from sim.inputs import sha256
+from sim.inputs.files import check_regular_file, finite_float
+from sim.inputs.loading import sha256
 from sim.organisation import packaged_file
 
 #: The draws file of a calibration folder (experiments/calibrate.py writes it).

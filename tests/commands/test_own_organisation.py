@@ -12,7 +12,7 @@ import pytest
 
 from experiments.run import cli
 from sim import DataError, ExchangeModel, ModelConfig, ProgramConfig, ScenarioConfig, run
-from sim.export import export_organisation
+from sim.inputs.export import export_organisation
 from sim.organisation import SECTION_HEAD, department_posts
 from tests.conftest import ROOT, run_script
 

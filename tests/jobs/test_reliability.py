@@ -23,7 +23,7 @@ from experiments.run import cli
 from sim import ModelConfig, ScenarioConfig
 from sim import resources as res
 from sim.errors import NonFiniteError
-from sim.inputs import check
+from sim.inputs.loading import check
 from tests.conftest import ONE_THREAD, ROOT, run_script
 
 CITY = ROOT / "examples" / "fictional_city"

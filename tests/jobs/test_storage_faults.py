@@ -23,7 +23,7 @@ from experiments.jobs import outputs, store
 from experiments.jobs.cache import cache_baseline, cached_baseline
 from sim import ExchangeModel
 from sim.errors import StorageError
-from sim.export import export_organisation
+from sim.inputs.export import export_organisation
 from tests.conftest import ONE_THREAD, ROOT, practice, run_script, tiny_config
 
 ARGS = ["scenario=small", "horizon=12", "replicates=2", "program.cohort_size=400,800",

@@ -1,4 +1,4 @@
-"""Every input file is read safely (sim/files.py): a bad file is one line naming it, never a
+"""Every input file is read safely (sim/inputs/files.py): a bad file is one line naming it, never a
 traceback, a hang or gigabytes read. Files that are not regular (FIFO, device, folder), too large,
 binary or not UTF-8; a UTF-8 byte-order mark; YAML alias bombs; numbers that are not finite, in
 every loader: departments, practices (YAML and CSV), roster, ties (CSV and GraphML), calibration
@@ -17,11 +17,12 @@ import pytest
 
 from experiments.calibration.targets import load_targets
 from experiments.study.posterior import posterior_of
-from sim import UserError, files
+from sim import UserError
+from sim.inputs import files
+from sim.inputs.roster import load_roster, load_ties
+from sim.inputs.spreadsheet import escape_cell
 from sim.organisation import load_departments
 from sim.practices import load_practices
-from sim.roster import load_roster, load_ties
-from sim.spreadsheet import escape_cell
 from tests.conftest import ROOT, practice, write_departments, write_practices
 
 CITY = ROOT / "examples" / "fictional_city"

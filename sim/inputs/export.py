@@ -2,7 +2,7 @@
 
 Reloading the files with the same seed gives identical results (tested): a generated
 organisation can be exported, edited by hand, and simulated again. CSV text cells that a
-spreadsheet would run as a formula are escaped (`sim.spreadsheet`); the readers undo it.
+spreadsheet would run as a formula are escaped (`sim.inputs.spreadsheet`); the readers undo it.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sim.inputs.roster import roster_frame, staff_ids
+from sim.inputs.spreadsheet import escape_cell
 from sim.network import Ties
 from sim.organisation import DEPARTMENT_COLUMNS, Organisation
 from sim.practices import Catalogue
-from sim.roster import roster_frame, staff_ids
-from sim.spreadsheet import escape_cell
 
 
 def _escaped(values: pd.Series | pd.Index) -> pd.Series | pd.Index:
@@ -30,7 +30,7 @@ def _is_text(column: pd.Series) -> bool:
 
 def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of `df` whose text cells, column names and index labels a spreadsheet shows as
-    text (`sim.spreadsheet.escape_cell`); numbers stay numbers."""
+    text (`sim.inputs.spreadsheet.escape_cell`); numbers stay numbers."""
     out = df.copy()
     for col in out.columns:
         if _is_text(out[col]):

@@ -15,11 +15,11 @@ import pandas as pd
 
 from sim.config import ModelConfig, validate_config
 from sim.errors import ConfigError
+from sim.inputs.roster import Roster, load_roster, load_ties
 from sim.network import Ties
 from sim.organisation import load_departments
 from sim.practices import Catalogue, load_practices
 from sim.resources import Need, check_run, estimate, simulated_staff
-from sim.roster import Roster, load_roster, load_ties
 
 
 @dataclass(frozen=True)

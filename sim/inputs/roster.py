@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import DataError, first_line
-from sim.files import cut, finite_float, read_bytes, read_csv_rows, shown
+from sim.inputs.files import cut, finite_float, read_bytes, read_csv_rows, shown
 from sim.network import Ties, ties_from_edges
 from sim.organisation import HEAD, RANK_NAMES, STAFF, Organisation
 from sim.state import StaffState, Structure

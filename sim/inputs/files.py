@@ -5,8 +5,8 @@
 - At most `MAX_FILE_BYTES` (200 MB): larger files are refused before they are read.
 - Text is UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8" writes one); a binary
   file, UTF-16 text or another encoding (Latin-1, Windows-1252) is refused naming the line.
-- CSV cells are unescaped as `sim.spreadsheet` escapes them (`'=x` reads `=x`), so the files this
-  project writes read back exactly.
+- CSV cells are unescaped as `sim.inputs.spreadsheet` escapes them (`'=x` reads `=x`), so the
+  files this project writes read back exactly.
 - YAML is read with PyYAML's safe constructors; aliases (`*name`) may repeat at most
   `MAX_ALIASED_NODES` values in all (a "billion laughs" file is refused at once, not expanded),
   nesting is at most `MAX_YAML_DEPTH` levels, and recursive aliases are refused.
@@ -38,7 +38,7 @@ from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
 from sim.errors import DataError, first_line
-from sim.spreadsheet import unescape_cell
+from sim.inputs.spreadsheet import unescape_cell
 
 #: Largest input file read, in bytes (200 MB: far above any organisation's files, far below RAM).
 MAX_FILE_BYTES = 200 * 1000 * 1000
@@ -167,7 +167,7 @@ def read_text(path: str | Path, what: str) -> str:
 
 def read_csv_rows(path: str | Path, what: str) -> list[tuple[int, list[str]]]:
     """Non-blank rows of a CSV file as (line where the row starts, cells), cells unescaped as
-    `sim.spreadsheet.escape_cell` escapes them."""
+    `sim.inputs.spreadsheet.escape_cell` escapes them."""
     reader = csv.reader(io.StringIO(read_text(path, what), newline=""))
     rows, line = [], 1
     try:
