@@ -8,21 +8,14 @@ import pandas as pd
 
 from experiments.analysis.intervals import interval_side
 from experiments.analysis.tables import drawn_from_posterior
-from experiments.present.report import (
-    SAYS,
-    gain_words,
-    planner_units_words,
-    resolved_words,
-    shares_note,
-    shares_of,
-)
+from experiments.present import words
 from experiments.study.outcomes import POINTS
 from sim.pairing import CHANNELS
 
 
 def print_ranking(designs: pd.DataFrame, top: int = 5) -> None:
     """The best designs of an aggregated folder, one line each, for the terminal."""
-    shares = shares_of(designs.iloc[0]) if len(designs) else ""
+    shares = words.shares_of(designs.iloc[0]) if len(designs) else ""
     print(
         "best designs: gain in the final year in index points (1 point = 0.01 of the 0-1 "
         "index) with its 95% interval, real staff sent, cost in IDR billion"
@@ -30,7 +23,7 @@ def print_ranking(designs: pd.DataFrame, top: int = 5) -> None:
     )
     for r in designs.head(top).itertuples():
         side = interval_side(r.gain_ci_low, r.gain_ci_high)
-        note = "" if side > 0 else f"  ({SAYS[side][1]})"
+        note = "" if side > 0 else f"  ({words.SAYS[side][1]})"
         if shares:
             note = f"  P(best) {r.p_best:.0%}, P(gain > 0) {r.p_gain_positive:.0%}" + note
         print(
@@ -41,12 +34,12 @@ def print_ranking(designs: pd.DataFrame, top: int = 5) -> None:
     parts = channel_words(designs.iloc[0]) if len(designs) else ""
     if parts:
         print(f"  the best design's gain came {parts}")
-    units = planner_units_words(designs.iloc[0]) if len(designs) else ""
+    units = words.planner_units_words(designs.iloc[0]) if len(designs) else ""
     if units:
         print(f"  the best design's gain is about {units}")
     if len(designs) > 1:
         labels = dict(zip(designs.design_id, designs.label, strict=True))
-        print(f"  the best design against each other one: {resolved_words(designs, labels)}")
+        print(f"  the best design against each other one: {words.resolved_words(designs, labels)}")
 
 
 def channel_words(row: pd.Series) -> str:
@@ -64,8 +57,8 @@ def channel_words(row: pd.Series) -> str:
 def headline_line(designs: pd.DataFrame) -> str:
     """One design's paired gain, interval, staff and cost, in one sentence (single runs)."""
     r = designs.iloc[0]
-    note = shares_note(r, False) or f"{int(r.n)} paired replicates"
-    gain = gain_words(r.gain_mean, r.gain_ci_low, r.gain_ci_high, note)
+    note = words.shares_note(r, False) or f"{int(r.n)} paired replicates"
+    gain = words.gain_words(r.gain_mean, r.gain_ci_low, r.gain_ci_high, note)
     if drawn_from_posterior(r):
         gain += (
             f"; under the posterior the gain lay between {POINTS * r.gain_p05:+.2f} and "
@@ -73,7 +66,7 @@ def headline_line(designs: pd.DataFrame) -> str:
         )
     parts = channel_words(r)
     parts = f"; it came {parts}" if parts else "; not decomposed by channel (channels=false)"
-    units = planner_units_words(r)
+    units = words.planner_units_words(r)
     parts += f"; about {units}" if units else ""
     return (
         f"gain over no exchange in the final year: it {gain}{parts}; "

@@ -30,6 +30,7 @@ from experiments.analysis.tables import (
     replicate_ranking,
 )
 from experiments.jobs.job import run_job
+from experiments.present.advice import efficient_table, recommendation
 from experiments.present.figures import (
     STYLE,
     draw,
@@ -43,14 +44,7 @@ from experiments.present.figures import (
 )
 from experiments.present.labels import design_labels
 from experiments.present.publish import write_tables
-from experiments.present.report import (
-    all_outcomes,
-    behaviour_sentence,
-    efficient_table,
-    headline,
-    recommendation,
-    write_report,
-)
+from experiments.present.report import all_outcomes, behaviour_sentence, headline, write_report
 from experiments.study.levers import design_label, short_value
 from sim.pairing import CHANNELS
 

@@ -13,8 +13,9 @@ import pytest
 
 from experiments.analysis.intervals import interval_side
 from experiments.analysis.tables import replicate_ranking
-from experiments.present.report import NAMED, PACKAGE, behaviour_sentence, gain_words, headline
+from experiments.present.report import PACKAGE, behaviour_sentence, headline
 from experiments.present.terminal import headline_line, print_ranking
+from experiments.present.words import NAMED, gain_words
 from tests.present.test_figures_report import COST, GAINS, hand_designs
 
 
