@@ -16,6 +16,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 from hydra import compose, initialize_config_dir
@@ -505,3 +506,53 @@ def did_you_mean(typed: str, names: list[str]) -> str:
     """' (did you mean cohort_size?)' for the closest allowed name, or '' when none is close."""
     close = difflib.get_close_matches(typed, names, n=1, cutoff=0.75)
     return f" (did you mean {close[0]}?)" if close else ""
+
+
+def sweep_dir_of(line: CommandLine, experiment: str) -> Path:
+    """The sweep folder: `hydra.sweep.dir=...` if given, else
+    results/sweeps/<experiment>/<key of the command line>."""
+    given = line.given("hydra.sweep.dir")
+    if given is not None:
+        if not given.strip():
+            raise UserError(
+                "hydra.sweep.dir is empty: give the sweep's folder (a new or empty one, or a "
+                "sweep's), or leave the setting out for results/sweeps/<experiment>/<key>"
+            )
+        return Path(given)
+    relevant = sorted(
+        o for o in line.overrides if not o.startswith(("hydra", "progress", "report"))
+    )
+    return Path("results") / "sweeps" / experiment / identity.folder_key("\n".join(relevant))
+
+
+#: Hydra's flags that show something instead of running, which it allows only without -m.
+SHOW_FLAGS = ("--cfg", "-c", "--info", "-i", "--shell-completion", "-sc")
+
+
+def check_flags(argv: list[str]) -> None:
+    """Refuse, in one line, -m with a flag Hydra allows only alone (it raised a traceback)."""
+    shown = next((a for a in argv if a.split("=")[0] in SHOW_FLAGS), None)
+    if shown is not None and any(a in ("-m", "--multirun") for a in argv):
+        raise UserError(
+            f"{shown} shows one job and cannot be combined with -m: leave out -m and give one "
+            "value per setting (e.g. program.cohort_size=10) to see that job's configuration"
+        )
+
+
+def run_dir_of(line: CommandLine, experiment: str) -> Path:
+    """Where a single run's folder will be made: `hydra.run.dir=...` up to its first
+    interpolation (a date), else results/runs/<experiment>."""
+    given = line.given("hydra.run.dir")
+    if given is None:
+        return Path("results") / "runs" / experiment
+    fixed, dated, _ = given.partition("${")
+    return Path(fixed).parent if dated and not fixed.endswith("/") else Path(fixed)
+
+
+def fixed_run_dir(line: CommandLine) -> Path | None:
+    """The run folder `hydra.run.dir=...` names when it is a fixed path (no interpolation such
+    as the date), else None: a fixed folder may already hold something."""
+    given = line.given("hydra.run.dir")
+    if given is not None and not given.strip():
+        raise UserError("hydra.run.dir is empty: give the run's folder, or leave it out")
+    return None if given is None or "${" in given else Path(given)
