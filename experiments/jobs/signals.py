@@ -6,6 +6,8 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
@@ -33,7 +35,8 @@ class Stop:
 @contextlib.contextmanager
 def stop_on_signals():
     """SIGTERM ends the command the way Ctrl-C does (a KeyboardInterrupt where it is), so both
-    stop cleanly in the command's own handler; yields the `Stop` it fills in."""
+    stop cleanly in the command's own handler; a stop that Python drops (raised inside a gc
+    callback or a __del__) is sent again. Yields the `Stop` it fills in."""
     stop = Stop()
     # job processes ended at a stop leave their queues' semaphores to Python's resource
     # tracker, which frees them and warns about each in two lines: nothing is lost
@@ -44,10 +47,32 @@ def stop_on_signals():
         stop.signal = signal.Signals(signum)
         raise KeyboardInterrupt
 
+    unraisable = sys.unraisablehook
+    inside = [True]
+
+    def resend() -> None:
+        if inside[0]:  # not once the command has left the block
+            os.kill(os.getpid(), stop.signal)
+
+    def again(event) -> None:
+        # A stop raised where Python cannot raise (a gc callback such as dask's GC diagnosis,
+        # a __del__) is dropped with "Exception ignored in ..." and the command runs on: send
+        # the signal again in a moment (not from here: it would be raised in this hook and
+        # dropped too); it lands once Python is back in ordinary code.
+        if isinstance(event.exc_value, KeyboardInterrupt):
+            later = threading.Timer(0.05, resend)
+            later.daemon = True
+            later.start()
+        else:
+            unraisable(event)
+
     previous = signal.signal(signal.SIGTERM, on_term)
+    sys.unraisablehook = again
     try:
         yield stop
     finally:
+        inside[0] = False
+        sys.unraisablehook = unraisable
         signal.signal(signal.SIGTERM, previous)
 
 

@@ -6,6 +6,7 @@ tests/commands/test_fuzz.py.)"""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ import pytest
 
 import sim
 from experiments import calibrate, sensitivity
+from experiments.jobs.signals import stop_on_signals
 from experiments.run import cli
 from sim import ModelConfig, ScenarioConfig
 from sim import resources as res
@@ -528,3 +530,25 @@ def test_no_folder_state_loses_a_user_file(tmp_path_factory, command):
     check()
     both = {"done", "UserError"} if command is _as_run_py else {"Refused", "AggregationError"}
     assert both <= outcomes, outcomes  # the states reached both ends
+
+
+def test_a_stop_that_python_drops_in_a_gc_callback_is_sent_again():
+    """A signal whose KeyboardInterrupt is raised inside a gc callback (dask's GC diagnosis
+    runs one in every calibration on a cluster) is dropped by Python ("Exception ignored in
+    ..."): the command must still stop. Without the second sending, nothing is raised here."""
+    fired = []
+
+    def callback(phase, _info):
+        if phase == "start" and not fired:
+            fired.append(phase)
+            signal.raise_signal(signal.SIGTERM)  # its KeyboardInterrupt is raised in here
+
+    gc.callbacks.append(callback)
+    try:
+        with pytest.raises(KeyboardInterrupt), stop_on_signals() as stop:
+            gc.collect()
+            for _ in range(100):  # ordinary code, where the stop lands
+                time.sleep(0.01)
+    finally:
+        gc.callbacks.remove(callback)
+    assert fired and stop.how == "SIGTERM" and stop.exit_code == 143
