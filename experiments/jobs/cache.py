@@ -16,7 +16,6 @@ import pandas as pd
 
 from experiments.jobs import identity
 from experiments.jobs.outputs import (
-    StorageError,
     atomic_write_bytes,
     checksum,
     json_bytes,
@@ -29,6 +28,7 @@ from sim import (
     build_city,
     run_detailed,
 )
+from sim.errors import StorageError
 from sim.model import without_program
 from sim.pairing import no_exchange
 

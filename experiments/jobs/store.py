@@ -48,10 +48,10 @@ from sim.errors import StorageError, UserError, one_line
 from sim.inputs.spreadsheet import unescape_cell
 
 MANIFEST = "sweep.json"
-#: The project's folder, and the folders of its source: never a results folder (results there
-#: would change the code's digest, and so every job's key, or mix with the code).
 #: The lock a command holds while it writes in a sweep folder (`writing`): one writer at a time.
 LOCK = ".writing.lock"
+#: The folders of the project's source (under `PROJECT`): never a results folder (results there
+#: would change the code's digest, and so every job's key, or mix with the code).
 SOURCE_FOLDERS = ("sim", "experiments", "configs", "tests", "docs", "benchmarks", "examples",
                   "hydra_plugins", ".git")  # fmt: skip
 SUPERSEDED = "superseded"

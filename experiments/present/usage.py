@@ -5,7 +5,7 @@ from its declaration in `sim.config`; the run settings from `study.settings.RunC
 groups from the defaults list of configs/config.yaml (so a folder of configs/ that no run
 composes, such as the calibration's targets, is not offered); the preset sweeps from
 configs/experiment and the launchers from configs/hydra/launcher, each with the first sentence of
-its file's comment.
+its file's comment. `CommandParser` is every command's argparse.
 """
 
 from __future__ import annotations

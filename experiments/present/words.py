@@ -18,6 +18,7 @@ from experiments.study.outcomes import POINTS
 
 
 def number(x: float, digits: int = 2) -> str:
+    """A number with thousands separators and `digits` decimals ("n/a" when missing)."""
     return "n/a" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
 
 
@@ -44,11 +45,13 @@ def ci_text(low: float, high: float) -> str:
 
 
 def people(x: float) -> str:
+    """A count of real staff, whole."""
     return f"{x:,.0f}"
 
 
-#: What the 95% interval of a gain lets the words say, by `tables.interval_side`: the verb and
-#: the verdict. Wholly above zero: a clear gain; wholly below: a loss; across zero: neither.
+#: What the 95% interval of a gain lets the words say, by `analysis.intervals.interval_side`: the
+#: verb and the verdict. Wholly above zero: a clear gain; wholly below: a loss; across zero:
+#: neither.
 SAYS = {
     1: ("raised", "a clear gain"),
     0: ("changed", "cannot be told apart from no gain"),
@@ -88,7 +91,7 @@ def shares_note(row: pd.Series, several: bool) -> str:
 
 
 def sides(low: pd.Series, high: pd.Series) -> pd.Series:
-    """`tables.interval_side` of each interval."""
+    """`interval_side` of each interval."""
     return pd.Series(map(interval_side, low, high), index=low.index, dtype=int)
 
 
@@ -116,17 +119,20 @@ def listed(ids, labels: dict[str, str], limit: int = NAMED) -> str:
 
 
 def joined(names) -> str:
+    """ "a", "a and b", "a, b and c"."""
     names = [str(n) for n in names]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def ci_range(low: float, high: float) -> str:
+    """A 95% interval (index units) in index points, for a table cell."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return "no CI"
     return f"{number(low * POINTS)} to {number(high * POINTS)}"
 
 
 def clear_tag(low: float, high: float) -> str:
+    """A "not clear" tag for an interval that includes zero."""
     return "" if interval_side(low, high) else '<span class="tag">not clear</span>'
 
 
