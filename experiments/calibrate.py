@@ -10,10 +10,12 @@ CALIBRATION_SCENARIO (Jakarta at full scale, 60,000 staff, with a cohort of 300 
 for five years: enough returnees for the returnee statistics). Options: --targets (default
 configs/targets/evidence.yaml), --parameters (default: DEFAULT_PARAMETERS, the behaviour the targets
 inform; docs/model.md §11), --range NAME=LOW:HIGH (default: the plausible ranges the settings
-declare), --population, --generations, --seed, --workers (local processes; every job is seeded from
---seed, so the posterior is the same for any number), --draws (posterior draws written for
-`experiments/run.py posterior=...`), --predictive (runs of the predictive check), --out (default
-results/calibration/<key of the command line>).
+declare), --population, --generations, --proposal-scale (ABC-SMC runs on the city at this share
+of its scale, default 0.25), --city-runs (runs of the city itself that then correct the smaller
+city's posterior by importance sampling, default 500), --seed, --workers (local
+processes; every job is seeded from --seed, so the posterior is the same for any number), --draws
+(posterior draws written for `experiments/run.py posterior=...`), --predictive (runs of the
+predictive check), --out (default results/calibration/<key of the command line>).
 
 On a SLURM cluster, `--cluster slurm --cluster-jobs 8` runs the simulations in 8 SLURM jobs
 (dask-jobqueue's SLURMCluster; the same posterior as on one machine for the same seed):
@@ -50,12 +52,15 @@ from experiments import PROJECT
 from experiments.calibration.posterior import behaviour_draws
 from experiments.calibration.results import write_results
 from experiments.calibration.sampling import (
+    CITY_RUNS,
     CLUSTER_OWN,
+    PROPOSAL_SCALE,
     calibrate,
     check_measurable,
     in_children,
     jobqueue,
     predictive_check,
+    proposal_share,
     slurm_client,
 )
 from experiments.calibration.targets import (
@@ -84,8 +89,8 @@ CALIBRATION_SCENARIO = [
 ]
 
 
-#: The default budget: about 2,200 simulations at full scale (22 minutes on 2 cores). Smaller
-#: populations leave too few effective particles (50 in four generations: 4.5; docs/model.md §11).
+#: The default budget: 80 particles in four generations. Smaller populations leave too few
+#: effective particles (50 in four generations: 4.5; docs/model.md §11).
 POPULATION, GENERATIONS = 80, 4
 
 #: Defaults of the --cluster-* options (memory: per core).
@@ -106,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a prior's range (default: the declared plausible range)")  # fmt: skip
     p.add_argument("--population", type=int, default=POPULATION, help="particles per generation")
     p.add_argument("--generations", type=int, default=GENERATIONS, help="ABC-SMC generations")
+    p.add_argument("--proposal-scale", type=float, default=None, metavar="SHARE",
+                   help="the proposal generations' city, a share of the city's scale (1: the "
+                        f"city itself; default {PROPOSAL_SCALE:g}, 1 with a roster)")  # fmt: skip
+    p.add_argument("--city-runs", type=int, default=CITY_RUNS, metavar="N",
+                   help="runs of the city itself that correct smaller-city proposals "
+                        f"(default {CITY_RUNS})")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed (the posterior's, on any workers)")
     p.add_argument("--workers", type=int, default=1, help="local processes")
     p.add_argument("--draws", type=int, default=1000, help="equally weighted posterior draws")
@@ -194,6 +205,7 @@ def check_options(args: argparse.Namespace) -> None:
         ("--workers", args.workers, 1),
         ("--draws", args.draws, 1),
         ("--predictive", args.predictive, 2),
+        ("--city-runs", args.city_runs, 2),
         ("--seed", args.seed, 0),
     ):
         if value < low:
@@ -305,6 +317,7 @@ def prepare(argv: list[str]):
     config = model_config(overrides)
     targets = load_targets(args.targets)
     priors = make_priors(args.parameters, parse_ranges(args.range))
+    proposal_share(config, args.proposal_scale)
     # checks that run the model run in a child when pyabc will fork this process (in_children)
     checks = [(check_targets, (targets, config)), (check_measurable, (config, targets, priors))]
     for check, call in checks:
@@ -359,6 +372,7 @@ def main(argv: list[str]) -> int:
             result = calibrate(
                 config, targets, priors, args.population, args.generations, args.seed,
                 args.workers, out, draws=args.draws, client=client, cores=cores,
+                proposal_scale=args.proposal_scale, city_runs=args.city_runs,
             )  # fmt: skip
             predictive = predictive_check(
                 config, targets, result.draws, args.predictive, args.seed, args.workers, client
@@ -391,6 +405,8 @@ def main(argv: list[str]) -> int:
         "priors": [p.__dict__ for p in priors],
         "population": args.population,
         "generations": args.generations,
+        "proposal_scale": proposal_share(config, args.proposal_scale),
+        "city_runs": args.city_runs,
         "seed": args.seed,
         "workers": args.cluster_jobs * args.cluster_cores if args.cluster else args.workers,
         "cluster": cluster_settings(args),
@@ -410,7 +426,8 @@ def main(argv: list[str]) -> int:
         "posterior": result.summary.to_dict(orient="records"),
         "predictive_inside": f"{int(predictive.inside.sum())} of {len(predictive)}",
         **{k: settings[k] for k in ("command", "targets_file", "targets_digest", "code_digest",
-                                    "seed", "population", "generations", "scenario", "overrides")},
+                                    "seed", "population", "generations", "proposal_scale",
+                                    "city_runs", "scenario", "overrides")},
         "date": settings["provenance"].get("date", ""),
     }  # fmt: skip
     folders = [out, PACKAGED_DRAWS.parent] if args.package else [out]

@@ -35,7 +35,13 @@ from experiments.calibrate import (
     TARGETS,
     parse_ranges,
 )
-from experiments.calibration.sampling import Simulator, calibrate, in_children
+from experiments.calibration.sampling import (
+    CITY_RUNS,
+    Simulator,
+    calibrate,
+    in_children,
+    proposal_share,
+)
 from experiments.calibration.targets import DEFAULT_PARAMETERS, Target, load_targets, make_priors
 from experiments.jobs import identity
 from experiments.jobs.outputs import check_writable, write_table
@@ -58,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truths", type=int, default=20, help="parameter sets drawn from the priors")
     p.add_argument("--population", type=int, default=POPULATION)
     p.add_argument("--generations", type=int, default=GENERATIONS)
+    p.add_argument("--proposal-scale", type=float, default=None, metavar="SHARE")
+    p.add_argument("--city-runs", type=int, default=CITY_RUNS, metavar="N")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None)
@@ -106,6 +114,7 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_intermixed_args(argv)
     try:
         config = model_config([*CALIBRATION_SCENARIO, *args.overrides])
+        proposal_share(config, args.proposal_scale)  # a bad share: one line, before any work
         targets = load_targets(args.targets)
         priors = make_priors(args.parameters, parse_ranges(args.range))
     except UserError as err:
@@ -131,7 +140,9 @@ def main(argv: list[str]) -> int:
         observed = synthetic_targets(targets, values, rng)
         with tempfile.TemporaryDirectory() as folder:
             result = calibrate(config, observed, priors, args.population, args.generations,
-                               args.seed + i, args.workers, Path(folder), draws=10)  # fmt: skip
+                               args.seed + i, args.workers, Path(folder), draws=10,
+                               proposal_scale=args.proposal_scale,
+                               city_runs=args.city_runs)  # fmt: skip
         summary = result.summary.set_index("parameter")
         for p in priors:
             low, high = summary.loc[p.name, "p05"], summary.loc[p.name, "p95"]

@@ -88,20 +88,28 @@ def draw_figures(
         out["pairs"] = _save(fig, folder, "pairs")
 
         gen = result.generations
+        smc = gen[gen.get("method", "ABC-SMC") == "ABC-SMC"]
         fig = Figure(figsize=(10, 3.2), layout="constrained")
         left, mid, right = fig.subplots(1, 3)
-        left.plot(gen.generation, gen.temperature, "o-", color=BLUE)
+        for ax, column in ((left, "temperature"), (mid, "acceptance"), (right, "ess")):
+            where = f" (scenario.scale {smc.scale.iloc[0]:g})" if "scale" in smc else ""
+            ax.plot(smc.generation, smc[column], "o-", color=BLUE, label=f"ABC-SMC{where}")
+            if len(smc) < len(gen):  # the correction on the city itself (multifidelity)
+                last = gen.iloc[-1]
+                ax.plot([last.generation], [last[column]], "s", color=ORANGE,
+                        label=f"the city itself, scale {last.scale:g} ({int(last.samples)} "
+                              "runs, weighted)")  # fmt: skip
+            ax.set_xlabel("Generation")
+            ax.set_xticks(list(gen.generation))
         left.axhline(1.0, color=GREY, ls="--")
         left.set_yscale("log")
         left.set_title("Temperature (1 = exact posterior)")
-        mid.plot(gen.generation, gen.acceptance, "o-", color=BLUE)
         mid.set_title("Acceptance rate")
         mid.set_ylim(0, 1)
-        right.plot(gen.generation, gen.ess, "o-", color=BLUE)
         right.axhline(settings["population"], color=GREY, ls="--")
         right.set_title("Effective sample size")
-        for ax in (left, mid, right):
-            ax.set_xlabel("Generation")
+        if len(smc) < len(gen):
+            fig.legend(*right.get_legend_handles_labels(), loc="outside lower center", ncols=2)
         out["generations"] = _save(fig, folder, "generations")
 
         # each target on its own scale: in its sds from the observed value (shares and months
@@ -138,8 +146,10 @@ CAPTIONS = {
     "than each parameter.",
     "generations": "ABC-SMC lowers the temperature generation by generation until it reaches 1 "
     "in the last one, where the particles are a sample of the exact posterior under the error "
-    "model; the acceptance rate and the effective sample size (dashed: the population) show how "
-    "hard each generation was and how well its weights are spread.",
+    "model; with a smaller city (the table's scale) that is the smaller city's posterior, and a "
+    "last row of importance sampling on the city itself corrects it; the acceptance rate and "
+    "the effective sample size (dashed: the population) show how hard each generation was and "
+    "how well its weights are spread.",
     "predictive": "Each row is one target (its observed value in brackets), drawn on its own "
     "scale: distances from the observed value in the target's sds, so shares and months sit "
     "side by side. The orange point is the observed value with its assumed uncertainty; the "
@@ -200,7 +210,9 @@ def report(
         f"{settings['scenario']} ({settings['overrides']}). Error model: each observed value is "
         "the model's statistic plus a normal error with the target's sd; a stochastic acceptor "
         "with a temperature that reaches 1 in the last generation samples the exact posterior "
-        "under it. Priors: uniform over the ranges below."
+        "under it. Priors: uniform over the ranges below, times the likelihood of the targets "
+        "that are functions of the parameters themselves (no simulation needed)."
+        + _proposals(settings)
     )
     verdict = paragraph(
         f"{inside} of {len(predictive)} targets lie inside the 90% posterior predictive interval "
@@ -243,3 +255,18 @@ def report(
         ]
     )
     return html_page("Calibration of the behavioural parameters", body)
+
+
+def _proposals(settings: dict) -> str:
+    """What the proposal generations simulated, when not the calibrated city itself."""
+    share = settings.get("proposal_scale", 1.0)
+    if share >= 1.0:
+        return ""
+    return (
+        f" Multifidelity: ABC-SMC ran on the city at {share:g} of its scale (cheaper; its "
+        "statistics differ), and its posterior only proposed parameters: "
+        f"{settings.get('city_runs')} runs of the calibrated city itself, each weighed by its "
+        "exact posterior density over its proposal density (importance sampling), give the "
+        "posterior below; the last row of the generations says how many of them carry weight "
+        "(effective sample size)."
+    )

@@ -2,10 +2,12 @@
 pyabc's ABC-SMC run over it, the same posterior on any number of workers.
 
 - Simulation (`Simulator`): one run of the calibration scenario with a parameter set and a seed
-  (`calibration.targets.measure` gives its statistics).
+  (`calibration.targets.measure` gives its statistics); while pyabc only proposes (temperature
+  above 1), a run of a smaller city (`proposal_city`: multifidelity proposals).
 - Error model (`error_model`): each observed value is the model's statistic plus a normal error
   of the target's sd; pyabc's stochastic acceptor with a temperature schedule ending at 1 samples
-  the exact posterior under that model.
+  the exact posterior under that model. Targets that are functions of the parameters themselves
+  (`targets.RULES`) need no simulation: their likelihood multiplies the prior (`RulePrior`).
 - Sampling (`ReproducibleSampler`): a seed per particle, so one process, several, or dask workers
   on a SLURM cluster (`slurm_client`, dask-jobqueue) give the same posterior for the same seed.
 - `predictive_check`: each target against the model's 90% posterior predictive interval.
@@ -13,6 +15,7 @@ pyabc's ABC-SMC run over it, the same posterior on any number of workers.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 import os
@@ -37,12 +40,16 @@ from pyabc.sampler.eps_mixin import EPSMixin
 
 from experiments import PROJECT
 from experiments.calibration.posterior import generation_table, posterior_draws, posterior_summary
-from experiments.calibration.targets import BY_LAG, Prior, Target, measure, when_measured
+from experiments.calibration.targets import BY_LAG, RULES, Prior, Target, measure, when_measured
 from experiments.jobs.cluster import refusal
 from experiments.jobs.job import one_thread
 from experiments.jobs.signals import forked_pool
 from experiments.study.posterior import with_behaviour
 from sim import ModelConfig, UserError, run_detailed
+
+#: The proposal generations (temperature above 1) simulate the city at this share of its scale;
+#: the last generation simulates the city itself (multifidelity proposals; docs/model.md §11).
+PROPOSAL_SCALE = 0.25
 
 
 class Simulator:
@@ -63,6 +70,71 @@ class Simulator:
             with one_thread():
                 return measure(run_detailed(config, seed), self.targets, config.behavior)
         return measure(run_detailed(config, seed), self.targets, config.behavior)
+
+
+def proposal_share(config: ModelConfig, share: float | None = None) -> float:
+    """The share of the city's scale the proposal generations simulate: `share`, by default
+    PROPOSAL_SCALE, or 1 for a city from a roster (never scaled). One-line UserError if bad."""
+    roster = config.scenario.roster_file is not None
+    if share is None:
+        return 1.0 if roster else PROPOSAL_SCALE
+    if not 0.0 < share <= 1.0:
+        raise UserError(f"--proposal-scale {share:g}: must be a share in (0, 1]")
+    if roster and share < 1.0:
+        raise UserError(
+            f"--proposal-scale {share:g}: a city from a roster is simulated as it is, not "
+            "scaled; leave the option out (or give 1)"
+        )
+    return share
+
+
+def proposal_city(config: ModelConfig, share: float | None = None) -> ModelConfig:
+    """The city the proposal generations simulate: `config` at `proposal_share` of its scale
+    (1 = the calibrated city itself). Cheaper, and its statistics differ from the calibrated
+    city's (docs/model.md §11), which the last generation corrects."""
+    scale = config.scenario.scale * proposal_share(config, share)
+    return dataclasses.replace(config, scenario=dataclasses.replace(config.scenario, scale=scale))
+
+
+class RuleLikelihood:
+    """The likelihood of the targets that are functions of the parameters themselves (RULES,
+    e.g. the half-life of an unused skill from forgetting_rate), as a factor in [0, 1] of the
+    prior: the normal error model's density relative to its peak. Exact, and it spares the
+    simulations that the acceptor would otherwise reject for these targets."""
+
+    def __init__(self, config: ModelConfig, targets: list[Target]):
+        self.behaviour = config.behavior
+        self.targets = [t for t in targets if t.statistic in RULES]
+
+    def __call__(self, parameters) -> float:
+        if not self.targets:
+            return 1.0
+        values = {k: float(v) for k, v in dict(parameters).items()}
+        behaviour = dataclasses.replace(self.behaviour, **values)
+        z2 = sum(((RULES[t.statistic](behaviour) - t.observed) / t.sd) ** 2 for t in self.targets)
+        return math.exp(-0.5 * z2)
+
+
+class RulePrior(pyabc.Distribution):
+    """Uniform priors times `RuleLikelihood` (unnormalised: pyabc normalises its weights).
+    Sampled by rejection from the uniform priors, with numpy's global generator as pyabc's."""
+
+    def __init__(self, likelihood: RuleLikelihood, **rvs):
+        super().__init__(**rvs)
+        self.likelihood = likelihood
+
+    def copy(self) -> RulePrior:
+        return RulePrior(self.likelihood, **{k: v.copy() for k, v in self.items()})
+
+    def rvs(self, *args, **kwargs):
+        while True:
+            theta = super().rvs(*args, **kwargs)
+            if np.random.uniform() < self.likelihood(theta):  # noqa: NPY002
+                return theta
+
+    def pdf(self, x) -> float:
+        density = super().pdf(x)
+        return density * self.likelihood(x) if density > 0 else density
 
 
 def check_measurable(config: ModelConfig, targets: list[Target], priors: list[Prior]) -> None:
@@ -294,6 +366,18 @@ def _wait_for_a_job(client, cluster, wait: float, logs: Path | None, python: str
         time.sleep(1)
 
 
+#: Runs of the calibrated city that correct the proposals (`correct`): enough for an effective
+#: sample of about a hundred when the proposals are close (docs/model.md §11).
+CITY_RUNS = 500
+
+
+#: The correcting proposal: pyabc's kernel density of the proposal posterior, its covariance
+#: widened by WIDEN (the smaller city's posterior is shifted), mixed with a share DEFENSIVE of
+#: the uniform prior (weights stay below 1 / DEFENSIVE: defensive importance sampling,
+#: Hesterberg 1995).
+WIDEN, DEFENSIVE = 2.0, 0.1
+
+
 def calibrate(
     config: ModelConfig,
     targets: list[Target],
@@ -306,38 +390,120 @@ def calibrate(
     draws: int = 1000,
     client=None,
     cores: int | None = None,
+    proposal_scale: float | None = 1.0,
+    city_runs: int = CITY_RUNS,
 ) -> Calibration:
-    """ABC-SMC; pyabc's history goes to <folder>/history.db. Reproducible from `seed` for any
-    number of workers: every job is seeded from (seed, generation, job). `client` (a dask
-    client, e.g. on a SLURM cluster, with `cores` slots) replaces the local processes."""
+    """ABC-SMC (pyabc's history in <folder>/history.db) on the city at `proposal_scale` of its
+    scale (`proposal_city`; None: PROPOSAL_SCALE). At 1 its last generation, at temperature 1,
+    is the posterior. Below 1 that posterior is the smaller city's, and only proposes: `correct`
+    then runs the city itself `city_runs` times and weighs each proposal by its exact posterior
+    density over its proposal density (multifidelity ABC). Reproducible from `seed` for any
+    number of workers: every job is seeded from its number. `client` (a dask client, e.g. on a
+    SLURM cluster, with `cores` slots) replaces the local processes."""
     np.random.seed(seed)  # noqa: NPY002 (pyabc draws from numpy's global generator)
     random.seed(seed)
-    prior = pyabc.Distribution(
-        **{p.name: pyabc.RV("uniform", p.low, p.high - p.low) for p in priors}
-    )
+    rule = RuleLikelihood(config, targets)
+    prior = RulePrior(rule, **{p.name: pyabc.RV("uniform", p.low, p.high - p.low) for p in priors})
+    simulated = [t for t in targets if t.statistic not in RULES]
+    if not simulated:
+        raise UserError(
+            "every target is a function of the parameters themselves ("
+            + ", ".join(t.statistic for t in targets)
+            + "): add a target the model must simulate"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "history.db").unlink(missing_ok=True)
+    parallel = workers > 1 or client is not None
+    proposal = proposal_city(config, proposal_scale)
+    names = [p.name for p in priors]
     with local_client(workers) if client is None else nullcontext(client) as executor:
         abc = pyabc.ABCSMC(
-            Simulator(config, targets, parallel=workers > 1 or client is not None),
+            Simulator(proposal, targets, parallel),
             prior,
-            error_model(targets),
+            error_model(simulated),
             population_size=population,
             sampler=ReproducibleSampler(executor, cores or workers, seed),
             eps=pyabc.Temperature(),
             acceptor=pyabc.StochasticAcceptor(),
         )
-        abc.new(f"sqlite:///{folder / 'history.db'}", {t.name: t.observed for t in targets})
+        abc.new(f"sqlite:///{folder / 'history.db'}", {t.name: t.observed for t in simulated})
         history = abc.run(max_nr_populations=generations)
-    particles, weights = history.get_distribution(m=0, t=history.max_t)
-    names = [p.name for p in priors]
-    posterior = particles[names].reset_index(drop=True).assign(weight=np.asarray(weights))
+        particles, weights = history.get_distribution(m=0, t=history.max_t)
+        posterior = particles[names].reset_index(drop=True).assign(weight=np.asarray(weights))
+        table = generation_table(history)
+        table.insert(2, "scale", proposal.scenario.scale)
+        table.insert(3, "method", "ABC-SMC")
+        if proposal.scenario.scale != config.scenario.scale:
+            simulator = Simulator(config, targets, parallel)
+            posterior = correct(simulator, priors, rule, posterior, city_runs, seed, executor)
+            row = {"generation": len(table), "temperature": 1.0, "scale": config.scenario.scale,
+                   "method": "importance sampling", "samples": city_runs, "particles": city_runs,
+                   "acceptance": math.nan, "ess": effective_size(posterior.weight)}  # fmt: skip
+            table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
     return Calibration(
         posterior=posterior,
         draws=posterior_draws(posterior, names, draws, seed),
-        generations=generation_table(history),
+        generations=table,
         summary=posterior_summary(posterior, priors),
     )
+
+
+def effective_size(weights) -> float:
+    """Kish's effective sample size of weighted particles: 1 / sum of squared normalised weights."""
+    w = np.asarray(weights, float) / np.sum(weights)
+    return float(1.0 / np.sum(w**2))
+
+
+def correct(
+    simulator: Simulator,
+    priors: list[Prior],
+    rule: RuleLikelihood,
+    proposals: pd.DataFrame,
+    runs: int,
+    seed: int,
+    executor,
+) -> pd.DataFrame:
+    """The calibrated city's posterior from proposals (particles and weights of a posterior of a
+    cheaper model): `runs` parameter sets drawn from q = (1 - DEFENSIVE) x pyabc's kernel density
+    of the proposals (covariance x WIDEN) + DEFENSIVE x the uniform prior, inside the priors'
+    box; one run of the city each (seeded by its number, in `executor`); weight = prior x rule
+    likelihood x the error model's likelihood of the observed values / q. Self-normalised
+    importance sampling with an unbiased likelihood estimate (one run): consistent for the exact
+    posterior as `runs` grows, whatever the proposals (Wilkinson 2013; Prescott & Baker 2020)."""
+    names = [p.name for p in priors]
+    low = np.array([p.low for p in priors])
+    high = np.array([p.high for p in priors])
+    kde = pyabc.MultivariateNormalTransition(scaling=WIDEN)
+    kde.fit(proposals[names], proposals.weight.to_numpy(float) / proposals.weight.sum())
+    np.random.seed(np.random.SeedSequence([seed, 1]).generate_state(1))  # noqa: NPY002
+    thetas = []
+    while len(thetas) < runs:
+        if np.random.uniform() < DEFENSIVE:  # noqa: NPY002
+            theta = np.random.uniform(low, high)  # noqa: NPY002
+        else:
+            drawn = kde.rvs_single()
+            theta = np.array([drawn[n] for n in names], float)
+        if np.all((low <= theta) & (theta <= high)):
+            thetas.append(theta)
+    drawn = pd.DataFrame(thetas, columns=names)
+    uniform = 1.0 / np.prod(high - low)
+    q = (1 - DEFENSIVE) * np.atleast_1d(kde.pdf(drawn)) + DEFENSIVE * uniform
+    seeds = [int(np.random.SeedSequence([seed, 2, i]).generate_state(1)[0]) for i in range(runs)]
+    calls = [
+        (dict(zip(names, map(float, theta), strict=True)), s)
+        for theta, s in zip(thetas, seeds, strict=True)
+    ]
+    values = [f.result() for f in [executor.submit(simulator.statistics, *c) for c in calls]]
+    simulated = [t for t in simulator.targets if t.statistic not in RULES]
+    z2 = np.zeros(runs)
+    for t in simulated:
+        x = np.array([v[t.name] for v in values], float)
+        z2 += np.where(np.isfinite(x), ((x - t.observed) / t.sd) ** 2, np.inf)
+    prior = uniform * np.array([rule(c[0]) for c in calls])
+    with np.errstate(divide="ignore"):
+        log_w = np.log(prior) - 0.5 * z2 - np.log(q)
+    w = np.exp(log_w - np.max(log_w[np.isfinite(log_w)]))
+    return drawn.assign(weight=w / w.sum())
 
 
 def predictive_check(

@@ -177,6 +177,8 @@ def test_the_command_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, 
         (["--targets", str(bad)], f"error: {bad}:2: target 'a': sd = 0"),
         (["--range", "forgetting_rate=0.1"], "must be NAME=LOW:HIGH"),
         (["--population", "1"], "--population 1: must be an integer >= 2"),
+        (["--proposal-scale", "0"], "--proposal-scale 0: must be a share in (0, 1]"),
+        (["--proposal-scale", "1.5"], "--proposal-scale 1.5: must be a share in (0, 1]"),
         (["horizon=-3"], "horizon"),
     ):
         assert cli.main([*args, "--out", str(out)]) == 2
