@@ -465,7 +465,7 @@ def test_the_coverage_study_calibrates_each_truth_and_writes_its_tables(tmp_path
     proc = run_script(
         "calibration_coverage.py", "scenario=small", "--truths", "2", "--population", "8",
         "--generations", "1", "--parameters", "abroad_learning_rate", "forgetting_rate",
-        "--seed", "3", "--out", str(out),
+        "--seed", "3", "--city-runs", "10", "--out", str(out),
     )  # fmt: skip
     rows = pd.read_csv(out / "coverage.csv")
     assert sorted(rows.truth_index.unique()) == [0, 1]

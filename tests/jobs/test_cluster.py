@@ -100,7 +100,7 @@ targets:
 CALIBRATION = ["scenario=small", "horizon=14", "program.cohort_size=400", "program.duration=2",
                "program.months_between_cohorts=2", "--parameters", "forgetting_rate",
                "--population", "20", "--generations", "2", "--predictive", "10", "--draws", "20",
-               "--seed", "3"]  # fmt: skip
+               "--seed", "3", "--city-runs", "12"]  # fmt: skip
 
 
 def queued(ids: list[str], within: float = 0) -> list[str]:
@@ -159,6 +159,8 @@ def test_the_calibration_command_on_slurm_writes_the_local_posterior(cluster, tm
     )  # fmt: skip
     assert "2 SLURM job(s) of 1 core(s)" in proc.stderr
     run_script("calibrate.py", *common, "--out", str(local_out))
+    generations = pd.read_parquet(slurm_out / "generations.parquet")
+    assert generations.method.iloc[-1] == "importance sampling"  # the city's runs on SLURM too
     for name in ("posterior", "posterior_draws", "predictive"):
         pd.testing.assert_frame_equal(
             pd.read_parquet(slurm_out / f"{name}.parquet"),
