@@ -14,7 +14,8 @@ Download CSV gives the monthly numbers behind the plots.
 Served by solara on this machine only (`make app` runs
 `solara run experiments.explorer.page --host 127.0.0.1`) with solara's front-end files, ECharts
 included, taken from a local folder (`experiments/fetch_assets.py`), so it works without internet.
-The plots are ECharts options drawn by the browser: a month's update sends numbers, not images.
+The plots are ECharts options drawn by the browser: a month's update sends only the numbers
+that changed (merged into the chart's first drawing), not images.
 
 Apart: the runs (`Exploration`, plain Mesa models of `sim`), the plots (pure functions from an
 Exploration to an ECharts option), and the page (`Page`). `ExplorerModel` and `MODEL_PARAMS` are
@@ -38,6 +39,7 @@ from experiments.explorer.charts import (
     departments_option,
     gain_option,
     index_option,
+    merge_patch,
     network_option,
     summary_html,
 )
@@ -144,17 +146,39 @@ def _option_json(value, _widget) -> dict:
 
 
 class Chart(EchartsWidget):
-    """solara's ECharts widget (its template and front end), its option given as a Drawing."""
+    """A plot drawn by ECharts in the browser (experiments/explorer/chart.vue, solara's ECharts
+    component drawing in two steps): `option` drawn whole, then `patch` merged into it (what
+    changed since, `charts.merge_patch`), each given as a Drawing; `drawings` counts the whole
+    drawings (a new whole drawing may have an option equal to the last one, which the browser
+    would not see as a change). A Step changes only the patch, so the browser receives and
+    merges a month's new numbers instead of every axis, title, edge and data point again."""
 
+    template_file = (__file__, "chart.vue")
     option = traitlets.Any({}).tag(sync=True, to_json=_option_json)
+    patch = traitlets.Any({}).tag(sync=True, to_json=_option_json)
+    drawings = traitlets.Int(0).tag(sync=True)
 
 
 @solara.component
-def Plot(name: str, drawing: Drawing, caption: str = "", height: int = 340):
-    """A plot drawn by the browser, in a card of class `explorer-<name>` (tests find it so)."""
+def Plot(name: str, drawing: Drawing, run: int, caption: str = "", height: int = 340):
+    """A plot drawn by the browser, in a card of class `explorer-<name>` (tests find it so).
+    Its chart keeps the option it was last drawn whole with and gets only what changed since
+    (a patch), until that cannot be merged or the runs are new (`run`, their id): then it is
+    drawn whole again."""
+    # (run, Drawing of the whole option, Drawing of the patch, whole drawings so far)
+    drawn = solara.use_ref(None)
+    last = drawn.current
+    patch = None if last is None or last[0] != run else merge_patch(last[1].option, drawing.option)
+    if patch is None:
+        drawn.current = (run, drawing, Drawing({}), 1 if last is None else last[3] + 1)
+    elif patch != last[2].option:
+        drawn.current = (run, last[1], Drawing(patch), last[3])
+    _, whole, change, drawings = drawn.current
     with solara.Card(classes=["explorer-plot", f"explorer-{name}"], margin=0):
         Chart.element(
-            option=drawing,
+            option=whole,
+            patch=change,
+            drawings=drawings,
             attributes={"style": f"height: {height}px; width: 100%"},
             responsive=True,
         )
@@ -295,7 +319,8 @@ def SettingsPanel(s: dict, change):
 @solara.component
 def Page():
     """One exploration per browser session; the controls' values live in one reactive dict,
-    which the controls show and Reset reads, so Reset builds exactly what the page shows."""
+    which the controls show and Reset reads, so Reset builds exactly what the page shows. A
+    Step draws again only what reads `tick` (RunCard and Results), not the controls."""
     settings = solara.use_reactive(solara.use_memo(default_settings, []))
     tick = solara.use_reactive(0)  # bumped after every step: the plots read the runs again
     playing = solara.use_reactive(False)
@@ -306,9 +331,6 @@ def Page():
         return exploration_of(settings.value)
 
     exploration = solara.use_reactive(solara.use_memo(build, []))
-    ex = exploration.value
-    tick.get()  # read, so that a step (which bumps it) draws the page again
-
     change = solara.use_memo(lambda: setter_of(settings), [])
 
     def reset() -> None:
@@ -339,6 +361,58 @@ def Page():
 
     solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
 
+    solara.Title("Jakarta-Tokyo staff exchange: explorer")
+    solara.Style(CSS)
+    with solara.Div(classes=["explorer"]):
+        with solara.Column(classes=["explorer-controls"], gap="12px"):
+            RunCard(exploration, tick, playing, error.value, reset, step)
+            SettingsPanel(settings.value, change)
+        with solara.Column(gap="12px", style={"min-width": "0"}):
+            Results(exploration, tick, lock)
+
+
+@solara.component
+def RunCard(exploration, tick, playing, error: str, reset, step):
+    """Reset, play, Step and Download CSV, drawn again after every step (Step is disabled at
+    the horizon, the CSV's name says the month)."""
+    tick.get()  # read, so that a step (which bumps it) draws the card again
+    ex = exploration.value
+    with solara.Card("Run", margin=0):
+        with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
+            solara.Button("Reset", color="primary", on_click=reset)
+            solara.Button(
+                "❚❚" if playing.value else "▶",
+                color="primary",
+                on_click=lambda: playing.set(not playing.value),
+                disabled=not ex.running,
+            )
+            solara.Button(
+                "Step",
+                color="primary",
+                on_click=step,
+                disabled=playing.value or not ex.running,
+            )
+            solara.FileDownload(
+                lambda: csv_bytes(exploration.value.table()),
+                filename=_download_name(ex),
+                label="Download CSV",
+            )
+        solara.Text(
+            "Move a control, then press Reset to start new runs with it; Step "
+            "adds a month, ▶ plays to the horizon.",
+            style={"font-size": "12px"},
+        )
+        if error:
+            solara.Error(error)
+
+
+@solara.component
+def Results(exploration, tick, lock):
+    """The summary and the plots of the month shown, drawn again after every step; then the
+    next month is run ahead."""
+    tick.get()  # read, so that a step (which bumps it) draws the results again
+    ex = exploration.value
+
     def run_ahead() -> None:
         """Once the browser has drawn this month, run the next one in the background: a Step
         then only has to show it (it waits for the lock if the month is still being run)."""
@@ -354,60 +428,24 @@ def Page():
 
     solara.use_effect(run_ahead, [tick.value])
 
-    solara.Title("Jakarta-Tokyo staff exchange: explorer")
-    solara.Style(CSS)
-    s = settings.value
-    with solara.Div(classes=["explorer"]):
-        with solara.Column(classes=["explorer-controls"], gap="12px"):
-            with solara.Card("Run", margin=0):
-                with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
-                    solara.Button("Reset", color="primary", on_click=reset)
-                    solara.Button(
-                        "❚❚" if playing.value else "▶",
-                        color="primary",
-                        on_click=lambda: playing.set(not playing.value),
-                        disabled=not ex.running,
+    # HTML, not solara.Markdown: that loads mermaid and katex from the CDN
+    solara.HTML(tag="div", unsafe_innerHTML=summary_html(ex))
+    with solara.Div(classes=["explorer-plots"]):
+        for name, option in plots(ex).items():
+            Plot(
+                name,
+                Drawing(option),
+                id(ex),
+                CAPTIONS.get(name.split("-")[0], ""),
+                HEIGHTS.get(name, 340),
+            )
+            if name == "gain" and not ex.channels:
+                with solara.Card(margin=0, classes=["explorer-plot", "explorer-channels-off"]):
+                    solara.Text(
+                        "Where each design's gain comes from (the staff sent, the colleagues "
+                        "they taught, standard procedures): switch on 'Split the gain by "
+                        "channel' and press Reset (two more runs per design and seed)."
                     )
-                    solara.Button(
-                        "Step",
-                        color="primary",
-                        on_click=step,
-                        disabled=playing.value or not ex.running,
-                    )
-                    solara.FileDownload(
-                        lambda: csv_bytes(exploration.value.table()),
-                        filename=_download_name(ex),
-                        label="Download CSV",
-                    )
-                solara.Text(
-                    "Move a control, then press Reset to start new runs with it; Step "
-                    "adds a month, ▶ plays to the horizon.",
-                    style={"font-size": "12px"},
-                )
-                if error.value:
-                    solara.Error(error.value)
-            SettingsPanel(s, change)
-        with solara.Column(gap="12px", style={"min-width": "0"}):
-            # HTML, not solara.Markdown: that loads mermaid and katex from the CDN
-            solara.HTML(tag="div", unsafe_innerHTML=summary_html(ex))
-            with solara.Div(classes=["explorer-plots"]):
-                for name, option in plots(ex).items():
-                    Plot(
-                        name,
-                        Drawing(option),
-                        CAPTIONS.get(name.split("-")[0], ""),
-                        HEIGHTS.get(name, 340),
-                    )
-                    if name == "gain" and not ex.channels:
-                        with solara.Card(
-                            margin=0, classes=["explorer-plot", "explorer-channels-off"]
-                        ):
-                            solara.Text(
-                                "Where each design's gain comes from (the staff sent, the "
-                                "colleagues they taught, standard procedures): switch on 'Split "
-                                "the gain by channel' and press Reset (two more runs per design "
-                                "and seed)."
-                            )
 
 
 def _key(mapping: dict, value) -> str:
