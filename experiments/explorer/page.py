@@ -28,10 +28,11 @@ import math
 import threading
 import time
 
+import ipyvuetify
 import reacton.ipyvue as ipyvue
 import solara
+import solara.settings
 import traitlets
-from solara.components.echarts import EchartsWidget
 
 from experiments.explorer.charts import (
     adoption_option,
@@ -145,45 +146,54 @@ def _option_json(value, _widget) -> dict:
     return value.option if isinstance(value, Drawing) else value
 
 
-class Chart(EchartsWidget):
-    """A plot drawn by ECharts in the browser (experiments/explorer/chart.vue, solara's ECharts
-    component drawing in two steps): `option` drawn whole, then `patch` merged into it (what
-    changed since, `charts.merge_patch`), each given as a Drawing; `drawings` counts the whole
-    drawings (a new whole drawing may have an option equal to the last one, which the browser
-    would not see as a change). A Step changes only the patch, so the browser receives and
-    merges a month's new numbers instead of every axis, title, edge and data point again."""
+class Plots(ipyvuetify.VuetifyTemplate):
+    """The summary and the plots (experiments/explorer/plots.vue): each plot a card of class
+    `explorer-<name>` (tests find it so) with an ECharts chart drawn whole with its option,
+    then merging its patch (what changed since, `charts.merge_patch`). One widget, so a Step
+    (a new summary and patches) reaches the browser as one message and is drawn in one go.
+    `plots`: the cards, each {name, caption, height, option, drawings} (drawings: how many
+    times it was drawn whole) or {name, text}; `patches`: name -> patch; both Drawings."""
 
-    template_file = (__file__, "chart.vue")
-    option = traitlets.Any({}).tag(sync=True, to_json=_option_json)
-    patch = traitlets.Any({}).tag(sync=True, to_json=_option_json)
-    drawings = traitlets.Int(0).tag(sync=True)
+    template_file = (__file__, "plots.vue")
+    summary = traitlets.Unicode("").tag(sync=True)
+    plots = traitlets.Any([]).tag(sync=True, to_json=_option_json)
+    patches = traitlets.Any({}).tag(sync=True, to_json=_option_json)
+    cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+
+    @traitlets.default("cdn")
+    def _cdn(self):  # as solara's ECharts widget: its CDN unless the server proxies it
+        if not solara.settings.assets.proxy:
+            return solara.settings.assets.cdn
 
 
-@solara.component
-def Plot(name: str, drawing: Drawing, run: int, caption: str = "", height: int = 340):
-    """A plot drawn by the browser, in a card of class `explorer-<name>` (tests find it so).
-    Its chart keeps the option it was last drawn whole with and gets only what changed since
-    (a patch), until that cannot be merged or the runs are new (`run`, their id): then it is
-    drawn whole again."""
-    # (run, Drawing of the whole option, Drawing of the patch, whole drawings so far)
-    drawn = solara.use_ref(None)
-    last = drawn.current
-    patch = None if last is None or last[0] != run else merge_patch(last[1].option, drawing.option)
-    if patch is None:
-        drawn.current = (run, drawing, Drawing({}), 1 if last is None else last[3] + 1)
-    elif patch != last[2].option:
-        drawn.current = (run, last[1], Drawing(patch), last[3])
-    _, whole, change, drawings = drawn.current
-    with solara.Card(classes=["explorer-plot", f"explorer-{name}"], margin=0):
-        Chart.element(
-            option=whole,
-            patch=change,
-            drawings=drawings,
-            attributes={"style": f"height: {height}px; width: 100%"},
-            responsive=True,
-        )
-        if caption:
-            solara.Text(caption, style={"font-size": "12px", "color": "#555"})
+#: The card in the plots' place when the gain is not split by channel.
+CHANNELS_OFF = (
+    "Where each design's gain comes from (the staff sent, the colleagues they taught, standard "
+    "procedures): switch on 'Split the gain by channel' and press Reset (two more runs per "
+    "design and seed)."
+)
+
+
+def drawn_now(drawn: dict, run: int, options: dict[str, dict]) -> tuple[list, dict]:
+    """The cards and patches that show `options` (name -> option, in the page's order) of runs
+    `run` (their id), given `drawn` (name -> (run, option drawn whole, whole drawings so far),
+    updated here; a plot no longer shown keeps its count): each plot keeps the option it was
+    last drawn whole with and gets only what changed since (a patch), until that cannot be
+    merged or the runs are new; then it is drawn whole again (its drawings counted: the
+    browser redraws when the count changes, and a name and count name one whole option)."""
+    cards, patches = [], {}
+    for name, option in options.items():
+        last = drawn.get(name)
+        patch = None if last is None or last[0] != run else merge_patch(last[1], option)
+        if patch is None:
+            drawn[name] = (run, option, 1 if last is None else last[2] + 1)
+            patch = {}
+        _, whole, drawings = drawn[name]
+        caption = CAPTIONS.get(name.split("-")[0], "")
+        cards.append({"name": name, "caption": caption, "height": HEIGHTS.get(name, 340),
+                      "option": whole, "drawings": drawings})  # fmt: skip
+        patches[name] = patch
+    return cards, patches
 
 
 def _reported_at_once(element, on_value, cast, event: str = "change") -> None:
@@ -428,24 +438,20 @@ def Results(exploration, tick, lock):
 
     solara.use_effect(run_ahead, [tick.value])
 
-    # HTML, not solara.Markdown: that loads mermaid and katex from the CDN
-    solara.HTML(tag="div", unsafe_innerHTML=summary_html(ex))
-    with solara.Div(classes=["explorer-plots"]):
-        for name, option in plots(ex).items():
-            Plot(
-                name,
-                Drawing(option),
-                id(ex),
-                CAPTIONS.get(name.split("-")[0], ""),
-                HEIGHTS.get(name, 340),
-            )
-            if name == "gain" and not ex.channels:
-                with solara.Card(margin=0, classes=["explorer-plot", "explorer-channels-off"]):
-                    solara.Text(
-                        "Where each design's gain comes from (the staff sent, the colleagues "
-                        "they taught, standard procedures): switch on 'Split the gain by "
-                        "channel' and press Reset (two more runs per design and seed)."
-                    )
+    drawn = solara.use_ref(None)  # name -> (run, option drawn whole, whole drawings so far)
+    last = solara.use_ref(None)  # (cards' names, their Drawing, patches, their Drawing) shown
+    if drawn.current is None:
+        drawn.current = {}
+    cards, patches = drawn_now(drawn.current, id(ex), plots(ex))
+    if not ex.channels:  # where the channels' plots would be: after the gain
+        cards.insert(2, {"name": "channels-off", "text": CHANNELS_OFF})
+    before = last.current
+    seen = [(c["name"], c.get("drawings")) for c in cards]  # they name the cards
+    shown_cards = before[1] if before and before[0] == seen else Drawing(cards)
+    shown_patches = before[3] if before and before[2] == patches else Drawing(patches)
+    last.current = (seen, shown_cards, patches, shown_patches)
+    # the summary as HTML, not solara.Markdown: that loads mermaid and katex from the CDN
+    Plots.element(summary=summary_html(ex), plots=shown_cards, patches=shown_patches)
 
 
 def _key(mapping: dict, value) -> str:

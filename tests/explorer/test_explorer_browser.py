@@ -55,7 +55,7 @@ from experiments.explorer.controls import (
     lever_range,
     parse_seed,
 )
-from experiments.explorer.page import Chart, Drawing, _step, exploration_of, plots
+from experiments.explorer.page import Drawing, Plots, _step, drawn_now, exploration_of, plots
 from experiments.explorer.runs import MODEL_PARAMS, Exploration, ExplorerModel, default_parameters
 from experiments.jobs.outputs import csv_bytes
 from experiments.study.levers import LEVERS
@@ -147,17 +147,36 @@ def test_running_ahead_changes_nothing_shown():
         ahead.step()
 
 
-def test_a_chart_sends_its_drawings_option_and_the_renderer_never_opens_it():
-    """The page hands each plot's option to its chart as a Drawing: the widget's state (what
-    the browser receives) is the option itself, while solara's renderer, which walks lists and
-    dicts in an element's arguments, finds nothing to walk."""
-    option = gain_option(tiny())
-    chart = Chart(option=Drawing(option))
-    assert chart.get_state()["option"] == option
-    json.dumps(chart.get_state()["option"], allow_nan=False)
-    element = Chart.element(option=Drawing(option))
+def test_the_plots_send_their_drawings_and_the_renderer_never_opens_them():
+    """The page hands the plots' cards and patches to its Plots widget as Drawings: the widget's
+    state (what the browser receives) is the cards and patches themselves, while solara's
+    renderer, which walks lists and dicts in an element's arguments, finds nothing to walk."""
+    ex = tiny()
+    cards, patches = drawn_now({}, id(ex), plots(ex))
+    widget = Plots(plots=Drawing(cards), patches=Drawing(patches))
+    assert widget.get_state()["plots"] == cards and widget.get_state()["patches"] == patches
+    json.dumps(widget.get_state()["plots"], allow_nan=False)
+    element = Plots.element(plots=Drawing(cards), patches=Drawing(patches))
     assert reacton.core.find_elements(element.kwargs) == set()
-    assert not isinstance(element.kwargs["option"], dict | list | tuple)
+    assert not isinstance(element.kwargs["plots"], dict | list | tuple)
+
+
+def test_each_plot_is_drawn_whole_once_per_runs_then_patched():
+    """drawn_now: a plot keeps the option it was drawn whole with while the runs step (its
+    patch grows), and is drawn whole again (counted) for new runs, even with an equal option."""
+    ex = tiny({"A": {**design_defaults("A"), "cohort_size": 300}})
+    drawn = {}
+    first, patches = drawn_now(drawn, id(ex), plots(ex))
+    assert [c["name"] for c in first] == list(plots(ex))
+    assert {c["drawings"] for c in first} == {1} and all(p == {} for p in patches.values())
+    for _ in range(3):
+        ex.step()
+        cards, patches = drawn_now(drawn, id(ex), plots(ex))
+        assert cards == first  # nothing drawn whole again
+        assert patches["index"]["series"][0]["data"] == plots(ex)["index"]["series"][0]["data"]
+    again, patches = drawn_now(drawn, id(ex) + 1, plots(tiny()))  # new runs at month 0
+    assert {c["drawings"] for c in again} == {2} and all(p == {} for p in patches.values())
+    assert again[0]["option"] == first[0]["option"]  # equal, yet drawn whole again
 
 
 def echarts_merge(option: dict, patch: dict) -> dict:
@@ -214,10 +233,10 @@ def test_a_step_sends_only_what_changed_and_merging_it_gives_the_month():
     assert merge_patch({"grid": {"top": 1}}, {"grid": {"top": 1.0}}) == {}
 
 
-def test_the_chart_template_loads_the_echarts_the_assets_hold():
-    """chart.vue (the explorer's own ECharts component) loads the ECharts version that
+def test_the_plots_template_loads_the_echarts_the_assets_hold():
+    """plots.vue (the explorer's own ECharts component) loads the ECharts version that
     experiments/fetch_assets.py fetches for offline use."""
-    template = (ROOT / "experiments/explorer/chart.vue").read_text(encoding="utf-8")
+    template = (ROOT / "experiments/explorer/plots.vue").read_text(encoding="utf-8")
     versions = re.findall(r'const version = "([\w.-]+)"', template)
     assert versions and all(f"echarts@{v}" in assets.PACKAGES for v in versions)
 
