@@ -627,10 +627,10 @@ def test_step_draws_the_next_month_with_a_band_and_the_gains_parts(explorer, wat
     index = table[table.design == "A"].pivot(index="month", columns="seed", values="service_index")
     assert index.shape == (4, 5)
     series = {(s["name"], "areaStyle" in s, "stack" in s): s["data"] for s in option["series"]}
-    np.testing.assert_allclose(series["Design A band base", False, True], index.min(1), atol=1e-4)
-    np.testing.assert_allclose(series["Design A", True, True], index.max(1) - index.min(1),
-                               atol=2e-4)  # fmt: skip
-    np.testing.assert_allclose(series["Design A", False, False], index.mean(1), atol=1e-4)
+    low, high = index.min(axis=1), index.max(axis=1)
+    np.testing.assert_allclose(series["Design A band base", False, True], low, atol=1e-4)
+    np.testing.assert_allclose(series["Design A", True, True], high - low, atol=2e-4)
+    np.testing.assert_allclose(series["Design A", False, False], index.mean(axis=1), atol=1e-4)
     parts = chart_option(page, "channels-A", wait_month=3)
     stacked = [s["name"] for s in parts["series"] if s.get("stack") == "parts"]
     assert stacked == list(CHANNEL_WORDS.values())
