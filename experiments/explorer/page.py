@@ -131,10 +131,11 @@ CAPTIONS = {
 
 
 class Drawing:
-    """An ECharts option handed to the chart unopened: solara's renderer walks every list and
-    dict in an element's arguments, looking for elements and comparing them with the last
-    render's, which for the page's options (thousands of numbers) took about half of a Step's
-    render. A new Drawing is a new plot (compared by identity); `Chart` sends its option."""
+    """ECharts options (the plots' cards, their patches) handed to the widget unopened: solara's
+    renderer walks every list and dict in an element's arguments, looking for elements and
+    comparing them with the last render's, which for the page's options (thousands of numbers)
+    took about half of a Step's render. A new Drawing is new content (compared by identity);
+    `Plots` sends what it holds."""
 
     __slots__ = ("option",)
 
