@@ -371,6 +371,76 @@ def network_option(ex: Exploration, name: str = "A") -> dict:
     )
 
 
+def merge_patch(base: dict, new: dict) -> dict | None:
+    """What ECharts must merge (setOption, notMerge false) into a chart drawn whole with
+    option `base` to show option `new`: the values that differ, a dict key by key (ECharts
+    merges dicts), anything else whole (ECharts replaces a list: a series' data, an axis's
+    labels), and a top-level list (components: series, axes) item by item, {} for an item
+    unchanged (ECharts matches components by position when they have no id or name). None
+    when merging cannot give `new`: a key dropped, a component list of another length, or a
+    component of another type, id or name (draw it whole)."""
+    if base.keys() - new.keys():
+        return None
+    patch = {}
+    for key, value in new.items():
+        old = base.get(key)
+        if isinstance(value, list) or isinstance(old, list):
+            if not (isinstance(value, list) and isinstance(old, list) and len(value) == len(old)):
+                return None
+            items = [_component_patch(a, b) for a, b in zip(old, value, strict=True)]
+            if any(item is None for item in items):
+                return None
+            if any(items):
+                patch[key] = items
+        elif isinstance(value, dict):
+            item = _component_patch(old, value)
+            if item is None:
+                return None
+            if item:
+                patch[key] = item
+        elif key not in base or not _same(old, value):
+            patch[key] = value
+    return patch
+
+
+def _component_patch(old, new) -> dict | None:
+    """A component's changes (`merge_patch`); None when it cannot be merged."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return None
+    if any(not _same(old.get(k), new.get(k)) for k in ("type", "id", "name")):
+        return None
+    return _dict_patch(old, new)
+
+
+def _dict_patch(old: dict, new: dict) -> dict | None:
+    if old.keys() - new.keys():
+        return None
+    patch = {}
+    for key, value in new.items():
+        if key in old and isinstance(value, dict) and isinstance(old[key], dict):
+            inner = _dict_patch(old[key], value)
+            if inner is None:
+                return None
+            if inner:
+                patch[key] = inner
+        elif key not in old or not _same(old[key], value):
+            patch[key] = value
+    return patch
+
+
+def _same(a, b) -> bool:
+    """Equal as the browser sees them (JSON): True is not 1 there, nor a list a dict."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
 @functools.lru_cache(maxsize=8)  # an exploration's graph never changes: once, not every month
 def strongest_ties(graph: nx.Graph, per_node: int = 3) -> list[tuple[int, int, float]]:
     """Each department's `per_node` strongest ties to other departments (a tie once)."""

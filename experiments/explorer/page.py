@@ -14,7 +14,8 @@ Download CSV gives the monthly numbers behind the plots.
 Served by solara on this machine only (`make app` runs
 `solara run experiments.explorer.page --host 127.0.0.1`) with solara's front-end files, ECharts
 included, taken from a local folder (`experiments/fetch_assets.py`), so it works without internet.
-The plots are ECharts options drawn by the browser: a month's update sends numbers, not images.
+The plots are ECharts options drawn by the browser: a month's update sends only the numbers
+that changed (merged into the chart's first drawing), not images.
 
 Apart: the runs (`Exploration`, plain Mesa models of `sim`), the plots (pure functions from an
 Exploration to an ECharts option), and the page (`Page`). `ExplorerModel` and `MODEL_PARAMS` are
@@ -27,10 +28,11 @@ import math
 import threading
 import time
 
+import ipyvuetify
 import reacton.ipyvue as ipyvue
 import solara
+import solara.settings
 import traitlets
-from solara.components.echarts import EchartsWidget
 
 from experiments.explorer.charts import (
     adoption_option,
@@ -38,6 +40,7 @@ from experiments.explorer.charts import (
     departments_option,
     gain_option,
     index_option,
+    merge_patch,
     network_option,
     summary_html,
 )
@@ -128,10 +131,11 @@ CAPTIONS = {
 
 
 class Drawing:
-    """An ECharts option handed to the chart unopened: solara's renderer walks every list and
-    dict in an element's arguments, looking for elements and comparing them with the last
-    render's, which for the page's options (thousands of numbers) took about half of a Step's
-    render. A new Drawing is a new plot (compared by identity); `Chart` sends its option."""
+    """ECharts options (the plots' cards, their patches) handed to the widget unopened: solara's
+    renderer walks every list and dict in an element's arguments, looking for elements and
+    comparing them with the last render's, which for the page's options (thousands of numbers)
+    took about half of a Step's render. A new Drawing is new content (compared by identity);
+    `Plots` sends what it holds."""
 
     __slots__ = ("option",)
 
@@ -143,23 +147,54 @@ def _option_json(value, _widget) -> dict:
     return value.option if isinstance(value, Drawing) else value
 
 
-class Chart(EchartsWidget):
-    """solara's ECharts widget (its template and front end), its option given as a Drawing."""
+class Plots(ipyvuetify.VuetifyTemplate):
+    """The summary and the plots (experiments/explorer/plots.vue): each plot a card of class
+    `explorer-<name>` (tests find it so) with an ECharts chart drawn whole with its option,
+    then merging its patch (what changed since, `charts.merge_patch`). One widget, so a Step
+    (a new summary and patches) reaches the browser as one message and is drawn in one go.
+    `plots`: the cards, each {name, caption, height, option, drawings} (drawings: how many
+    times it was drawn whole) or {name, text}; `patches`: name -> patch; both Drawings."""
 
-    option = traitlets.Any({}).tag(sync=True, to_json=_option_json)
+    template_file = (__file__, "plots.vue")
+    summary = traitlets.Unicode("").tag(sync=True)
+    plots = traitlets.Any([]).tag(sync=True, to_json=_option_json)
+    patches = traitlets.Any({}).tag(sync=True, to_json=_option_json)
+    cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+
+    @traitlets.default("cdn")
+    def _cdn(self):  # as solara's ECharts widget: its CDN unless the server proxies it
+        if not solara.settings.assets.proxy:
+            return solara.settings.assets.cdn
 
 
-@solara.component
-def Plot(name: str, drawing: Drawing, caption: str = "", height: int = 340):
-    """A plot drawn by the browser, in a card of class `explorer-<name>` (tests find it so)."""
-    with solara.Card(classes=["explorer-plot", f"explorer-{name}"], margin=0):
-        Chart.element(
-            option=drawing,
-            attributes={"style": f"height: {height}px; width: 100%"},
-            responsive=True,
-        )
-        if caption:
-            solara.Text(caption, style={"font-size": "12px", "color": "#555"})
+#: The card in the plots' place when the gain is not split by channel.
+CHANNELS_OFF = (
+    "Where each design's gain comes from (the staff sent, the colleagues they taught, standard "
+    "procedures): switch on 'Split the gain by channel' and press Reset (two more runs per "
+    "design and seed)."
+)
+
+
+def drawn_now(drawn: dict, run: int, options: dict[str, dict]) -> tuple[list, dict]:
+    """The cards and patches that show `options` (name -> option, in the page's order) of runs
+    `run` (their id), given `drawn` (name -> (run, option drawn whole, whole drawings so far),
+    updated here; a plot no longer shown keeps its count): each plot keeps the option it was
+    last drawn whole with and gets only what changed since (a patch), until that cannot be
+    merged or the runs are new; then it is drawn whole again (its drawings counted: the
+    browser redraws when the count changes, and a name and count name one whole option)."""
+    cards, patches = [], {}
+    for name, option in options.items():
+        last = drawn.get(name)
+        patch = None if last is None or last[0] != run else merge_patch(last[1], option)
+        if patch is None:
+            drawn[name] = (run, option, 1 if last is None else last[2] + 1)
+            patch = {}
+        _, whole, drawings = drawn[name]
+        caption = CAPTIONS.get(name.split("-")[0], "")
+        cards.append({"name": name, "caption": caption, "height": HEIGHTS.get(name, 340),
+                      "option": whole, "drawings": drawings})  # fmt: skip
+        patches[name] = patch
+    return cards, patches
 
 
 def _reported_at_once(element, on_value, cast, event: str = "change") -> None:
@@ -295,7 +330,8 @@ def SettingsPanel(s: dict, change):
 @solara.component
 def Page():
     """One exploration per browser session; the controls' values live in one reactive dict,
-    which the controls show and Reset reads, so Reset builds exactly what the page shows."""
+    which the controls show and Reset reads, so Reset builds exactly what the page shows. A
+    Step draws again only what reads `tick` (RunCard and Results), not the controls."""
     settings = solara.use_reactive(solara.use_memo(default_settings, []))
     tick = solara.use_reactive(0)  # bumped after every step: the plots read the runs again
     playing = solara.use_reactive(False)
@@ -306,9 +342,6 @@ def Page():
         return exploration_of(settings.value)
 
     exploration = solara.use_reactive(solara.use_memo(build, []))
-    ex = exploration.value
-    tick.get()  # read, so that a step (which bumps it) draws the page again
-
     change = solara.use_memo(lambda: setter_of(settings), [])
 
     def reset() -> None:
@@ -339,6 +372,58 @@ def Page():
 
     solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
 
+    solara.Title("Jakarta-Tokyo staff exchange: explorer")
+    solara.Style(CSS)
+    with solara.Div(classes=["explorer"]):
+        with solara.Column(classes=["explorer-controls"], gap="12px"):
+            RunCard(exploration, tick, playing, error.value, reset, step)
+            SettingsPanel(settings.value, change)
+        with solara.Column(gap="12px", style={"min-width": "0"}):
+            Results(exploration, tick, lock)
+
+
+@solara.component
+def RunCard(exploration, tick, playing, error: str, reset, step):
+    """Reset, play, Step and Download CSV, drawn again after every step (Step is disabled at
+    the horizon, the CSV's name says the month)."""
+    tick.get()  # read, so that a step (which bumps it) draws the card again
+    ex = exploration.value
+    with solara.Card("Run", margin=0):
+        with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
+            solara.Button("Reset", color="primary", on_click=reset)
+            solara.Button(
+                "❚❚" if playing.value else "▶",
+                color="primary",
+                on_click=lambda: playing.set(not playing.value),
+                disabled=not ex.running,
+            )
+            solara.Button(
+                "Step",
+                color="primary",
+                on_click=step,
+                disabled=playing.value or not ex.running,
+            )
+            solara.FileDownload(
+                lambda: csv_bytes(exploration.value.table()),
+                filename=_download_name(ex),
+                label="Download CSV",
+            )
+        solara.Text(
+            "Move a control, then press Reset to start new runs with it; Step "
+            "adds a month, ▶ plays to the horizon.",
+            style={"font-size": "12px"},
+        )
+        if error:
+            solara.Error(error)
+
+
+@solara.component
+def Results(exploration, tick, lock):
+    """The summary and the plots of the month shown, drawn again after every step; then the
+    next month is run ahead."""
+    tick.get()  # read, so that a step (which bumps it) draws the results again
+    ex = exploration.value
+
     def run_ahead() -> None:
         """Once the browser has drawn this month, run the next one in the background: a Step
         then only has to show it (it waits for the lock if the month is still being run)."""
@@ -354,60 +439,20 @@ def Page():
 
     solara.use_effect(run_ahead, [tick.value])
 
-    solara.Title("Jakarta-Tokyo staff exchange: explorer")
-    solara.Style(CSS)
-    s = settings.value
-    with solara.Div(classes=["explorer"]):
-        with solara.Column(classes=["explorer-controls"], gap="12px"):
-            with solara.Card("Run", margin=0):
-                with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
-                    solara.Button("Reset", color="primary", on_click=reset)
-                    solara.Button(
-                        "❚❚" if playing.value else "▶",
-                        color="primary",
-                        on_click=lambda: playing.set(not playing.value),
-                        disabled=not ex.running,
-                    )
-                    solara.Button(
-                        "Step",
-                        color="primary",
-                        on_click=step,
-                        disabled=playing.value or not ex.running,
-                    )
-                    solara.FileDownload(
-                        lambda: csv_bytes(exploration.value.table()),
-                        filename=_download_name(ex),
-                        label="Download CSV",
-                    )
-                solara.Text(
-                    "Move a control, then press Reset to start new runs with it; Step "
-                    "adds a month, ▶ plays to the horizon.",
-                    style={"font-size": "12px"},
-                )
-                if error.value:
-                    solara.Error(error.value)
-            SettingsPanel(s, change)
-        with solara.Column(gap="12px", style={"min-width": "0"}):
-            # HTML, not solara.Markdown: that loads mermaid and katex from the CDN
-            solara.HTML(tag="div", unsafe_innerHTML=summary_html(ex))
-            with solara.Div(classes=["explorer-plots"]):
-                for name, option in plots(ex).items():
-                    Plot(
-                        name,
-                        Drawing(option),
-                        CAPTIONS.get(name.split("-")[0], ""),
-                        HEIGHTS.get(name, 340),
-                    )
-                    if name == "gain" and not ex.channels:
-                        with solara.Card(
-                            margin=0, classes=["explorer-plot", "explorer-channels-off"]
-                        ):
-                            solara.Text(
-                                "Where each design's gain comes from (the staff sent, the "
-                                "colleagues they taught, standard procedures): switch on 'Split "
-                                "the gain by channel' and press Reset (two more runs per design "
-                                "and seed)."
-                            )
+    drawn = solara.use_ref(None)  # name -> (run, option drawn whole, whole drawings so far)
+    last = solara.use_ref(None)  # (cards' names, their Drawing, patches, their Drawing) shown
+    if drawn.current is None:
+        drawn.current = {}
+    cards, patches = drawn_now(drawn.current, id(ex), plots(ex))
+    if not ex.channels:  # where the channels' plots would be: after the gain
+        cards.insert(2, {"name": "channels-off", "text": CHANNELS_OFF})
+    before = last.current
+    seen = [(c["name"], c.get("drawings")) for c in cards]  # they name the cards
+    shown_cards = before[1] if before and before[0] == seen else Drawing(cards)
+    shown_patches = before[3] if before and before[2] == patches else Drawing(patches)
+    last.current = (seen, shown_cards, patches, shown_patches)
+    # the summary as HTML, not solara.Markdown: that loads mermaid and katex from the CDN
+    Plots.element(summary=summary_html(ex), plots=shown_cards, patches=shown_patches)
 
 
 def _key(mapping: dict, value) -> str:

@@ -39,6 +39,7 @@ from experiments.explorer.charts import (
     design_words,
     gain_option,
     index_option,
+    merge_patch,
     network_option,
     share_scale,
     summary_html,
@@ -54,7 +55,7 @@ from experiments.explorer.controls import (
     lever_range,
     parse_seed,
 )
-from experiments.explorer.page import Chart, Drawing, _step, plots
+from experiments.explorer.page import Drawing, Plots, _step, drawn_now, exploration_of, plots
 from experiments.explorer.runs import MODEL_PARAMS, Exploration, ExplorerModel, default_parameters
 from experiments.jobs.outputs import csv_bytes
 from experiments.study.levers import LEVERS
@@ -146,17 +147,98 @@ def test_running_ahead_changes_nothing_shown():
         ahead.step()
 
 
-def test_a_chart_sends_its_drawings_option_and_the_renderer_never_opens_it():
-    """The page hands each plot's option to its chart as a Drawing: the widget's state (what
-    the browser receives) is the option itself, while solara's renderer, which walks lists and
-    dicts in an element's arguments, finds nothing to walk."""
-    option = gain_option(tiny())
-    chart = Chart(option=Drawing(option))
-    assert chart.get_state()["option"] == option
-    json.dumps(chart.get_state()["option"], allow_nan=False)
-    element = Chart.element(option=Drawing(option))
+def test_the_plots_send_their_drawings_and_the_renderer_never_opens_them():
+    """The page hands the plots' cards and patches to its Plots widget as Drawings: the widget's
+    state (what the browser receives) is the cards and patches themselves, while solara's
+    renderer, which walks lists and dicts in an element's arguments, finds nothing to walk."""
+    ex = tiny()
+    cards, patches = drawn_now({}, id(ex), plots(ex))
+    widget = Plots(plots=Drawing(cards), patches=Drawing(patches))
+    assert widget.get_state()["plots"] == cards and widget.get_state()["patches"] == patches
+    json.dumps(widget.get_state()["plots"], allow_nan=False)
+    element = Plots.element(plots=Drawing(cards), patches=Drawing(patches))
     assert reacton.core.find_elements(element.kwargs) == set()
-    assert not isinstance(element.kwargs["option"], dict | list | tuple)
+    assert not isinstance(element.kwargs["plots"], dict | list | tuple)
+
+
+def test_each_plot_is_drawn_whole_once_per_runs_then_patched():
+    """drawn_now: a plot keeps the option it was drawn whole with while the runs step (its
+    patch grows), and is drawn whole again (counted) for new runs, even with an equal option."""
+    ex = tiny({"A": {**design_defaults("A"), "cohort_size": 300}})
+    drawn = {}
+    first, patches = drawn_now(drawn, id(ex), plots(ex))
+    assert [c["name"] for c in first] == list(plots(ex))
+    assert {c["drawings"] for c in first} == {1} and all(p == {} for p in patches.values())
+    for _ in range(3):
+        ex.step()
+        cards, patches = drawn_now(drawn, id(ex), plots(ex))
+        assert cards == first  # nothing drawn whole again
+        assert patches["index"]["series"][0]["data"] == plots(ex)["index"]["series"][0]["data"]
+    again, patches = drawn_now(drawn, id(ex) + 1, plots(tiny()))  # new runs at month 0
+    assert {c["drawings"] for c in again} == {2} and all(p == {} for p in patches.values())
+    assert again[0]["option"] == first[0]["option"]  # equal, yet drawn whole again
+
+
+def echarts_merge(option: dict, patch: dict) -> dict:
+    """What ECharts's setOption(patch, notMerge false) makes of a chart drawn with `option`
+    (for options without ids or names changed): components (the top level's values) merged,
+    a top-level list item by item, dicts key by key, any other value replaced."""
+
+    def merge(old, new):
+        if isinstance(old, dict) and isinstance(new, dict):
+            return {**old, **{k: merge(old[k], v) if k in old else v for k, v in new.items()}}
+        return new
+
+    out = dict(option)
+    for key, value in patch.items():
+        old = option.get(key)
+        if isinstance(value, list) and isinstance(old, list):
+            out[key] = [merge(a, b) for a, b in zip(old, value, strict=True)]
+        else:
+            out[key] = merge(old, value)
+    return out
+
+
+def test_a_step_sends_only_what_changed_and_merging_it_gives_the_month():
+    """Each plot's option of a later month is the first month's with a patch merged in the way
+    ECharts merges (charts.merge_patch); the patch leaves out what does not change (axes,
+    titles, legends, the network's edges), and what cannot be merged is drawn whole (None)."""
+    designs = {"A": {**design_defaults("A"), "cohort_size": 300}, "B": design_defaults("B")}
+    ex = tiny(designs, seeds=2, channels=True)
+    first = plots(ex)
+    for _ in range(8):
+        ex.step()
+        now = plots(ex)
+        assert now.keys() == first.keys()
+        for name, option in now.items():
+            patch = merge_patch(first[name], option)
+            assert patch is not None, name
+            assert echarts_merge(first[name], patch) == option, name
+            assert {"xAxis", "yAxis", "legend", "grid", "tooltip"}.isdisjoint(patch), name
+            json.dumps(patch, allow_nan=False)
+    network = merge_patch(first["network"], now["network"])
+    assert "links" not in network["series"][0] and "data" in network["series"][0]
+    assert set(network["title"]) == {"subtext"}
+    gain = merge_patch(first["gain"], now["gain"])
+    assert all(set(s) <= {"data"} for s in gain["series"])  # the zero line (markLine) stays
+    # unchanged: nothing; dropped, renamed or a component more: drawn whole
+    assert merge_patch(now["index"], now["index"]) == {}
+    option = now["index"]
+    assert merge_patch(option, {k: v for k, v in option.items() if k != "legend"}) is None
+    renamed = [{**option["series"][0], "name": "other"}, *option["series"][1:]]
+    assert merge_patch(option, {**option, "series": renamed}) is None
+    assert merge_patch(option, {**option, "series": option["series"][:-1]}) is None
+    # JSON's view of equality: true is not 1
+    assert merge_patch({"animation": 1}, {"animation": True}) == {"animation": True}
+    assert merge_patch({"grid": {"top": 1}}, {"grid": {"top": 1.0}}) == {}
+
+
+def test_the_plots_template_loads_the_echarts_the_assets_hold():
+    """plots.vue (the explorer's own ECharts component) loads the ECharts version that
+    experiments/fetch_assets.py fetches for offline use."""
+    template = (ROOT / "experiments/explorer/plots.vue").read_text(encoding="utf-8")
+    versions = re.findall(r'const version = "([\w.-]+)"', template)
+    assert versions and all(f"echarts@{v}" in assets.PACKAGES for v in versions)
 
 
 def test_the_band_spans_the_seeds_and_the_parts_add_up_to_the_gain():
@@ -453,14 +535,19 @@ OPTION = """el => {
 
 
 def chart_option(page, name: str, wait_month: int | None = None) -> dict:
-    """The option of plot `name` as drawn, once it exists (and shows `wait_month`)."""
+    """The option of plot `name` as drawn, once it exists (and shows `wait_month`: its lines end
+    there, its subtitle names it)."""
     element = page.locator(f".explorer-{name} .solara-echarts")
     deadline = time.monotonic() + UPDATE / 1000
     while True:
         option = element.evaluate(OPTION)
         if option is not None:
             lines = [s for s in option["series"] if s["type"] == "line"]
-            if wait_month is None or not lines or len(lines[-1]["data"]) == wait_month + 1:
+            said = re.findall(r"month (\d+)", option["title"][0].get("subtext", ""))
+            if wait_month is None or (
+                all(len(s["data"]) == wait_month + 1 for s in lines)
+                and all(int(m) == wait_month for m in said)
+            ):
                 return option
         assert time.monotonic() < deadline, f"plot {name} was not drawn"
         time.sleep(0.2)
@@ -540,13 +627,72 @@ def test_step_draws_the_next_month_with_a_band_and_the_gains_parts(explorer, wat
     index = table[table.design == "A"].pivot(index="month", columns="seed", values="service_index")
     assert index.shape == (4, 5)
     series = {(s["name"], "areaStyle" in s, "stack" in s): s["data"] for s in option["series"]}
-    np.testing.assert_allclose(series["Design A band base", False, True], index.min(1), atol=1e-4)
-    np.testing.assert_allclose(series["Design A", True, True], index.max(1) - index.min(1),
-                               atol=2e-4)  # fmt: skip
-    np.testing.assert_allclose(series["Design A", False, False], index.mean(1), atol=1e-4)
+    low, high = index.min(axis=1), index.max(axis=1)
+    np.testing.assert_allclose(series["Design A band base", False, True], low, atol=1e-4)
+    np.testing.assert_allclose(series["Design A", True, True], high - low, atol=2e-4)
+    np.testing.assert_allclose(series["Design A", False, False], index.mean(axis=1), atol=1e-4)
     parts = chart_option(page, "channels-A", wait_month=3)
     stacked = [s["name"] for s in parts["series"] if s.get("stack") == "parts"]
     assert stacked == list(CHANNEL_WORDS.values())
+    w.assert_clean()
+
+
+#: In the page: plot `name`'s chart as the Steps left it (its first drawing with patches merged),
+#: then drawn again whole with `option` (as the page drew every month before patches): its
+#: option as ECharts holds it and its picture, each time; and the sizes of the first drawing's
+#: line series and the patch's keys (the Steps did merge).
+SAME_AS_WHOLE = """([name, option]) => {
+  const el = document.querySelector(`.explorer-${name} .solara-echarts`);
+  const chart = el.__vue__.chart;
+  const seen = () => ({option: JSON.stringify(chart.getOption()),
+                       picture: chart.getDataURL({type: 'png'})});
+  const out = {merged: seen(), first: el.__vue__.option.series.map(s => s.data.length),
+               patch: Object.keys(el.__vue__.patch)};
+  chart.setOption(option, true);
+  out.whole = seen();
+  return out;
+}"""
+
+
+@pytest.mark.browser
+def test_steps_merged_into_the_first_drawing_show_what_a_whole_drawing_shows(explorer, watched):  # noqa: F811
+    """A Step sends each plot only what changed since Reset (charts.merge_patch) and the browser
+    merges it: after three steps every plot (both designs, the gain split by channel) holds
+    exactly the option and draws exactly the picture it has when drawn again whole with that
+    month's option, computed here from the same settings; and a Reset draws them whole again."""
+    w = open_explorer(watched, explorer)
+    page = w.page
+    page.locator("label", has_text="Compare with a second design (B)").click()
+    page.locator(".explorer-design-B").wait_for(timeout=UPDATE)
+    page.locator("label", has_text="Split the gain by channel").click()
+    expect(page.get_by_role("switch", name="Split the gain by channel")).to_be_checked()
+    choose(page, "Scale (share of the 60,000", "0.05")
+    reset(page, "scale 0.05: 3,000 simulated people", "Design B:")
+    page.locator(".explorer-channels-B").wait_for(timeout=UPDATE)
+    for month in (1, 2, 3):
+        step_to(page, month)
+    ex = exploration_of({**default_settings(), "compare": True, "channels": True, "scale": 0.05})
+    for _ in range(3):
+        ex.step()
+    expected = plots(ex)
+    assert set(expected) == {"index", "gain", "channels-A", "channels-B", "adoption",
+                             "departments", "network"}  # fmt: skip
+    for name, option in expected.items():
+        chart_option(page, name, wait_month=3)
+        seen = page.evaluate(SAME_AS_WHOLE, [name, option])
+        assert "series" in seen["patch"] and set(seen["patch"]) <= {"series", "title", "visualMap"}
+        if name in ("index", "gain") or name.startswith("channels"):
+            assert set(seen["first"]) == {1}, name  # drawn whole at month 0 only
+        assert json.loads(seen["merged"]["option"]) == json.loads(seen["whole"]["option"]), name
+        assert seen["merged"]["picture"] == seen["whole"]["picture"], name
+    ex.release()
+    # Reset with the same settings: every plot is drawn whole at month 0 again, also those
+    # whose month-0 option equals the one they were first drawn with (the browser sees no new
+    # option there, only a new drawing)
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.get_by_text("Month 0 of 120").wait_for(timeout=UPDATE)
+    for name in expected:
+        chart_option(page, name, wait_month=0)
     w.assert_clean()
 
 
