@@ -401,7 +401,8 @@ def test_a_bad_posterior_file_stops_the_run_with_one_line(tmp_path, frame, messa
 def test_the_packaged_behaviour_draws_say_what_they_are_and_match_the_packaged_targets():
     """Calibrated parameters from the posterior of the packaged targets (their digest recorded),
     every other behaviour parameter with a plausible range drawn within it, each named."""
-    from experiments.calibrate import TARGETS
+    from experiments.calibrate import GENERATIONS, POPULATION, TARGETS
+    from experiments.calibration.sampling import CITY_RUNS, PROPOSAL_SCALE
     from experiments.calibration.targets import DEFAULT_PARAMETERS
     from experiments.study.posterior import PACKAGED_DRAWS, posterior_of
 
@@ -410,6 +411,9 @@ def test_the_packaged_behaviour_draws_say_what_they_are_and_match_the_packaged_t
     about = posterior.description
     assert about["packaged"] and about["calibrated"] == list(DEFAULT_PARAMETERS)
     assert about["targets_digest"] == identity.file_digest(TARGETS)  # recalibrate on a change
+    # ... and on a change of the default method: a smaller city proposes, the city decides
+    assert (about["proposal_scale"], about["city_runs"]) == (PROPOSAL_SCALE, CITY_RUNS)
+    assert (about["population"], about["generations"]) == (POPULATION, GENERATIONS)
     ranges = plausible_ranges(BehaviorConfig)
     assert sorted(about["from_ranges"]) == sorted(set(ranges) - set(DEFAULT_PARAMETERS))
     assert sorted(posterior.parameters) == sorted(ranges)
