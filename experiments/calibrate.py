@@ -112,8 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--population", type=int, default=POPULATION, help="particles per generation")
     p.add_argument("--generations", type=int, default=GENERATIONS, help="ABC-SMC generations")
     p.add_argument("--proposal-scale", type=float, default=None, metavar="SHARE",
-                   help="the proposal generations' city, a share of the city's scale (1: the "
-                        f"city itself; default {PROPOSAL_SCALE:g}, 1 with a roster)")  # fmt: skip
+                   help="ABC-SMC's city, a share of the city's scale, corrected by runs of the "
+                        "city itself (1: ABC-SMC on the city itself; "
+                        f"default {PROPOSAL_SCALE:g}, 1 with a roster)")  # fmt: skip
     p.add_argument("--city-runs", type=int, default=CITY_RUNS, metavar="N",
                    help="runs of the city itself that correct smaller-city proposals "
                         f"(default {CITY_RUNS})")  # fmt: skip

@@ -18,11 +18,7 @@ def generation_table(history) -> pd.DataFrame:
     sample size (1 / sum of squared normalised weights)."""
     pops = history.get_all_populations()
     pops = pops[pops.t >= 0].reset_index(drop=True)
-    ess = []
-    for t in pops.t:
-        _, w = history.get_distribution(m=0, t=int(t))
-        w = np.asarray(w) / np.sum(w)
-        ess.append(float(1.0 / np.sum(w**2)))
+    ess = [effective_size(history.get_distribution(m=0, t=int(t))[1]) for t in pops.t]
     return pd.DataFrame(
         {
             "generation": pops.t.astype(int),
@@ -33,6 +29,12 @@ def generation_table(history) -> pd.DataFrame:
             "ess": ess,
         }
     )
+
+
+def effective_size(weights) -> float:
+    """Kish's effective sample size of weighted particles: 1 / sum of squared normalised weights."""
+    w = np.asarray(weights, float) / np.sum(weights)
+    return float(1.0 / np.sum(w**2))
 
 
 def weighted_quantile(values, weights, q: float) -> float:

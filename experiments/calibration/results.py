@@ -88,12 +88,12 @@ def draw_figures(
         out["pairs"] = _save(fig, folder, "pairs")
 
         gen = result.generations
-        smc = gen[gen.get("method", "ABC-SMC") == "ABC-SMC"]
+        smc = gen[gen.method == "ABC-SMC"]
         fig = Figure(figsize=(10, 3.2), layout="constrained")
         left, mid, right = fig.subplots(1, 3)
+        label = f"ABC-SMC (scenario.scale {smc.scale.iloc[0]:g})"
         for ax, column in ((left, "temperature"), (mid, "acceptance"), (right, "ess")):
-            where = f" (scenario.scale {smc.scale.iloc[0]:g})" if "scale" in smc else ""
-            ax.plot(smc.generation, smc[column], "o-", color=BLUE, label=f"ABC-SMC{where}")
+            ax.plot(smc.generation, smc[column], "o-", color=BLUE, label=label)
             if len(smc) < len(gen):  # the correction on the city itself (multifidelity)
                 last = gen.iloc[-1]
                 ax.plot([last.generation], [last[column]], "s", color=ORANGE,

@@ -2,8 +2,9 @@
 pyabc's ABC-SMC run over it, the same posterior on any number of workers.
 
 - Simulation (`Simulator`): one run of the calibration scenario with a parameter set and a seed
-  (`calibration.targets.measure` gives its statistics); while pyabc only proposes (temperature
-  above 1), a run of a smaller city (`proposal_city`: multifidelity proposals).
+  (`calibration.targets.measure` gives its statistics). ABC-SMC may run on a smaller city
+  (`proposal_city`), whose posterior then only proposes: `correct` weighs the proposals with
+  runs of the city itself (multifidelity).
 - Error model (`error_model`): each observed value is the model's statistic plus a normal error
   of the target's sd; pyabc's stochastic acceptor with a temperature schedule ending at 1 samples
   the exact posterior under that model. Targets that are functions of the parameters themselves
@@ -39,7 +40,12 @@ from dask.distributed import Client
 from pyabc.sampler.eps_mixin import EPSMixin
 
 from experiments import PROJECT
-from experiments.calibration.posterior import generation_table, posterior_draws, posterior_summary
+from experiments.calibration.posterior import (
+    effective_size,
+    generation_table,
+    posterior_draws,
+    posterior_summary,
+)
 from experiments.calibration.targets import BY_LAG, RULES, Prior, Target, measure, when_measured
 from experiments.jobs.cluster import refusal
 from experiments.jobs.job import one_thread
@@ -47,8 +53,8 @@ from experiments.jobs.signals import forked_pool
 from experiments.study.posterior import with_behaviour
 from sim import ModelConfig, UserError, run_detailed
 
-#: The proposal generations (temperature above 1) simulate the city at this share of its scale;
-#: the last generation simulates the city itself (multifidelity proposals; docs/model.md §11).
+#: ABC-SMC runs on the city at this share of its scale; its posterior only proposes, and runs of
+#: the city itself correct it (`correct`; multifidelity, docs/model.md §11).
 PROPOSAL_SCALE = 0.25
 
 
@@ -73,7 +79,7 @@ class Simulator:
 
 
 def proposal_share(config: ModelConfig, share: float | None = None) -> float:
-    """The share of the city's scale the proposal generations simulate: `share`, by default
+    """The share of the city's scale ABC-SMC simulates: `share`, by default
     PROPOSAL_SCALE, or 1 for a city from a roster (never scaled). One-line UserError if bad."""
     roster = config.scenario.roster_file is not None
     if share is None:
@@ -89,9 +95,9 @@ def proposal_share(config: ModelConfig, share: float | None = None) -> float:
 
 
 def proposal_city(config: ModelConfig, share: float | None = None) -> ModelConfig:
-    """The city the proposal generations simulate: `config` at `proposal_share` of its scale
-    (1 = the calibrated city itself). Cheaper, and its statistics differ from the calibrated
-    city's (docs/model.md §11), which the last generation corrects."""
+    """The city ABC-SMC simulates: `config` at `proposal_share` of its scale (1 = the
+    calibrated city itself). Cheaper, and its statistics differ from the calibrated city's
+    (docs/model.md §11), which `correct` corrects."""
     scale = config.scenario.scale * proposal_share(config, share)
     return dataclasses.replace(config, scenario=dataclasses.replace(config.scenario, scale=scale))
 
@@ -448,12 +454,6 @@ def calibrate(
     )
 
 
-def effective_size(weights) -> float:
-    """Kish's effective sample size of weighted particles: 1 / sum of squared normalised weights."""
-    w = np.asarray(weights, float) / np.sum(weights)
-    return float(1.0 / np.sum(w**2))
-
-
 def correct(
     simulator: Simulator,
     priors: list[Prior],
@@ -481,8 +481,8 @@ def correct(
         if np.random.uniform() < DEFENSIVE:  # noqa: NPY002
             theta = np.random.uniform(low, high)  # noqa: NPY002
         else:
-            drawn = kde.rvs_single()
-            theta = np.array([drawn[n] for n in names], float)
+            particle = kde.rvs_single()
+            theta = np.array([particle[n] for n in names], float)
         if np.all((low <= theta) & (theta <= high)):
             thetas.append(theta)
     drawn = pd.DataFrame(thetas, columns=names)

@@ -445,7 +445,8 @@ def Results(exploration, tick, lock):
         drawn.current = {}
     cards, patches = drawn_now(drawn.current, id(ex), plots(ex))
     if not ex.channels:  # where the channels' plots would be: after the gain
-        cards.insert(2, {"name": "channels-off", "text": CHANNELS_OFF})
+        after_gain = [c["name"] for c in cards].index("gain") + 1
+        cards.insert(after_gain, {"name": "channels-off", "text": CHANNELS_OFF})
     before = last.current
     seen = [(c["name"], c.get("drawings")) for c in cards]  # they name the cards
     shown_cards = before[1] if before and before[0] == seen else Drawing(cards)

@@ -10,6 +10,7 @@ import pandas as pd
 import pyabc
 import pytest
 
+from experiments.calibration.posterior import effective_size
 from experiments.calibration.sampling import (
     PROPOSAL_SCALE,
     RuleLikelihood,
@@ -17,7 +18,6 @@ from experiments.calibration.sampling import (
     _InProcess,
     calibrate,
     correct,
-    effective_size,
     proposal_city,
     proposal_share,
 )
